@@ -1,0 +1,122 @@
+//! The API's one error type and its mapping to HTTP, in one place.
+//! 4xx bodies are stable JSON: `{"error":{"code","message"[,"field"]}}`.
+//! 5xx bodies say nothing internal; the cause is logged with the request id.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use todo_common::Error as CoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error(transparent)]
+    Core(#[from] CoreError),
+    /// No Authorization header (or not a Bearer one).
+    #[error("missing bearer token")]
+    MissingToken,
+    #[error("{0}")]
+    Forbidden(&'static str),
+    #[error("{0}")]
+    MalformedJson(String),
+    /// Well-formed JSON of the wrong shape; `field` is the JSON path when known.
+    #[error("{message}")]
+    BadBody {
+        field: Option<String>,
+        message: String,
+    },
+    #[error("request body is larger than {0} bytes")]
+    PayloadTooLarge(usize),
+    #[error("expected Content-Type: application/json")]
+    UnsupportedMediaType,
+    #[error("no route for this path")]
+    RouteNotFound,
+    #[error("method not allowed for this path")]
+    MethodNotAllowed,
+}
+
+impl ApiError {
+    fn parts(&self) -> (StatusCode, &'static str) {
+        use CoreError as C;
+        match self {
+            Self::Core(C::Invalid { .. }) => (StatusCode::BAD_REQUEST, "validation_failed"),
+            Self::Core(C::NotFound(_)) => (StatusCode::NOT_FOUND, "not_found"),
+            Self::Core(C::Conflict { code, .. }) => (StatusCode::CONFLICT, code),
+            Self::Core(C::Unauthenticated(_)) => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            Self::Core(C::TooManyRequests { .. }) => {
+                (StatusCode::TOO_MANY_REQUESTS, "rate_limited")
+            }
+            Self::Core(C::Unavailable(_)) => {
+                (StatusCode::SERVICE_UNAVAILABLE, "service_unavailable")
+            }
+            Self::Core(C::Database(_) | C::Internal(_)) => {
+                (StatusCode::INTERNAL_SERVER_ERROR, "internal_error")
+            }
+            Self::MissingToken => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            Self::MalformedJson(_) => (StatusCode::BAD_REQUEST, "malformed_json"),
+            Self::BadBody { .. } => (StatusCode::BAD_REQUEST, "validation_failed"),
+            Self::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            Self::UnsupportedMediaType => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+            }
+            Self::RouteNotFound => (StatusCode::NOT_FOUND, "not_found"),
+            Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.parts();
+        let message = if status.is_server_error() {
+            if status == StatusCode::INTERNAL_SERVER_ERROR {
+                // The chain goes to the log (with the request id from the span), never to the client.
+                tracing::error!(error = ?self, "request failed");
+                "internal server error".to_string()
+            } else {
+                tracing::warn!(error = %self, "dependency unavailable");
+                "the service is temporarily unavailable; try again shortly".to_string()
+            }
+        } else {
+            self.to_string()
+        };
+        let mut error = json!({ "code": code, "message": message });
+        let field = match &self {
+            Self::Core(CoreError::Invalid { field, .. }) => Some(field.clone()),
+            Self::BadBody { field, .. } => field.clone(),
+            _ => None,
+        };
+        if let Some(field) = field {
+            error["field"] = json!(field);
+        }
+        let mut response = (status, axum::Json(json!({ "error": error }))).into_response();
+        let headers = response.headers_mut();
+        match &self {
+            Self::MissingToken => {
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer realm=\"todo-chat\""),
+                );
+            }
+            Self::Core(CoreError::Unauthenticated(_)) => {
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer realm=\"todo-chat\", error=\"invalid_token\""),
+                );
+            }
+            Self::Core(CoreError::TooManyRequests { retry_after }) => {
+                headers.insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from(retry_after.as_secs().max(1)),
+                );
+            }
+            Self::Core(CoreError::Unavailable(_)) => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+            }
+            _ => {}
+        }
+        response
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,96 @@
+//! Who is calling. The user always comes from the verified token; a path's
+//! `{user_id}` is only ever compared with it.
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, FromRequestParts, RawPathParams};
+use axum::http::{header, request::Parts};
+use todo_common::auth::Identity;
+use todo_common::domain::UserId;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The caller of `/api/auth/me`: any valid token.
+pub struct AuthUser(pub Identity);
+
+/// The caller of an `/api/{user_id}/...` route: a valid token (else 401)
+/// whose subject is that `{user_id}` (else 403). Users first seen through an
+/// external token get their row here.
+pub struct UserScope {
+    pub user_id: UserId,
+}
+
+impl FromRequestParts<AppState> for AuthUser {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = bearer_token(parts)?;
+        let identity = state.tokens.verify(token).await?;
+        state.known_users.ensure(&state.pool, &identity).await?;
+        Ok(Self(identity))
+    }
+}
+
+impl FromRequestParts<AppState> for UserScope {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = bearer_token(parts)?;
+        let identity = state.tokens.verify(token).await?;
+        let params = RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::RouteNotFound)?;
+        let path_user = params
+            .iter()
+            .find(|(name, _)| *name == "user_id")
+            .map(|(_, value)| value)
+            .ok_or(ApiError::RouteNotFound)?;
+        if path_user != identity.user_id.as_str() {
+            return Err(ApiError::Forbidden(
+                "this token is not allowed to act for that user",
+            ));
+        }
+        state.known_users.ensure(&state.pool, &identity).await?;
+        Ok(Self {
+            user_id: identity.user_id,
+        })
+    }
+}
+
+fn bearer_token(parts: &Parts) -> Result<&str, ApiError> {
+    let value = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .ok_or(ApiError::MissingToken)?;
+    let (scheme, token) = value.trim().split_once(' ').ok_or(ApiError::MissingToken)?;
+    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+        return Err(ApiError::MissingToken);
+    }
+    Ok(token.trim())
+}
+
+/// The client's IP: the socket peer, or the first X-Forwarded-For entry when
+/// TRUST_FORWARDED_FOR says a proxy in front sets it.
+pub struct ClientIp(pub IpAddr);
+
+impl FromRequestParts<AppState> for ClientIp {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        if state.config.trust_forwarded_for
+            && let Some(ip) = parts
+                .headers
+                .get("x-forwarded-for")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.split(',').next())
+                .and_then(|v| v.trim().parse::<IpAddr>().ok())
+        {
+            return Ok(Self(ip));
+        }
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| addr.ip())
+            .unwrap_or(IpAddr::from([0, 0, 0, 0]));
+        Ok(Self(peer))
+    }
+}

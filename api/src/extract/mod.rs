@@ -1,0 +1,8 @@
+//! Extractors: authentication and input parsing, so handlers only see
+//! verified users and well-formed values (and every rejection is our JSON).
+
+mod auth;
+mod input;
+
+pub use auth::{AuthUser, ClientIp, UserScope};
+pub use input::{ApiJson, ApiPath, ApiQuery, BODY_LIMIT, OptionalJson};

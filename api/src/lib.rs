@@ -1,0 +1,11 @@
+//! The Todo Chat HTTP API.
+
+pub mod background;
+pub mod error;
+pub mod extract;
+pub mod middleware;
+pub mod routes;
+pub mod startup;
+pub mod state;
+
+pub use startup::{build_router, build_state, run};

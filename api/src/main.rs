@@ -1,0 +1,107 @@
+//! `todo-api`: serve the HTTP API, or manage migrations.
+//!
+//! Usage: `todo-api [serve]` | `todo-api migrate [up|down|status]`
+
+use std::process::ExitCode;
+
+use todo_common::{Config, db, telemetry};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    todo_common::install_tls_provider();
+    let config = match Config::from_env() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("todo-api: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    telemetry::init(&config);
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let result = match args.as_slice() {
+        [] | ["serve"] => serve(config).await,
+        ["migrate"] | ["migrate", "up"] => migrate(config, "up").await,
+        ["migrate", "down"] => migrate(config, "down").await,
+        ["migrate", "status"] => migrate(config, "status").await,
+        ["-h" | "--help" | "help"] => {
+            println!("usage: todo-api [serve] | todo-api migrate [up|down|status]");
+            Ok(())
+        }
+        _ => {
+            eprintln!("usage: todo-api [serve] | todo-api migrate [up|down|status]");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %e, "todo-api stopped with an error");
+            eprintln!("todo-api: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+type AnyResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
+
+async fn serve(config: Config) -> AnyResult {
+    tracing::info!(
+        environment = config.environment.as_str(),
+        database = %config.database_display(),
+        version = todo_common::VERSION,
+        "starting todo-api"
+    );
+    let pool = db::connect(&config).await?;
+    if config.run_migrations {
+        db::migrate_up(&pool).await?;
+        tracing::info!("migrations applied");
+    }
+    let listener = TcpListener::bind((config.api_host.as_str(), config.api_port)).await?;
+    let shutdown = CancellationToken::new();
+    tokio::spawn(cancel_on_signal(shutdown.clone()));
+    todo_api::run(config, pool, listener, shutdown).await?;
+    tracing::info!("todo-api stopped");
+    Ok(())
+}
+
+async fn migrate(config: Config, action: &str) -> AnyResult {
+    let pool = db::connect(&config).await?;
+    match action {
+        "up" => {
+            db::migrate_up(&pool).await?;
+            println!("migrations applied");
+        }
+        "down" => match db::migrate_down_one(&pool).await? {
+            Some(version) => println!("reverted migration {version}"),
+            None => println!("nothing to revert"),
+        },
+        _ => {
+            for m in db::migrate_status(&pool).await? {
+                let state = if m.applied { "applied" } else { "pending" };
+                println!("{:>16}  {:<8}  {}", m.version, state, m.description);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// SIGTERM (orchestrators) or Ctrl-C: stop accepting, finish in-flight requests.
+async fn cancel_on_signal(token: CancellationToken) {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler");
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+    tracing::info!("shutdown signal received");
+    token.cancel();
+}

@@ -1,0 +1,5 @@
+//! Layers every request passes through.
+
+pub mod cors;
+pub mod observe;
+pub mod security_headers;

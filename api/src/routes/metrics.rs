@@ -1,0 +1,27 @@
+//! GET /metrics: Prometheus text, when METRICS_ENABLED.
+
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+pub async fn render(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
+    let handle = state.metrics.as_ref().ok_or(ApiError::RouteNotFound)?;
+    // Pool gauges are read at scrape time so they are never stale
+    // (the checklist alerts at 75% of the pool).
+    let size = f64::from(state.pool.size());
+    let idle = state.pool.num_idle() as f64;
+    metrics::gauge!("db_pool_connections", "state" => "idle").set(idle);
+    metrics::gauge!("db_pool_connections", "state" => "in_use").set(size - idle);
+    metrics::gauge!("db_pool_max_connections")
+        .set(f64::from(state.config.database_max_connections()));
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        handle.render(),
+    ))
+}

@@ -1,0 +1,29 @@
+//! HTTP routes, one module per resource.
+
+mod auth;
+mod health;
+mod metrics;
+mod tasks;
+
+use axum::Router;
+use axum::routing::{get, patch, post};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/health", get(health::health))
+        .route("/metrics", get(metrics::render))
+        .route("/api/auth/signup", post(auth::signup))
+        .route("/api/auth/login", post(auth::login))
+        .route("/api/auth/me", get(auth::me))
+        .route("/api/{user_id}/tasks", get(tasks::list).post(tasks::create))
+        .route(
+            "/api/{user_id}/tasks/{id}",
+            get(tasks::get).put(tasks::update).delete(tasks::delete),
+        )
+        .route("/api/{user_id}/tasks/{id}/complete", patch(tasks::complete))
+        .fallback(|| async { ApiError::RouteNotFound })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+}

@@ -1,0 +1,82 @@
+//! Building and running the API: `run(config, pool, listener, shutdown)` is
+//! what `main` calls and what tests call with a port-0 listener.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use sqlx::PgPool;
+use todo_common::Config;
+use todo_common::auth::{LoginThrottle, TokenService};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::extract::BODY_LIMIT;
+use crate::middleware::{cors, observe, security_headers};
+use crate::state::{AppState, KnownUsers};
+use crate::{background, routes};
+
+/// The process-wide Prometheus recorder (a recorder can be installed once per
+/// process; several app instances in one test process share it).
+pub fn metrics_handle() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            const LATENCY_BUCKETS: [f64; 12] = [
+                0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+            ];
+            PrometheusBuilder::new()
+                .set_buckets_for_metric(
+                    Matcher::Suffix("duration_seconds".into()),
+                    &LATENCY_BUCKETS,
+                )
+                .expect("static buckets are valid")
+                .install_recorder()
+                .expect("no other metrics recorder is installed")
+        })
+        .clone()
+}
+
+pub fn build_state(config: Config, pool: PgPool) -> AppState {
+    let metrics = config.metrics_enabled.then(metrics_handle);
+    AppState {
+        tokens: Arc::new(TokenService::new(&config)),
+        throttle: LoginThrottle::new(pool.clone(), &config),
+        known_users: Arc::new(KnownUsers::default()),
+        config: Arc::new(config),
+        pool,
+        metrics,
+    }
+}
+
+pub fn build_router(state: AppState) -> Router {
+    let router = routes::router()
+        .route_layer(axum::middleware::from_fn(observe::tag_route))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(cors::layer(&state.config));
+    security_headers::apply(router, state.config.is_production())
+        .layer(axum::middleware::from_fn(observe::observe))
+        .with_state(state)
+}
+
+/// Serves until `shutdown` is cancelled, then stops accepting and lets
+/// in-flight requests finish.
+pub async fn run(
+    config: Config,
+    pool: PgPool,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
+    let state = build_state(config, pool);
+    background::spawn(state.clone(), shutdown.clone());
+    let app = build_router(state);
+    tracing::info!(address = %listener.local_addr()?, "API listening");
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown.cancelled_owned())
+    .await
+}

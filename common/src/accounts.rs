@@ -1,0 +1,98 @@
+//! User accounts: the rows behind sign-up, login and token subjects.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::PgPool;
+
+use crate::domain::{DisplayName, Email, UserId};
+use crate::error::Result;
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct User {
+    pub id: UserId,
+    pub email: Option<String>,
+    pub name: Option<String>,
+    #[serde(skip)]
+    pub created_at: DateTime<Utc>,
+}
+
+/// Creates an account; a taken email comes back as `Error::Conflict`.
+pub async fn create(
+    pool: &PgPool,
+    email: &Email,
+    name: Option<&DisplayName>,
+    password_hash: &str,
+) -> Result<User> {
+    Ok(sqlx::query_as::<_, User>(
+        "INSERT INTO users (id, email, name, password_hash) VALUES ($1, $2, $3, $4) \
+         RETURNING id, email, name, created_at",
+    )
+    .bind(UserId::generate())
+    .bind(email.as_str())
+    .bind(name.map(DisplayName::as_str))
+    .bind(password_hash)
+    .fetch_one(pool)
+    .await?)
+}
+
+/// The account with this email and its password hash (None for accounts
+/// that sign in elsewhere).
+pub async fn find_for_login(
+    pool: &PgPool,
+    email: &Email,
+) -> Result<Option<(User, Option<String>)>> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        #[sqlx(flatten)]
+        user: User,
+        password_hash: Option<String>,
+    }
+    let row = sqlx::query_as::<_, Row>(
+        "SELECT id, email, name, created_at, password_hash FROM users WHERE lower(email) = $1",
+    )
+    .bind(email.as_str())
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(|r| (r.user, r.password_hash)))
+}
+
+pub async fn find(pool: &PgPool, id: &UserId) -> Result<Option<User>> {
+    Ok(
+        sqlx::query_as::<_, User>("SELECT id, email, name, created_at FROM users WHERE id = $1")
+            .bind(id)
+            .fetch_optional(pool)
+            .await?,
+    )
+}
+
+/// Makes sure a user known only from an external token (Better Auth) has a
+/// row, so their tasks have an owner. Keeps the email only when it is valid
+/// and not already another account's.
+pub async fn ensure_exists(
+    pool: &PgPool,
+    id: &UserId,
+    email: Option<&str>,
+    name: Option<&str>,
+) -> Result<()> {
+    let email = email.and_then(|e| Email::parse(e).ok());
+    let name = name.and_then(|n| DisplayName::parse(n).ok().flatten());
+    // ON CONFLICT without a target also swallows an email clash; the second
+    // statement then creates the row without the email.
+    let inserted = sqlx::query(
+        "INSERT INTO users (id, email, name) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+    )
+    .bind(id)
+    .bind(email.as_ref().map(Email::as_str))
+    .bind(name.as_ref().map(DisplayName::as_str))
+    .execute(pool)
+    .await?
+    .rows_affected();
+    if inserted == 0 && email.is_some() {
+        sqlx::query("INSERT INTO users (id, name) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING")
+            .bind(id)
+            .bind(name.as_ref().map(DisplayName::as_str))
+            .execute(pool)
+            .await?;
+    }
+    Ok(())
+}

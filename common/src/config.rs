@@ -1,0 +1,673 @@
+//! Configuration: read from the environment (and `.env` when present) once at
+//! start, validated once, every problem reported together.
+//!
+//! Every variable of the production checklist (`docs/configuration.md` lists
+//! them all with defaults) is read here and nowhere else.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::time::Duration;
+
+use jsonwebtoken::Algorithm;
+
+/// A value that must never be printed: `Debug`/`Display` show `[redacted]`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+    /// The only way to read the value; grep for it to audit secret use.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Environment {
+    Development,
+    Test,
+    Staging,
+    Production,
+}
+
+impl Environment {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Development => "development",
+            Self::Test => "test",
+            Self::Staging => "staging",
+            Self::Production => "production",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Which browser origins may call the API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AllowedOrigins {
+    Any,
+    List(Vec<String>),
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub environment: Environment,
+    /// DEBUG: more verbose default logging. Never changes what clients see.
+    pub debug: bool,
+    /// LOG_LEVEL, normalised to a tracing level name (`WARNING` -> `warn`).
+    pub log_level: String,
+    pub log_format: LogFormat,
+
+    pub api_host: String,
+    pub api_port: u16,
+    /// TRUST_FORWARDED_FOR: take the client IP (login throttling) from the
+    /// first X-Forwarded-For entry. Only behind a proxy that sets it.
+    pub trust_forwarded_for: bool,
+
+    pub database_url: Secret,
+    /// DATABASE_POOL_SIZE: connections the pool keeps open when busy.
+    pub database_pool_size: u32,
+    /// DATABASE_MAX_OVERFLOW: extra connections allowed above the pool size
+    /// under bursts; the pool never exceeds size + overflow.
+    pub database_max_overflow: u32,
+    /// DATABASE_CONNECT_TIMEOUT_SECONDS: how long a request waits for a connection.
+    pub database_connect_timeout: Duration,
+    /// RUN_MIGRATIONS: apply pending migrations at start. Defaults to true
+    /// outside production, false in production (one deploy step migrates).
+    pub run_migrations: bool,
+
+    pub rabbitmq_url: Secret,
+
+    pub jwt_algorithm: Algorithm,
+    pub jwt_expiration_hours: u32,
+    /// BETTER_AUTH_SECRET: signs and verifies HS* session tokens.
+    pub better_auth_secret: Secret,
+    /// SECRET_KEY: keys the HMACs that name throttling buckets (no raw IPs or
+    /// emails are stored) and anything else that needs a server-side key.
+    pub secret_key: Secret,
+    /// AUTH_JWKS_URL: a Better Auth (or other) JWKS; tokens signed by its keys
+    /// (EdDSA, RS256, ES256) are accepted too.
+    pub auth_jwks_url: Option<String>,
+    /// AUTH_JWT_ISSUER / AUTH_JWT_AUDIENCE: checked on JWKS-signed tokens when set.
+    pub auth_jwt_issuer: Option<String>,
+    pub auth_jwt_audience: Option<String>,
+    /// LOGIN_MAX_FAILURES failed logins per LOGIN_FAILURE_WINDOW_SECONDS, per
+    /// client IP and per account, before answering 429.
+    pub login_max_failures: u32,
+    pub login_failure_window: Duration,
+
+    pub allowed_origins: AllowedOrigins,
+    pub cors_allow_credentials: bool,
+    pub cors_allow_methods: Vec<String>,
+
+    pub openai_api_key: Option<Secret>,
+    pub openai_model: String,
+    pub openai_base_url: Option<String>,
+
+    pub mcp_server_host: String,
+    pub mcp_server_port: u16,
+
+    pub sentry_dsn: Option<Secret>,
+    /// HEALTH_CHECK_INTERVAL_SECONDS: how often the background probe checks
+    /// PostgreSQL and updates the `database_up` gauge.
+    pub health_check_interval: Duration,
+    pub metrics_enabled: bool,
+}
+
+/// Every problem found in the environment, reported at once.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration:\n  - {}", .problems.join("\n  - "))]
+pub struct ConfigError {
+    pub problems: Vec<String>,
+}
+
+impl Config {
+    /// Reads `.env` (if present) and the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        // A missing .env is normal; a malformed one is reported by the values it would set.
+        let _ = dotenvy::dotenv();
+        Self::from_vars(std::env::vars().collect())
+    }
+
+    /// Builds the configuration from explicit variables (tests, tools).
+    pub fn from_vars(vars: HashMap<String, String>) -> Result<Self, ConfigError> {
+        let mut r = Reader {
+            vars,
+            problems: Vec::new(),
+        };
+        let environment = r.parse("ENVIRONMENT", Environment::Development, |v| {
+            match v.to_ascii_lowercase().as_str() {
+                "development" | "dev" | "local" => Ok(Environment::Development),
+                "test" => Ok(Environment::Test),
+                "staging" => Ok(Environment::Staging),
+                "production" | "prod" => Ok(Environment::Production),
+                _ => Err("expected development, test, staging or production".into()),
+            }
+        });
+        let production = environment == Environment::Production;
+
+        let debug = r.bool("DEBUG", false);
+        let log_level = r.parse(
+            "LOG_LEVEL",
+            if debug { "debug" } else { "info" }.to_string(),
+            |v| match v.to_ascii_lowercase().as_str() {
+                "trace" => Ok("trace".into()),
+                "debug" => Ok("debug".into()),
+                "info" => Ok("info".into()),
+                "warn" | "warning" => Ok("warn".into()),
+                "error" | "critical" => Ok("error".into()),
+                _ => Err("expected TRACE, DEBUG, INFO, WARNING or ERROR".into()),
+            },
+        );
+        let log_format = r.parse(
+            "LOG_FORMAT",
+            if production {
+                LogFormat::Json
+            } else {
+                LogFormat::Text
+            },
+            |v| match v.to_ascii_lowercase().as_str() {
+                "json" => Ok(LogFormat::Json),
+                "text" | "pretty" | "plain" => Ok(LogFormat::Text),
+                _ => Err("expected json or text".into()),
+            },
+        );
+
+        let api_host = r.string("API_HOST", "0.0.0.0");
+        let api_port = r.number("API_PORT", 8000u16);
+        let trust_forwarded_for = r.bool("TRUST_FORWARDED_FOR", false);
+
+        let database_url = Secret::new(r.string(
+            "DATABASE_URL",
+            "postgres://postgres@127.0.0.1:5432/todo_chat",
+        ));
+        let database_pool_size = r.number("DATABASE_POOL_SIZE", 10u32);
+        let database_max_overflow = r.number("DATABASE_MAX_OVERFLOW", 10u32);
+        let database_connect_timeout =
+            Duration::from_secs(r.number("DATABASE_CONNECT_TIMEOUT_SECONDS", 30u64));
+        let run_migrations = r.bool("RUN_MIGRATIONS", !production);
+
+        let rabbitmq_url =
+            Secret::new(r.string("RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/%2f"));
+
+        let jwt_algorithm = r.parse("JWT_ALGORITHM", Algorithm::HS256, |v| {
+            match v.to_ascii_uppercase().as_str() {
+                "HS256" => Ok(Algorithm::HS256),
+                "HS384" => Ok(Algorithm::HS384),
+                "HS512" => Ok(Algorithm::HS512),
+                _ => Err(
+                    "expected HS256, HS384 or HS512 (asymmetric keys come from AUTH_JWKS_URL)"
+                        .into(),
+                ),
+            }
+        });
+        let jwt_expiration_hours = r.number("JWT_EXPIRATION_HOURS", 24u32);
+        let better_auth_secret = r.secret("BETTER_AUTH_SECRET", production);
+        let secret_key = r.secret("SECRET_KEY", production);
+        let auth_jwks_url = r.optional("AUTH_JWKS_URL");
+        let auth_jwt_issuer = r.optional("AUTH_JWT_ISSUER");
+        let auth_jwt_audience = r.optional("AUTH_JWT_AUDIENCE");
+        let login_max_failures = r.number("LOGIN_MAX_FAILURES", 10u32);
+        let login_failure_window =
+            Duration::from_secs(r.number("LOGIN_FAILURE_WINDOW_SECONDS", 60u64));
+
+        let allowed_origins = r.parse(
+            "ALLOWED_ORIGINS",
+            AllowedOrigins::List(vec![
+                "http://localhost:3000".into(),
+                "http://127.0.0.1:3000".into(),
+                "http://localhost:8000".into(),
+                "http://127.0.0.1:8000".into(),
+            ]),
+            parse_origins,
+        );
+        let cors_allow_credentials = r.bool("CORS_ALLOW_CREDENTIALS", true);
+        let cors_allow_methods = r.parse(
+            "CORS_ALLOW_METHODS",
+            ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+                .map(String::from)
+                .to_vec(),
+            parse_methods,
+        );
+
+        let openai_api_key = r.optional("OPENAI_API_KEY").map(Secret::new);
+        let openai_model = r.string("OPENAI_MODEL", "gpt-4-turbo");
+        let openai_base_url = r.optional("OPENAI_BASE_URL");
+
+        let mcp_server_host = r.string("MCP_SERVER_HOST", "0.0.0.0");
+        let mcp_server_port = r.number("MCP_SERVER_PORT", 5555u16);
+
+        let sentry_dsn = r.optional("SENTRY_DSN").map(Secret::new);
+        let health_check_interval =
+            Duration::from_secs(r.number("HEALTH_CHECK_INTERVAL_SECONDS", 60u64));
+        let metrics_enabled = r.bool("METRICS_ENABLED", true);
+
+        let config = Config {
+            environment,
+            debug,
+            log_level,
+            log_format,
+            api_host,
+            api_port,
+            trust_forwarded_for,
+            database_url,
+            database_pool_size,
+            database_max_overflow,
+            database_connect_timeout,
+            run_migrations,
+            rabbitmq_url,
+            jwt_algorithm,
+            jwt_expiration_hours,
+            better_auth_secret,
+            secret_key,
+            auth_jwks_url,
+            auth_jwt_issuer,
+            auth_jwt_audience,
+            login_max_failures,
+            login_failure_window,
+            allowed_origins,
+            cors_allow_credentials,
+            cors_allow_methods,
+            openai_api_key,
+            openai_model,
+            openai_base_url,
+            mcp_server_host,
+            mcp_server_port,
+            sentry_dsn,
+            health_check_interval,
+            metrics_enabled,
+        };
+        let mut problems = r.problems;
+        problems.extend(config.problems());
+        if problems.is_empty() {
+            Ok(config)
+        } else {
+            Err(ConfigError { problems })
+        }
+    }
+
+    /// Rules on combinations of values; the strict ones apply in production.
+    fn problems(&self) -> Vec<String> {
+        let mut p = Vec::new();
+        if self.database_pool_size == 0 {
+            p.push("DATABASE_POOL_SIZE must be at least 1".into());
+        }
+        if !(1..=720).contains(&self.jwt_expiration_hours) {
+            p.push("JWT_EXPIRATION_HOURS must be between 1 and 720".into());
+        }
+        if self.login_max_failures == 0 || self.login_failure_window.is_zero() {
+            p.push("LOGIN_MAX_FAILURES and LOGIN_FAILURE_WINDOW_SECONDS must be positive".into());
+        }
+        if self.health_check_interval.is_zero() {
+            p.push("HEALTH_CHECK_INTERVAL_SECONDS must be positive".into());
+        }
+        if let Some(url) = &self.auth_jwks_url
+            && !(url.starts_with("https://") || url.starts_with("http://"))
+        {
+            p.push("AUTH_JWKS_URL must be an http(s) URL".into());
+        }
+        let db = self.database_url.expose();
+        if !(db.starts_with("postgres://") || db.starts_with("postgresql://")) {
+            p.push("DATABASE_URL must be a postgres:// URL".into());
+        }
+
+        if self.environment == Environment::Production {
+            for (name, secret) in [
+                ("BETTER_AUTH_SECRET", &self.better_auth_secret),
+                ("SECRET_KEY", &self.secret_key),
+            ] {
+                if let Some(why) = weak_secret(secret.expose()) {
+                    p.push(format!("{name} {why}"));
+                }
+            }
+            if self.debug {
+                p.push("DEBUG must be false in production".into());
+            }
+            if self.allowed_origins == AllowedOrigins::Any && self.cors_allow_credentials {
+                p.push(
+                    "ALLOWED_ORIGINS=* together with CORS_ALLOW_CREDENTIALS=true lets any site act as the user; list the origins".into(),
+                );
+            }
+            if !requires_tls(db) {
+                p.push(
+                    "DATABASE_URL must set sslmode=require (or verify-ca / verify-full) in production"
+                        .into(),
+                );
+            }
+        }
+        p
+    }
+
+    pub fn is_production(&self) -> bool {
+        self.environment == Environment::Production
+    }
+
+    /// Upper bound of the connection pool (size + overflow).
+    pub fn database_max_connections(&self) -> u32 {
+        self.database_pool_size + self.database_max_overflow
+    }
+
+    /// `host:port/db` of DATABASE_URL without credentials, for logs.
+    pub fn database_display(&self) -> String {
+        redact_url(self.database_url.expose())
+    }
+}
+
+/// Strips the `user:password@` part of a URL so it can be logged.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            format!("{}://{}", &url[..scheme], &url[at + 1..])
+        }
+        _ => url.to_string(),
+    }
+}
+
+fn requires_tls(url: &str) -> bool {
+    let Some((_, query)) = url.split_once('?') else {
+        return false;
+    };
+    query.split('&').any(|kv| {
+        matches!(
+            kv.split_once('='),
+            Some(("sslmode", "require" | "verify-ca" | "verify-full"))
+        )
+    })
+}
+
+/// Why a secret is unfit for production, if it is.
+fn weak_secret(value: &str) -> Option<&'static str> {
+    const PLACEHOLDERS: [&str; 12] = [
+        "changeme",
+        "change-me",
+        "change_me",
+        "placeholder",
+        "your-secret",
+        "your_secret",
+        "yoursecret",
+        "replace-me",
+        "replace_me",
+        "example",
+        "dummy",
+        "insecure",
+    ];
+    let lower = value.to_ascii_lowercase();
+    if value.chars().count() < 32 {
+        Some("must be at least 32 characters")
+    } else if PLACEHOLDERS.iter().any(|p| lower.contains(p))
+        || lower.trim_start_matches("secret").is_empty()
+        || value.chars().all(|c| Some(c) == value.chars().next())
+    {
+        Some("is a known placeholder; generate one with `openssl rand -base64 48`")
+    } else {
+        None
+    }
+}
+
+fn parse_origins(v: &str) -> Result<AllowedOrigins, String> {
+    let items: Vec<&str> = v
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
+    if items == ["*"] {
+        return Ok(AllowedOrigins::Any);
+    }
+    if items.is_empty() {
+        return Err("list at least one origin, or *".into());
+    }
+    let mut out = Vec::new();
+    for item in items {
+        let valid = (item.starts_with("http://") || item.starts_with("https://"))
+            && !item.ends_with('/')
+            && !item.contains('*')
+            && item.is_ascii();
+        if !valid {
+            return Err(format!(
+                "`{item}` is not an origin like https://app.example.com (no path, no trailing slash)"
+            ));
+        }
+        out.push(item.to_string());
+    }
+    Ok(AllowedOrigins::List(out))
+}
+
+fn parse_methods(v: &str) -> Result<Vec<String>, String> {
+    const KNOWN: [&str; 7] = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"];
+    let mut out = Vec::new();
+    for m in v.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let m = m.to_ascii_uppercase();
+        if !KNOWN.contains(&m.as_str()) {
+            return Err(format!("unknown HTTP method `{m}`"));
+        }
+        out.push(m);
+    }
+    if out.is_empty() {
+        return Err("list at least one method".into());
+    }
+    Ok(out)
+}
+
+/// Reads variables, collecting every problem instead of stopping at the first.
+struct Reader {
+    vars: HashMap<String, String>,
+    problems: Vec<String>,
+}
+
+impl Reader {
+    fn optional(&self, name: &str) -> Option<String> {
+        self.vars
+            .get(name)
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    }
+
+    fn string(&self, name: &str, default: &str) -> String {
+        self.optional(name).unwrap_or_else(|| default.to_string())
+    }
+
+    fn parse<T>(
+        &mut self,
+        name: &str,
+        default: T,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> T {
+        match self.optional(name) {
+            None => default,
+            Some(raw) => parse(&raw).unwrap_or_else(|why| {
+                self.problems.push(format!("{name}: {why}"));
+                default
+            }),
+        }
+    }
+
+    fn bool(&mut self, name: &str, default: bool) -> bool {
+        self.parse(name, default, |v| match v.to_ascii_lowercase().as_str() {
+            "1" | "true" | "yes" | "on" => Ok(true),
+            "0" | "false" | "no" | "off" => Ok(false),
+            _ => Err("expected true or false".into()),
+        })
+    }
+
+    fn number<T: std::str::FromStr>(&mut self, name: &str, default: T) -> T {
+        self.parse(name, default, |v| {
+            v.parse()
+                .map_err(|_| format!("`{v}` is not a valid number"))
+        })
+    }
+
+    /// A required secret in production; elsewhere a random one is made per
+    /// process when unset (tokens then die with the process, which is fine locally).
+    fn secret(&mut self, name: &str, required: bool) -> Secret {
+        match self.optional(name) {
+            Some(v) => Secret::new(v),
+            None => {
+                if required {
+                    self.problems
+                        .push(format!("{name} is required in production"));
+                }
+                Secret::new(format!(
+                    "{}{}",
+                    uuid::Uuid::new_v4().simple(),
+                    uuid::Uuid::new_v4().simple()
+                ))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    const STRONG: &str = "k7Qp2vX9mZr4Tn8LwB3yHc6Jd1Fs5Ga0Ue";
+
+    fn production_ok() -> Vec<(&'static str, &'static str)> {
+        vec![
+            ("ENVIRONMENT", "production"),
+            ("BETTER_AUTH_SECRET", STRONG),
+            ("SECRET_KEY", "Zx81-aQw93-LkJh72-MnBv45-PoIu67-YtRe"),
+            ("DATABASE_URL", "postgres://u:p@db:5432/app?sslmode=require"),
+            ("ALLOWED_ORIGINS", "https://app.example.com"),
+        ]
+    }
+
+    #[test]
+    fn starts_with_no_variables_outside_production() {
+        let c = Config::from_vars(HashMap::new()).expect("defaults are valid");
+        assert_eq!(c.environment, Environment::Development);
+        assert_eq!(c.api_port, 8000);
+        assert!(c.run_migrations);
+        assert!(c.better_auth_secret.expose().len() >= 32);
+        assert_eq!(c.database_max_connections(), 20);
+    }
+
+    #[test]
+    fn production_with_strong_settings_is_accepted() {
+        let c = Config::from_vars(vars(&production_ok())).expect("valid production config");
+        assert!(!c.run_migrations, "production migrates only when asked");
+        assert_eq!(c.log_format, LogFormat::Json);
+    }
+
+    #[test]
+    fn production_lists_every_problem_at_once() {
+        let err = Config::from_vars(vars(&[
+            ("ENVIRONMENT", "production"),
+            ("BETTER_AUTH_SECRET", "short"),
+            ("SECRET_KEY", "changeme-changeme-changeme-changeme-changeme"),
+            ("DEBUG", "true"),
+            ("ALLOWED_ORIGINS", "*"),
+            ("CORS_ALLOW_CREDENTIALS", "true"),
+            ("DATABASE_URL", "postgres://u:p@db/app"),
+            ("API_PORT", "eighty"),
+        ]))
+        .unwrap_err();
+        let text = err.to_string();
+        for needle in [
+            "BETTER_AUTH_SECRET must be at least 32",
+            "SECRET_KEY is a known placeholder",
+            "DEBUG must be false",
+            "ALLOWED_ORIGINS=*",
+            "sslmode=require",
+            "API_PORT",
+        ] {
+            assert!(text.contains(needle), "missing `{needle}` in:\n{text}");
+        }
+        assert_eq!(err.problems.len(), 6, "{text}");
+        assert!(!text.contains("u:p@"), "no credentials in errors");
+    }
+
+    #[test]
+    fn production_requires_secrets_to_be_set() {
+        let mut v = vars(&production_ok());
+        v.remove("SECRET_KEY");
+        let err = Config::from_vars(v).unwrap_err();
+        assert_eq!(err.problems, vec!["SECRET_KEY is required in production"]);
+    }
+
+    #[test]
+    fn repeated_character_secrets_are_placeholders() {
+        assert!(weak_secret(&"a".repeat(40)).is_some());
+        assert!(weak_secret(&"secret".repeat(8)).is_some());
+        assert!(weak_secret(STRONG).is_none());
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let c = Config::from_vars(vars(&production_ok())).unwrap();
+        let shown = format!("{c:?}");
+        assert!(!shown.contains(STRONG));
+        assert!(!shown.contains("u:p@"));
+        assert_eq!(
+            c.database_display(),
+            "postgres://db:5432/app?sslmode=require"
+        );
+    }
+
+    #[test]
+    fn checklist_values_parse() {
+        let c = Config::from_vars(vars(&[
+            ("LOG_LEVEL", "WARNING"),
+            ("LOG_FORMAT", "json"),
+            ("DEBUG", "False"),
+            ("CORS_ALLOW_METHODS", "GET,POST,PUT,DELETE,OPTIONS"),
+            (
+                "ALLOWED_ORIGINS",
+                "https://app.example.com, https://staging.example.com",
+            ),
+            ("DATABASE_POOL_SIZE", "20"),
+            ("DATABASE_MAX_OVERFLOW", "40"),
+            ("JWT_ALGORITHM", "HS256"),
+        ]))
+        .unwrap();
+        assert_eq!(c.log_level, "warn");
+        assert_eq!(c.log_format, LogFormat::Json);
+        assert_eq!(c.database_max_connections(), 60);
+        assert_eq!(
+            c.allowed_origins,
+            AllowedOrigins::List(vec![
+                "https://app.example.com".into(),
+                "https://staging.example.com".into()
+            ])
+        );
+        assert_eq!(c.cors_allow_methods.len(), 5);
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let err = Config::from_vars(vars(&[
+            ("JWT_ALGORITHM", "none"),
+            ("ALLOWED_ORIGINS", "app.example.com/"),
+            ("CORS_ALLOW_METHODS", "GET,FETCH"),
+            ("METRICS_ENABLED", "maybe"),
+        ]))
+        .unwrap_err();
+        assert_eq!(err.problems.len(), 4, "{err}");
+    }
+}

@@ -1,0 +1,9 @@
+//! Domain types. Each is built only through a parse that enforces its rules,
+//! so a value that exists is valid wherever it travels (REST, chat tools, MCP).
+
+pub mod task;
+mod text;
+pub mod user;
+
+pub use task::{Priority, TaskDescription, TaskId, TaskTags, TaskTitle};
+pub use user::{DisplayName, Email, Password, UserId};

@@ -1,0 +1,74 @@
+//! The one error type of the shared layer. The API maps it to HTTP in one place
+//! (`api/src/error.rs`); the chat tools turn it into a result the model can read.
+
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Input that breaks a rule; `field` names the JSON field (or query parameter).
+    #[error("{field}: {message}")]
+    Invalid { field: String, message: String },
+
+    /// The thing does not exist for this user (also when it belongs to another).
+    #[error("{0} not found")]
+    NotFound(String),
+
+    /// A uniqueness rule, named by a stable code.
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+
+    /// Credentials or token were missing or wrong; the message is safe to show.
+    #[error("{0}")]
+    Unauthenticated(String),
+
+    #[error("too many attempts; retry in {} s", .retry_after.as_secs())]
+    TooManyRequests { retry_after: Duration },
+
+    /// A dependency (database, key server) is unreachable; the request may succeed later.
+    #[error("service unavailable: {0}")]
+    Unavailable(String),
+
+    /// Anything else from the database: logged in full, never shown.
+    #[error("database error")]
+    Database(#[source] sqlx::Error),
+
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Invalid {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl From<sqlx::Error> for Error {
+    /// Constraint violations are recognised by constraint name, never by message text.
+    fn from(err: sqlx::Error) -> Self {
+        if let sqlx::Error::Database(db) = &err {
+            match db.constraint() {
+                Some("users_email_key") => {
+                    return Self::Conflict {
+                        code: "email_taken",
+                        message: "an account with this email already exists".into(),
+                    };
+                }
+                Some("tasks_user_id_fkey") => {
+                    return Self::Unauthenticated("this account no longer exists".into());
+                }
+                _ => {}
+            }
+        }
+        match err {
+            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
+                Self::Unavailable("database".into())
+            }
+            other => Self::Database(other),
+        }
+    }
+}

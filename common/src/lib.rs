@@ -1,0 +1,23 @@
+//! What the Todo Chat API and worker share.
+
+pub mod accounts;
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod tasks;
+pub mod telemetry;
+
+pub use config::Config;
+pub use error::{Error, Result};
+
+/// The version reported by /health and the logs.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Both rustls crypto providers end up compiled in (sqlx brings ring, reqwest
+/// and lapin aws-lc-rs); rustls then refuses to guess, so every binary picks
+/// one before the first TLS connection. Calling it twice is harmless.
+pub fn install_tls_provider() {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+}

@@ -1,0 +1,175 @@
+//! What a caller may send to create or change a task, and its parse into
+//! validated values. REST bodies and chat/MCP tool arguments use these same
+//! types, so a rule is written once.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Deserializer};
+
+use crate::domain::{Priority, TaskDescription, TaskTags, TaskTitle};
+use crate::error::{Error, Result};
+
+/// Raw fields of a new task.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewTaskInput {
+    pub title: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub due_at: Option<String>,
+    #[serde(default)]
+    pub priority: Option<String>,
+    #[serde(default)]
+    pub tags: Option<Vec<String>>,
+}
+
+/// Raw fields of a change. `Some(None)` means the client sent `null` (clear
+/// the field), `None` that it left the field out (keep it).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TaskPatchInput {
+    #[serde(default)]
+    pub title: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub description: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub due_at: Option<Option<String>>,
+    #[serde(default)]
+    pub priority: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub tags: Option<Option<Vec<String>>>,
+    #[serde(default)]
+    pub completed: Option<bool>,
+}
+
+fn nullable<'de, D, T>(de: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(de).map(Some)
+}
+
+/// A validated new task.
+#[derive(Debug, Clone)]
+pub struct NewTask {
+    pub title: TaskTitle,
+    pub description: TaskDescription,
+    pub due_at: Option<DateTime<Utc>>,
+    pub priority: Priority,
+    pub tags: TaskTags,
+}
+
+/// A validated change; `None` fields are left as they are.
+#[derive(Debug, Clone, Default)]
+pub struct TaskPatch {
+    pub title: Option<TaskTitle>,
+    pub description: Option<TaskDescription>,
+    pub due_at: Option<Option<DateTime<Utc>>>,
+    pub priority: Option<Priority>,
+    pub tags: Option<TaskTags>,
+    pub completed: Option<bool>,
+}
+
+/// RFC 3339 timestamps only: a due date must say which instant it means.
+pub fn parse_timestamp(field: &str, raw: &str) -> Result<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(raw.trim())
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| {
+            Error::invalid(
+                field,
+                "must be an RFC 3339 timestamp such as 2026-12-01T17:00:00Z",
+            )
+        })
+}
+
+impl NewTaskInput {
+    pub fn parse(self) -> Result<NewTask> {
+        Ok(NewTask {
+            title: TaskTitle::parse(&self.title)?,
+            description: match self.description {
+                Some(d) => TaskDescription::parse(&d)?,
+                None => TaskDescription::default(),
+            },
+            due_at: self
+                .due_at
+                .map(|d| parse_timestamp("due_at", &d))
+                .transpose()?,
+            priority: self
+                .priority
+                .map(|p| Priority::parse(&p))
+                .transpose()?
+                .unwrap_or_default(),
+            tags: match self.tags {
+                Some(t) => TaskTags::parse(&t)?,
+                None => TaskTags::default(),
+            },
+        })
+    }
+}
+
+impl TaskPatchInput {
+    pub fn parse(self) -> Result<TaskPatch> {
+        let patch = TaskPatch {
+            title: self.title.map(|t| TaskTitle::parse(&t)).transpose()?,
+            description: self
+                .description
+                .map(|d| TaskDescription::parse(d.as_deref().unwrap_or("")))
+                .transpose()?,
+            due_at: self
+                .due_at
+                .map(|d| d.map(|d| parse_timestamp("due_at", &d)).transpose())
+                .transpose()?,
+            priority: self.priority.map(|p| Priority::parse(&p)).transpose()?,
+            tags: self
+                .tags
+                .map(|t| TaskTags::parse(&t.unwrap_or_default()))
+                .transpose()?,
+            completed: self.completed,
+        };
+        if patch.is_empty() {
+            return Err(Error::invalid(
+                "body",
+                "nothing to update: send at least one of title, description, due_at, priority, tags, completed",
+            ));
+        }
+        Ok(patch)
+    }
+}
+
+impl TaskPatch {
+    pub fn is_empty(&self) -> bool {
+        self.title.is_none()
+            && self.description.is_none()
+            && self.due_at.is_none()
+            && self.priority.is_none()
+            && self.tags.is_none()
+            && self.completed.is_none()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patch_distinguishes_null_from_absent() {
+        let p: TaskPatchInput = serde_json::from_str(r#"{"due_at": null}"#).unwrap();
+        assert_eq!(p.parse().unwrap().due_at, Some(None));
+        let p: TaskPatchInput = serde_json::from_str(r#"{"title": "x"}"#).unwrap();
+        assert_eq!(p.parse().unwrap().due_at, None);
+    }
+
+    #[test]
+    fn empty_patch_is_rejected() {
+        let p: TaskPatchInput = serde_json::from_str("{}").unwrap();
+        assert!(p.parse().is_err());
+    }
+
+    #[test]
+    fn due_dates_need_a_zone() {
+        assert!(parse_timestamp("due_at", "2026-12-01T17:00:00+01:00").is_ok());
+        assert!(parse_timestamp("due_at", "2026-12-01 17:00").is_err());
+        assert!(parse_timestamp("due_at", "tomorrow").is_err());
+    }
+}

@@ -1,0 +1,381 @@
+//! Listing tasks: filters, sort orders and keyset pagination.
+//!
+//! Pages are cut by keyset (`(sort key, id) > (last key, last id)`), not by
+//! OFFSET, so page N costs the same as page 1 and a task added meanwhile never
+//! shifts a page. The cursor carries the last row's key as PostgreSQL printed
+//! it, so it casts back exactly (timestamps to the microsecond, `lower()` of
+//! titles as PostgreSQL computes it).
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sqlx::{PgPool, Postgres, QueryBuilder};
+
+use super::input::parse_timestamp;
+use super::{Task, columns};
+use crate::domain::task::search_text;
+use crate::domain::{Priority, TaskTags, UserId};
+use crate::error::{Error, Result};
+
+pub const DEFAULT_LIMIT: u32 = 50;
+pub const MAX_LIMIT: u32 = 200;
+
+/// Raw query parameters, as strings so every problem gets our own message.
+#[derive(Debug, Default, Deserialize)]
+pub struct ListParams {
+    pub status: Option<String>,
+    pub q: Option<String>,
+    pub tag: Option<String>,
+    pub priority: Option<String>,
+    pub due_before: Option<String>,
+    pub sort: Option<String>,
+    pub order: Option<String>,
+    pub limit: Option<String>,
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StatusFilter {
+    #[default]
+    All,
+    Pending,
+    Completed,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Sort {
+    Created,
+    Due,
+    Priority,
+    Title,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum Order {
+    Asc,
+    Desc,
+}
+
+/// A validated listing request.
+#[derive(Debug, Clone)]
+pub struct ListQuery {
+    pub status: StatusFilter,
+    pub text: Option<String>,
+    pub tag: Option<String>,
+    pub priority: Option<Priority>,
+    pub due_before: Option<DateTime<Utc>>,
+    pub sort: Sort,
+    order: Order,
+    pub limit: u32,
+    after: Option<Cursor>,
+}
+
+/// Where the previous page ended; opaque to clients.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Cursor {
+    s: Sort,
+    o: Order,
+    /// The last row's sort key as PostgreSQL's text.
+    k: String,
+    /// The last row's id (tie breaker).
+    i: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TaskPage {
+    pub tasks: Vec<Task>,
+    pub next_cursor: Option<String>,
+}
+
+impl Default for ListQuery {
+    fn default() -> Self {
+        Self {
+            status: StatusFilter::All,
+            text: None,
+            tag: None,
+            priority: None,
+            due_before: None,
+            sort: Sort::Created,
+            order: Order::Desc,
+            limit: DEFAULT_LIMIT,
+            after: None,
+        }
+    }
+}
+
+impl ListParams {
+    pub fn parse(self) -> Result<ListQuery> {
+        let status = match self.status.as_deref().map(str::trim) {
+            None | Some("") | Some("all") => StatusFilter::All,
+            Some("pending") => StatusFilter::Pending,
+            Some("completed") => StatusFilter::Completed,
+            Some(_) => {
+                return Err(Error::invalid(
+                    "status",
+                    "must be all, pending or completed",
+                ));
+            }
+        };
+        let sort = match self.sort.as_deref().map(str::trim) {
+            None | Some("") | Some("created") => Sort::Created,
+            Some("due") => Sort::Due,
+            Some("priority") => Sort::Priority,
+            Some("title") => Sort::Title,
+            Some(_) => {
+                return Err(Error::invalid(
+                    "sort",
+                    "must be created, due, priority or title",
+                ));
+            }
+        };
+        let order = match self.order.as_deref().map(str::trim) {
+            None | Some("") => match sort {
+                // Newest first, most important first; soonest due and A-Z first.
+                Sort::Created | Sort::Priority => Order::Desc,
+                Sort::Due | Sort::Title => Order::Asc,
+            },
+            Some("asc") => Order::Asc,
+            Some("desc") => Order::Desc,
+            Some(_) => return Err(Error::invalid("order", "must be asc or desc")),
+        };
+        let limit = match self.limit.as_deref().map(str::trim) {
+            None | Some("") => DEFAULT_LIMIT,
+            Some(raw) => match raw.parse::<u32>() {
+                Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
+                _ => {
+                    return Err(Error::invalid(
+                        "limit",
+                        format!("must be a whole number from 1 to {MAX_LIMIT}"),
+                    ));
+                }
+            },
+        };
+        let after = match self.cursor.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(raw) => {
+                let cursor = decode_cursor(raw)?;
+                if cursor.s != sort || cursor.o != order {
+                    return Err(Error::invalid(
+                        "cursor",
+                        "belongs to a listing with another sort or order",
+                    ));
+                }
+                Some(cursor)
+            }
+        };
+        let nonempty = |v: Option<String>| v.filter(|s| !s.trim().is_empty());
+        Ok(ListQuery {
+            status,
+            text: nonempty(self.q).map(|q| search_text("q", &q)).transpose()?,
+            tag: nonempty(self.tag)
+                .map(|t| TaskTags::parse_one(&t).map_err(|e| rename(e, "tag")))
+                .transpose()?,
+            priority: nonempty(self.priority)
+                .map(|p| Priority::parse(&p))
+                .transpose()?,
+            due_before: nonempty(self.due_before)
+                .map(|d| parse_timestamp("due_before", &d))
+                .transpose()?,
+            sort,
+            order,
+            limit,
+            after,
+        })
+    }
+}
+
+fn rename(err: Error, field: &str) -> Error {
+    match err {
+        Error::Invalid { message, .. } => Error::invalid(field, message),
+        other => other,
+    }
+}
+
+fn decode_cursor(raw: &str) -> Result<Cursor> {
+    let invalid = || Error::invalid("cursor", "is not a cursor this API returned");
+    let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| invalid())?;
+    let cursor: Cursor = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
+    // The key goes back to PostgreSQL as a bound parameter; still, refuse
+    // what PostgreSQL could not store rather than answer with a 500.
+    if cursor.k.contains('\0') || cursor.k.len() > 1024 {
+        return Err(invalid());
+    }
+    Ok(cursor)
+}
+
+fn encode_cursor(cursor: &Cursor) -> String {
+    URL_SAFE_NO_PAD.encode(serde_json::to_vec(cursor).expect("cursor serialises"))
+}
+
+impl Sort {
+    /// The SQL expression rows are ordered by, and its type for the cast back.
+    fn key(self, order: Order) -> (&'static str, &'static str) {
+        match (self, order) {
+            (Sort::Created, _) => ("t.created_at", "timestamptz"),
+            // Tasks without a due date come last in both directions.
+            (Sort::Due, Order::Asc) => {
+                ("COALESCE(t.due_at, 'infinity'::timestamptz)", "timestamptz")
+            }
+            (Sort::Due, Order::Desc) => (
+                "COALESCE(t.due_at, '-infinity'::timestamptz)",
+                "timestamptz",
+            ),
+            (Sort::Priority, _) => ("t.priority", "task_priority"),
+            (Sort::Title, _) => ("lower(t.title)", "text"),
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    #[sqlx(flatten)]
+    task: Task,
+    sort_key: String,
+}
+
+pub(super) async fn run(pool: &PgPool, user: &UserId, q: &ListQuery) -> Result<TaskPage> {
+    let (key, key_type) = q.sort.key(q.order);
+    let mut sql: QueryBuilder<Postgres> = QueryBuilder::new(format!(
+        "SELECT {cols}, ({key})::text AS sort_key FROM tasks t WHERE t.user_id = ",
+        cols = columns!()
+            .split(", ")
+            .map(|c| format!("t.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    sql.push_bind(user);
+    match q.status {
+        StatusFilter::All => {}
+        StatusFilter::Pending => {
+            sql.push(" AND NOT t.completed");
+        }
+        StatusFilter::Completed => {
+            sql.push(" AND t.completed");
+        }
+    }
+    if let Some(text) = &q.text {
+        let pattern = format!("%{}%", escape_like(text));
+        sql.push(" AND (t.title ILIKE ")
+            .push_bind(pattern.clone())
+            .push(" OR t.description ILIKE ")
+            .push_bind(pattern)
+            .push(")");
+    }
+    if let Some(tag) = &q.tag {
+        sql.push(" AND t.tags @> ARRAY[")
+            .push_bind(tag.clone())
+            .push("]::text[]");
+    }
+    if let Some(priority) = q.priority {
+        sql.push(" AND t.priority = ").push_bind(priority);
+    }
+    if let Some(before) = q.due_before {
+        sql.push(" AND t.due_at < ").push_bind(before);
+    }
+    let (cmp, dir) = match q.order {
+        Order::Asc => (">", "ASC"),
+        Order::Desc => ("<", "DESC"),
+    };
+    if let Some(after) = &q.after {
+        sql.push(format!(" AND ({key}, t.id) {cmp} (CAST("))
+            .push_bind(after.k.clone())
+            .push(format!(" AS {key_type}), "))
+            .push_bind(after.i)
+            .push(")");
+    }
+    sql.push(format!(" ORDER BY {key} {dir}, t.id {dir} LIMIT "))
+        .push_bind(i64::from(q.limit) + 1);
+
+    let mut rows: Vec<Row> = sql.build_query_as().fetch_all(pool).await.map_err(|e| {
+        // A forged cursor key that does not cast (e.g. "yesterday") is the
+        // client's mistake; PostgreSQL reports it as invalid_datetime_format
+        // or invalid_text_representation.
+        if let sqlx::Error::Database(db) = &e
+            && matches!(db.code().as_deref(), Some("22007" | "22P02" | "22008"))
+        {
+            return Error::invalid("cursor", "is not a cursor this API returned");
+        }
+        Error::from(e)
+    })?;
+
+    let next_cursor = if rows.len() > q.limit as usize {
+        rows.truncate(q.limit as usize);
+        rows.last().map(|last| {
+            encode_cursor(&Cursor {
+                s: q.sort,
+                o: q.order,
+                k: last.sort_key.clone(),
+                i: last.task.id.get(),
+            })
+        })
+    } else {
+        None
+    };
+    Ok(TaskPage {
+        tasks: rows.into_iter().map(|r| r.task).collect(),
+        next_cursor,
+    })
+}
+
+/// Makes `%`, `_` and `\` match themselves in an ILIKE pattern.
+fn escape_like(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(pairs: &[(&str, &str)]) -> ListParams {
+        let map: serde_json::Map<String, serde_json::Value> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), serde_json::Value::String(v.to_string())))
+            .collect();
+        serde_json::from_value(serde_json::Value::Object(map)).unwrap()
+    }
+
+    #[test]
+    fn defaults_are_newest_first_fifty() {
+        let q = params(&[]).parse().unwrap();
+        assert_eq!(q.limit, 50);
+        assert_eq!(q.sort, Sort::Created);
+        assert_eq!(q.order, Order::Desc);
+    }
+
+    #[test]
+    fn limits_are_bounded() {
+        assert!(params(&[("limit", "0")]).parse().is_err());
+        assert!(params(&[("limit", "201")]).parse().is_err());
+        assert!(params(&[("limit", "ten")]).parse().is_err());
+        assert_eq!(params(&[("limit", "200")]).parse().unwrap().limit, 200);
+    }
+
+    #[test]
+    fn cursors_round_trip_and_must_match_the_sort() {
+        let c = encode_cursor(&Cursor {
+            s: Sort::Title,
+            o: Order::Asc,
+            k: "milk".into(),
+            i: 7,
+        });
+        assert!(params(&[("sort", "title"), ("cursor", &c)]).parse().is_ok());
+        assert!(params(&[("sort", "due"), ("cursor", &c)]).parse().is_err());
+        assert!(params(&[("cursor", "not-a-cursor")]).parse().is_err());
+    }
+
+    #[test]
+    fn like_metacharacters_are_escaped() {
+        assert_eq!(escape_like(r"50%_a\b"), r"50\%\_a\\b");
+    }
+}

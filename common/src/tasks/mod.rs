@@ -1,0 +1,160 @@
+//! The task tools: the one implementation of add / list / get / update /
+//! complete / delete that the REST routes, the chat agent and the MCP server
+//! all call. Every function is scoped by the caller's user id, which comes
+//! from a verified token (REST, MCP) or from the queued turn (chat), never
+//! from user-controlled input.
+
+mod input;
+mod list;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::PgPool;
+
+use crate::domain::{Priority, TaskId, UserId};
+use crate::error::{Error, Result};
+
+pub use input::{NewTask, NewTaskInput, TaskPatch, TaskPatchInput};
+pub use list::{ListParams, ListQuery, Sort, StatusFilter, TaskPage};
+
+/// A task as stored and as returned by every front door.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Task {
+    pub id: TaskId,
+    pub user_id: UserId,
+    pub title: String,
+    pub description: String,
+    pub completed: bool,
+    pub priority: Priority,
+    pub tags: Vec<String>,
+    pub due_at: Option<DateTime<Utc>>,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The task columns, as a literal so queries stay `&'static str` (sqlx
+/// refuses SQL assembled at run time unless it is audited).
+macro_rules! columns {
+    () => {
+        "id, user_id, title, description, completed, priority, tags, \
+         due_at, completed_at, created_at, updated_at"
+    };
+}
+pub(crate) use columns;
+
+fn not_found(id: TaskId) -> Error {
+    Error::NotFound(format!("task {id}"))
+}
+
+// Writes run in a transaction even when they are one statement: the events
+// that announce each change (SSE, MCP) will be written in the same transaction.
+
+pub async fn create(pool: &PgPool, user: &UserId, new: NewTask) -> Result<Task> {
+    let mut tx = pool.begin().await?;
+    let task = sqlx::query_as::<_, Task>(concat!(
+        "INSERT INTO tasks (user_id, title, description, priority, tags, due_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING ",
+        columns!()
+    ))
+    .bind(user)
+    .bind(new.title.as_str())
+    .bind(new.description.as_str())
+    .bind(new.priority)
+    .bind(new.tags.as_slice())
+    .bind(new.due_at)
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    tracing::debug!(task_id = %task.id, "task created");
+    Ok(task)
+}
+
+pub async fn get(pool: &PgPool, user: &UserId, id: TaskId) -> Result<Task> {
+    sqlx::query_as::<_, Task>(concat!(
+        "SELECT ",
+        columns!(),
+        " FROM tasks WHERE id = $1 AND user_id = $2"
+    ))
+    .bind(id)
+    .bind(user)
+    .fetch_optional(pool)
+    .await?
+    .ok_or_else(|| not_found(id))
+}
+
+pub async fn list(pool: &PgPool, user: &UserId, query: &ListQuery) -> Result<TaskPage> {
+    list::run(pool, user, query).await
+}
+
+/// Applies the fields present in `patch`; absent fields keep their value.
+pub async fn update(pool: &PgPool, user: &UserId, id: TaskId, patch: TaskPatch) -> Result<Task> {
+    let mut tx = pool.begin().await?;
+    // COALESCE keeps absent fields; the *_set flags let a patch clear a
+    // nullable field (due_at: null) without confusing "absent" with "null".
+    let task = sqlx::query_as::<_, Task>(concat!(
+        "UPDATE tasks SET \
+            title = COALESCE($3, title), \
+            description = COALESCE($4, description), \
+            priority = COALESCE($5, priority), \
+            tags = COALESCE($6, tags), \
+            due_at = CASE WHEN $7 THEN $8 ELSE due_at END, \
+            completed = COALESCE($9, completed), \
+            completed_at = CASE \
+                WHEN $9 IS NULL OR $9 = completed THEN completed_at \
+                WHEN $9 THEN now() ELSE NULL END, \
+            updated_at = now() \
+         WHERE id = $1 AND user_id = $2 RETURNING ",
+        columns!()
+    ))
+    .bind(id)
+    .bind(user)
+    .bind(patch.title.as_ref().map(|t| t.as_str()))
+    .bind(patch.description.as_ref().map(|d| d.as_str()))
+    .bind(patch.priority)
+    .bind(patch.tags.as_ref().map(|t| t.as_slice()))
+    .bind(patch.due_at.is_some())
+    .bind(patch.due_at.flatten())
+    .bind(patch.completed)
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or_else(|| not_found(id))?;
+    tx.commit().await?;
+    Ok(task)
+}
+
+/// Marks a task done (or not done). Completing a completed task keeps its
+/// original completed_at, so repeating the request changes nothing.
+pub async fn set_completed(
+    pool: &PgPool,
+    user: &UserId,
+    id: TaskId,
+    completed: bool,
+) -> Result<Task> {
+    update(
+        pool,
+        user,
+        id,
+        TaskPatch {
+            completed: Some(completed),
+            ..TaskPatch::default()
+        },
+    )
+    .await
+}
+
+/// Deletes a task and returns what it was.
+pub async fn delete(pool: &PgPool, user: &UserId, id: TaskId) -> Result<Task> {
+    let mut tx = pool.begin().await?;
+    let task = sqlx::query_as::<_, Task>(concat!(
+        "DELETE FROM tasks WHERE id = $1 AND user_id = $2 RETURNING ",
+        columns!()
+    ))
+    .bind(id)
+    .bind(user)
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or_else(|| not_found(id))?;
+    tx.commit().await?;
+    Ok(task)
+}

@@ -1,0 +1,2 @@
+DROP TABLE auth_throttle;
+DROP TABLE users;
