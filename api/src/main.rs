@@ -4,7 +4,7 @@
 
 use std::process::ExitCode;
 
-use todo_common::{Config, db, telemetry};
+use todo_common::{Config, db, shutdown, telemetry};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -61,7 +61,7 @@ async fn serve(config: Config) -> AnyResult {
     }
     let listener = TcpListener::bind((config.api_host.as_str(), config.api_port)).await?;
     let shutdown = CancellationToken::new();
-    tokio::spawn(cancel_on_signal(shutdown.clone()));
+    tokio::spawn(shutdown::cancel_on_signal(shutdown.clone()));
     todo_api::run(config, pool, listener, shutdown).await?;
     tracing::info!("todo-api stopped");
     Ok(())
@@ -86,22 +86,4 @@ async fn migrate(config: Config, action: &str) -> AnyResult {
         }
     }
     Ok(())
-}
-
-/// SIGTERM (orchestrators) or Ctrl-C: stop accepting, finish in-flight requests.
-async fn cancel_on_signal(token: CancellationToken) {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .expect("SIGTERM handler");
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = ctrl_c.await;
-    tracing::info!("shutdown signal received");
-    token.cancel();
 }

@@ -415,7 +415,7 @@ fn weak_secret(value: &str) -> Option<&'static str> {
         Some("must be at least 32 characters")
     } else if PLACEHOLDERS.iter().any(|p| lower.contains(p))
         || lower.trim_start_matches("secret").is_empty()
-        || value.chars().all(|c| Some(c) == value.chars().next())
+        || value.chars().all(|c| value.starts_with(c))
     {
         Some("is a known placeholder; generate one with `openssl rand -base64 48`")
     } else {

@@ -65,9 +65,13 @@ impl From<sqlx::Error> for Error {
             }
         }
         match err {
-            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
-                Self::Unavailable("database".into())
-            }
+            // Connection-level failures: the database is unreachable, not the request wrong.
+            sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::Protocol(_)
+            | sqlx::Error::WorkerCrashed => Self::Unavailable("database".into()),
             other => Self::Database(other),
         }
     }

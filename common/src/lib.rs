@@ -6,6 +6,7 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod shutdown;
 pub mod tasks;
 pub mod telemetry;
 

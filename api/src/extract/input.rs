@@ -65,30 +65,17 @@ fn parse_json<T: DeserializeOwned>(headers: &HeaderMap, body: &[u8]) -> Result<T
     if !is_json {
         return Err(ApiError::UnsupportedMediaType);
     }
-    let de = &mut serde_json::Deserializer::from_slice(body);
-    serde_path_to_error::deserialize(de).map_err(|err| {
+    // Syntax first, so a truncated document is "malformed" even when an
+    // earlier value also has the wrong type; then the shape, with its path.
+    let value: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|e| ApiError::MalformedJson(format!("malformed JSON: {e}")))?;
+    serde_path_to_error::deserialize(value).map_err(|err| {
         let path = err.path().to_string();
-        let inner = err.into_inner();
-        if inner.is_data() {
-            ApiError::BadBody {
-                field: (path != ".").then_some(path),
-                message: strip_position(&inner.to_string()),
-            }
-        } else {
-            ApiError::MalformedJson(format!(
-                "malformed JSON: {}",
-                strip_position(&inner.to_string())
-            ))
+        ApiError::BadBody {
+            field: (path != ".").then_some(path),
+            message: err.into_inner().to_string(),
         }
     })
-}
-
-/// serde_json appends " at line 1 column 9"; useful for syntax errors, noise for field errors.
-fn strip_position(message: &str) -> String {
-    match message.rfind(" at line ") {
-        Some(i) if message[i..].contains(" column ") => message[..i].to_string(),
-        _ => message.to_string(),
-    }
 }
 
 /// Query parameters; a malformed query string is a 400.

@@ -93,7 +93,7 @@ pub async fn complete(
     OptionalJson(body): OptionalJson<CompleteBody>,
 ) -> ApiResult<Json<Task>> {
     let id = path.id()?;
-    let completed = body.map_or(true, |b| b.completed);
+    let completed = body.is_none_or(|b| b.completed);
     Ok(Json(
         tasks::set_completed(&state.pool, &scope.user_id, id, completed).await?,
     ))

@@ -1,0 +1,159 @@
+//! Tokens signed by a key from AUTH_JWKS_URL (Better Auth's JWT plugin, EdDSA).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use axum::Router;
+use axum::routing::get;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use tokio::sync::RwLock;
+
+use crate::helpers::{TestApp, now};
+
+const KEY_A: &[u8] = include_bytes!("../fixtures/ed25519_a.pem");
+const KEY_B: &[u8] = include_bytes!("../fixtures/ed25519_b.pem");
+const X_A: &str = include_str!("../fixtures/ed25519_a.x");
+const X_B: &str = include_str!("../fixtures/ed25519_b.x");
+
+fn jwk(kid: &str, x: &str) -> Value {
+    json!({"kty": "OKP", "crv": "Ed25519", "x": x.trim(), "kid": kid, "alg": "EdDSA", "use": "sig"})
+}
+
+fn eddsa(kid: &str, pem: &[u8], sub: &str, exp: i64) -> String {
+    let mut header = Header::new(Algorithm::EdDSA);
+    header.kid = Some(kid.into());
+    let claims = json!({"sub": sub, "iat": now(), "exp": exp, "email": format!("{sub}@example.com"),
+                        "iss": "https://auth.example.com", "aud": "https://auth.example.com"});
+    jsonwebtoken::encode(&header, &claims, &EncodingKey::from_ed_pem(pem).unwrap()).unwrap()
+}
+
+/// A JWKS endpoint on localhost whose key set the test can change.
+struct KeyServer {
+    url: String,
+    keys: Arc<RwLock<Value>>,
+    fetches: Arc<AtomicUsize>,
+}
+
+impl KeyServer {
+    async fn start(keys: Value) -> Self {
+        let keys = Arc::new(RwLock::new(keys));
+        let fetches = Arc::new(AtomicUsize::new(0));
+        let (k, f) = (keys.clone(), fetches.clone());
+        let app = Router::new().route(
+            "/api/auth/jwks",
+            get(move || {
+                let (k, f) = (k.clone(), f.clone());
+                async move {
+                    f.fetch_add(1, Ordering::SeqCst);
+                    axum::Json(k.read().await.clone())
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/api/auth/jwks", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Self { url, keys, fetches }
+    }
+}
+
+async fn status(app: &TestApp, sub: &str, token: &str) -> StatusCode {
+    app.request(Method::GET, &format!("/api/{sub}/tasks"), Some(token))
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+#[tokio::test]
+async fn eddsa_tokens_from_the_jwks_are_accepted_and_keys_rotate() {
+    let server = KeyServer::start(json!({"keys": [jwk("key-a", X_A)]})).await;
+    let app = TestApp::spawn_with(&[
+        ("AUTH_JWKS_URL", server.url.as_str()),
+        ("AUTH_JWT_ISSUER", "https://auth.example.com"),
+        ("AUTH_JWT_AUDIENCE", "https://auth.example.com"),
+    ])
+    .await;
+
+    let token = eddsa("key-a", KEY_A, "ba-user-1", now() + 600);
+    assert_eq!(status(&app, "ba-user-1", &token).await, StatusCode::OK);
+    // The user first seen through the token now has a row, and can own tasks.
+    let res = app
+        .request(Method::POST, "/api/ba-user-1/tasks", Some(&token))
+        .json(&json!({"title": "signed elsewhere"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let email: Option<String> =
+        sqlx::query_scalar("SELECT email FROM users WHERE id = 'ba-user-1'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(email.as_deref(), Some("ba-user-1@example.com"));
+    assert_eq!(server.fetches.load(Ordering::SeqCst), 1, "keys are cached");
+
+    // A key the set does not hold is refused.
+    let forged = eddsa("key-a", KEY_B, "ba-user-1", now() + 600);
+    assert_eq!(
+        status(&app, "ba-user-1", &forged).await,
+        StatusCode::UNAUTHORIZED
+    );
+    // Expired, even with a good key.
+    let expired = eddsa("key-a", KEY_A, "ba-user-1", now() - 3600);
+    assert_eq!(
+        status(&app, "ba-user-1", &expired).await,
+        StatusCode::UNAUTHORIZED
+    );
+    // Another user's path with a good token: forbidden.
+    assert_eq!(
+        status(&app, "ba-user-2", &token).await,
+        StatusCode::FORBIDDEN
+    );
+
+    // Rotation: the server starts signing with key B under a new kid; the
+    // unknown kid makes the API fetch the set again.
+    *server.keys.write().await = json!({"keys": [jwk("key-a", X_A), jwk("key-b", X_B)]});
+    // Refetches are spaced at least 10 s apart, so poll with a deadline.
+    let rotated = eddsa("key-b", KEY_B, "ba-user-1", now() + 600);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while status(&app, "ba-user-1", &rotated).await != StatusCode::OK {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "rotated key never accepted"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    assert_eq!(server.fetches.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn jwks_tokens_must_match_issuer_and_audience_and_kid_spam_is_bounded() {
+    let server = KeyServer::start(json!({"keys": [jwk("key-a", X_A)]})).await;
+    let app = TestApp::spawn_with(&[
+        ("AUTH_JWKS_URL", server.url.as_str()),
+        ("AUTH_JWT_AUDIENCE", "https://other-app.example.com"),
+    ])
+    .await;
+    let token = eddsa("key-a", KEY_A, "ba-user-3", now() + 600);
+    assert_eq!(
+        status(&app, "ba-user-3", &token).await,
+        StatusCode::UNAUTHORIZED,
+        "wrong audience"
+    );
+
+    // Many unknown key ids cause at most one refetch per refresh interval.
+    for i in 0..20 {
+        let t = eddsa(&format!("nope-{i}"), KEY_A, "ba-user-3", now() + 600);
+        assert_eq!(
+            status(&app, "ba-user-3", &t).await,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    assert!(
+        server.fetches.load(Ordering::SeqCst) <= 2,
+        "{}",
+        server.fetches.load(Ordering::SeqCst)
+    );
+}

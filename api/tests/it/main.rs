@@ -1,0 +1,10 @@
+//! Integration tests: the real API against the real PostgreSQL of this machine.
+
+mod auth;
+mod errors;
+mod health;
+mod helpers;
+mod jwks;
+mod migrations;
+mod observability;
+mod tasks;
