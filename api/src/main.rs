@@ -4,21 +4,16 @@
 
 use std::process::ExitCode;
 
-use todo_common::{Config, db, shutdown, telemetry};
+use todo_common::{Config, db, shutdown};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    todo_common::install_tls_provider();
-    let config = match Config::from_env() {
+    let config = match todo_common::init_process("todo-api") {
         Ok(c) => c,
-        Err(e) => {
-            eprintln!("todo-api: {e}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
-    telemetry::init(&config);
     let args: Vec<String> = std::env::args().skip(1).collect();
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let result = match args.as_slice() {

@@ -22,3 +22,19 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 pub fn install_tls_provider() {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
 }
+
+/// The start of every binary: TLS provider, configuration (on error: every
+/// problem on stderr, exit status 2), logging.
+pub fn init_process(binary: &str) -> Result<Config, std::process::ExitCode> {
+    install_tls_provider();
+    match Config::from_env() {
+        Ok(config) => {
+            telemetry::init(&config);
+            Ok(config)
+        }
+        Err(e) => {
+            eprintln!("{binary}: {e}");
+            Err(std::process::ExitCode::from(2))
+        }
+    }
+}

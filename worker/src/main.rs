@@ -7,20 +7,15 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use lapin::{Connection, ConnectionProperties};
-use todo_common::{Config, db, shutdown, telemetry};
+use todo_common::{db, shutdown};
 use tokio_util::sync::CancellationToken;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    todo_common::install_tls_provider();
-    let config = match Config::from_env() {
+    let config = match todo_common::init_process("todo-worker") {
         Ok(c) => c,
-        Err(e) => {
-            eprintln!("todo-worker: {e}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
-    telemetry::init(&config);
     let token = CancellationToken::new();
     tokio::spawn(shutdown::cancel_on_signal(token.clone()));
     tracing::info!(

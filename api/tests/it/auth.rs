@@ -53,17 +53,13 @@ async fn signup_login_and_me() {
     assert_eq!(login["user"]["id"], id);
 
     let me: Value = app
-        .request(
+        .call_for_json(
             Method::GET,
             "/api/auth/me",
             Some(login["token"].as_str().unwrap()),
+            None,
         )
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(me["user"]["email"], "ada@example.com");
 
     // The stored hash is argon2id, never the password.
@@ -208,7 +204,7 @@ async fn routes_need_a_valid_token() {
     let user = app.signup("erin@example.com").await;
     let path = format!("/api/{}/tasks", user.id);
 
-    let res = app.request(Method::GET, &path, None).send().await.unwrap();
+    let res = app.call(Method::GET, &path, None).await;
     assert_eq!(
         res.headers()["www-authenticate"],
         "Bearer realm=\"todo-chat\""
@@ -279,11 +275,7 @@ async fn routes_need_a_valid_token() {
     }
     // A token that is fine in every respect works.
     let good = hs_token(Algorithm::HS256, TEST_SECRET, &claims(now() + 3600));
-    let res = app
-        .request(Method::GET, &path, Some(&good))
-        .send()
-        .await
-        .unwrap();
+    let res = app.call(Method::GET, &path, Some(&good)).await;
     assert_eq!(res.status(), StatusCode::OK);
 }
 
@@ -310,36 +302,34 @@ async fn one_user_never_reaches_another_users_tasks() {
         (Method::DELETE, format!("/api/{}/tasks/{id}", alice.id)),
     ] {
         let res = app
-            .request(method.clone(), &path, Some(&mallory.token))
-            .json(&json!({"title": "pwned"}))
-            .send()
-            .await
-            .unwrap();
+            .send_json(
+                method.clone(),
+                &path,
+                Some(&mallory.token),
+                &json!({"title": "pwned"}),
+            )
+            .await;
         expect_error(res, StatusCode::FORBIDDEN, "forbidden").await;
     }
     // Mallory's own path with Alice's task id: 404, as if it did not exist.
     for method in [Method::GET, Method::PUT, Method::DELETE] {
         let res = app
-            .request(
+            .send_json(
                 method.clone(),
                 &format!("/api/{}/tasks/{id}", mallory.id),
                 Some(&mallory.token),
+                &json!({"title": "pwned"}),
             )
-            .json(&json!({"title": "pwned"}))
-            .send()
-            .await
-            .unwrap();
+            .await;
         expect_error(res, StatusCode::NOT_FOUND, "not_found").await;
     }
     let res = app
-        .request(
+        .call(
             Method::PATCH,
             &format!("/api/{}/tasks/{id}/complete", mallory.id),
             Some(&mallory.token),
         )
-        .send()
-        .await
-        .unwrap();
+        .await;
     expect_error(res, StatusCode::NOT_FOUND, "not_found").await;
     let (_, list) = app.list_tasks(&mallory, "").await;
     assert_eq!(list["tasks"], json!([]));
@@ -360,20 +350,17 @@ async fn better_auth_tokens_with_the_shared_secret_are_accepted() {
         &json!({"sub": "ba_user_Zk3", "email": "Zed@Example.com", "name": "Zed", "iat": now(), "exp": now() + 600}),
     );
     let res = app
-        .request(Method::POST, "/api/ba_user_Zk3/tasks", Some(&token))
-        .json(&json!({"title": "from better auth"}))
-        .send()
-        .await
-        .unwrap();
+        .send_json(
+            Method::POST,
+            "/api/ba_user_Zk3/tasks",
+            Some(&token),
+            &json!({"title": "from better auth"}),
+        )
+        .await;
     assert_eq!(res.status(), StatusCode::CREATED);
     let me: Value = app
-        .request(Method::GET, "/api/auth/me", Some(&token))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .call_for_json(Method::GET, "/api/auth/me", Some(&token), None)
+        .await;
     assert_eq!(me["user"]["id"], "ba_user_Zk3");
     assert_eq!(me["user"]["email"], "zed@example.com");
 }

@@ -92,36 +92,26 @@ async fn unknown_routes_are_404_and_wrong_methods_405() {
     let app = TestApp::spawn().await;
     let user = app.signup("routes@example.com").await;
     let res = app
-        .request(Method::GET, "/api/nothing/here/at/all", None)
-        .send()
-        .await
-        .unwrap();
+        .call(Method::GET, "/api/nothing/here/at/all", None)
+        .await;
     expect_error(res, StatusCode::NOT_FOUND, "not_found").await;
     let res = app
-        .request(
+        .call(
             Method::PATCH,
             &format!("/api/{}/tasks", user.id),
             Some(&user.token),
         )
-        .send()
-        .await
-        .unwrap();
+        .await;
+    expect_error(res, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed").await;
+    let res = app.call(Method::DELETE, "/health", None).await;
     expect_error(res, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed").await;
     let res = app
-        .request(Method::DELETE, "/health", None)
-        .send()
-        .await
-        .unwrap();
-    expect_error(res, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed").await;
-    let res = app
-        .request(
+        .call(
             Method::GET,
             &format!("/api/{}/tasks/99999", user.id),
             Some(&user.token),
         )
-        .send()
-        .await
-        .unwrap();
+        .await;
     let err = expect_error(res, StatusCode::NOT_FOUND, "not_found").await;
     assert_eq!(err["error"]["message"], "task 99999 not found");
 }
@@ -172,11 +162,7 @@ async fn cors_follows_the_configuration() {
 #[tokio::test]
 async fn security_headers_and_hsts_only_in_production() {
     let app = TestApp::spawn().await;
-    let res = app
-        .request(Method::GET, "/health", None)
-        .send()
-        .await
-        .unwrap();
+    let res = app.call(Method::GET, "/health", None).await;
     assert_eq!(res.headers()["x-content-type-options"], "nosniff");
     assert_eq!(res.headers()["referrer-policy"], "no-referrer");
     assert!(!res.headers().contains_key("strict-transport-security"));
@@ -188,11 +174,7 @@ async fn security_headers_and_hsts_only_in_production() {
         ("DATABASE_URL", "postgres://db.internal/app?sslmode=require"),
     ])
     .await;
-    let res = prod
-        .request(Method::GET, "/health", None)
-        .send()
-        .await
-        .unwrap();
+    let res = prod.call(Method::GET, "/health", None).await;
     assert!(
         res.headers()["strict-transport-security"]
             .to_str()

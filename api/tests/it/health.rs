@@ -13,11 +13,7 @@ use crate::helpers::{TestApp, fresh_database, test_config};
 #[tokio::test]
 async fn healthy_when_the_database_answers() {
     let app = TestApp::spawn().await;
-    let res = app
-        .request(Method::GET, "/health", None)
-        .send()
-        .await
-        .unwrap();
+    let res = app.call(Method::GET, "/health", None).await;
     assert_eq!(res.status(), StatusCode::OK);
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["status"], "healthy");
@@ -68,11 +64,7 @@ impl Outage {
 }
 
 async fn health(app: &TestApp) -> (StatusCode, Value) {
-    let res = app
-        .request(Method::GET, "/health", None)
-        .send()
-        .await
-        .unwrap();
+    let res = app.call(Method::GET, "/health", None).await;
     (res.status(), res.json().await.unwrap())
 }
 
@@ -115,11 +107,13 @@ async fn unhealthy_while_the_database_is_down_and_back_by_itself() {
 
     // Requests that need the database fail cleanly, not with a 500.
     let res = app
-        .request(Method::POST, "/api/auth/login", None)
-        .json(&serde_json::json!({"email": "a@example.com", "password": "whatever1"}))
-        .send()
-        .await
-        .unwrap();
+        .send_json(
+            Method::POST,
+            "/api/auth/login",
+            None,
+            &serde_json::json!({"email": "a@example.com", "password": "whatever1"}),
+        )
+        .await;
     assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert!(res.headers().contains_key("retry-after"));
 

@@ -144,6 +144,26 @@ impl TestApp {
         req
     }
 
+    /// A request without a body.
+    pub async fn call(&self, method: Method, path: &str, token: Option<&str>) -> Response {
+        self.request(method, path, token).send().await.unwrap()
+    }
+
+    /// A request (with an optional JSON body) whose JSON answer is returned.
+    pub async fn call_for_json(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> Value {
+        let mut req = self.request(method, path, token);
+        if let Some(body) = body {
+            req = req.json(body);
+        }
+        req.send().await.unwrap().json().await.unwrap()
+    }
+
     pub async fn send_json(
         &self,
         method: Method,

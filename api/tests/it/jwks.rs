@@ -59,10 +59,8 @@ impl KeyServer {
 }
 
 async fn status(app: &TestApp, sub: &str, token: &str) -> StatusCode {
-    app.request(Method::GET, &format!("/api/{sub}/tasks"), Some(token))
-        .send()
+    app.call(Method::GET, &format!("/api/{sub}/tasks"), Some(token))
         .await
-        .unwrap()
         .status()
 }
 
@@ -80,11 +78,13 @@ async fn eddsa_tokens_from_the_jwks_are_accepted_and_keys_rotate() {
     assert_eq!(status(&app, "ba-user-1", &token).await, StatusCode::OK);
     // The user first seen through the token now has a row, and can own tasks.
     let res = app
-        .request(Method::POST, "/api/ba-user-1/tasks", Some(&token))
-        .json(&json!({"title": "signed elsewhere"}))
-        .send()
-        .await
-        .unwrap();
+        .send_json(
+            Method::POST,
+            "/api/ba-user-1/tasks",
+            Some(&token),
+            &json!({"title": "signed elsewhere"}),
+        )
+        .await;
     assert_eq!(res.status(), StatusCode::CREATED);
     let email: Option<String> =
         sqlx::query_scalar("SELECT email FROM users WHERE id = 'ba-user-1'")

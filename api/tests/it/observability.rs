@@ -14,11 +14,7 @@ async fn request_ids_are_echoed_or_made() {
         .await
         .unwrap();
     assert_eq!(res.headers()["x-request-id"], "trace-abc-123");
-    let res = app
-        .request(Method::GET, "/health", None)
-        .send()
-        .await
-        .unwrap();
+    let res = app.call(Method::GET, "/health", None).await;
     let made = res.headers()["x-request-id"].to_str().unwrap();
     assert!(uuid::Uuid::parse_str(made).is_ok(), "{made}");
     // An id that could forge log lines is replaced, not echoed.
@@ -36,19 +32,13 @@ async fn metrics_use_route_templates_not_raw_paths() {
     let app = TestApp::spawn().await;
     let user = app.signup("metrics@example.com").await;
     app.list_tasks(&user, "").await;
-    app.request(
+    app.call(
         Method::GET,
         &format!("/api/{}/tasks/77", user.id),
         Some(&user.token),
     )
-    .send()
-    .await
-    .unwrap();
-    let res = app
-        .request(Method::GET, "/metrics", None)
-        .send()
-        .await
-        .unwrap();
+    .await;
+    let res = app.call(Method::GET, "/metrics", None).await;
     assert_eq!(res.status(), StatusCode::OK);
     assert!(
         res.headers()["content-type"]
@@ -72,11 +62,7 @@ async fn metrics_use_route_templates_not_raw_paths() {
 #[tokio::test]
 async fn metrics_can_be_switched_off() {
     let app = TestApp::spawn_with(&[("METRICS_ENABLED", "false")]).await;
-    let res = app
-        .request(Method::GET, "/metrics", None)
-        .send()
-        .await
-        .unwrap();
+    let res = app.call(Method::GET, "/metrics", None).await;
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
 }
 
@@ -84,11 +70,7 @@ async fn metrics_can_be_switched_off() {
 async fn shutdown_stops_accepting_and_the_server_returns() {
     let app = TestApp::spawn().await;
     assert_eq!(
-        app.request(Method::GET, "/health", None)
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        app.call(Method::GET, "/health", None).await.status(),
         StatusCode::OK
     );
     app.shutdown.cancel();

@@ -43,13 +43,8 @@ async fn task_lifecycle() {
     assert_eq!(task["completed_at"], Value::Null);
 
     let got: Value = app
-        .request(Method::GET, &location, Some(&user.token))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .call_for_json(Method::GET, &location, Some(&user.token), None)
+        .await;
     assert_eq!(got, task);
 
     // Partial update: only the fields sent change; null clears due_at.
@@ -75,56 +70,37 @@ async fn task_lifecycle() {
     // Complete with no body, then again: completed_at does not move.
     let complete = format!("{location}/complete");
     let done: Value = app
-        .request(Method::PATCH, &complete, Some(&user.token))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .call_for_json(Method::PATCH, &complete, Some(&user.token), None)
+        .await;
     assert_eq!(done["completed"], true);
     let completed_at = done["completed_at"].as_str().unwrap().to_string();
     let again: Value = app
-        .request(Method::PATCH, &complete, Some(&user.token))
-        .json(&json!({"completed": true}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .call_for_json(
+            Method::PATCH,
+            &complete,
+            Some(&user.token),
+            Some(&json!({"completed": true})),
+        )
+        .await;
     assert_eq!(again["completed_at"], completed_at.as_str());
 
     // Reopen.
     let reopened: Value = app
-        .request(Method::PATCH, &complete, Some(&user.token))
-        .json(&json!({"completed": false}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .call_for_json(
+            Method::PATCH,
+            &complete,
+            Some(&user.token),
+            Some(&json!({"completed": false})),
+        )
+        .await;
     assert_eq!(reopened["completed"], false);
     assert_eq!(reopened["completed_at"], Value::Null);
 
-    let res = app
-        .request(Method::DELETE, &location, Some(&user.token))
-        .send()
-        .await
-        .unwrap();
+    let res = app.call(Method::DELETE, &location, Some(&user.token)).await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
-    let res = app
-        .request(Method::GET, &location, Some(&user.token))
-        .send()
-        .await
-        .unwrap();
+    let res = app.call(Method::GET, &location, Some(&user.token)).await;
     expect_error(res, StatusCode::NOT_FOUND, "not_found").await;
-    let res = app
-        .request(Method::DELETE, &location, Some(&user.token))
-        .send()
-        .await
-        .unwrap();
+    let res = app.call(Method::DELETE, &location, Some(&user.token)).await;
     expect_error(res, StatusCode::NOT_FOUND, "not_found").await;
 }
 
@@ -199,14 +175,12 @@ async fn invalid_task_fields_name_the_field_and_store_nothing() {
         .await;
     expect_error(res, StatusCode::BAD_REQUEST, "validation_failed").await;
     let res = app
-        .request(
+        .call(
             Method::GET,
             &format!("/api/{}/tasks/not-a-number", user.id),
             Some(&user.token),
         )
-        .send()
-        .await
-        .unwrap();
+        .await;
     let err = expect_error(res, StatusCode::BAD_REQUEST, "validation_failed").await;
     assert_eq!(err["error"]["field"], "id");
 
@@ -286,14 +260,12 @@ async fn filters_select_what_they_say() {
             json!({"title": "walk the dog", "tags": ["home", "shop"]}),
         )
         .await;
-    app.request(
+    app.call(
         Method::PATCH,
         &format!("{}/complete", task_path(&user, &walk["id"])),
         Some(&user.token),
     )
-    .send()
-    .await
-    .unwrap();
+    .await;
 
     let titles = |v: &Value| -> Vec<String> {
         v["tasks"]

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Makes sure the local PostgreSQL and RabbitMQ are running (this machine kind
+# starts them at boot; this starts whichever has stopped) and waits until they answer.
+set -euo pipefail
+
+if ! pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then
+  echo "starting PostgreSQL"
+  pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main start
+fi
+if ! (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null; then
+  echo "starting RabbitMQ"
+  rabbitmq-server -detached
+fi
+
+for _ in $(seq 1 120); do
+  if pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null && (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null; then
+    exit 0
+  fi
+  sleep 1
+done
+echo "PostgreSQL or RabbitMQ did not come up within 120 s" >&2
+exit 1
