@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let config = match todo_common::init_process("todo-api") {
+    let (config, _telemetry) = match todo_common::init_process("todo-api") {
         Ok(c) => c,
         Err(code) => return code,
     };

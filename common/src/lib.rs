@@ -25,12 +25,14 @@ pub fn install_tls_provider() {
 
 /// The start of every binary: TLS provider, configuration (on error: every
 /// problem on stderr, exit status 2), logging.
-pub fn init_process(binary: &str) -> Result<Config, std::process::ExitCode> {
+pub fn init_process(
+    binary: &str,
+) -> Result<(Config, telemetry::TelemetryGuard), std::process::ExitCode> {
     install_tls_provider();
     match Config::from_env() {
         Ok(config) => {
-            telemetry::init(&config);
-            Ok(config)
+            let guard = telemetry::init(&config);
+            Ok((config, guard))
         }
         Err(e) => {
             eprintln!("{binary}: {e}");

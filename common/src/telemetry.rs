@@ -1,14 +1,38 @@
-//! Logging setup shared by every binary: one line per event, JSON with
-//! LOG_FORMAT=json, level from LOG_LEVEL (RUST_LOG, when set, wins for
-//! per-module tuning).
+//! Logging and error reporting shared by every binary: one line per event,
+//! JSON with LOG_FORMAT=json, level from LOG_LEVEL (RUST_LOG, when set, wins
+//! for per-module tuning). With SENTRY_DSN, ERROR events and panics go to
+//! Sentry too (warnings and info become breadcrumbs).
 
 use tracing_subscriber::{EnvFilter, fmt, prelude::*};
 
 use crate::config::{Config, LogFormat};
 
+/// Keep it alive for the life of the process: dropping it flushes pending
+/// Sentry events.
+#[must_use = "dropping the guard stops error reporting"]
+pub struct TelemetryGuard {
+    _sentry: Option<sentry::ClientInitGuard>,
+}
+
 /// Installs the global subscriber. Safe to call more than once (tests): later
 /// calls keep the first subscriber.
-pub fn init(config: &Config) {
+pub fn init(config: &Config) -> TelemetryGuard {
+    let sentry = config.sentry_dsn.as_ref().and_then(|dsn| {
+        let parsed = dsn.expose().parse().map_err(|e| {
+            eprintln!("SENTRY_DSN is not a valid DSN ({e}); error reporting is off");
+        });
+        parsed.ok().map(|dsn| {
+            let mut options = sentry::ClientOptions::default();
+            options.dsn = Some(dsn);
+            options.release = Some(crate::VERSION.into());
+            options.environment = Some(config.environment.as_str().into());
+            // Never send request bodies, headers or user IPs.
+            options.send_default_pii = false;
+            sentry::init(options)
+        })
+    });
+    let sentry_layer = sentry.is_some().then(sentry::integrations::tracing::layer);
+
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
         // Dependencies are noisy at debug; keep them at warn unless asked.
         EnvFilter::new(format!(
@@ -16,7 +40,9 @@ pub fn init(config: &Config) {
             l = config.log_level
         ))
     });
-    let registry = tracing_subscriber::registry().with(filter);
+    let registry = tracing_subscriber::registry()
+        .with(filter)
+        .with(sentry_layer);
     let _ = match config.log_format {
         LogFormat::Json => registry
             .with(
@@ -29,4 +55,5 @@ pub fn init(config: &Config) {
             .try_init(),
         LogFormat::Text => registry.with(fmt::layer()).try_init(),
     };
+    TelemetryGuard { _sentry: sentry }
 }

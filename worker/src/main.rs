@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let config = match todo_common::init_process("todo-worker") {
+    let (config, _telemetry) = match todo_common::init_process("todo-worker") {
         Ok(c) => c,
         Err(code) => return code,
     };

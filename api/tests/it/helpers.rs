@@ -2,6 +2,7 @@
 //! database per test, and a small typed client to talk to it.
 
 use std::collections::HashMap;
+use std::process::Command;
 use std::sync::Once;
 
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
@@ -117,7 +118,8 @@ impl TestApp {
     /// Runs the app with an explicit config and pool (e.g. a pool through a proxy).
     pub async fn spawn_on(config: Config, pool: PgPool) -> Self {
         todo_common::install_tls_provider();
-        todo_common::telemetry::init(&config);
+        // No SENTRY_DSN in tests: the guard holds nothing.
+        let _ = todo_common::telemetry::init(&config);
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let shutdown = CancellationToken::new();
@@ -250,4 +252,18 @@ pub fn hs_token(alg: jsonwebtoken::Algorithm, secret: &str, claims: &Value) -> S
 
 pub fn now() -> i64 {
     chrono::Utc::now().timestamp()
+}
+
+/// Runs the real `todo-api` binary with only the given variables, in an
+/// empty directory so no developer `.env` leaks in.
+pub fn todo_api(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_todo-api"));
+    cmd.args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.current_dir(std::env::temp_dir());
+    cmd.output().expect("run todo-api")
 }

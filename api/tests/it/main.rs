@@ -7,4 +7,5 @@ mod helpers;
 mod jwks;
 mod migrations;
 mod observability;
+mod startup;
 mod tasks;
