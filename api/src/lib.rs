@@ -4,6 +4,7 @@ pub mod background;
 pub mod error;
 pub mod extract;
 pub mod middleware;
+pub mod relay;
 pub mod routes;
 pub mod startup;
 pub mod state;

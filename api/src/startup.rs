@@ -10,13 +10,14 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use sqlx::PgPool;
 use todo_common::Config;
 use todo_common::auth::{LoginThrottle, TokenService};
+use todo_common::queue::{Broker, Topology};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::extract::BODY_LIMIT;
 use crate::middleware::{cors, observe, security_headers};
 use crate::state::{AppState, KnownUsers};
-use crate::{background, routes};
+use crate::{background, relay, routes};
 
 /// The process-wide Prometheus recorder (a recorder can be installed once per
 /// process; several app instances in one test process share it).
@@ -41,7 +42,9 @@ pub fn metrics_handle() -> PrometheusHandle {
 
 pub fn build_state(config: Config, pool: PgPool) -> AppState {
     let metrics = config.metrics_enabled.then(metrics_handle);
+    let broker = Broker::new(config.rabbitmq_url.clone(), Topology::from_config(&config));
     AppState {
+        broker,
         tokens: Arc::new(TokenService::new(&config)),
         throttle: LoginThrottle::new(pool.clone(), &config),
         known_users: Arc::new(KnownUsers::default()),
@@ -70,7 +73,9 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
     let state = build_state(config, pool);
+    state.broker.spawn_maintainer(shutdown.clone());
     background::spawn(state.clone(), shutdown.clone());
+    relay::spawn(state.clone(), shutdown.clone());
     let app = build_router(state);
     tracing::info!(address = %listener.local_addr()?, "API listening");
     axum::serve(

@@ -9,6 +9,7 @@ use todo_common::Config;
 use todo_common::accounts;
 use todo_common::auth::{Identity, LoginThrottle, TokenService};
 use todo_common::domain::UserId;
+use todo_common::queue::Broker;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -17,6 +18,8 @@ pub struct AppState {
     pub tokens: Arc<TokenService>,
     pub throttle: LoginThrottle,
     pub known_users: Arc<KnownUsers>,
+    /// RabbitMQ, kept connected by its maintainer task.
+    pub broker: Arc<Broker>,
     /// Present when METRICS_ENABLED.
     pub metrics: Option<PrometheusHandle>,
 }

@@ -96,6 +96,28 @@ pub struct Config {
     pub run_migrations: bool,
 
     pub rabbitmq_url: Secret,
+    /// RABBITMQ_PREFIX: prefix of every exchange and queue name, so several
+    /// deployments (or test runs) can share one broker.
+    pub rabbitmq_prefix: String,
+    /// RABBITMQ_QUEUE_EXPIRES_SECONDS: delete our queues after this long
+    /// unused (test runs, previews); unset in production.
+    pub rabbitmq_queue_expires: Option<Duration>,
+
+    /// CHAT_RATE_LIMIT_PER_MINUTE: chat messages one user may send per minute.
+    pub chat_rate_limit_per_minute: u32,
+    /// CHAT_HISTORY_LIMIT: earlier messages sent to the model as context.
+    pub chat_history_limit: u32,
+    /// MAX_TOOL_ROUNDS: model calls with tool use per turn before it is wrapped up.
+    pub max_tool_rounds: u32,
+    /// WORKER_CONCURRENCY: turns one worker handles at once (its prefetch).
+    pub worker_concurrency: u16,
+    /// WORKER_METRICS_PORT: where a worker serves /metrics (0: off).
+    pub worker_metrics_port: u16,
+    /// TURN_LEASE_SECONDS: how long a claimed turn is reserved without a
+    /// heartbeat before another worker may take it over.
+    pub turn_lease: Duration,
+    /// TURN_MAX_ATTEMPTS: claims of one turn (crashes, lost leases) before it fails.
+    pub turn_max_attempts: u32,
 
     pub jwt_algorithm: Algorithm,
     pub jwt_expiration_hours: u32,
@@ -122,6 +144,11 @@ pub struct Config {
     pub openai_api_key: Option<Secret>,
     pub openai_model: String,
     pub openai_base_url: Option<String>,
+    /// OPENAI_TIMEOUT_SECONDS: one model request, start to end.
+    pub openai_timeout: Duration,
+    /// OPENAI_MAX_ATTEMPTS: tries per model call (429, 5xx, timeouts), with
+    /// exponential backoff and jitter, honouring Retry-After.
+    pub openai_max_attempts: u32,
 
     pub mcp_server_host: String,
     pub mcp_server_port: u16,
@@ -209,6 +236,22 @@ impl Config {
         let rabbitmq_url =
             Secret::new(r.string("RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/%2f"));
 
+        let rabbitmq_prefix = r.string("RABBITMQ_PREFIX", "todo");
+        let rabbitmq_queue_expires = r.parse("RABBITMQ_QUEUE_EXPIRES_SECONDS", None, |v| {
+            v.parse::<u64>()
+                .ok()
+                .filter(|s| *s > 0)
+                .map(|s| Some(Duration::from_secs(s)))
+                .ok_or_else(|| "expected a positive number of seconds".to_string())
+        });
+        let chat_rate_limit_per_minute = r.number("CHAT_RATE_LIMIT_PER_MINUTE", 30u32);
+        let chat_history_limit = r.number("CHAT_HISTORY_LIMIT", 20u32);
+        let max_tool_rounds = r.number("MAX_TOOL_ROUNDS", 5u32);
+        let worker_concurrency = r.number("WORKER_CONCURRENCY", 8u16);
+        let worker_metrics_port = r.number("WORKER_METRICS_PORT", 9100u16);
+        let turn_lease = Duration::from_secs(r.number("TURN_LEASE_SECONDS", 120u64));
+        let turn_max_attempts = r.number("TURN_MAX_ATTEMPTS", 5u32);
+
         let jwt_algorithm = r.parse("JWT_ALGORITHM", Algorithm::HS256, |v| {
             match v.to_ascii_uppercase().as_str() {
                 "HS256" => Ok(Algorithm::HS256),
@@ -252,6 +295,8 @@ impl Config {
         let openai_api_key = r.optional("OPENAI_API_KEY").map(Secret::new);
         let openai_model = r.string("OPENAI_MODEL", "gpt-4-turbo");
         let openai_base_url = r.optional("OPENAI_BASE_URL");
+        let openai_timeout = Duration::from_secs(r.number("OPENAI_TIMEOUT_SECONDS", 60u64));
+        let openai_max_attempts = r.number("OPENAI_MAX_ATTEMPTS", 5u32);
 
         let mcp_server_host = r.string("MCP_SERVER_HOST", "0.0.0.0");
         let mcp_server_port = r.number("MCP_SERVER_PORT", 5555u16);
@@ -275,6 +320,15 @@ impl Config {
             database_connect_timeout,
             run_migrations,
             rabbitmq_url,
+            rabbitmq_prefix,
+            rabbitmq_queue_expires,
+            chat_rate_limit_per_minute,
+            chat_history_limit,
+            max_tool_rounds,
+            worker_concurrency,
+            worker_metrics_port,
+            turn_lease,
+            turn_max_attempts,
             jwt_algorithm,
             jwt_expiration_hours,
             better_auth_secret,
@@ -290,6 +344,8 @@ impl Config {
             openai_api_key,
             openai_model,
             openai_base_url,
+            openai_timeout,
+            openai_max_attempts,
             mcp_server_host,
             mcp_server_port,
             sentry_dsn,
@@ -316,6 +372,37 @@ impl Config {
         }
         if self.login_max_failures == 0 || self.login_failure_window.is_zero() {
             p.push("LOGIN_MAX_FAILURES and LOGIN_FAILURE_WINDOW_SECONDS must be positive".into());
+        }
+        for (name, value) in [
+            (
+                "CHAT_RATE_LIMIT_PER_MINUTE",
+                self.chat_rate_limit_per_minute,
+            ),
+            ("MAX_TOOL_ROUNDS", self.max_tool_rounds),
+            ("WORKER_CONCURRENCY", u32::from(self.worker_concurrency)),
+            ("TURN_MAX_ATTEMPTS", self.turn_max_attempts),
+            ("OPENAI_MAX_ATTEMPTS", self.openai_max_attempts),
+        ] {
+            if value == 0 {
+                p.push(format!("{name} must be at least 1"));
+            }
+        }
+        if self.turn_lease < Duration::from_secs(5) || self.openai_timeout.is_zero() {
+            p.push(
+                "TURN_LEASE_SECONDS must be at least 5 and OPENAI_TIMEOUT_SECONDS positive".into(),
+            );
+        }
+        if let Some(url) = &self.openai_base_url
+            && !(url.starts_with("https://") || url.starts_with("http://"))
+        {
+            p.push("OPENAI_BASE_URL must be an http(s) URL".into());
+        }
+        if !self
+            .rabbitmq_prefix
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        {
+            p.push("RABBITMQ_PREFIX may use letters, digits, '-', '_' and '.' only".into());
         }
         if self.health_check_interval.is_zero() {
             p.push("HEALTH_CHECK_INTERVAL_SECONDS must be positive".into());
@@ -355,6 +442,12 @@ impl Config {
             }
         }
         p
+    }
+
+    /// True when no model provider is configured: workers use the built-in
+    /// offline assistant.
+    pub fn offline_assistant(&self) -> bool {
+        self.openai_api_key.is_none() && self.openai_base_url.is_none()
     }
 
     pub fn is_production(&self) -> bool {

@@ -2,13 +2,17 @@
 
 pub mod accounts;
 pub mod auth;
+pub mod chat;
 pub mod config;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod llm;
+pub mod queue;
 pub mod shutdown;
 pub mod tasks;
 pub mod telemetry;
+pub mod tools;
 
 pub use config::Config;
 pub use error::{Error, Result};

@@ -1,12 +1,10 @@
-//! `todo-worker`: consumes chat turns from RabbitMQ.
-//!
-//! This first version connects to PostgreSQL and RabbitMQ (reconnecting with
-//! backoff) and idles until SIGTERM; the chat pipeline adds the consumer.
+//! `todo-worker`: consumes chat turns from RabbitMQ. Run as many as needed.
 
 use std::process::ExitCode;
-use std::time::Duration;
 
-use lapin::{Connection, ConnectionProperties};
+use axum::Router;
+use axum::routing::get;
+use metrics_exporter_prometheus::PrometheusBuilder;
 use todo_common::{db, shutdown};
 use tokio_util::sync::CancellationToken;
 
@@ -18,11 +16,6 @@ async fn main() -> ExitCode {
     };
     let token = CancellationToken::new();
     tokio::spawn(shutdown::cancel_on_signal(token.clone()));
-    tracing::info!(
-        environment = config.environment.as_str(),
-        version = todo_common::VERSION,
-        "starting todo-worker"
-    );
     let pool = match db::connect(&config).await {
         Ok(p) => p,
         Err(e) => {
@@ -30,42 +23,35 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let mut backoff = Duration::from_millis(250);
-    while !token.is_cancelled() {
-        match Connection::connect(
-            config.rabbitmq_url.expose(),
-            ConnectionProperties::default(),
-        )
-        .await
-        {
-            Ok(conn) => {
-                tracing::info!("connected to RabbitMQ; idle until the chat pipeline is installed");
-                backoff = Duration::from_millis(250);
-                // Wait for shutdown or for the broker to drop us.
-                loop {
-                    tokio::select! {
-                        _ = token.cancelled() => break,
-                        _ = tokio::time::sleep(Duration::from_secs(1)) => {
-                            if !conn.status().connected() {
-                                tracing::warn!("lost the RabbitMQ connection; reconnecting");
-                                break;
-                            }
-                        }
-                    }
-                }
-                let _ = conn.close(200, "worker stopping".into()).await;
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, retry_in = ?backoff, "cannot reach RabbitMQ");
-                tokio::select! {
-                    _ = token.cancelled() => {}
-                    _ = tokio::time::sleep(backoff) => {}
-                }
-                backoff = (backoff * 2).min(Duration::from_secs(30));
-            }
-        }
+    if config.metrics_enabled && config.worker_metrics_port != 0 {
+        serve_metrics(config.worker_metrics_port, token.clone());
     }
+    todo_worker::run(config, pool.clone(), token).await;
     pool.close().await;
     tracing::info!("todo-worker stopped");
     ExitCode::SUCCESS
+}
+
+/// GET /metrics (and a trivial /health) for Prometheus on WORKER_METRICS_PORT.
+fn serve_metrics(port: u16, shutdown: CancellationToken) {
+    let handle = match PrometheusBuilder::new().install_recorder() {
+        Ok(h) => h,
+        Err(e) => {
+            tracing::warn!(error = %e, "metrics recorder not installed");
+            return;
+        }
+    };
+    let app = Router::new()
+        .route("/metrics", get(move || std::future::ready(handle.render())))
+        .route("/health", get(|| async { "ok" }));
+    tokio::spawn(async move {
+        match tokio::net::TcpListener::bind(("0.0.0.0", port)).await {
+            Ok(listener) => {
+                let _ = axum::serve(listener, app)
+                    .with_graceful_shutdown(shutdown.cancelled_owned())
+                    .await;
+            }
+            Err(e) => tracing::warn!(error = %e, port, "cannot serve worker metrics"),
+        }
+    });
 }

@@ -1,6 +1,8 @@
 //! HTTP routes, one module per resource.
 
 mod auth;
+mod chat;
+mod conversations;
 mod health;
 mod metrics;
 mod tasks;
@@ -24,6 +26,17 @@ pub fn router() -> Router<AppState> {
             get(tasks::get).put(tasks::update).delete(tasks::delete),
         )
         .route("/api/{user_id}/tasks/{id}/complete", patch(tasks::complete))
+        .route("/api/{user_id}/chat", post(chat::post))
+        .route("/api/{user_id}/chat/{message_id}", get(chat::status))
+        .route("/api/{user_id}/conversations", get(conversations::list))
+        .route(
+            "/api/{user_id}/conversations/{id}",
+            get(conversations::get).delete(conversations::delete),
+        )
+        .route(
+            "/api/{user_id}/conversations/{id}/messages",
+            get(conversations::messages),
+        )
         .fallback(|| async { ApiError::RouteNotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
 }

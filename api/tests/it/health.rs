@@ -5,10 +5,8 @@ use std::time::{Duration, Instant};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use sqlx::postgres::PgPoolOptions;
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
 
-use crate::helpers::{TestApp, fresh_database, test_config};
+use crate::helpers::{TcpProxy, TestApp, fresh_database, test_config};
 
 #[tokio::test]
 async fn healthy_when_the_database_answers() {
@@ -20,47 +18,6 @@ async fn healthy_when_the_database_answers() {
     assert_eq!(body["database_connected"], true);
     assert!(body["database_latency_ms"].as_f64().unwrap() >= 0.0);
     assert_eq!(body["version"], env!("CARGO_PKG_VERSION"));
-}
-
-/// A TCP proxy in front of PostgreSQL that can cut every connection and
-/// refuse new ones, like a database host going down.
-struct Outage {
-    addr: std::net::SocketAddr,
-    up: watch::Sender<bool>,
-}
-
-impl Outage {
-    async fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let (up, _) = watch::channel(true);
-        let state = up.clone();
-        tokio::spawn(async move {
-            loop {
-                let Ok((mut client, _)) = listener.accept().await else {
-                    return;
-                };
-                let mut rx = state.subscribe();
-                if !*rx.borrow() {
-                    continue; // dropped: connection refused in effect
-                }
-                tokio::spawn(async move {
-                    let Ok(mut server) = TcpStream::connect("127.0.0.1:5432").await else {
-                        return;
-                    };
-                    tokio::select! {
-                        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
-                        _ = rx.wait_for(|up| !*up) => {}
-                    }
-                });
-            }
-        });
-        Self { addr, up }
-    }
-
-    fn set(&self, up: bool) {
-        self.up.send_replace(up);
-    }
 }
 
 async fn health(app: &TestApp) -> (StatusCode, Value) {
@@ -84,7 +41,7 @@ async fn wait_for(app: &TestApp, want: StatusCode) -> Value {
 #[tokio::test]
 async fn unhealthy_while_the_database_is_down_and_back_by_itself() {
     let (db_name, _direct) = fresh_database().await;
-    let outage = Outage::start().await;
+    let outage = TcpProxy::start("127.0.0.1:5432").await;
     let url = format!("postgres://postgres@{}/{db_name}", outage.addr);
     let pool = PgPoolOptions::new()
         .max_connections(4)

@@ -24,6 +24,7 @@ async fn every_migration_reverts_and_reapplies() {
             "auth_throttle",
             "conversations",
             "messages",
+            "outbox",
             "tasks",
             "users"
         ]
@@ -48,7 +49,7 @@ async fn every_migration_reverts_and_reapplies() {
             .all(|m| !m.applied)
     );
     db::migrate_up(&pool).await.unwrap();
-    assert_eq!(tables(&pool).await.len(), 5);
+    assert_eq!(tables(&pool).await.len(), 6);
 }
 
 #[tokio::test]

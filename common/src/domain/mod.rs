@@ -2,7 +2,7 @@
 //! so a value that exists is valid wherever it travels (REST, chat tools, MCP).
 
 pub mod task;
-mod text;
+pub(crate) mod text;
 pub mod user;
 
 pub use task::{Priority, TaskDescription, TaskId, TaskTags, TaskTitle};

@@ -10,7 +10,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sqlx::{PgPool, Postgres, QueryBuilder};
+use sqlx::{PgExecutor, Postgres, QueryBuilder};
 
 use super::input::parse_timestamp;
 use super::{Task, columns};
@@ -237,7 +237,11 @@ struct Row {
     sort_key: String,
 }
 
-pub(super) async fn run(pool: &PgPool, user: &UserId, q: &ListQuery) -> Result<TaskPage> {
+pub(super) async fn run<'c>(
+    db: impl PgExecutor<'c>,
+    user: &UserId,
+    q: &ListQuery,
+) -> Result<TaskPage> {
     let (key, key_type) = q.sort.key(q.order);
     let mut sql: QueryBuilder<Postgres> = QueryBuilder::new(format!(
         "SELECT {cols}, ({key})::text AS sort_key FROM tasks t WHERE t.user_id = ",
@@ -290,7 +294,7 @@ pub(super) async fn run(pool: &PgPool, user: &UserId, q: &ListQuery) -> Result<T
     sql.push(format!(" ORDER BY {key} {dir}, t.id {dir} LIMIT "))
         .push_bind(i64::from(q.limit) + 1);
 
-    let mut rows: Vec<Row> = sql.build_query_as().fetch_all(pool).await.map_err(|e| {
+    let mut rows: Vec<Row> = sql.build_query_as().fetch_all(db).await.map_err(|e| {
         // A forged cursor key that does not cast (e.g. "yesterday") is the
         // client's mistake; PostgreSQL reports it as invalid_datetime_format
         // or invalid_text_representation.

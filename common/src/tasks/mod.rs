@@ -9,13 +9,13 @@ mod list;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sqlx::PgPool;
+use sqlx::{Acquire, PgExecutor, Postgres};
 
 use crate::domain::{Priority, TaskId, UserId};
 use crate::error::{Error, Result};
 
 pub use input::{NewTask, NewTaskInput, TaskPatch, TaskPatchInput};
-pub use list::{ListParams, ListQuery, Sort, StatusFilter, TaskPage};
+pub use list::{ListParams, ListQuery, MAX_LIMIT as MAX_LIST_LIMIT, Sort, StatusFilter, TaskPage};
 
 /// A task as stored and as returned by every front door.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -47,11 +47,16 @@ fn not_found(id: TaskId) -> Error {
     Error::NotFound(format!("task {id}"))
 }
 
-// Writes run in a transaction even when they are one statement: the events
-// that announce each change (SSE, MCP) will be written in the same transaction.
+// Writes take anything that can begin a transaction: a pool (REST), or the
+// caller's own transaction (a chat tool call, whose effect must commit
+// together with its recorded result). Each runs in its own transaction or
+// savepoint, so the events that announce a change can join it later.
 
-pub async fn create(pool: &PgPool, user: &UserId, new: NewTask) -> Result<Task> {
-    let mut tx = pool.begin().await?;
+pub async fn create<'c, A>(conn: A, user: &UserId, new: NewTask) -> Result<Task>
+where
+    A: Acquire<'c, Database = Postgres>,
+{
+    let mut tx = conn.begin().await?;
     let task = sqlx::query_as::<_, Task>(concat!(
         "INSERT INTO tasks (user_id, title, description, priority, tags, due_at) \
          VALUES ($1, $2, $3, $4, $5, $6) RETURNING ",
@@ -70,7 +75,7 @@ pub async fn create(pool: &PgPool, user: &UserId, new: NewTask) -> Result<Task> 
     Ok(task)
 }
 
-pub async fn get(pool: &PgPool, user: &UserId, id: TaskId) -> Result<Task> {
+pub async fn get<'c>(db: impl PgExecutor<'c>, user: &UserId, id: TaskId) -> Result<Task> {
     sqlx::query_as::<_, Task>(concat!(
         "SELECT ",
         columns!(),
@@ -78,18 +83,25 @@ pub async fn get(pool: &PgPool, user: &UserId, id: TaskId) -> Result<Task> {
     ))
     .bind(id)
     .bind(user)
-    .fetch_optional(pool)
+    .fetch_optional(db)
     .await?
     .ok_or_else(|| not_found(id))
 }
 
-pub async fn list(pool: &PgPool, user: &UserId, query: &ListQuery) -> Result<TaskPage> {
-    list::run(pool, user, query).await
+pub async fn list<'c>(
+    db: impl PgExecutor<'c>,
+    user: &UserId,
+    query: &ListQuery,
+) -> Result<TaskPage> {
+    list::run(db, user, query).await
 }
 
 /// Applies the fields present in `patch`; absent fields keep their value.
-pub async fn update(pool: &PgPool, user: &UserId, id: TaskId, patch: TaskPatch) -> Result<Task> {
-    let mut tx = pool.begin().await?;
+pub async fn update<'c, A>(conn: A, user: &UserId, id: TaskId, patch: TaskPatch) -> Result<Task>
+where
+    A: Acquire<'c, Database = Postgres>,
+{
+    let mut tx = conn.begin().await?;
     // COALESCE keeps absent fields; the *_set flags let a patch clear a
     // nullable field (due_at: null) without confusing "absent" with "null".
     let task = sqlx::query_as::<_, Task>(concat!(
@@ -125,14 +137,17 @@ pub async fn update(pool: &PgPool, user: &UserId, id: TaskId, patch: TaskPatch) 
 
 /// Marks a task done (or not done). Completing a completed task keeps its
 /// original completed_at, so repeating the request changes nothing.
-pub async fn set_completed(
-    pool: &PgPool,
+pub async fn set_completed<'c, A>(
+    conn: A,
     user: &UserId,
     id: TaskId,
     completed: bool,
-) -> Result<Task> {
+) -> Result<Task>
+where
+    A: Acquire<'c, Database = Postgres>,
+{
     update(
-        pool,
+        conn,
         user,
         id,
         TaskPatch {
@@ -144,8 +159,11 @@ pub async fn set_completed(
 }
 
 /// Deletes a task and returns what it was.
-pub async fn delete(pool: &PgPool, user: &UserId, id: TaskId) -> Result<Task> {
-    let mut tx = pool.begin().await?;
+pub async fn delete<'c, A>(conn: A, user: &UserId, id: TaskId) -> Result<Task>
+where
+    A: Acquire<'c, Database = Postgres>,
+{
+    let mut tx = conn.begin().await?;
     let task = sqlx::query_as::<_, Task>(concat!(
         "DELETE FROM tasks WHERE id = $1 AND user_id = $2 RETURNING ",
         columns!()

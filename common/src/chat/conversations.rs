@@ -1,0 +1,70 @@
+//! Conversations: listing, reading, deleting, always scoped by user.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::{PgExecutor, PgPool};
+use uuid::Uuid;
+
+use crate::domain::UserId;
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Conversation {
+    pub id: Uuid,
+    pub title: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// The newest user message or final answer, for list previews.
+    #[sqlx(default)]
+    pub last_message: Option<String>,
+}
+
+fn not_found(id: Uuid) -> Error {
+    Error::NotFound(format!("conversation {id}"))
+}
+
+/// Newest first, with a preview of the last message.
+pub async fn list(pool: &PgPool, user: &UserId, limit: i64) -> Result<Vec<Conversation>> {
+    Ok(sqlx::query_as::<_, Conversation>(
+        "SELECT c.id, c.title, c.created_at, c.updated_at, \
+            (SELECT left(m.content, 200) FROM messages m \
+              WHERE m.conversation_id = c.id AND (m.role = 'user' OR m.is_final) \
+              ORDER BY m.seq DESC LIMIT 1) AS last_message \
+         FROM conversations c WHERE c.user_id = $1 \
+         ORDER BY c.updated_at DESC, c.id LIMIT $2",
+    )
+    .bind(user)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?)
+}
+
+pub async fn get<'c>(db: impl PgExecutor<'c>, user: &UserId, id: Uuid) -> Result<Conversation> {
+    sqlx::query_as::<_, Conversation>(
+        "SELECT c.id, c.title, c.created_at, c.updated_at, \
+            (SELECT left(m.content, 200) FROM messages m \
+              WHERE m.conversation_id = c.id AND (m.role = 'user' OR m.is_final) \
+              ORDER BY m.seq DESC LIMIT 1) AS last_message \
+         FROM conversations c WHERE c.id = $1 AND c.user_id = $2",
+    )
+    .bind(id)
+    .bind(user)
+    .fetch_optional(db)
+    .await?
+    .ok_or_else(|| not_found(id))
+}
+
+/// Deletes the conversation and its messages. Turns still queued for it are
+/// dropped by the worker when it finds the message gone.
+pub async fn delete(pool: &PgPool, user: &UserId, id: Uuid) -> Result<()> {
+    let deleted = sqlx::query("DELETE FROM conversations WHERE id = $1 AND user_id = $2")
+        .bind(id)
+        .bind(user)
+        .execute(pool)
+        .await?
+        .rows_affected();
+    if deleted == 0 {
+        return Err(not_found(id));
+    }
+    Ok(())
+}

@@ -1,0 +1,333 @@
+//! The API's side of chat: accepting a message (with its outbox record, in
+//! one transaction), the per-user rate limit, and reading messages back.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::Value;
+use sqlx::types::Json;
+use sqlx::{PgPool, Postgres, Transaction};
+use uuid::Uuid;
+
+use super::{MAX_MESSAGE_CHARS, TurnJob};
+use crate::domain::UserId;
+use crate::domain::text::bounded;
+use crate::error::{Error, Result};
+
+/// A stored message as clients see it.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct ChatMessage {
+    pub id: Uuid,
+    pub conversation_id: Uuid,
+    pub seq: i64,
+    pub role: String,
+    pub content: String,
+    pub status: String,
+    /// Assistant messages that asked for tools: `[{id, name, arguments}]`.
+    pub tool_calls: Option<Json<Value>>,
+    pub tool_call_id: Option<String>,
+    pub tool_name: Option<String>,
+    /// Assistant and tool messages: the user message they answer.
+    pub reply_to: Option<Uuid>,
+    pub is_final: bool,
+    pub metadata: Json<Value>,
+    pub error: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+const MESSAGE_COLUMNS: &str = "id, conversation_id, seq, role, content, status, tool_calls, \
+     tool_call_id, tool_name, reply_to, is_final, metadata, error, created_at";
+
+/// What `post` stored and must now be published.
+#[derive(Debug, Clone)]
+pub struct Posted {
+    pub job: TurnJob,
+    pub outbox_id: i64,
+    pub new_conversation: bool,
+}
+
+/// 1..=4000 characters after trimming; newlines allowed.
+pub fn parse_text(raw: &str) -> Result<String> {
+    bounded("message", raw, 1, MAX_MESSAGE_CHARS, true)
+}
+
+/// A conversation title from its first message: the first line, shortened.
+fn title_from(text: &str) -> String {
+    let line = text.lines().next().unwrap_or("").trim();
+    if line.chars().count() <= 60 {
+        line.to_string()
+    } else {
+        format!("{}…", line.chars().take(59).collect::<String>().trim_end())
+    }
+}
+
+/// Appends a message to a conversation under its row lock, allocating the
+/// next per-conversation seq (gapless, in commit order).
+pub(crate) async fn append(
+    tx: &mut Transaction<'_, Postgres>,
+    conversation_id: Uuid,
+    row: NewRow<'_>,
+) -> Result<(Uuid, i64)> {
+    let seq: i64 = sqlx::query_scalar(
+        "UPDATE conversations SET last_seq = last_seq + 1, updated_at = now() \
+         WHERE id = $1 RETURNING last_seq",
+    )
+    .bind(conversation_id)
+    .fetch_one(&mut **tx)
+    .await?;
+    let id = Uuid::now_v7();
+    sqlx::query(
+        "INSERT INTO messages (id, conversation_id, user_id, seq, role, content, status, \
+            reply_to, round, is_final, tool_calls, tool_call_id, tool_name, metadata, request_id, \
+            completed_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
+            CASE WHEN $7 = 'completed' THEN now() END)",
+    )
+    .bind(id)
+    .bind(conversation_id)
+    .bind(row.user)
+    .bind(seq)
+    .bind(row.role)
+    .bind(row.content)
+    .bind(row.status)
+    .bind(row.reply_to)
+    .bind(row.round)
+    .bind(row.is_final)
+    .bind(row.tool_calls.map(Json))
+    .bind(row.tool_call_id)
+    .bind(row.tool_name)
+    .bind(Json(row.metadata))
+    .bind(row.request_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok((id, seq))
+}
+
+/// The fields of a new message row; see `append`.
+pub(crate) struct NewRow<'a> {
+    pub user: &'a UserId,
+    pub role: &'a str,
+    pub content: &'a str,
+    pub status: &'a str,
+    pub reply_to: Option<Uuid>,
+    pub round: Option<i32>,
+    pub is_final: bool,
+    pub tool_calls: Option<Value>,
+    pub tool_call_id: Option<&'a str>,
+    pub tool_name: Option<&'a str>,
+    pub metadata: Value,
+    pub request_id: Option<&'a str>,
+}
+
+impl<'a> NewRow<'a> {
+    pub(crate) fn new(user: &'a UserId, role: &'a str, content: &'a str) -> Self {
+        Self {
+            user,
+            role,
+            content,
+            status: "completed",
+            reply_to: None,
+            round: None,
+            is_final: false,
+            tool_calls: None,
+            tool_call_id: None,
+            tool_name: None,
+            metadata: Value::Object(Default::default()),
+            request_id: None,
+        }
+    }
+}
+
+/// Stores a user's message and its outbox record in one transaction; a new
+/// conversation is started when `conversation_id` is None. Publishing
+/// happens after commit (the caller, or the relay).
+pub async fn post(
+    pool: &PgPool,
+    user: &UserId,
+    conversation_id: Option<Uuid>,
+    text: &str,
+    request_id: Option<&str>,
+) -> Result<Posted> {
+    let mut tx = pool.begin().await?;
+    let (conversation_id, new_conversation) = match conversation_id {
+        Some(id) => {
+            let owned: Option<Uuid> =
+                sqlx::query_scalar("SELECT id FROM conversations WHERE id = $1 AND user_id = $2")
+                    .bind(id)
+                    .bind(user)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            (
+                owned.ok_or_else(|| Error::NotFound(format!("conversation {id}")))?,
+                false,
+            )
+        }
+        None => {
+            let id = Uuid::now_v7();
+            sqlx::query("INSERT INTO conversations (id, user_id, title) VALUES ($1, $2, $3)")
+                .bind(id)
+                .bind(user)
+                .bind(title_from(text))
+                .execute(&mut *tx)
+                .await?;
+            (id, true)
+        }
+    };
+    let mut row = NewRow::new(user, "user", text);
+    row.status = "queued";
+    row.request_id = request_id;
+    let (message_id, _) = append(&mut tx, conversation_id, row).await?;
+    let job = TurnJob {
+        v: TurnJob::VERSION,
+        message_id,
+        conversation_id,
+        user_id: user.clone(),
+        request_id: request_id.map(str::to_owned),
+        deferrals: 0,
+    };
+    let outbox_id = super::outbox::insert(&mut tx, &job).await?;
+    tx.commit().await?;
+    Ok(Posted {
+        job,
+        outbox_id,
+        new_conversation,
+    })
+}
+
+/// Err(TooManyRequests) when `user` sent `per_minute` messages in the last
+/// 60 s (a sliding window, counted in PostgreSQL so every replica agrees).
+pub async fn check_rate(pool: &PgPool, user: &UserId, per_minute: u32) -> Result<()> {
+    let (count, oldest): (i64, Option<DateTime<Utc>>) = sqlx::query_as(
+        "SELECT count(*), min(created_at) FROM messages \
+         WHERE user_id = $1 AND role = 'user' AND created_at > now() - interval '60 seconds'",
+    )
+    .bind(user)
+    .fetch_one(pool)
+    .await?;
+    if count < i64::from(per_minute) {
+        return Ok(());
+    }
+    let wait = oldest
+        .map(|t| (t + chrono::Duration::seconds(60) - Utc::now()).num_milliseconds())
+        .unwrap_or(1000)
+        .max(1000);
+    Err(Error::TooManyRequests {
+        retry_after: Duration::from_millis(wait as u64 + 999),
+    })
+}
+
+/// Messages of a conversation after `after` (a seq), oldest first.
+pub async fn list(
+    pool: &PgPool,
+    user: &UserId,
+    conversation_id: Uuid,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<ChatMessage>> {
+    super::conversations::get(pool, user, conversation_id).await?;
+    Ok(
+        sqlx::query_as::<_, ChatMessage>(sqlx::AssertSqlSafe(format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages \
+         WHERE conversation_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"
+        )))
+        .bind(conversation_id)
+        .bind(after)
+        .bind(limit)
+        .fetch_all(pool)
+        .await?,
+    )
+}
+
+/// One tool call of a turn with its result, as the chat response shows it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ToolCallView {
+    pub name: String,
+    pub arguments: Value,
+    pub result: Value,
+}
+
+/// Where a turn stands, in the shape of the chat response.
+#[derive(Debug, Clone, Serialize)]
+pub struct TurnView {
+    pub conversation_id: Uuid,
+    pub message_id: Uuid,
+    pub status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub response: Option<String>,
+    pub tool_calls: Vec<ToolCallView>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<Value>,
+}
+
+impl TurnView {
+    pub fn is_finished(&self) -> bool {
+        matches!(self.status.as_str(), "completed" | "failed")
+    }
+}
+
+/// The state of the turn started by user message `message_id`.
+pub async fn turn(pool: &PgPool, user: &UserId, message_id: Uuid) -> Result<TurnView> {
+    let row: Option<(Uuid, String, Option<String>)> = sqlx::query_as(
+        "SELECT conversation_id, status, error FROM messages \
+         WHERE id = $1 AND user_id = $2 AND role = 'user'",
+    )
+    .bind(message_id)
+    .bind(user)
+    .fetch_optional(pool)
+    .await?;
+    let (conversation_id, status, error) =
+        row.ok_or_else(|| Error::NotFound(format!("message {message_id}")))?;
+    let mut view = TurnView {
+        conversation_id,
+        message_id,
+        status,
+        response: None,
+        tool_calls: Vec::new(),
+        error,
+        metadata: None,
+    };
+    if !view.is_finished() {
+        return Ok(view);
+    }
+    let answer: Option<(String, Json<Value>)> =
+        sqlx::query_as("SELECT content, metadata FROM messages WHERE reply_to = $1 AND is_final")
+            .bind(message_id)
+            .fetch_optional(pool)
+            .await?;
+    if let Some((content, Json(metadata))) = answer {
+        view.response = Some(content);
+        view.metadata = Some(metadata);
+    }
+    view.tool_calls = tool_calls_of(pool, message_id).await?;
+    Ok(view)
+}
+
+/// The turn's tool calls, in order, each with its recorded result.
+async fn tool_calls_of(pool: &PgPool, message_id: Uuid) -> Result<Vec<ToolCallView>> {
+    let rows: Vec<(String, Option<String>, String)> = sqlx::query_as(
+        "SELECT t.tool_name, c.call ->> 'arguments', t.content \
+         FROM messages t \
+         LEFT JOIN LATERAL ( \
+            SELECT call FROM messages a, jsonb_array_elements(a.tool_calls) AS call \
+            WHERE a.reply_to = t.reply_to AND a.round IS NOT NULL AND call ->> 'id' = t.tool_call_id \
+            LIMIT 1) c ON true \
+         WHERE t.reply_to = $1 AND t.role = 'tool' ORDER BY t.seq",
+    )
+    .bind(message_id)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(name, arguments, result)| ToolCallView {
+            name,
+            arguments: arguments
+                .as_deref()
+                .and_then(|a| serde_json::from_str(a).ok())
+                .unwrap_or_else(|| Value::String(arguments.unwrap_or_default())),
+            result: serde_json::from_str(&result).unwrap_or(Value::String(result)),
+        })
+        .collect())
+}

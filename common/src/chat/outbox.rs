@@ -1,0 +1,69 @@
+//! The transactional outbox: a turn is recorded here in the same transaction
+//! as its message, deleted once RabbitMQ confirms it, and re-published by the
+//! relay if that never happened (broker down, process died after commit).
+
+use std::time::Duration;
+
+use sqlx::types::Json;
+use sqlx::{PgPool, Postgres, Transaction};
+
+use super::TurnJob;
+use crate::error::Result;
+
+/// The request that wrote the record publishes it itself; the relay only
+/// steps in when that has not happened within this grace period.
+const GRACE: &str = "5 seconds";
+
+pub(crate) async fn insert(tx: &mut Transaction<'_, Postgres>, job: &TurnJob) -> Result<i64> {
+    Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO outbox (message_id, payload, next_attempt_at) \
+         VALUES ($1, $2, now() + interval '{GRACE}') RETURNING id"
+    )))
+    .bind(job.message_id)
+    .bind(Json(job))
+    .fetch_one(&mut **tx)
+    .await?)
+}
+
+/// Enqueues a job outside a message transaction (re-driving a stale turn).
+pub async fn enqueue(pool: &PgPool, job: &TurnJob) -> Result<i64> {
+    let mut tx = pool.begin().await?;
+    let id = insert(&mut tx, job).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// The broker confirmed it: forget the record.
+pub async fn delete(pool: &PgPool, id: i64) -> Result<()> {
+    sqlx::query("DELETE FROM outbox WHERE id = $1")
+        .bind(id)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// Records due for (re)publishing. Each is pushed into the future by
+/// `lease` as it is taken, so concurrent relays (several API replicas) do
+/// not publish the same record at the same moment; a record whose publish
+/// fails comes due again after that, with backoff by attempt.
+pub async fn take_due(pool: &PgPool, limit: i64, lease: Duration) -> Result<Vec<(i64, TurnJob)>> {
+    let rows: Vec<(i64, Json<TurnJob>)> = sqlx::query_as(
+        "UPDATE outbox SET attempts = attempts + 1, \
+            next_attempt_at = now() + $2 * least(power(2, attempts), 60) \
+         WHERE id IN (SELECT id FROM outbox WHERE next_attempt_at <= now() \
+                      ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) \
+         RETURNING id, payload",
+    )
+    .bind(limit)
+    .bind(lease)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().map(|(id, Json(job))| (id, job)).collect())
+}
+
+/// How many turns wait to be handed to the broker (a health signal).
+pub async fn backlog(pool: &PgPool) -> Result<i64> {
+    Ok(sqlx::query_scalar("SELECT count(*) FROM outbox")
+        .fetch_one(pool)
+        .await?)
+}

@@ -1,0 +1,393 @@
+//! The worker's side of chat: claiming a turn, persisting each step, and
+//! ending it exactly once.
+//!
+//! Ordering: a user message can be claimed only when every earlier user
+//! message of its conversation is finished (completed or failed). Claiming is
+//! one UPDATE whose WHERE clause checks that, plus an expired-or-absent
+//! lease; PostgreSQL's row lock makes two claimers of the same message
+//! serialize, and the second sees the new lease and fails. So per
+//! conversation exactly one turn, the oldest unfinished one, can run at a
+//! time, in the order the messages were sent, however many workers compete.
+//!
+//! Exactly-once effects: every step is stored under a unique key before the
+//! next begins: the model's reply per (turn, round), each tool's effect
+//! together with its result per (turn, tool call id) in one transaction, the
+//! final answer per turn. A worker that resumes a turn (after a crash or an
+//! expired lease) replays stored steps instead of repeating them. Appends
+//! take the conversation's row lock, so "check, then insert" cannot race.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use sqlx::types::Json;
+use sqlx::{PgPool, Postgres, Transaction};
+use uuid::Uuid;
+
+use super::TurnJob;
+use super::messages::{NewRow, append};
+use crate::domain::UserId;
+use crate::error::Result;
+use crate::llm::{Message, Reply, Role, ToolCall};
+use crate::tools;
+
+/// A claimed turn: the user message being answered.
+#[derive(Debug, Clone)]
+pub struct Turn {
+    pub message_id: Uuid,
+    pub conversation_id: Uuid,
+    pub user_id: UserId,
+    pub seq: i64,
+    pub content: String,
+    /// How many times this turn has been claimed, this time included.
+    pub attempts: i32,
+    pub request_id: Option<String>,
+    /// Unique per claim: a lease is never shared, even within one process.
+    pub lease_owner: String,
+}
+
+#[derive(Debug)]
+pub enum Claim {
+    Claimed(Turn),
+    /// Completed or failed already: nothing to do (a duplicate delivery).
+    Finished,
+    /// An earlier message of the conversation is unfinished, or another
+    /// worker holds a live lease on this one: try again later.
+    Blocked,
+    /// The message no longer exists (conversation deleted).
+    Missing,
+}
+
+pub async fn claim(pool: &PgPool, message_id: Uuid, lease: Duration) -> Result<Claim> {
+    let owner = Uuid::new_v4().simple().to_string();
+    let row: Option<(Uuid, UserId, i64, String, i32, Option<String>)> = sqlx::query_as(
+        "UPDATE messages m SET status = 'processing', lease_owner = $2, \
+            lease_until = now() + $3, attempts = attempts + 1, updated_at = now() \
+         WHERE m.id = $1 AND m.role = 'user' AND m.status IN ('queued', 'processing') \
+           AND (m.lease_until IS NULL OR m.lease_until < now()) \
+           AND NOT EXISTS (SELECT 1 FROM messages e \
+                WHERE e.conversation_id = m.conversation_id AND e.role = 'user' \
+                  AND e.seq < m.seq AND e.status IN ('queued', 'processing')) \
+         RETURNING conversation_id, user_id, seq, content, attempts, request_id",
+    )
+    .bind(message_id)
+    .bind(&owner)
+    .bind(lease)
+    .fetch_optional(pool)
+    .await?;
+    if let Some((conversation_id, user_id, seq, content, attempts, request_id)) = row {
+        return Ok(Claim::Claimed(Turn {
+            message_id,
+            conversation_id,
+            user_id,
+            seq,
+            content,
+            attempts,
+            request_id,
+            lease_owner: owner,
+        }));
+    }
+    let status: Option<String> =
+        sqlx::query_scalar("SELECT status FROM messages WHERE id = $1 AND role = 'user'")
+            .bind(message_id)
+            .fetch_optional(pool)
+            .await?;
+    Ok(match status.as_deref() {
+        None => Claim::Missing,
+        Some("completed" | "failed") => Claim::Finished,
+        Some(_) => Claim::Blocked,
+    })
+}
+
+/// Extends the lease; false when it was lost (expired and taken by another).
+pub async fn renew(pool: &PgPool, turn: &Turn, lease: Duration) -> Result<bool> {
+    Ok(sqlx::query(
+        "UPDATE messages SET lease_until = now() + $3, updated_at = now() \
+         WHERE id = $1 AND lease_owner = $2 AND status = 'processing'",
+    )
+    .bind(turn.message_id)
+    .bind(&turn.lease_owner)
+    .bind(lease)
+    .execute(pool)
+    .await?
+    .rows_affected()
+        == 1)
+}
+
+/// Gives the turn back (shutdown): another worker may take it at once.
+pub async fn release(pool: &PgPool, turn: &Turn) -> Result<()> {
+    sqlx::query(
+        "UPDATE messages SET lease_until = NULL, lease_owner = NULL, updated_at = now() \
+         WHERE id = $1 AND lease_owner = $2 AND status = 'processing'",
+    )
+    .bind(turn.message_id)
+    .bind(&turn.lease_owner)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Earlier turns of the conversation for the model: user messages and final
+/// answers (not intermediate tool traffic), the newest `limit`, oldest first.
+pub async fn history(pool: &PgPool, turn: &Turn, limit: i64) -> Result<Vec<Message>> {
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT role, content FROM ( \
+            SELECT m.role, m.content, COALESCE(u.seq, m.seq) AS turn_seq, m.is_final \
+            FROM messages m LEFT JOIN messages u ON u.id = m.reply_to \
+            WHERE m.conversation_id = $1 \
+              AND ((m.role = 'user' AND m.seq < $2) OR (m.is_final AND u.seq < $2)) \
+            ORDER BY turn_seq DESC, m.is_final DESC LIMIT $3) h \
+         ORDER BY turn_seq, is_final",
+    )
+    .bind(turn.conversation_id)
+    .bind(turn.seq)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(role, content)| match role.as_str() {
+            "user" => Message::user(content),
+            _ => Message::assistant(content),
+        })
+        .collect())
+}
+
+/// What this turn has stored so far: the model's tool-call rounds, in
+/// order, and the results recorded per tool call id.
+#[derive(Debug, Default)]
+pub struct Progress {
+    pub rounds: Vec<(String, Vec<ToolCall>)>,
+    pub results: HashMap<String, String>,
+}
+
+impl Progress {
+    /// This turn's part of the model's context: each round followed by its results.
+    pub fn messages(&self) -> Vec<Message> {
+        let mut out = Vec::new();
+        for (content, calls) in &self.rounds {
+            out.push(Message {
+                role: Role::Assistant,
+                content: content.clone(),
+                tool_calls: calls.clone(),
+                tool_call_id: None,
+            });
+            for call in calls {
+                if let Some(result) = self.results.get(&call.id) {
+                    out.push(Message::tool_result(&call.id, result));
+                }
+            }
+        }
+        out
+    }
+
+    /// Tool calls of stored rounds that have no result yet (a crash between steps).
+    pub fn pending_calls(&self) -> Vec<ToolCall> {
+        self.rounds
+            .iter()
+            .flat_map(|(_, calls)| calls.iter())
+            .filter(|c| !self.results.contains_key(&c.id))
+            .cloned()
+            .collect()
+    }
+}
+
+pub async fn progress(pool: &PgPool, turn: &Turn) -> Result<Progress> {
+    /// role, content, tool_calls, tool_call_id
+    type StepRow = (String, String, Option<Json<Vec<ToolCall>>>, Option<String>);
+    let rows: Vec<StepRow> = sqlx::query_as(
+        "SELECT role, content, tool_calls, tool_call_id FROM messages \
+         WHERE reply_to = $1 AND NOT is_final ORDER BY seq",
+    )
+    .bind(turn.message_id)
+    .fetch_all(pool)
+    .await?;
+    let mut progress = Progress::default();
+    for (role, content, calls, call_id) in rows {
+        match (role.as_str(), calls, call_id) {
+            ("assistant", Some(Json(calls)), _) => progress.rounds.push((content, calls)),
+            ("tool", _, Some(id)) => {
+                progress.results.insert(id, content);
+            }
+            _ => {}
+        }
+    }
+    Ok(progress)
+}
+
+/// Locks the conversation row: every append to it serialises behind this.
+async fn lock_conversation(tx: &mut Transaction<'_, Postgres>, turn: &Turn) -> Result<()> {
+    sqlx::query("SELECT 1 FROM conversations WHERE id = $1 FOR UPDATE")
+        .bind(turn.conversation_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Stores the model's tool-call reply for `round` and returns the calls to
+/// run: ours, or those of a worker that stored this round first (its calls
+/// win, so two workers never run two different sets of calls).
+pub async fn record_round(
+    pool: &PgPool,
+    turn: &Turn,
+    round: i32,
+    reply: &Reply,
+    metadata: Value,
+) -> Result<Vec<ToolCall>> {
+    let mut tx = pool.begin().await?;
+    lock_conversation(&mut tx, turn).await?;
+    let stored: Option<Json<Vec<ToolCall>>> =
+        sqlx::query_scalar("SELECT tool_calls FROM messages WHERE reply_to = $1 AND round = $2")
+            .bind(turn.message_id)
+            .bind(round)
+            .fetch_optional(&mut *tx)
+            .await?
+            .flatten();
+    if let Some(Json(calls)) = stored {
+        return Ok(calls);
+    }
+    let content = reply.content.clone().unwrap_or_default();
+    let mut row = NewRow::new(&turn.user_id, "assistant", &content);
+    row.reply_to = Some(turn.message_id);
+    row.round = Some(round);
+    row.tool_calls = Some(serde_json::to_value(&reply.tool_calls).unwrap_or(Value::Array(vec![])));
+    row.metadata = metadata;
+    append(&mut tx, turn.conversation_id, row).await?;
+    tx.commit().await?;
+    Ok(reply.tool_calls.clone())
+}
+
+/// Runs one tool call exactly once: its effect and its recorded result
+/// commit together; a call already recorded returns the stored result.
+pub async fn run_tool(pool: &PgPool, turn: &Turn, call: &ToolCall) -> Result<String> {
+    let mut tx = pool.begin().await?;
+    lock_conversation(&mut tx, turn).await?;
+    let stored: Option<String> = sqlx::query_scalar(
+        "SELECT content FROM messages WHERE reply_to = $1 AND role = 'tool' AND tool_call_id = $2",
+    )
+    .bind(turn.message_id)
+    .bind(&call.id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if let Some(result) = stored {
+        return Ok(result);
+    }
+    let result = tools::execute(&mut tx, &turn.user_id, &call.name, &call.arguments).await?;
+    let text = result.to_string();
+    let mut row = NewRow::new(&turn.user_id, "tool", &text);
+    row.reply_to = Some(turn.message_id);
+    row.tool_call_id = Some(&call.id);
+    row.tool_name = Some(&call.name);
+    append(&mut tx, turn.conversation_id, row).await?;
+    tx.commit().await?;
+    Ok(text)
+}
+
+/// Stores the final answer and completes the user message, together. False
+/// when the turn had already ended (another worker got there first).
+pub async fn finish(pool: &PgPool, turn: &Turn, text: &str, metadata: Value) -> Result<bool> {
+    end(pool, turn.message_id, text, metadata, None).await
+}
+
+/// Ends the turn as failed, with an assistant message that says so in plain
+/// words. Works from the message id alone (dead-lettered jobs).
+pub async fn fail(pool: &PgPool, message_id: Uuid, reason: &str) -> Result<bool> {
+    let text = format!("Sorry, I couldn't answer that message: {reason}. Please try again.");
+    end(
+        pool,
+        message_id,
+        &text,
+        json!({ "failed": true }),
+        Some(reason),
+    )
+    .await
+}
+
+async fn end(
+    pool: &PgPool,
+    message_id: Uuid,
+    text: &str,
+    metadata: Value,
+    error: Option<&str>,
+) -> Result<bool> {
+    let mut tx = pool.begin().await?;
+    let found: Option<(Uuid, UserId)> = sqlx::query_as(
+        "SELECT c.id, m.user_id FROM messages m JOIN conversations c ON c.id = m.conversation_id \
+         WHERE m.id = $1 AND m.role = 'user' FOR UPDATE OF c",
+    )
+    .bind(message_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((conversation_id, user)) = found else {
+        return Ok(false);
+    };
+    let ended: bool =
+        sqlx::query_scalar("SELECT status IN ('completed', 'failed') FROM messages WHERE id = $1")
+            .bind(message_id)
+            .fetch_one(&mut *tx)
+            .await?;
+    if ended {
+        return Ok(false);
+    }
+    let mut row = NewRow::new(&user, "assistant", text);
+    row.reply_to = Some(message_id);
+    row.is_final = true;
+    row.metadata = metadata;
+    append(&mut tx, conversation_id, row).await?;
+    sqlx::query(
+        "UPDATE messages SET status = $2, error = $3, completed_at = now(), updated_at = now(), \
+            lease_owner = NULL, lease_until = NULL WHERE id = $1",
+    )
+    .bind(message_id)
+    .bind(if error.is_some() {
+        "failed"
+    } else {
+        "completed"
+    })
+    .bind(error)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// The oldest unfinished user message of a conversation, if any.
+pub async fn next_in_conversation(pool: &PgPool, conversation_id: Uuid) -> Result<Option<Uuid>> {
+    Ok(sqlx::query_scalar(
+        "SELECT id FROM messages WHERE conversation_id = $1 AND role = 'user' \
+           AND status IN ('queued', 'processing') ORDER BY seq LIMIT 1",
+    )
+    .bind(conversation_id)
+    .fetch_optional(pool)
+    .await?)
+}
+
+/// Unfinished turns nobody has touched for `idle` and whose lease (if any)
+/// expired: their queue message was lost (e.g. dead-lettered). Each one
+/// returned is marked touched, so a sweep re-drives it once per `idle`.
+pub async fn stale(pool: &PgPool, idle: Duration, limit: i64) -> Result<Vec<TurnJob>> {
+    let rows: Vec<(Uuid, Uuid, UserId, Option<String>)> = sqlx::query_as(
+        "UPDATE messages SET updated_at = now() WHERE id IN ( \
+            SELECT id FROM messages WHERE role = 'user' AND status IN ('queued', 'processing') \
+              AND updated_at < now() - $1 AND (lease_until IS NULL OR lease_until < now()) \
+            ORDER BY updated_at LIMIT $2 FOR UPDATE SKIP LOCKED) \
+         RETURNING id, conversation_id, user_id, request_id",
+    )
+    .bind(idle)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(message_id, conversation_id, user_id, request_id)| TurnJob {
+                v: TurnJob::VERSION,
+                message_id,
+                conversation_id,
+                user_id,
+                request_id,
+                deferrals: 0,
+            },
+        )
+        .collect())
+}

@@ -1,0 +1,235 @@
+//! One RabbitMQ connection per process, kept alive by a maintainer task:
+//! it connects with backoff, declares the topology, and on loss reconnects
+//! and tells subscribers (consumers re-subscribe), logging and counting each
+//! event. Publishing uses confirms and `mandatory`, so "sent" means "stored
+//! by the broker in a queue".
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
+use lapin::types::{AMQPValue, FieldTable, LongString};
+use lapin::{BasicProperties, Channel, Confirmation, Connection, ConnectionProperties};
+use tokio::sync::{RwLock, watch};
+use tokio_util::sync::CancellationToken;
+
+use super::topology::{RetryDelay, TURNS_KEY, Topology};
+use crate::chat::TurnJob;
+use crate::config::{Secret, redact_url};
+
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    #[error("not connected to RabbitMQ")]
+    Disconnected,
+    #[error("RabbitMQ refused the message ({0})")]
+    Refused(&'static str),
+    #[error("RabbitMQ error: {0}")]
+    Amqp(#[from] lapin::Error),
+    #[error("no confirm from RabbitMQ within {0:?}")]
+    Timeout(Duration),
+}
+
+struct Link {
+    connection: Connection,
+    /// In confirm mode; shared by all publishers of the process.
+    publisher: Channel,
+}
+
+pub struct Broker {
+    url: Secret,
+    topology: Topology,
+    link: RwLock<Option<Link>>,
+    connected: AtomicBool,
+    /// Bumped at every new connection; consumers watch it to re-subscribe.
+    generation: watch::Sender<u64>,
+}
+
+const CONFIRM_TIMEOUT: Duration = Duration::from_secs(10);
+
+impl Broker {
+    pub fn new(url: Secret, topology: Topology) -> Arc<Self> {
+        Arc::new(Self {
+            url,
+            topology,
+            link: RwLock::new(None),
+            connected: AtomicBool::new(false),
+            generation: watch::channel(0).0,
+        })
+    }
+
+    pub fn topology(&self) -> &Topology {
+        &self.topology
+    }
+
+    pub fn is_connected(&self) -> bool {
+        self.connected.load(Ordering::Relaxed)
+    }
+
+    /// Changes at every new connection.
+    pub fn generations(&self) -> watch::Receiver<u64> {
+        self.generation.subscribe()
+    }
+
+    /// Waits until connected (or the timeout passes); true when connected.
+    pub async fn wait_connected(&self, timeout: Duration) -> bool {
+        let mut rx = self.generations();
+        let _ = tokio::time::timeout(timeout, async {
+            while !self.is_connected() {
+                if rx.changed().await.is_err() {
+                    return;
+                }
+            }
+        })
+        .await;
+        self.is_connected()
+    }
+
+    /// Keeps the connection up until `shutdown`.
+    pub fn spawn_maintainer(self: &Arc<Self>, shutdown: CancellationToken) {
+        let broker = self.clone();
+        tokio::spawn(async move {
+            let mut backoff = Duration::from_millis(200);
+            while !shutdown.is_cancelled() {
+                match broker.connect().await {
+                    Ok(()) => {
+                        backoff = Duration::from_millis(200);
+                        metrics::counter!("rabbitmq_connections_total", "outcome" => "connected")
+                            .increment(1);
+                        metrics::gauge!("rabbitmq_connected").set(1.0);
+                        broker.watch_until_lost(&shutdown).await;
+                        metrics::gauge!("rabbitmq_connected").set(0.0);
+                        if !shutdown.is_cancelled() {
+                            metrics::counter!("rabbitmq_connections_total", "outcome" => "lost")
+                                .increment(1);
+                            tracing::warn!("lost the RabbitMQ connection; reconnecting");
+                        }
+                    }
+                    Err(e) => {
+                        metrics::counter!("rabbitmq_connections_total", "outcome" => "failed")
+                            .increment(1);
+                        tracing::warn!(error = %e, retry_in = ?backoff, "cannot connect to RabbitMQ");
+                        tokio::select! {
+                            _ = shutdown.cancelled() => {}
+                            _ = tokio::time::sleep(backoff) => {}
+                        }
+                        backoff = (backoff * 2).min(Duration::from_secs(10));
+                    }
+                }
+            }
+            broker.disconnect().await;
+        });
+    }
+
+    async fn connect(&self) -> lapin::Result<()> {
+        let connection =
+            Connection::connect(self.url.expose(), ConnectionProperties::default()).await?;
+        let publisher = connection.create_channel().await?;
+        publisher
+            .confirm_select(ConfirmSelectOptions::default())
+            .await?;
+        self.topology.declare(&publisher).await?;
+        *self.link.write().await = Some(Link {
+            connection,
+            publisher,
+        });
+        self.connected.store(true, Ordering::Relaxed);
+        self.generation.send_modify(|g| *g += 1);
+        tracing::info!(broker = %redact_url(self.url.expose()), "connected to RabbitMQ; topology declared");
+        Ok(())
+    }
+
+    async fn watch_until_lost(&self, shutdown: &CancellationToken) {
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = tokio::time::sleep(Duration::from_millis(250)) => {}
+            }
+            let healthy = match &*self.link.read().await {
+                Some(link) => {
+                    link.connection.status().connected() && link.publisher.status().connected()
+                }
+                None => false,
+            };
+            if !healthy {
+                self.connected.store(false, Ordering::Relaxed);
+                *self.link.write().await = None;
+                return;
+            }
+        }
+    }
+
+    async fn disconnect(&self) {
+        self.connected.store(false, Ordering::Relaxed);
+        if let Some(link) = self.link.write().await.take() {
+            let _ = link.connection.close(200, "shutting down".into()).await;
+        }
+    }
+
+    /// A fresh channel on the current connection (consumers own theirs).
+    pub async fn channel(&self) -> Option<Channel> {
+        let guard = self.link.read().await;
+        guard.as_ref()?.connection.create_channel().await.ok()
+    }
+
+    /// Publishes a turn to the work queue.
+    pub async fn publish_turn(&self, job: &TurnJob) -> Result<(), PublishError> {
+        self.publish(&self.topology.exchange(), TURNS_KEY, job)
+            .await
+    }
+
+    /// Puts a turn back after `delay` (through a TTL retry queue).
+    pub async fn publish_delayed(
+        &self,
+        job: &TurnJob,
+        delay: RetryDelay,
+    ) -> Result<(), PublishError> {
+        self.publish(
+            &self.topology.retry_exchange(),
+            Topology::retry_key(delay),
+            job,
+        )
+        .await
+    }
+
+    async fn publish(&self, exchange: &str, key: &str, job: &TurnJob) -> Result<(), PublishError> {
+        let channel = match &*self.link.read().await {
+            Some(link) if self.is_connected() => link.publisher.clone(),
+            _ => return Err(PublishError::Disconnected),
+        };
+        let payload = serde_json::to_vec(job).expect("a TurnJob serialises");
+        let mut headers = FieldTable::default();
+        if let Some(id) = &job.request_id {
+            headers.insert(
+                "x-request-id".into(),
+                AMQPValue::LongString(LongString::from(id.as_bytes().to_vec())),
+            );
+        }
+        let properties = BasicProperties::default()
+            .with_delivery_mode(2)
+            .with_content_type("application/json".into())
+            .with_message_id(job.message_id.to_string().into())
+            .with_headers(headers);
+        let confirm = channel
+            .basic_publish(
+                exchange.into(),
+                key.into(),
+                BasicPublishOptions {
+                    mandatory: true,
+                    ..Default::default()
+                },
+                &payload,
+                properties,
+            )
+            .await?;
+        let confirmation = tokio::time::timeout(CONFIRM_TIMEOUT, confirm)
+            .await
+            .map_err(|_| PublishError::Timeout(CONFIRM_TIMEOUT))??;
+        match confirmation {
+            Confirmation::Ack(None) => Ok(()),
+            Confirmation::Ack(Some(_)) => Err(PublishError::Refused("unroutable")),
+            Confirmation::Nack(_) => Err(PublishError::Refused("nack")),
+            Confirmation::NotRequested => Err(PublishError::Refused("no confirm mode")),
+        }
+    }
+}

@@ -1,0 +1,197 @@
+//! Exchanges and queues, declared idempotently at every (re)connection by
+//! whichever process comes first.
+//!
+//! ```text
+//! {p}.chat (direct) --"turns"--> {p}.chat.turns  (quorum, delivery limit, DLX)
+//!        ^                              | over the delivery limit
+//!        | TTL expiry                   v
+//! {p}.chat.retry --"1s|5s|30s"--> {p}.chat.turns.retry.*   {p}.chat.dlx --> {p}.chat.turns.dead
+//! ```
+//! RabbitMQ 3.10 has no built-in delayed retry: a turn that must wait is
+//! published to a retry queue whose TTL dead-letters it back to `turns`.
+
+use std::time::Duration;
+
+use lapin::options::{ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions};
+use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
+use lapin::{Channel, ExchangeKind};
+
+/// Names, all under one prefix (RABBITMQ_PREFIX), so tests and deployments
+/// sharing a broker stay apart.
+#[derive(Debug, Clone)]
+pub struct Topology {
+    pub prefix: String,
+    /// Deliveries of one message before RabbitMQ dead-letters it (crash loops).
+    pub delivery_limit: i32,
+    /// Queues unused this long are deleted by RabbitMQ (`x-expires`): for
+    /// ephemeral deployments and test runs, never for production.
+    pub expires: Option<Duration>,
+}
+
+/// The delays a turn can be put back with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RetryDelay {
+    Short,
+    Medium,
+    Long,
+}
+
+impl RetryDelay {
+    pub const ALL: [RetryDelay; 3] = [RetryDelay::Short, RetryDelay::Medium, RetryDelay::Long];
+
+    pub fn duration(self) -> Duration {
+        match self {
+            Self::Short => Duration::from_secs(1),
+            Self::Medium => Duration::from_secs(5),
+            Self::Long => Duration::from_secs(30),
+        }
+    }
+
+    /// The smallest delay of at least `wait`.
+    pub fn at_least(wait: Duration) -> Self {
+        Self::ALL
+            .into_iter()
+            .find(|d| d.duration() >= wait)
+            .unwrap_or(Self::Long)
+    }
+
+    fn key(self) -> &'static str {
+        match self {
+            Self::Short => "1s",
+            Self::Medium => "5s",
+            Self::Long => "30s",
+        }
+    }
+}
+
+pub(super) const TURNS_KEY: &str = "turns";
+const DEAD_KEY: &str = "turns.dead";
+
+impl Topology {
+    pub fn new(prefix: impl Into<String>) -> Self {
+        Self {
+            prefix: prefix.into(),
+            delivery_limit: 20,
+            expires: None,
+        }
+    }
+
+    pub fn exchange(&self) -> String {
+        format!("{}.chat", self.prefix)
+    }
+    pub fn retry_exchange(&self) -> String {
+        format!("{}.chat.retry", self.prefix)
+    }
+    fn dead_exchange(&self) -> String {
+        format!("{}.chat.dlx", self.prefix)
+    }
+    pub fn turns_queue(&self) -> String {
+        format!("{}.chat.turns", self.prefix)
+    }
+    pub fn dead_queue(&self) -> String {
+        format!("{}.chat.turns.dead", self.prefix)
+    }
+    fn retry_queue(&self, delay: RetryDelay) -> String {
+        format!("{}.chat.turns.retry.{}", self.prefix, delay.key())
+    }
+    pub(super) fn retry_key(delay: RetryDelay) -> &'static str {
+        delay.key()
+    }
+
+    pub fn from_config(config: &crate::Config) -> Self {
+        Self {
+            expires: config.rabbitmq_queue_expires,
+            ..Self::new(&config.rabbitmq_prefix)
+        }
+    }
+
+    fn queue_args(&self) -> FieldTable {
+        let mut args = FieldTable::default();
+        if let Some(expires) = self.expires {
+            args.insert(
+                "x-expires".into(),
+                AMQPValue::LongInt(expires.as_millis().min(i32::MAX as u128) as i32),
+            );
+        }
+        args
+    }
+
+    pub async fn declare(&self, ch: &Channel) -> lapin::Result<()> {
+        let durable = ExchangeDeclareOptions {
+            durable: true,
+            ..Default::default()
+        };
+        for ex in [self.exchange(), self.retry_exchange(), self.dead_exchange()] {
+            ch.exchange_declare(
+                ex.into(),
+                ExchangeKind::Direct,
+                durable,
+                FieldTable::default(),
+            )
+            .await?;
+        }
+        let queue = QueueDeclareOptions {
+            durable: true,
+            ..Default::default()
+        };
+
+        let mut args = self.queue_args();
+        args.insert("x-queue-type".into(), string("quorum"));
+        args.insert(
+            "x-delivery-limit".into(),
+            AMQPValue::LongInt(self.delivery_limit),
+        );
+        args.insert(
+            "x-dead-letter-exchange".into(),
+            string(&self.dead_exchange()),
+        );
+        args.insert("x-dead-letter-routing-key".into(), string(DEAD_KEY));
+        ch.queue_declare(self.turns_queue().into(), queue, args)
+            .await?;
+        self.bind(ch, &self.turns_queue(), &self.exchange(), TURNS_KEY)
+            .await?;
+
+        let mut args = self.queue_args();
+        args.insert("x-queue-type".into(), string("quorum"));
+        ch.queue_declare(self.dead_queue().into(), queue, args)
+            .await?;
+        self.bind(ch, &self.dead_queue(), &self.dead_exchange(), DEAD_KEY)
+            .await?;
+
+        for delay in RetryDelay::ALL {
+            let mut args = self.queue_args();
+            args.insert(
+                "x-message-ttl".into(),
+                AMQPValue::LongInt(delay.duration().as_millis() as i32),
+            );
+            args.insert("x-dead-letter-exchange".into(), string(&self.exchange()));
+            args.insert("x-dead-letter-routing-key".into(), string(TURNS_KEY));
+            let name = self.retry_queue(delay);
+            ch.queue_declare(name.clone().into(), queue, args).await?;
+            self.bind(ch, &name, &self.retry_exchange(), delay.key())
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn bind(
+        &self,
+        ch: &Channel,
+        queue: &str,
+        exchange: &str,
+        key: &str,
+    ) -> lapin::Result<()> {
+        ch.queue_bind(
+            ShortString::from(queue),
+            ShortString::from(exchange),
+            ShortString::from(key),
+            QueueBindOptions::default(),
+            FieldTable::default(),
+        )
+        .await
+    }
+}
+
+fn string(s: &str) -> AMQPValue {
+    AMQPValue::LongString(LongString::from(s.as_bytes().to_vec()))
+}

@@ -1,0 +1,551 @@
+//! `mock-openai`: a real HTTP server speaking the OpenAI chat-completions
+//! protocol, answered by the built-in offline assistant
+//! ([`todo_common::llm::offline`]), with switchable misbehaviour and queued
+//! failures, for tests and benchmarks.
+//!
+//! Routes:
+//! - `POST /v1/chat/completions` (also `/chat/completions`), streaming or not
+//! - `GET /v1/models`
+//! - `POST /_mock/config`, `GET /_mock/config`: latency and [`Behaviour`]
+//! - `POST /_mock/fail`: queue [`Failure`]s (one object or an array)
+//! - `GET /_mock/stats`: [`Stats`]
+//! - `POST /_mock/reset`: back to a fresh state
+
+mod wire;
+
+use std::collections::{BTreeMap, VecDeque};
+use std::future::Future;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use todo_common::llm::{Reply, ToolCall, offline};
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpListener;
+use tokio_util::io::ReaderStream;
+use uuid::Uuid;
+
+use wire::{ChatRequest, Header};
+
+/// How the mock answers well-formed completion requests.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Behaviour {
+    /// The offline assistant's answer, unchanged.
+    #[default]
+    Normal,
+    /// Tool calls keep their name but get broken JSON (`{"title": `) as
+    /// arguments. Text answers are unchanged.
+    MalformedArgs,
+    /// Tool calls are replaced by one call of `launch_rockets` with `{}`.
+    /// Text answers are unchanged, so a conversation can still end.
+    UnknownTool,
+    /// Always a `list_tasks` call, never text: the agent must cap its rounds.
+    LoopTools,
+    /// Always the text "Sure, noted." without tool calls.
+    PlainText,
+}
+
+/// Settings that apply to every completion request until changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MockConfig {
+    /// Sleep this long before answering.
+    #[serde(default)]
+    pub latency_ms: u64,
+    /// How to answer (the American spelling `behavior` is accepted too).
+    #[serde(default, alias = "behavior")]
+    pub behaviour: Behaviour,
+}
+
+/// The next `count` completion requests fail (or are slow) this way.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Failure {
+    /// HTTP status to answer with (400-599). `None` with `hang_ms`: a slow
+    /// success.
+    #[serde(default)]
+    pub status: Option<u16>,
+    /// How many consecutive requests this applies to (default 1).
+    #[serde(default = "one")]
+    pub count: u32,
+    /// Sent as `retry-after-ms` and (rounded up to seconds) `retry-after`.
+    #[serde(default)]
+    pub retry_after_ms: Option<u64>,
+    /// The error `code`, e.g. `rate_limit_exceeded` or `insufficient_quota`.
+    #[serde(default)]
+    pub code: Option<String>,
+    /// Sleep this long before answering (to trip client timeouts).
+    #[serde(default)]
+    pub hang_ms: Option<u64>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+impl Default for Failure {
+    fn default() -> Self {
+        Self {
+            status: None,
+            count: 1,
+            retry_after_ms: None,
+            code: None,
+            hang_ms: None,
+        }
+    }
+}
+
+impl Failure {
+    /// One failure with this HTTP status.
+    pub fn status(status: u16) -> Self {
+        Self {
+            status: Some(status),
+            ..Self::default()
+        }
+    }
+
+    /// One slow success: answer normally after `ms`.
+    pub fn hang(ms: u64) -> Self {
+        Self {
+            hang_ms: Some(ms),
+            ..Self::default()
+        }
+    }
+
+    /// Applies to the next `count` requests.
+    pub fn times(mut self, count: u32) -> Self {
+        self.count = count;
+        self
+    }
+
+    /// Adds `retry-after-ms`/`retry-after` headers.
+    pub fn retry_after_ms(mut self, ms: u64) -> Self {
+        self.retry_after_ms = Some(ms);
+        self
+    }
+
+    /// Sets the error `code` (e.g. `insufficient_quota`).
+    pub fn code(mut self, code: impl Into<String>) -> Self {
+        self.code = Some(code.into());
+        self
+    }
+
+    /// Problems that make the entry meaningless, for the admin API.
+    fn check(&self) -> Result<(), String> {
+        if let Some(status) = self.status
+            && !(400..=599).contains(&status)
+        {
+            return Err(format!("status must be 400-599, not {status}"));
+        }
+        if self.status.is_none() && self.hang_ms.is_none() {
+            return Err("a failure needs a status, a hang_ms, or both".to_string());
+        }
+        Ok(())
+    }
+}
+
+/// What the mock has seen since it started (or was reset).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Stats {
+    /// Completion requests received, whatever their outcome.
+    pub requests: u64,
+    /// Completion responses by HTTP status ("200", "429", ...).
+    pub by_status: BTreeMap<String, u64>,
+    /// The body of the last completion request (null when it was not JSON).
+    pub last_request: Option<Value>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    config: MockConfig,
+    failures: VecDeque<Failure>,
+    stats: Stats,
+}
+
+/// The mock's shared, mutable state; clones share it. Tests drive it
+/// in-process with these methods or over HTTP with the admin API.
+#[derive(Debug, Clone, Default)]
+pub struct MockState {
+    inner: Arc<Mutex<Inner>>,
+}
+
+impl MockState {
+    /// Normal behaviour, no latency, no failures queued.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A panicking holder cannot leave the state half-written in a way that
+    /// matters here, so a poisoned lock is simply taken over.
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Replaces the configuration.
+    pub fn set_config(&self, config: MockConfig) {
+        self.lock().config = config;
+    }
+
+    /// The configuration in effect.
+    pub fn config(&self) -> MockConfig {
+        self.lock().config
+    }
+
+    /// Queues a failure behind those already queued; `count: 0` is a no-op.
+    pub fn push_failure(&self, failure: Failure) {
+        if failure.count > 0 {
+            self.lock().failures.push_back(failure);
+        }
+    }
+
+    /// How many failing requests are still queued.
+    pub fn pending_failures(&self) -> u64 {
+        self.lock()
+            .failures
+            .iter()
+            .map(|f| u64::from(f.count))
+            .sum()
+    }
+
+    /// A snapshot of what has been seen so far.
+    pub fn stats(&self) -> Stats {
+        self.lock().stats.clone()
+    }
+
+    /// Clears configuration, queued failures and stats.
+    pub fn reset(&self) {
+        *self.lock() = Inner::default();
+    }
+
+    /// Counts a request and takes the failure (if any) meant for it, both at
+    /// arrival so concurrent requests consume the queue in order.
+    fn arrive(&self, body: Option<&Value>) -> (MockConfig, Option<Failure>) {
+        let mut inner = self.lock();
+        inner.stats.requests += 1;
+        inner.stats.last_request = body.cloned();
+        let failure = match inner.failures.front_mut() {
+            Some(front) if front.count > 1 => {
+                front.count -= 1;
+                Some(front.clone())
+            }
+            Some(_) => inner.failures.pop_front(),
+            None => None,
+        };
+        (inner.config, failure)
+    }
+
+    fn record(&self, status: StatusCode) {
+        *self
+            .lock()
+            .stats
+            .by_status
+            .entry(status.as_u16().to_string())
+            .or_default() += 1;
+    }
+}
+
+/// Serves the mock on `listener` until the listener fails.
+pub async fn serve(listener: TcpListener, state: MockState) -> std::io::Result<()> {
+    axum::serve(listener, router(state)).await
+}
+
+/// Serves the mock until `shutdown` completes, then drains connections.
+pub async fn serve_with_shutdown<F>(
+    listener: TcpListener,
+    state: MockState,
+    shutdown: F,
+) -> std::io::Result<()>
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// Long conversations are sent whole on every round.
+const BODY_LIMIT: usize = 32 * 1024 * 1024;
+
+/// No test needs to wait longer; it also keeps timer arithmetic in range.
+const MAX_SLEEP_MS: u64 = 24 * 60 * 60 * 1000;
+
+/// The routes, for embedding the mock in another server or test.
+pub fn router(state: MockState) -> Router {
+    Router::new()
+        .route("/v1/chat/completions", post(completions))
+        .route("/chat/completions", post(completions))
+        .route("/v1/models", get(models))
+        .route("/models", get(models))
+        .route("/_mock/config", post(set_config).get(get_config))
+        .route("/_mock/fail", post(fail))
+        .route("/_mock/stats", get(stats))
+        .route("/_mock/reset", post(reset))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .with_state(state)
+}
+
+async fn completions(State(state): State<MockState>, body: Bytes) -> Response {
+    let parsed = serde_json::from_slice::<Value>(&body);
+    let (config, failure) = state.arrive(parsed.as_ref().ok());
+    let wait = config
+        .latency_ms
+        .saturating_add(failure.as_ref().and_then(|f| f.hang_ms).unwrap_or(0));
+
+    if let Some(failure) = &failure
+        && let Some(status) = failure.status.and_then(|s| StatusCode::from_u16(s).ok())
+        && (status.is_client_error() || status.is_server_error())
+    {
+        state.record(status);
+        sleep(wait).await;
+        tracing::debug!(status = status.as_u16(), "injected failure");
+        return failure_response(failure, status);
+    }
+
+    let request = match parsed
+        .map_err(|e| format!("We could not parse the JSON body of your request: {e}."))
+        .and_then(|body| wire::parse_request(&body))
+    {
+        Ok(request) => request,
+        Err(message) => {
+            state.record(StatusCode::BAD_REQUEST);
+            sleep(wait).await;
+            return invalid_request(&message);
+        }
+    };
+    let reply = misbehave(
+        config.behaviour,
+        offline::respond(&request.messages, Utc::now().date_naive()),
+    );
+    state.record(StatusCode::OK);
+    sleep(wait).await;
+    answer(&request, &reply)
+}
+
+async fn sleep(ms: u64) {
+    if ms > 0 {
+        tokio::time::sleep(Duration::from_millis(ms.min(MAX_SLEEP_MS))).await;
+    }
+}
+
+fn call_id() -> String {
+    let hex = Uuid::new_v4().simple().to_string();
+    format!("call_{}", hex.get(..24).unwrap_or(&hex))
+}
+
+/// Applies the configured misbehaviour to the offline assistant's reply.
+fn misbehave(behaviour: Behaviour, reply: Reply) -> Reply {
+    let one_call = |name: &str, arguments: &str| Reply {
+        content: None,
+        tool_calls: vec![ToolCall {
+            id: call_id(),
+            name: name.to_string(),
+            arguments: arguments.to_string(),
+        }],
+        usage: None,
+    };
+    match behaviour {
+        Behaviour::Normal => reply,
+        Behaviour::MalformedArgs => Reply {
+            tool_calls: reply
+                .tool_calls
+                .into_iter()
+                .map(|call| ToolCall {
+                    arguments: "{\"title\": ".to_string(),
+                    ..call
+                })
+                .collect(),
+            ..reply
+        },
+        Behaviour::UnknownTool if reply.tool_calls.is_empty() => reply,
+        Behaviour::UnknownTool => one_call("launch_rockets", "{}"),
+        Behaviour::LoopTools => one_call("list_tasks", "{\"status\":\"pending\"}"),
+        Behaviour::PlainText => Reply {
+            content: Some("Sure, noted.".to_string()),
+            tool_calls: Vec::new(),
+            usage: None,
+        },
+    }
+}
+
+fn answer(request: &ChatRequest, reply: &Reply) -> Response {
+    let usage = wire::estimate_usage(&request.messages, reply);
+    let id = format!("chatcmpl-{}", Uuid::new_v4().simple());
+    let header = Header {
+        id: &id,
+        created: Utc::now().timestamp(),
+        model: &request.model,
+    };
+    if !request.stream {
+        return json_response(StatusCode::OK, wire::completion(&header, reply, usage));
+    }
+    let events = wire::stream_events(&header, reply, request.include_usage.then_some(usage));
+    // The events go through a pipe so the client receives them as a real
+    // chunked stream rather than one body.
+    let (mut writer, reader) = tokio::io::duplex(16 * 1024);
+    tokio::spawn(async move {
+        for event in events {
+            if writer.write_all(event.as_bytes()).await.is_err() {
+                return; // the client went away
+            }
+            tokio::task::yield_now().await;
+        }
+    });
+    (
+        StatusCode::OK,
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/event-stream"),
+            ),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+        ],
+        Body::from_stream(ReaderStream::new(reader)),
+    )
+        .into_response()
+}
+
+fn json_response(status: StatusCode, body: Value) -> Response {
+    (status, axum::Json(body)).into_response()
+}
+
+fn invalid_request(message: &str) -> Response {
+    json_response(
+        StatusCode::BAD_REQUEST,
+        wire::error_body(message, "invalid_request_error", None),
+    )
+}
+
+fn failure_response(failure: &Failure, status: StatusCode) -> Response {
+    let code = failure.code.as_deref();
+    let body = match status.as_u16() {
+        429 if code == Some("insufficient_quota") => wire::error_body(
+            "You exceeded your current quota, please check your plan and billing details.",
+            "insufficient_quota",
+            Some("insufficient_quota"),
+        ),
+        429 => {
+            let wait = failure
+                .retry_after_ms
+                .map_or_else(|| "1s".to_string(), |ms| format!("{ms}ms"));
+            wire::error_body(
+                &format!(
+                    "Rate limit reached for requests on the mock server: Limit 1, Used 1, \
+                     Requested 1. Please try again in {wait}."
+                ),
+                "requests",
+                Some(code.unwrap_or("rate_limit_exceeded")),
+            )
+        }
+        401 => wire::error_body(
+            "Incorrect API key provided. You can find your API key at \
+             https://platform.openai.com/account/api-keys.",
+            "invalid_request_error",
+            Some(code.unwrap_or("invalid_api_key")),
+        ),
+        404 => wire::error_body(
+            "The model does not exist or you do not have access to it.",
+            "invalid_request_error",
+            Some(code.unwrap_or("model_not_found")),
+        ),
+        s if s >= 500 => wire::error_body(
+            "The server had an error while processing your request.",
+            "server_error",
+            code,
+        ),
+        s => wire::error_body(
+            &format!("The mock was told to fail this request with status {s}."),
+            "invalid_request_error",
+            code,
+        ),
+    };
+    let mut response = json_response(status, body);
+    if let Some(ms) = failure.retry_after_ms {
+        let headers = response.headers_mut();
+        headers.insert("retry-after-ms", HeaderValue::from(ms));
+        headers.insert(header::RETRY_AFTER, HeaderValue::from(ms.div_ceil(1000)));
+    }
+    response
+}
+
+async fn models() -> Response {
+    json_response(
+        StatusCode::OK,
+        json!({
+            "object": "list",
+            "data": [{"id": "mock-gpt", "object": "model", "created": 0, "owned_by": "mock-openai"}],
+        }),
+    )
+}
+
+async fn set_config(State(state): State<MockState>, body: Bytes) -> Response {
+    match serde_json::from_slice::<MockConfig>(&body) {
+        Ok(config) => {
+            state.set_config(config);
+            json_response(StatusCode::OK, json!(config))
+        }
+        Err(e) => invalid_request(&format!("Invalid mock config: {e}.")),
+    }
+}
+
+async fn get_config(State(state): State<MockState>) -> Response {
+    json_response(StatusCode::OK, json!(state.config()))
+}
+
+/// One failure object or an array of them.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum FailureBody {
+    One(Failure),
+    Many(Vec<Failure>),
+}
+
+async fn fail(State(state): State<MockState>, body: Bytes) -> Response {
+    let failures = match serde_json::from_slice::<FailureBody>(&body) {
+        Ok(FailureBody::One(failure)) => vec![failure],
+        Ok(FailureBody::Many(failures)) => failures,
+        Err(_) => {
+            // The untagged error says nothing useful; try again for a reason.
+            let reason = serde_json::from_slice::<Failure>(&body)
+                .err()
+                .map_or_else(|| "expected an object".to_string(), |e| e.to_string());
+            return invalid_request(&format!("Invalid mock failure: {reason}."));
+        }
+    };
+    if let Some(problem) = failures.iter().find_map(|f| f.check().err()) {
+        return invalid_request(&format!("Invalid mock failure: {problem}."));
+    }
+    for failure in failures {
+        state.push_failure(failure);
+    }
+    json_response(StatusCode::OK, json!({"queued": state.pending_failures()}))
+}
+
+async fn stats(State(state): State<MockState>) -> Response {
+    json_response(StatusCode::OK, json!(state.stats()))
+}
+
+async fn reset(State(state): State<MockState>) -> Response {
+    state.reset();
+    json_response(StatusCode::OK, json!({"reset": true}))
+}
+
+async fn not_found(method: Method, uri: Uri) -> Response {
+    json_response(
+        StatusCode::NOT_FOUND,
+        wire::error_body(
+            &format!("Invalid URL ({method} {})", uri.path()),
+            "invalid_request_error",
+            None,
+        ),
+    )
+}

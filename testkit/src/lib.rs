@@ -1,0 +1,497 @@
+//! Test support: the real API in-process on a port-0 listener, against a
+//! fresh PostgreSQL database per test and its own RabbitMQ names, and a
+//! small typed client to talk to it. Only the model is replaced, by
+//! `mock-openai` over real HTTP.
+
+use std::collections::HashMap;
+use std::sync::Once;
+use std::time::{Duration, Instant};
+
+use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use serde_json::{Value, json};
+use sqlx::postgres::PgPoolOptions;
+use sqlx::{Connection, Executor, PgConnection, PgPool};
+use todo_common::{Config, db};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+/// The shared secret test tokens are signed with (BETTER_AUTH_SECRET).
+pub const TEST_SECRET: &str = "test-only-secret-0123456789abcdefghijklmnop";
+
+fn admin_url() -> String {
+    std::env::var("TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// Replaces the database name of `base` with `name`.
+pub fn url_for(name: &str) -> String {
+    let base = admin_url();
+    let (head, _) = base.rsplit_once('/').expect("URL has a database part");
+    format!("{head}/{name}")
+}
+
+/// A fresh, migrated database. Databases of earlier runs (older than an
+/// hour) are dropped the first time, so runs do not pile them up.
+pub async fn fresh_database() -> (String, PgPool) {
+    static SWEEP: Once = Once::new();
+    let mut admin = PgConnection::connect(&admin_url())
+        .await
+        .expect("PostgreSQL is up");
+    let mut sweep = false;
+    SWEEP.call_once(|| sweep = true);
+    if sweep {
+        let old: Vec<String> = sqlx::query_scalar(
+            "SELECT datname FROM pg_database WHERE datname LIKE 'todo_test_%' \
+             AND split_part(datname, '_', 3)::bigint < extract(epoch FROM now())::bigint - 3600",
+        )
+        .fetch_all(&mut admin)
+        .await
+        .unwrap_or_default();
+        for name in old {
+            let _ = admin
+                .execute(sqlx::AssertSqlSafe(format!(
+                    "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                )))
+                .await;
+        }
+    }
+    let name = format!(
+        "todo_test_{}_{}",
+        chrono::Utc::now().timestamp(),
+        uuid::Uuid::new_v4().simple()
+    );
+    admin
+        .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
+        .await
+        .expect("create test database");
+    let pool = PgPoolOptions::new()
+        .max_connections(10)
+        .connect(&url_for(&name))
+        .await
+        .expect("connect to test database");
+    db::migrate_up(&pool).await.expect("migrations apply");
+    (name, pool)
+}
+
+pub fn test_config(db_name: &str, overrides: &[(&str, &str)]) -> Config {
+    let mut vars: HashMap<String, String> = [
+        ("ENVIRONMENT", "test"),
+        ("BETTER_AUTH_SECRET", TEST_SECRET),
+        ("SECRET_KEY", "test-only-secret-key-for-throttle-hmacs-0001"),
+        ("LOG_LEVEL", "warn"),
+        ("ALLOWED_ORIGINS", "https://app.example.com"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    vars.insert("DATABASE_URL".into(), url_for(db_name));
+    // Each test gets its own exchanges and queues; RabbitMQ drops them after
+    // ten idle minutes so runs do not accumulate them.
+    vars.insert(
+        "RABBITMQ_PREFIX".into(),
+        format!(
+            "t{}_{}",
+            chrono::Utc::now().timestamp(),
+            &uuid::Uuid::new_v4().simple().to_string()[..8]
+        ),
+    );
+    vars.insert("RABBITMQ_QUEUE_EXPIRES_SECONDS".into(), "600".into());
+    for (k, v) in overrides {
+        vars.insert(k.to_string(), v.to_string());
+    }
+    Config::from_vars(vars).expect("test configuration is valid")
+}
+
+pub struct TestApp {
+    pub base: String,
+    /// The configuration the app runs with (workers reuse its database and queue names).
+    pub config: Config,
+    pub pool: PgPool,
+    pub http: reqwest::Client,
+    pub shutdown: CancellationToken,
+    pub server: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+/// A signed-up user.
+#[derive(Debug, Clone)]
+pub struct TestUser {
+    pub id: String,
+    pub token: String,
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(&[]).await
+    }
+
+    pub async fn spawn_with(overrides: &[(&str, &str)]) -> Self {
+        let (db_name, pool) = fresh_database().await;
+        let config = test_config(&db_name, overrides);
+        Self::spawn_on(config, pool).await
+    }
+
+    /// Runs the app with an explicit config and pool (e.g. a pool through a proxy).
+    pub async fn spawn_on(config: Config, pool: PgPool) -> Self {
+        todo_common::install_tls_provider();
+        // No SENTRY_DSN in tests: the guard holds nothing.
+        let _ = todo_common::telemetry::init(&config);
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let shutdown = CancellationToken::new();
+        let server = tokio::spawn(todo_api::run(
+            config.clone(),
+            pool.clone(),
+            listener,
+            shutdown.clone(),
+        ));
+        let app = Self {
+            config,
+            base,
+            pool,
+            http: reqwest::Client::new(),
+            shutdown,
+            server,
+        };
+        app.wait_for_broker().await;
+        app
+    }
+
+    /// Polls /health until the API reports its RabbitMQ connection up.
+    pub async fn wait_for_broker(&self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let health: Value = self.call_for_json(Method::GET, "/health", None, None).await;
+            if health["broker_connected"] == true {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the API never connected to RabbitMQ: {health}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// A worker configuration for this app's database and queues, talking to
+    /// `mock` (or the offline assistant when None).
+    pub fn worker_config(&self, mock: Option<&Mock>, overrides: &[(&str, &str)]) -> Config {
+        let mut vars: HashMap<String, String> = HashMap::new();
+        for (k, v) in [
+            ("ENVIRONMENT", "test"),
+            ("LOG_LEVEL", "warn"),
+            ("DATABASE_URL", self.config.database_url.expose()),
+            ("RABBITMQ_PREFIX", self.config.rabbitmq_prefix.as_str()),
+            ("RABBITMQ_QUEUE_EXPIRES_SECONDS", "600"),
+            ("OPENAI_API_KEY", "sk-test-not-a-real-key"),
+        ] {
+            vars.insert(k.into(), v.into());
+        }
+        if let Some(mock) = mock {
+            vars.insert("OPENAI_BASE_URL".into(), mock.url.clone());
+        } else {
+            vars.remove("OPENAI_API_KEY");
+        }
+        for (k, v) in overrides {
+            vars.insert(k.to_string(), v.to_string());
+        }
+        Config::from_vars(vars).expect("worker test configuration is valid")
+    }
+
+    /// Runs a worker in this process until the returned handle is stopped.
+    pub async fn spawn_worker(&self, mock: Option<&Mock>, overrides: &[(&str, &str)]) -> Worker {
+        let config = self.worker_config(mock, overrides);
+        let pool = PgPoolOptions::new()
+            .max_connections(10)
+            .connect(config.database_url.expose())
+            .await
+            .expect("worker pool");
+        let token = CancellationToken::new();
+        let handle = tokio::spawn(todo_worker::run(config, pool, token.clone()));
+        Worker { token, handle }
+    }
+
+    /// POST /chat, optionally with `Prefer: wait=N`.
+    pub async fn chat(
+        &self,
+        user: &TestUser,
+        message: &str,
+        conversation_id: Option<&str>,
+        wait: Option<u64>,
+    ) -> (StatusCode, Value) {
+        let mut body = json!({ "message": message });
+        if let Some(c) = conversation_id {
+            body["conversation_id"] = json!(c);
+        }
+        let mut req = self
+            .request(
+                Method::POST,
+                &format!("/api/{}/chat", user.id),
+                Some(&user.token),
+            )
+            .json(&body);
+        if let Some(secs) = wait {
+            req = req.header("prefer", format!("wait={secs}"));
+        }
+        let res = req.send().await.unwrap();
+        let status = res.status();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Polls a turn until it is completed or failed (deadline 60 s).
+    pub async fn wait_for_turn(&self, user: &TestUser, message_id: &str) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let view = self
+                .call_for_json(
+                    Method::GET,
+                    &format!("/api/{}/chat/{message_id}", user.id),
+                    Some(&user.token),
+                    None,
+                )
+                .await;
+            if view["status"] == "completed" || view["status"] == "failed" {
+                return view;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "turn {message_id} never finished: {view}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    pub fn request(&self, method: Method, path: &str, token: Option<&str>) -> RequestBuilder {
+        let mut req = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        req
+    }
+
+    /// A request without a body.
+    pub async fn call(&self, method: Method, path: &str, token: Option<&str>) -> Response {
+        self.request(method, path, token).send().await.unwrap()
+    }
+
+    /// A request (with an optional JSON body) whose JSON answer is returned.
+    pub async fn call_for_json(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> Value {
+        let mut req = self.request(method, path, token);
+        if let Some(body) = body {
+            req = req.json(body);
+        }
+        req.send().await.unwrap().json().await.unwrap()
+    }
+
+    pub async fn send_json(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: &Value,
+    ) -> Response {
+        self.request(method, path, token)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn signup(&self, email: &str) -> TestUser {
+        let res = self
+            .send_json(
+                Method::POST,
+                "/api/auth/signup",
+                None,
+                &json!({ "email": email, "password": "correct horse battery", "name": "Test" }),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::CREATED, "signup of {email}");
+        let body: Value = res.json().await.unwrap();
+        TestUser {
+            id: body["user"]["id"].as_str().unwrap().to_string(),
+            token: body["token"].as_str().unwrap().to_string(),
+        }
+    }
+
+    /// Creates a task through the API and returns its JSON.
+    pub async fn create_task(&self, user: &TestUser, body: Value) -> Value {
+        let res = self
+            .send_json(
+                Method::POST,
+                &format!("/api/{}/tasks", user.id),
+                Some(&user.token),
+                &body,
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::CREATED, "create task {body}");
+        res.json().await.unwrap()
+    }
+
+    pub async fn list_tasks(&self, user: &TestUser, query: &str) -> (StatusCode, Value) {
+        let res = self
+            .request(
+                Method::GET,
+                &format!("/api/{}/tasks{query}", user.id),
+                Some(&user.token),
+            )
+            .send()
+            .await
+            .unwrap();
+        let status = res.status();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+}
+
+/// Asserts the error envelope and returns it.
+pub async fn expect_error(res: Response, status: StatusCode, code: &str) -> Value {
+    assert_eq!(res.status(), status, "status");
+    let body: Value = res.json().await.expect("JSON error body");
+    assert_eq!(body["error"]["code"], code, "error code in {body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()),
+        "message in {body}"
+    );
+    body
+}
+
+/// A JWT signed with the shared secret, with the claims given.
+pub fn hs_token(alg: jsonwebtoken::Algorithm, secret: &str, claims: &Value) -> String {
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(alg),
+        claims,
+        &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .unwrap()
+}
+
+pub fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+/// mock-openai, in this process, over real HTTP on a random port.
+pub struct Mock {
+    /// Base URL for OPENAI_BASE_URL (ends in /v1).
+    pub url: String,
+    pub state: mock_openai::MockState,
+}
+
+impl Mock {
+    fn admin(&self, path: &str) -> String {
+        format!("{}/_mock/{path}", self.url.trim_end_matches("/v1"))
+    }
+
+    /// POST /_mock/config, e.g. `{"latency_ms": 50, "behaviour": "loop_tools"}`.
+    pub async fn configure(&self, config: Value) {
+        let res = reqwest::Client::new()
+            .post(self.admin("config"))
+            .json(&config)
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            res.status().is_success(),
+            "mock config refused: {}",
+            res.status()
+        );
+    }
+
+    /// POST /_mock/fail, e.g. `{"status": 429, "count": 2, "retry_after_ms": 10}`.
+    pub async fn fail(&self, failure: Value) {
+        let res = reqwest::Client::new()
+            .post(self.admin("fail"))
+            .json(&failure)
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            res.status().is_success(),
+            "mock failure refused: {}",
+            res.status()
+        );
+    }
+
+    /// GET /_mock/stats.
+    pub async fn stats(&self) -> Value {
+        reqwest::Client::new()
+            .get(self.admin("stats"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+}
+
+pub async fn start_mock() -> Mock {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/v1", listener.local_addr().unwrap());
+    let state = mock_openai::MockState::new();
+    tokio::spawn(mock_openai::serve(listener, state.clone()));
+    Mock { url, state }
+}
+
+/// A worker running in this process.
+pub struct Worker {
+    pub token: CancellationToken,
+    pub handle: tokio::task::JoinHandle<()>,
+}
+
+impl Worker {
+    /// SIGTERM-like stop: stop consuming, drain, return.
+    pub async fn stop(self) {
+        self.token.cancel();
+        let _ = tokio::time::timeout(Duration::from_secs(40), self.handle).await;
+    }
+}
+
+/// A TCP proxy that can cut every connection and refuse new ones, like a
+/// server (PostgreSQL, RabbitMQ) going away, and come back.
+pub struct TcpProxy {
+    pub addr: std::net::SocketAddr,
+    up: tokio::sync::watch::Sender<bool>,
+}
+
+impl TcpProxy {
+    pub async fn start(target: &str) -> Self {
+        let target = target.to_string();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (up, _) = tokio::sync::watch::channel(true);
+        let state = up.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut client, _)) = listener.accept().await else {
+                    return;
+                };
+                let mut rx = state.subscribe();
+                if !*rx.borrow() {
+                    continue; // dropped at once: refused, in effect
+                }
+                let target = target.clone();
+                tokio::spawn(async move {
+                    let Ok(mut server) = tokio::net::TcpStream::connect(&target).await else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+                        _ = rx.wait_for(|up| !*up) => {}
+                    }
+                });
+            }
+        });
+        Self { addr, up }
+    }
+
+    pub fn set(&self, up: bool) {
+        self.up.send_replace(up);
+    }
+}

@@ -1,0 +1,207 @@
+//! The agent loop of one turn: system prompt, recent history, the user's
+//! message and this turn's stored steps go to the model; requested tools
+//! run (each exactly once); repeat until the model answers in words or
+//! MAX_TOOL_ROUNDS is reached. A resumed turn picks up where the last
+//! attempt stopped, from what it stored.
+
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+use sqlx::PgPool;
+use todo_common::Config;
+use todo_common::chat::turns::{self, Turn};
+use todo_common::llm::{Message, Reply};
+use todo_common::tools::{self, ToolDefinition};
+use tokio_util::sync::CancellationToken;
+
+use crate::model::{Model, ModelError, backoff};
+use crate::prompt;
+
+pub struct Agent {
+    pub pool: PgPool,
+    pub model: Model,
+    pub config: Arc<Config>,
+    tools: Vec<ToolDefinition>,
+}
+
+/// How a turn run ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Final answer stored (by us or by a worker that got there first).
+    Answered,
+    /// Ended as failed, with a message saying why.
+    Failed,
+    /// Another worker took the turn over (our lease expired).
+    LeaseLost,
+    /// Stopped for shutdown; the turn is released for another worker.
+    Interrupted,
+}
+
+impl Agent {
+    pub fn new(pool: PgPool, model: Model, config: Arc<Config>) -> Self {
+        Self {
+            pool,
+            model,
+            config,
+            tools: tools::definitions(),
+        }
+    }
+
+    fn metadata(&self, rounds: usize) -> Value {
+        json!({ "offline": self.model.is_offline(), "model": self.model.name(), "rounds": rounds })
+    }
+
+    pub async fn run(
+        &self,
+        turn: &Turn,
+        abort: &CancellationToken,
+    ) -> todo_common::Result<Outcome> {
+        if turn.attempts > self.config.turn_max_attempts as i32 {
+            turns::fail(
+                &self.pool,
+                turn.message_id,
+                "it failed several times in a row",
+            )
+            .await?;
+            return Ok(Outcome::Failed);
+        }
+        let history =
+            turns::history(&self.pool, turn, i64::from(self.config.chat_history_limit)).await?;
+        loop {
+            let mut progress = turns::progress(&self.pool, turn).await?;
+            // A previous attempt may have stopped between a round and its tools.
+            let pending = progress.pending_calls();
+            if !pending.is_empty() {
+                for call in &pending {
+                    turns::run_tool(&self.pool, turn, call).await?;
+                }
+                progress = turns::progress(&self.pool, turn).await?;
+            }
+            let rounds = progress.rounds.len();
+            if rounds >= self.config.max_tool_rounds as usize {
+                let text = wrap_up(self.config.max_tool_rounds, &progress.messages());
+                turns::finish(&self.pool, turn, &text, self.metadata(rounds)).await?;
+                return Ok(Outcome::Answered);
+            }
+
+            let mut messages = Vec::with_capacity(history.len() + 2 + rounds * 2);
+            messages.push(Message::system(prompt::system(chrono::Utc::now())));
+            messages.extend(history.iter().cloned());
+            messages.push(Message::user(turn.content.clone()));
+            messages.extend(progress.messages());
+
+            let reply = match self.call_model(&messages, turn, abort).await {
+                Ok(Some(reply)) => reply,
+                Ok(None) => return Ok(Outcome::Interrupted),
+                Err(e) => {
+                    let reason = match &e {
+                        ModelError::QuotaExceeded => {
+                            "the assistant's model has no quota left".to_string()
+                        }
+                        ModelError::Retryable { .. } => {
+                            "the assistant's model is not answering right now".to_string()
+                        }
+                        ModelError::Fatal(_) => {
+                            "the assistant's model refused the request".to_string()
+                        }
+                    };
+                    tracing::warn!(error = %e, message_id = %turn.message_id, "turn failed at the model");
+                    turns::fail(&self.pool, turn.message_id, &reason).await?;
+                    return Ok(Outcome::Failed);
+                }
+            };
+            if reply.tool_calls.is_empty() {
+                // Words, not tools: the final answer (also when a tool was expected).
+                let text = reply
+                    .content
+                    .filter(|t| !t.trim().is_empty())
+                    .unwrap_or_else(|| "Done.".to_string());
+                turns::finish(&self.pool, turn, &text, self.metadata(rounds)).await?;
+                return Ok(Outcome::Answered);
+            }
+            let round = i32::try_from(rounds + 1).unwrap_or(i32::MAX);
+            let calls =
+                turns::record_round(&self.pool, turn, round, &reply, self.metadata(rounds + 1))
+                    .await?;
+            for call in &calls {
+                turns::run_tool(&self.pool, turn, call).await?;
+                metrics::counter!("tool_calls_total", "tool" => tool_label(&call.name))
+                    .increment(1);
+            }
+            if !turns::renew(&self.pool, turn, self.config.turn_lease).await? {
+                return Ok(Outcome::LeaseLost);
+            }
+        }
+    }
+
+    /// One model call with the retry policy; None when aborted for shutdown.
+    async fn call_model(
+        &self,
+        messages: &[Message],
+        turn: &Turn,
+        abort: &CancellationToken,
+    ) -> Result<Option<Reply>, ModelError> {
+        let attempts = self.config.openai_max_attempts;
+        for attempt in 1..=attempts {
+            let result = tokio::select! {
+                _ = abort.cancelled() => return Ok(None),
+                r = self.model.complete_once(messages, &self.tools) => r,
+            };
+            match result {
+                Ok(reply) => return Ok(Some(reply)),
+                Err(ModelError::Retryable {
+                    reason,
+                    retry_after,
+                }) if attempt < attempts => {
+                    let wait = backoff(attempt, retry_after);
+                    tracing::info!(%reason, attempt, wait_ms = wait.as_millis() as u64, "model call failed; retrying");
+                    metrics::counter!("openai_retries_total").increment(1);
+                    tokio::select! {
+                        _ = abort.cancelled() => return Ok(None),
+                        _ = tokio::time::sleep(wait) => {}
+                    }
+                    // Keep the turn ours while we wait.
+                    let _ = turns::renew(&self.pool, turn, self.config.turn_lease).await;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        unreachable!("the last attempt returns")
+    }
+}
+
+/// Known tool names as metric labels; anything else is "unknown" (bounded cardinality).
+fn tool_label(name: &str) -> &'static str {
+    match name {
+        "add_task" => "add_task",
+        "list_tasks" => "list_tasks",
+        "complete_task" => "complete_task",
+        "update_task" => "update_task",
+        "delete_task" => "delete_task",
+        _ => "unknown",
+    }
+}
+
+/// The answer when the model keeps calling tools: say so, and what was done.
+fn wrap_up(max_rounds: u32, steps: &[Message]) -> String {
+    let mut lines = vec![format!(
+        "I stopped after {max_rounds} rounds of tool use without finishing. What I did:"
+    )];
+    for m in steps.iter().filter(|m| m.tool_call_id.is_some()) {
+        let v: Value = serde_json::from_str(&m.content).unwrap_or(Value::Null);
+        let line = if let Some(err) = v["error"].as_str() {
+            format!("- failed: {err}")
+        } else if let (Some(status), Some(title)) = (v["status"].as_str(), v["title"].as_str()) {
+            format!("- {status} \"{title}\" (task {})", v["task_id"])
+        } else if let Some(list) = v.as_array() {
+            format!("- looked at {} task(s)", list.len())
+        } else {
+            continue;
+        };
+        lines.push(line);
+    }
+    if lines.len() == 1 {
+        lines.push("- nothing yet".into());
+    }
+    lines.join("\n")
+}

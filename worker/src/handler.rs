@@ -1,0 +1,117 @@
+//! What happens to one queued turn: claim it, run it, chain to the next
+//! turn of the same conversation, and say what to do with the delivery.
+
+use std::time::{Duration, Instant};
+
+use todo_common::chat::TurnJob;
+use todo_common::chat::turns::{self, Claim};
+use todo_common::queue::RetryDelay;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::agent::{Agent, Outcome};
+
+/// What the consumer does with the delivery afterwards.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Disposition {
+    Ack,
+    /// Put back after a delay (an earlier turn is unfinished, or a dependency failed).
+    Defer(RetryDelay),
+    /// Return to the queue at once (shutdown): another worker takes it.
+    Requeue,
+}
+
+/// Turns handled back to back on one delivery, at most.
+const MAX_CHAIN: usize = 50;
+
+pub async fn handle(agent: &Agent, job: &TurnJob, abort: &CancellationToken) -> Disposition {
+    let mut message_id = job.message_id;
+    for step in 0..MAX_CHAIN {
+        let claim = match turns::claim(&agent.pool, message_id, agent.config.turn_lease).await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(error = %e, %message_id, "could not claim the turn");
+                return if step == 0 {
+                    Disposition::Defer(RetryDelay::Short)
+                } else {
+                    Disposition::Ack
+                };
+            }
+        };
+        let turn = match claim {
+            Claim::Claimed(turn) => turn,
+            // A duplicate of a finished turn, or a deleted conversation: done.
+            Claim::Finished | Claim::Missing => return Disposition::Ack,
+            Claim::Blocked if step == 0 => return Disposition::Defer(defer_delay(job)),
+            // The next turn is someone else's now; its own delivery covers it.
+            Claim::Blocked => return Disposition::Ack,
+        };
+        let started = Instant::now();
+        let span = tracing::info_span!("turn", message_id = %turn.message_id, request_id = turn.request_id.as_deref().unwrap_or(""));
+        let outcome = {
+            let _enter = span.enter();
+            tracing::debug!(attempt = turn.attempts, "turn claimed");
+            drop(_enter);
+            tracing::Instrument::instrument(agent.run(&turn, abort), span.clone()).await
+        };
+        let label = match &outcome {
+            Ok(Outcome::Answered) => "answered",
+            Ok(Outcome::Failed) => "failed",
+            Ok(Outcome::LeaseLost) => "lease_lost",
+            Ok(Outcome::Interrupted) => "interrupted",
+            Err(_) => "error",
+        };
+        metrics::counter!("turns_total", "outcome" => label).increment(1);
+        metrics::histogram!("turn_duration_seconds").record(started.elapsed().as_secs_f64());
+        match outcome {
+            Ok(Outcome::Answered | Outcome::Failed) => {}
+            Ok(Outcome::LeaseLost) => return Disposition::Ack,
+            Ok(Outcome::Interrupted) => {
+                let _ = turns::release(&agent.pool, &turn).await;
+                return if step == 0 {
+                    Disposition::Requeue
+                } else {
+                    Disposition::Ack
+                };
+            }
+            Err(e) => {
+                // Database trouble mid-turn: give the turn back and try later;
+                // stored steps make the retry resume, not repeat.
+                tracing::warn!(error = %e, message_id = %turn.message_id, "turn interrupted by an error; will resume");
+                let _ = turns::release(&agent.pool, &turn).await;
+                return if step == 0 {
+                    Disposition::Defer(RetryDelay::Short)
+                } else {
+                    Disposition::Ack
+                };
+            }
+        }
+        // Answer the conversation's next message now instead of waiting for
+        // its delivery to come back from a retry queue.
+        match next(agent, turn.conversation_id, message_id).await {
+            Some(id) if !abort.is_cancelled() => message_id = id,
+            _ => return Disposition::Ack,
+        }
+    }
+    Disposition::Ack
+}
+
+async fn next(agent: &Agent, conversation_id: Uuid, current: Uuid) -> Option<Uuid> {
+    turns::next_in_conversation(&agent.pool, conversation_id)
+        .await
+        .ok()
+        .flatten()
+        .filter(|id| *id != current)
+}
+
+/// Waiting turns come back quickly at first, then less often.
+fn defer_delay(job: &TurnJob) -> RetryDelay {
+    match job.deferrals {
+        0..=9 => RetryDelay::Short,
+        10..=29 => RetryDelay::Medium,
+        _ => RetryDelay::Long,
+    }
+}
+
+/// How long a worker keeps finishing in-flight turns after SIGTERM.
+pub const DRAIN: Duration = Duration::from_secs(25);

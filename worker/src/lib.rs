@@ -1,0 +1,34 @@
+//! The Todo Chat worker: consumes chat turns and answers them with the model
+//! and the task tools.
+
+pub mod agent;
+pub mod consumer;
+pub mod handler;
+pub mod model;
+pub mod prompt;
+
+use std::sync::Arc;
+
+use sqlx::PgPool;
+use todo_common::Config;
+use todo_common::queue::{Broker, Topology};
+use tokio_util::sync::CancellationToken;
+
+/// Runs a worker until `shutdown`, then drains. Tests call this in-process.
+pub async fn run(config: Config, pool: PgPool, shutdown: CancellationToken) {
+    let config = Arc::new(config);
+    let model = model::Model::from_config(&config);
+    tracing::info!(
+        model = model.name(),
+        offline = model.is_offline(),
+        "worker starting"
+    );
+    let broker = Broker::new(config.rabbitmq_url.clone(), Topology::from_config(&config));
+    // The broker connection outlives consumption a little: deliveries are
+    // settled during the drain.
+    let connection = CancellationToken::new();
+    broker.spawn_maintainer(connection.clone());
+    let agent = Arc::new(agent::Agent::new(pool, model, config));
+    consumer::run(agent, broker, shutdown).await;
+    connection.cancel();
+}

@@ -1,0 +1,334 @@
+//! Chat completions over HTTP with async-openai's request types, sent by our
+//! own client so we see status and headers (Retry-After, error codes) and
+//! keep retries in one place. Responses are read leniently: servers that
+//! speak "OpenAI-compatible" differ in small ways.
+
+use std::time::Duration;
+
+use async_openai::types::chat::{
+    ChatCompletionMessageToolCall, ChatCompletionMessageToolCalls,
+    ChatCompletionRequestAssistantMessage, ChatCompletionRequestAssistantMessageContent,
+    ChatCompletionRequestMessage, ChatCompletionRequestSystemMessage,
+    ChatCompletionRequestSystemMessageContent, ChatCompletionRequestToolMessage,
+    ChatCompletionRequestToolMessageContent, ChatCompletionRequestUserMessage,
+    ChatCompletionRequestUserMessageContent, ChatCompletionTool, ChatCompletionTools,
+    CreateChatCompletionRequest, FunctionCall, FunctionObject,
+};
+use reqwest::StatusCode;
+use reqwest::header::HeaderMap;
+use serde_json::Value;
+use todo_common::Config;
+use todo_common::config::Secret;
+use todo_common::llm::{Message, Reply, Role, ToolCall, Usage};
+use todo_common::tools::ToolDefinition;
+
+use super::ModelError;
+
+const DEFAULT_BASE: &str = "https://api.openai.com/v1";
+
+pub struct OpenAiClient {
+    http: reqwest::Client,
+    url: String,
+    key: Option<Secret>,
+    model: String,
+}
+
+impl OpenAiClient {
+    pub fn new(config: &Config) -> Self {
+        let base = config
+            .openai_base_url
+            .as_deref()
+            .unwrap_or(DEFAULT_BASE)
+            .trim_end_matches('/');
+        Self {
+            http: reqwest::Client::builder()
+                .timeout(config.openai_timeout)
+                .connect_timeout(Duration::from_secs(10))
+                .build()
+                .expect("HTTP client with static settings"),
+            url: format!("{base}/chat/completions"),
+            key: config.openai_api_key.clone(),
+            model: config.openai_model.clone(),
+        }
+    }
+
+    pub fn model(&self) -> &str {
+        &self.model
+    }
+
+    pub async fn complete(
+        &self,
+        messages: &[Message],
+        tools: &[ToolDefinition],
+    ) -> Result<Reply, ModelError> {
+        let request = CreateChatCompletionRequest {
+            model: self.model.clone(),
+            messages: messages.iter().map(to_wire).collect(),
+            tools: (!tools.is_empty()).then(|| tools.iter().map(tool_to_wire).collect()),
+            ..Default::default()
+        };
+        let mut req = self.http.post(&self.url).json(&request);
+        if let Some(key) = &self.key {
+            req = req.bearer_auth(key.expose());
+        }
+        let started = std::time::Instant::now();
+        let response = req.send().await.map_err(|e| ModelError::Retryable {
+            reason: if e.is_timeout() {
+                "the model did not answer in time".into()
+            } else {
+                format!("could not reach the model ({})", e.without_url())
+            },
+            retry_after: None,
+        })?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response.text().await.map_err(|e| ModelError::Retryable {
+            reason: format!("the model's answer was cut off ({})", e.without_url()),
+            retry_after: None,
+        })?;
+        metrics::histogram!("openai_request_duration_seconds")
+            .record(started.elapsed().as_secs_f64());
+        metrics::counter!("openai_requests_total", "status" => status.as_u16().to_string())
+            .increment(1);
+        if !status.is_success() {
+            return Err(classify(status, &headers, &body));
+        }
+        let value: Value = serde_json::from_str(&body).map_err(|_| ModelError::Retryable {
+            reason: "the model answered with something that is not JSON".into(),
+            retry_after: None,
+        })?;
+        parse_reply(&value)
+    }
+}
+
+fn to_wire(m: &Message) -> ChatCompletionRequestMessage {
+    match m.role {
+        Role::System => ChatCompletionRequestMessage::System(ChatCompletionRequestSystemMessage {
+            content: ChatCompletionRequestSystemMessageContent::Text(m.content.clone()),
+            name: None,
+        }),
+        Role::User => ChatCompletionRequestMessage::User(ChatCompletionRequestUserMessage {
+            content: ChatCompletionRequestUserMessageContent::Text(m.content.clone()),
+            name: None,
+        }),
+        Role::Assistant => {
+            #[allow(deprecated)]
+            let message = ChatCompletionRequestAssistantMessage {
+                // Always a string, never null: llama.cpp's server rejects a
+                // null content beside tool_calls.
+                content: Some(ChatCompletionRequestAssistantMessageContent::Text(
+                    m.content.clone(),
+                )),
+                tool_calls: (!m.tool_calls.is_empty()).then(|| {
+                    m.tool_calls
+                        .iter()
+                        .map(|c| {
+                            ChatCompletionMessageToolCalls::Function(
+                                ChatCompletionMessageToolCall {
+                                    id: c.id.clone(),
+                                    function: FunctionCall {
+                                        name: c.name.clone(),
+                                        arguments: c.arguments.clone(),
+                                    },
+                                },
+                            )
+                        })
+                        .collect()
+                }),
+                ..Default::default()
+            };
+            ChatCompletionRequestMessage::Assistant(message)
+        }
+        Role::Tool => ChatCompletionRequestMessage::Tool(ChatCompletionRequestToolMessage {
+            content: ChatCompletionRequestToolMessageContent::Text(m.content.clone()),
+            tool_call_id: m.tool_call_id.clone().unwrap_or_default(),
+        }),
+    }
+}
+
+fn tool_to_wire(t: &ToolDefinition) -> ChatCompletionTools {
+    ChatCompletionTools::Function(ChatCompletionTool {
+        function: FunctionObject {
+            name: t.name.to_string(),
+            description: Some(t.description.to_string()),
+            parameters: Some(t.parameters.clone()),
+            strict: None,
+        },
+    })
+}
+
+/// Maps an error response to retry policy. `insufficient_quota` arrives as
+/// a 429 too, but no wait will fix it.
+fn classify(status: StatusCode, headers: &HeaderMap, body: &str) -> ModelError {
+    let error: Value = serde_json::from_str(body).unwrap_or(Value::Null);
+    let code = error["error"]["code"]
+        .as_str()
+        .or(error["error"]["type"].as_str())
+        .unwrap_or("");
+    let message = error["error"]["message"]
+        .as_str()
+        .unwrap_or("")
+        .chars()
+        .take(200)
+        .collect::<String>();
+    if code == "insufficient_quota" {
+        metrics::counter!("openai_quota_exhausted_total").increment(1);
+        return ModelError::QuotaExceeded;
+    }
+    if status == StatusCode::TOO_MANY_REQUESTS
+        || status == StatusCode::REQUEST_TIMEOUT
+        || status.is_server_error()
+    {
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            metrics::counter!("openai_rate_limited_total").increment(1);
+        }
+        return ModelError::Retryable {
+            reason: format!(
+                "the model is unavailable right now (HTTP {})",
+                status.as_u16()
+            ),
+            retry_after: retry_after(headers),
+        };
+    }
+    ModelError::Fatal(format!(
+        "the model refused the request (HTTP {}: {message})",
+        status.as_u16()
+    ))
+}
+
+/// `retry-after-ms` (OpenAI, milliseconds) or `retry-after` (seconds).
+pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let read = |name: &str| headers.get(name)?.to_str().ok()?.trim().parse::<f64>().ok();
+    if let Some(ms) = read("retry-after-ms").filter(|v| v.is_finite() && *v >= 0.0) {
+        return Some(Duration::from_secs_f64(ms / 1000.0));
+    }
+    read("retry-after")
+        .filter(|v| v.is_finite() && *v >= 0.0)
+        .map(Duration::from_secs_f64)
+}
+
+/// Reads the first choice leniently: content may be null, a string or text
+/// parts; tool arguments may be a string or an object.
+fn parse_reply(value: &Value) -> Result<Reply, ModelError> {
+    let message = &value["choices"][0]["message"];
+    if message.is_null() {
+        return Err(ModelError::Retryable {
+            reason: "the model's answer had no message".into(),
+            retry_after: None,
+        });
+    }
+    let content = match &message["content"] {
+        Value::String(s) => Some(s.clone()),
+        Value::Array(parts) => Some(
+            parts
+                .iter()
+                .filter_map(|p| p["text"].as_str())
+                .collect::<Vec<_>>()
+                .join(""),
+        ),
+        _ => None,
+    }
+    .filter(|s| !s.trim().is_empty());
+    let tool_calls = message["tool_calls"]
+        .as_array()
+        .map(|calls| {
+            calls
+                .iter()
+                .enumerate()
+                .filter_map(|(i, call)| {
+                    let name = call["function"]["name"].as_str()?.trim().to_string();
+                    let arguments = match &call["function"]["arguments"] {
+                        Value::String(s) => s.clone(),
+                        Value::Null => String::new(),
+                        other => other.to_string(),
+                    };
+                    let id = call["id"]
+                        .as_str()
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_owned)
+                        // Some servers omit ids; make one that is stable within the reply.
+                        .unwrap_or_else(|| format!("call_{i}_{}", uuid::Uuid::new_v4().simple()));
+                    Some(ToolCall {
+                        id,
+                        name,
+                        arguments,
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let usage = value.get("usage").and_then(|u| {
+        Some(Usage {
+            prompt_tokens: u["prompt_tokens"].as_u64()? as u32,
+            completion_tokens: u["completion_tokens"].as_u64().unwrap_or(0) as u32,
+        })
+    });
+    Ok(Reply {
+        content,
+        tool_calls,
+        usage,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn lenient_parsing_of_replies() {
+        let v = json!({"choices": [{"message": {"content": null, "tool_calls": [
+            {"id": "", "function": {"name": " add_task ", "arguments": {"title": "x"}}}]}}]});
+        let r = parse_reply(&v).unwrap();
+        assert_eq!(r.content, None);
+        assert_eq!(r.tool_calls[0].name, "add_task");
+        assert_eq!(r.tool_calls[0].arguments, r#"{"title":"x"}"#);
+        assert!(r.tool_calls[0].id.starts_with("call_0_"));
+        let v = json!({"choices": [{"message": {"content": [{"type": "text", "text": "hi"}]}}]});
+        assert_eq!(parse_reply(&v).unwrap().content.as_deref(), Some("hi"));
+        assert!(parse_reply(&json!({"choices": []})).is_err());
+    }
+
+    #[test]
+    fn quota_is_not_retryable_but_rate_limits_are() {
+        let mut h = HeaderMap::new();
+        h.insert("retry-after-ms", "1500".parse().unwrap());
+        let e = classify(
+            StatusCode::TOO_MANY_REQUESTS,
+            &h,
+            r#"{"error":{"code":"rate_limit_exceeded"}}"#,
+        );
+        assert!(
+            matches!(e, ModelError::Retryable { retry_after: Some(d), .. } if d == Duration::from_millis(1500))
+        );
+        let e = classify(
+            StatusCode::TOO_MANY_REQUESTS,
+            &h,
+            r#"{"error":{"code":"insufficient_quota"}}"#,
+        );
+        assert!(matches!(e, ModelError::QuotaExceeded));
+        let e = classify(StatusCode::BAD_REQUEST, &HeaderMap::new(), "{}");
+        assert!(matches!(e, ModelError::Fatal(_)));
+        let e = classify(StatusCode::BAD_GATEWAY, &HeaderMap::new(), "<html>");
+        assert!(matches!(
+            e,
+            ModelError::Retryable {
+                retry_after: None,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn assistant_content_is_never_null_on_the_wire() {
+        let mut m = Message::assistant("");
+        m.tool_calls.push(ToolCall {
+            id: "c1".into(),
+            name: "list_tasks".into(),
+            arguments: "{}".into(),
+        });
+        let wire = serde_json::to_value(to_wire(&m)).unwrap();
+        assert_eq!(wire["content"], "");
+        assert_eq!(wire["tool_calls"][0]["type"], "function");
+    }
+}

@@ -1,0 +1,9 @@
+//! The chat pipeline end to end: the real API, RabbitMQ, workers and
+//! PostgreSQL; only the model is replaced, by mock-openai over HTTP (or the
+//! built-in offline assistant).
+
+mod chat;
+mod failures;
+mod kill;
+mod ordering;
+mod outages;

@@ -1,0 +1,145 @@
+//! RabbitMQ going away: the API keeps accepting chat (the outbox holds it),
+//! both sides reconnect, and every message is answered exactly once.
+
+use std::time::{Duration, Instant};
+
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+use testkit::{TcpProxy, TestApp, fresh_database, start_mock, test_config};
+
+async fn wait_until(what: &str, mut check: impl AsyncFnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while !check().await {
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn chat_is_accepted_while_the_broker_is_down_and_answered_once_after() {
+    // API and worker reach RabbitMQ through proxies we can cut.
+    let api_link = TcpProxy::start("127.0.0.1:5672").await;
+    let worker_link = TcpProxy::start("127.0.0.1:5672").await;
+    let (db_name, pool) = fresh_database().await;
+    let url = |p: &TcpProxy| format!("amqp://guest:guest@{}/%2f", p.addr);
+    let config = test_config(&db_name, &[("RABBITMQ_URL", &url(&api_link))]);
+    let app = TestApp::spawn_on(config, pool).await;
+    let mock = start_mock().await;
+    let worker_url = url(&worker_link);
+    let worker = app
+        .spawn_worker(Some(&mock), &[("RABBITMQ_URL", worker_url.as_str())])
+        .await;
+    let user = app.signup("outage@example.com").await;
+    let (_, warmup) = app
+        .chat(&user, "add before the outage", None, Some(30))
+        .await;
+    assert_eq!(warmup["status"], "completed");
+
+    // The broker disappears for both.
+    api_link.set(false);
+    worker_link.set(false);
+    let health: Value = app.call_for_json(Method::GET, "/health", None, None).await;
+    let _ = health;
+    wait_until("the API notices", async || {
+        let h: Value = app.call_for_json(Method::GET, "/health", None, None).await;
+        h["broker_connected"] == false
+    })
+    .await;
+    let h: Value = app.call_for_json(Method::GET, "/health", None, None).await;
+    assert_eq!(h["status"], "degraded");
+
+    let mut ids = Vec::new();
+    for i in 0..10 {
+        let (status, body) = app
+            .chat(&user, &format!("add during outage {i}"), None, None)
+            .await;
+        assert_eq!(status, StatusCode::ACCEPTED, "chat still accepted: {body}");
+        ids.push(body["message_id"].as_str().unwrap().to_string());
+    }
+    let held: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(held, 10, "the outbox holds what could not be published");
+
+    // The broker comes back: the API reconnects and relays, the worker
+    // reconnects and answers.
+    api_link.set(true);
+    worker_link.set(true);
+    for id in &ids {
+        let turn = app.wait_for_turn(&user, id).await;
+        assert_eq!(turn["status"], "completed", "{turn}");
+    }
+    wait_until("the outbox drains", async || {
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+        n == 0
+    })
+    .await;
+    let per_title: Vec<(String, i64)> =
+        sqlx::query_as("SELECT title, count(*) FROM tasks GROUP BY title ORDER BY title")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(per_title.len(), 11);
+    assert!(
+        per_title.iter().all(|(_, n)| *n == 1),
+        "each task exactly once: {per_title:?}"
+    );
+    let finals: i64 = sqlx::query_scalar("SELECT count(*) FROM messages WHERE is_final")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(finals, 11, "one answer per message");
+    worker.stop().await;
+}
+
+#[tokio::test]
+async fn worker_connections_cut_mid_run_lose_and_double_nothing() {
+    let worker_link = TcpProxy::start("127.0.0.1:5672").await;
+    let app = TestApp::spawn().await;
+    let mock = start_mock().await;
+    mock.configure(serde_json::json!({"latency_ms": 30})).await;
+    let worker_url = format!("amqp://guest:guest@{}/%2f", worker_link.addr);
+    let worker = app
+        .spawn_worker(
+            Some(&mock),
+            &[
+                ("RABBITMQ_URL", worker_url.as_str()),
+                ("TURN_LEASE_SECONDS", "5"),
+            ],
+        )
+        .await;
+    let user = app.signup("flaky@example.com").await;
+    let mut ids = Vec::new();
+    for i in 0..30 {
+        let (_, body) = app
+            .chat(&user, &format!("add flaky {i:02}"), None, None)
+            .await;
+        ids.push(body["message_id"].as_str().unwrap().to_string());
+    }
+    // Cut the worker's broker connection three times while it works.
+    for _ in 0..3 {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        worker_link.set(false);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        worker_link.set(true);
+    }
+    for id in &ids {
+        assert_eq!(app.wait_for_turn(&user, id).await["status"], "completed");
+    }
+    let dupes: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM (SELECT title FROM tasks GROUP BY title HAVING count(*) > 1) d",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM tasks")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!((total, dupes), (30, 0));
+    worker.stop().await;
+}
