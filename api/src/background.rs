@@ -1,10 +1,10 @@
 //! Periodic upkeep: the database probe behind the `database_up` gauge
 //! (every HEALTH_CHECK_INTERVAL_SECONDS) and pruning of ended login-throttle
-//! windows.
+//! windows and of events older than EVENT_RETENTION.
 
 use std::time::Duration;
 
-use todo_common::db;
+use todo_common::{db, events};
 use tokio_util::sync::CancellationToken;
 
 use crate::state::AppState;
@@ -32,6 +32,13 @@ pub fn spawn(state: AppState, shutdown: CancellationToken) {
             was_up = up;
             if up && let Err(e) = state.throttle.prune().await {
                 tracing::warn!(error = %e, "could not prune login throttle");
+            }
+            if up {
+                match events::prune(&state.pool, state.config.event_retention).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(events = n, "pruned events past EVENT_RETENTION"),
+                    Err(e) => tracing::warn!(error = %e, "could not prune events"),
+                }
             }
         }
     });

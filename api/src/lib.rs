@@ -3,6 +3,7 @@
 pub mod background;
 pub mod error;
 pub mod extract;
+pub mod live;
 pub mod middleware;
 pub mod relay;
 pub mod routes;

@@ -15,6 +15,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::extract::BODY_LIMIT;
+use crate::live::Hub;
 use crate::middleware::{cors, observe, security_headers};
 use crate::state::{AppState, KnownUsers};
 use crate::{background, relay, routes};
@@ -40,11 +41,13 @@ pub fn metrics_handle() -> PrometheusHandle {
         .clone()
 }
 
-pub fn build_state(config: Config, pool: PgPool) -> AppState {
+pub fn build_state(config: Config, pool: PgPool, shutdown: CancellationToken) -> AppState {
     let metrics = config.metrics_enabled.then(metrics_handle);
     let broker = Broker::new(config.rabbitmq_url.clone(), Topology::from_config(&config));
     AppState {
+        hub: Hub::new(broker.clone()),
         broker,
+        shutdown,
         tokens: Arc::new(TokenService::new(&config)),
         throttle: LoginThrottle::new(pool.clone(), &config),
         known_users: Arc::new(KnownUsers::default()),
@@ -72,8 +75,12 @@ pub async fn run(
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
-    let state = build_state(config, pool);
-    state.broker.spawn_maintainer(shutdown.clone());
+    let state = build_state(config, pool, shutdown.clone());
+    // The broker connection outlives the server by a moment: requests still
+    // draining may publish.
+    let broker_life = CancellationToken::new();
+    state.broker.spawn_maintainer(broker_life.clone());
+    state.hub.spawn(shutdown.clone());
     background::spawn(state.clone(), shutdown.clone());
     relay::spawn(state.clone(), shutdown.clone());
     let app = build_router(state);

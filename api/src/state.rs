@@ -10,6 +10,9 @@ use todo_common::accounts;
 use todo_common::auth::{Identity, LoginThrottle, TokenService};
 use todo_common::domain::UserId;
 use todo_common::queue::Broker;
+use tokio_util::sync::CancellationToken;
+
+use crate::live::Hub;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -20,6 +23,10 @@ pub struct AppState {
     pub known_users: Arc<KnownUsers>,
     /// RabbitMQ, kept connected by its maintainer task.
     pub broker: Arc<Broker>,
+    /// This instance's live subscribers (SSE, Prefer: wait).
+    pub hub: Arc<Hub>,
+    /// Cancelled at shutdown: long-lived responses (SSE) end with it.
+    pub shutdown: CancellationToken,
     /// Present when METRICS_ENABLED.
     pub metrics: Option<PrometheusHandle>,
 }

@@ -158,6 +158,9 @@ pub struct Config {
     /// PostgreSQL and updates the `database_up` gauge.
     pub health_check_interval: Duration,
     pub metrics_enabled: bool,
+    /// EVENT_RETENTION: how long durable events are kept for SSE resume
+    /// ("7d", "36h", "90m", or seconds). A client further behind is told to resync.
+    pub event_retention: Duration,
 }
 
 /// Every problem found in the environment, reported at once.
@@ -305,6 +308,11 @@ impl Config {
         let health_check_interval =
             Duration::from_secs(r.number("HEALTH_CHECK_INTERVAL_SECONDS", 60u64));
         let metrics_enabled = r.bool("METRICS_ENABLED", true);
+        let event_retention = r.parse(
+            "EVENT_RETENTION",
+            Duration::from_secs(7 * 24 * 3600),
+            parse_duration,
+        );
 
         let config = Config {
             environment,
@@ -351,6 +359,7 @@ impl Config {
             sentry_dsn,
             health_check_interval,
             metrics_enabled,
+            event_retention,
         };
         let mut problems = r.problems;
         problems.extend(config.problems());
@@ -514,6 +523,29 @@ fn weak_secret(value: &str) -> Option<&'static str> {
     } else {
         None
     }
+}
+
+/// "7d", "36h", "90m", "45s" or a plain number of seconds; positive.
+fn parse_duration(v: &str) -> Result<Duration, String> {
+    let v = v.trim().to_ascii_lowercase();
+    let (number, unit) = match v.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((i, _)) => v.split_at(i),
+        None => (v.as_str(), "s"),
+    };
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("`{v}` is not a duration like 7d or 36h"))?;
+    let unit_secs = match unit.trim() {
+        "s" | "sec" | "secs" => 1,
+        "m" | "min" => 60,
+        "h" => 3600,
+        "d" => 86400,
+        _ => return Err(format!("`{v}`: use s, m, h or d")),
+    };
+    if n == 0 {
+        return Err("must be positive".into());
+    }
+    Ok(Duration::from_secs(n.saturating_mul(unit_secs)))
 }
 
 fn parse_origins(v: &str) -> Result<AllowedOrigins, String> {
@@ -750,6 +782,16 @@ mod tests {
             ])
         );
         assert_eq!(c.cors_allow_methods.len(), 5);
+    }
+
+    #[test]
+    fn durations_read_like_people_write_them() {
+        assert_eq!(parse_duration("7d").unwrap(), Duration::from_secs(604_800));
+        assert_eq!(parse_duration("36h").unwrap(), Duration::from_secs(129_600));
+        assert_eq!(parse_duration("90").unwrap(), Duration::from_secs(90));
+        assert!(parse_duration("0d").is_err());
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("3w").is_err());
     }
 
     #[test]

@@ -156,6 +156,17 @@ impl TestApp {
         app
     }
 
+    /// A second API instance on its own port, sharing this one's database
+    /// and RabbitMQ names (as replicas behind a load balancer do).
+    pub async fn spawn_peer(&self) -> TestApp {
+        let pool = PgPoolOptions::new()
+            .max_connections(10)
+            .connect(self.config.database_url.expose())
+            .await
+            .expect("peer pool");
+        TestApp::spawn_on(self.config.clone(), pool).await
+    }
+
     /// Polls /health until the API reports its RabbitMQ connection up.
     pub async fn wait_for_broker(&self) {
         let deadline = Instant::now() + Duration::from_secs(20);
@@ -494,4 +505,131 @@ impl TcpProxy {
     pub fn set(&self, up: bool) {
         self.up.send_replace(up);
     }
+}
+
+/// One server-sent event as a client sees it.
+#[derive(Debug, Clone)]
+pub struct SseMessage {
+    pub id: Option<i64>,
+    pub event: String,
+    pub data: Value,
+}
+
+/// A minimal SSE client over a streaming reqwest response.
+pub struct EventStream {
+    response: Response,
+    buffer: String,
+}
+
+impl EventStream {
+    /// Opens GET /api/{user}/events with the given query (e.g. "?conversation_id=...")
+    /// and optional Last-Event-ID header.
+    pub async fn open(
+        app: &TestApp,
+        user: &TestUser,
+        query: &str,
+        last_event_id: Option<i64>,
+    ) -> Self {
+        let mut req = app.request(
+            Method::GET,
+            &format!("/api/{}/events{query}", user.id),
+            Some(&user.token),
+        );
+        if let Some(id) = last_event_id {
+            req = req.header("last-event-id", id.to_string());
+        }
+        let response = req.send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "event stream refused");
+        assert!(
+            response.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/event-stream")
+        );
+        Self {
+            response,
+            buffer: String::new(),
+        }
+    }
+
+    /// The next event (comments and keep-alives skipped), or None when the
+    /// stream ended or nothing came within `timeout`.
+    pub async fn next_within(&mut self, timeout: Duration) -> Option<SseMessage> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                if let Some(message) = parse_block(&block) {
+                    return Some(message);
+                }
+                continue;
+            }
+            let left = deadline.checked_duration_since(Instant::now())?;
+            match tokio::time::timeout(left, self.response.chunk()).await {
+                Ok(Ok(Some(bytes))) => self.buffer.push_str(&String::from_utf8_lossy(&bytes)),
+                _ => return None,
+            }
+        }
+    }
+
+    /// The next event, which must come within 20 s.
+    pub async fn next(&mut self) -> SseMessage {
+        self.next_within(Duration::from_secs(20))
+            .await
+            .expect("an event within 20 s")
+    }
+
+    /// The next durable (id-carrying) event, skipping transient ones.
+    pub async fn next_durable(&mut self) -> SseMessage {
+        loop {
+            let m = self.next().await;
+            if m.id.is_some() {
+                return m;
+            }
+        }
+    }
+
+    /// True when the server closed the stream within `timeout`.
+    pub async fn ends_within(&mut self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let Some(left) = deadline.checked_duration_since(Instant::now()) else {
+                return false;
+            };
+            match tokio::time::timeout(left, self.response.chunk()).await {
+                Ok(Ok(Some(_))) => continue,
+                Ok(Ok(None)) | Ok(Err(_)) => return true,
+                Err(_) => return false,
+            }
+        }
+    }
+}
+
+fn parse_block(block: &str) -> Option<SseMessage> {
+    let (mut id, mut event, mut data) = (None, String::from("message"), String::new());
+    let mut any = false;
+    for line in block.lines() {
+        if line.starts_with(':') || line.is_empty() {
+            continue;
+        }
+        let (field, value) = line.split_once(':').unwrap_or((line, ""));
+        let value = value.strip_prefix(' ').unwrap_or(value);
+        match field {
+            "id" => id = value.parse().ok(),
+            "event" => event = value.to_string(),
+            "data" => {
+                if !data.is_empty() {
+                    data.push('\n');
+                }
+                data.push_str(value);
+                any = true;
+            }
+            _ => {}
+        }
+    }
+    any.then(|| SseMessage {
+        id,
+        event,
+        data: serde_json::from_str(&data).unwrap_or(Value::String(data)),
+    })
 }

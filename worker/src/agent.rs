@@ -11,6 +11,7 @@ use sqlx::PgPool;
 use todo_common::Config;
 use todo_common::chat::turns::{self, Turn};
 use todo_common::llm::{Message, Reply};
+use todo_common::queue::Broker;
 use todo_common::tools::{self, ToolDefinition};
 use tokio_util::sync::CancellationToken;
 
@@ -21,6 +22,8 @@ pub struct Agent {
     pub pool: PgPool,
     pub model: Model,
     pub config: Arc<Config>,
+    /// Live notices after each committed step; deltas while the model streams.
+    pub broker: Arc<Broker>,
     tools: Vec<ToolDefinition>,
 }
 
@@ -38,13 +41,19 @@ pub enum Outcome {
 }
 
 impl Agent {
-    pub fn new(pool: PgPool, model: Model, config: Arc<Config>) -> Self {
+    pub fn new(pool: PgPool, model: Model, config: Arc<Config>, broker: Arc<Broker>) -> Self {
         Self {
             pool,
             model,
             config,
+            broker,
             tools: tools::definitions(),
         }
+    }
+
+    /// The step is committed: tell the user's live streams.
+    async fn announce(&self, turn: &Turn) {
+        self.broker.notify(&turn.user_id).await;
     }
 
     fn metadata(&self, rounds: usize) -> Value {
@@ -63,6 +72,7 @@ impl Agent {
                 "it failed several times in a row",
             )
             .await?;
+            self.announce(turn).await;
             return Ok(Outcome::Failed);
         }
         let history =
@@ -74,6 +84,7 @@ impl Agent {
             if !pending.is_empty() {
                 for call in &pending {
                     turns::run_tool(&self.pool, turn, call).await?;
+                    self.announce(turn).await;
                 }
                 progress = turns::progress(&self.pool, turn).await?;
             }
@@ -81,6 +92,7 @@ impl Agent {
             if rounds >= self.config.max_tool_rounds as usize {
                 let text = wrap_up(self.config.max_tool_rounds, &progress.messages());
                 turns::finish(&self.pool, turn, &text, self.metadata(rounds)).await?;
+                self.announce(turn).await;
                 return Ok(Outcome::Answered);
             }
 
@@ -107,6 +119,7 @@ impl Agent {
                     };
                     tracing::warn!(error = %e, message_id = %turn.message_id, "turn failed at the model");
                     turns::fail(&self.pool, turn.message_id, &reason).await?;
+                    self.announce(turn).await;
                     return Ok(Outcome::Failed);
                 }
             };
@@ -117,6 +130,7 @@ impl Agent {
                     .filter(|t| !t.trim().is_empty())
                     .unwrap_or_else(|| "Done.".to_string());
                 turns::finish(&self.pool, turn, &text, self.metadata(rounds)).await?;
+                self.announce(turn).await;
                 return Ok(Outcome::Answered);
             }
             let round = i32::try_from(rounds + 1).unwrap_or(i32::MAX);
@@ -125,6 +139,7 @@ impl Agent {
                     .await?;
             for call in &calls {
                 turns::run_tool(&self.pool, turn, call).await?;
+                self.announce(turn).await;
                 metrics::counter!("tool_calls_total", "tool" => tool_label(&call.name))
                     .increment(1);
             }

@@ -193,6 +193,7 @@ async fn dead_letter(agent: &Agent, delivery: Delivery) {
                 .await;
             return;
         }
+        agent.broker.notify(&job.user_id).await;
     }
     let _ = delivery.ack(BasicAckOptions::default()).await;
 }

@@ -39,7 +39,10 @@ pub async fn handle(agent: &Agent, job: &TurnJob, abort: &CancellationToken) -> 
             }
         };
         let turn = match claim {
-            Claim::Claimed(turn) => turn,
+            Claim::Claimed(turn) => {
+                agent.broker.notify(&turn.user_id).await;
+                turn
+            }
             // A duplicate of a finished turn, or a deleted conversation: done.
             Claim::Finished | Claim::Missing => return Disposition::Ack,
             Claim::Blocked if step == 0 => return Disposition::Defer(defer_delay(job)),

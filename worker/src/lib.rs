@@ -28,7 +28,7 @@ pub async fn run(config: Config, pool: PgPool, shutdown: CancellationToken) {
     // settled during the drain.
     let connection = CancellationToken::new();
     broker.spawn_maintainer(connection.clone());
-    let agent = Arc::new(agent::Agent::new(pool, model, config));
+    let agent = Arc::new(agent::Agent::new(pool, model, config, broker.clone()));
     consumer::run(agent, broker, shutdown).await;
     connection.cancel();
 }

@@ -34,7 +34,37 @@ impl FromRequestParts<AppState> for AuthUser {
 impl FromRequestParts<AppState> for UserScope {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = bearer_token(parts)?;
+        let token = bearer_token(parts)?.to_string();
+        Self::check(parts, state, &token).await
+    }
+}
+
+/// Like [`UserScope`], but the token may also come as `?access_token=`
+/// (a browser's EventSource cannot set headers). Only the event stream
+/// uses it; the query string is never logged.
+pub struct StreamScope(pub UserScope);
+
+impl FromRequestParts<AppState> for StreamScope {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = match bearer_token(parts) {
+            Ok(t) => t.to_string(),
+            Err(missing) => query_token(parts).ok_or(missing)?,
+        };
+        UserScope::check(parts, state, &token).await.map(Self)
+    }
+}
+
+fn query_token(parts: &Parts) -> Option<String> {
+    let query = parts.uri.query()?;
+    query.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=')?;
+        (k == "access_token" && !v.is_empty()).then(|| v.to_string())
+    })
+}
+
+impl UserScope {
+    async fn check(parts: &mut Parts, state: &AppState, token: &str) -> Result<Self, ApiError> {
         let identity = state.tokens.verify(token).await?;
         let params = RawPathParams::from_request_parts(parts, state)
             .await

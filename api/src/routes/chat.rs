@@ -1,7 +1,7 @@
 //! POST /api/{user_id}/chat: store the message and hand it to the workers.
 //! The API never calls the model.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::Json;
 use axum::extract::State;
@@ -41,6 +41,11 @@ pub async fn post(
         state.config.chat_rate_limit_per_minute,
     )
     .await?;
+    // Listen before anything happens, so the answer cannot slip by unseen.
+    let mut subscription = match wait {
+        Some(_) => Some(state.hub.subscribe(&scope.user_id).await),
+        None => None,
+    };
     let posted = messages::post(
         &state.pool,
         &scope.user_id,
@@ -50,6 +55,7 @@ pub async fn post(
     )
     .await?;
     metrics::counter!("chat_messages_total").increment(1);
+    state.broker.notify(&scope.user_id).await;
 
     // Publish now; if the broker is down or slow the record stays in the
     // outbox and the relay delivers it later. The client's answer is the same.
@@ -66,9 +72,9 @@ pub async fn post(
     }
 
     let job = &posted.job;
-    if let Some(wait) = wait {
-        let deadline = Instant::now() + wait;
-        let mut pause = Duration::from_millis(20);
+    if let (Some(wait), Some(subscription)) = (wait, subscription.as_mut()) {
+        // Event-driven: re-check the turn whenever this user's events move.
+        let deadline = tokio::time::Instant::now() + wait;
         loop {
             let view = messages::turn(&state.pool, &scope.user_id, job.message_id).await?;
             if view.is_finished() {
@@ -79,11 +85,11 @@ pub async fn post(
                 );
                 return Ok(response);
             }
-            if Instant::now() + pause > deadline {
-                break;
+            tokio::select! {
+                live = subscription.rx.recv() => if live.is_none() { break },
+                _ = tokio::time::sleep_until(deadline) => break,
+                _ = state.shutdown.cancelled() => break,
             }
-            tokio::time::sleep(pause).await;
-            pause = (pause * 2).min(Duration::from_millis(200));
         }
     }
     let location = format!("/api/{}/chat/{}", scope.user_id, job.message_id);

@@ -66,6 +66,7 @@ pub async fn delete(
     ApiPath(path): ApiPath<ConversationPath>,
 ) -> ApiResult<StatusCode> {
     conversations::delete(&state.pool, &scope.user_id, path.id).await?;
+    state.broker.notify(&scope.user_id).await;
     Ok(StatusCode::NO_CONTENT)
 }
 

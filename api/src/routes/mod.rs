@@ -3,6 +3,7 @@
 mod auth;
 mod chat;
 mod conversations;
+mod events;
 mod health;
 mod metrics;
 mod tasks;
@@ -28,6 +29,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/{user_id}/tasks/{id}/complete", patch(tasks::complete))
         .route("/api/{user_id}/chat", post(chat::post))
         .route("/api/{user_id}/chat/{message_id}", get(chat::status))
+        .route("/api/{user_id}/events", get(events::stream))
         .route("/api/{user_id}/conversations", get(conversations::list))
         .route(
             "/api/{user_id}/conversations/{id}",

@@ -1,5 +1,6 @@
 //! Task routes: thin adapters over `todo_common::tasks`, the implementation
-//! the chat tools and the MCP server share.
+//! the chat tools and the MCP server share. After each change, the user's
+//! live streams are told (the change's event is already committed).
 
 use axum::Json;
 use axum::extract::State;
@@ -44,6 +45,7 @@ pub async fn create(
     ApiJson(input): ApiJson<NewTaskInput>,
 ) -> ApiResult<Response> {
     let task = tasks::create(&state.pool, &scope.user_id, input.parse()?).await?;
+    state.broker.notify(&scope.user_id).await;
     let location = format!("/api/{}/tasks/{}", scope.user_id, task.id);
     let mut response = (StatusCode::CREATED, Json(task)).into_response();
     if let Ok(value) = HeaderValue::from_str(&location) {
@@ -69,9 +71,9 @@ pub async fn update(
     ApiJson(input): ApiJson<TaskPatchInput>,
 ) -> ApiResult<Json<Task>> {
     let id = path.id()?;
-    Ok(Json(
-        tasks::update(&state.pool, &scope.user_id, id, input.parse()?).await?,
-    ))
+    let task = tasks::update(&state.pool, &scope.user_id, id, input.parse()?).await?;
+    state.broker.notify(&scope.user_id).await;
+    Ok(Json(task))
 }
 
 #[derive(Deserialize)]
@@ -94,9 +96,9 @@ pub async fn complete(
 ) -> ApiResult<Json<Task>> {
     let id = path.id()?;
     let completed = body.is_none_or(|b| b.completed);
-    Ok(Json(
-        tasks::set_completed(&state.pool, &scope.user_id, id, completed).await?,
-    ))
+    let task = tasks::set_completed(&state.pool, &scope.user_id, id, completed).await?;
+    state.broker.notify(&scope.user_id).await;
+    Ok(Json(task))
 }
 
 pub async fn delete(
@@ -105,5 +107,6 @@ pub async fn delete(
     ApiPath(path): ApiPath<TaskPath>,
 ) -> ApiResult<StatusCode> {
     tasks::delete(&state.pool, &scope.user_id, path.id()?).await?;
+    state.broker.notify(&scope.user_id).await;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -23,6 +23,7 @@ async fn every_migration_reverts_and_reapplies() {
         [
             "auth_throttle",
             "conversations",
+            "events",
             "messages",
             "outbox",
             "tasks",
@@ -49,7 +50,7 @@ async fn every_migration_reverts_and_reapplies() {
             .all(|m| !m.applied)
     );
     db::migrate_up(&pool).await.unwrap();
-    assert_eq!(tables(&pool).await.len(), 6);
+    assert_eq!(tables(&pool).await.len(), 7);
 }
 
 #[tokio::test]

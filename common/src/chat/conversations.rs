@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use crate::domain::UserId;
 use crate::error::{Error, Result};
+use crate::events::{self, kind};
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct Conversation {
@@ -57,14 +58,24 @@ pub async fn get<'c>(db: impl PgExecutor<'c>, user: &UserId, id: Uuid) -> Result
 /// Deletes the conversation and its messages. Turns still queued for it are
 /// dropped by the worker when it finds the message gone.
 pub async fn delete(pool: &PgPool, user: &UserId, id: Uuid) -> Result<()> {
+    let mut tx = pool.begin().await?;
     let deleted = sqlx::query("DELETE FROM conversations WHERE id = $1 AND user_id = $2")
         .bind(id)
         .bind(user)
-        .execute(pool)
+        .execute(&mut *tx)
         .await?
         .rows_affected();
     if deleted == 0 {
         return Err(not_found(id));
     }
+    events::record(
+        &mut tx,
+        user,
+        kind::CONVERSATION_DELETED,
+        Some(id),
+        &serde_json::json!({ "id": id }),
+    )
+    .await?;
+    tx.commit().await?;
     Ok(())
 }

@@ -10,10 +10,12 @@ use sqlx::types::Json;
 use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
+use super::conversations::Conversation;
 use super::{MAX_MESSAGE_CHARS, TurnJob};
 use crate::domain::UserId;
 use crate::domain::text::bounded;
 use crate::error::{Error, Result};
+use crate::events::{self, kind};
 
 /// A stored message as clients see it.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -63,12 +65,12 @@ fn title_from(text: &str) -> String {
 }
 
 /// Appends a message to a conversation under its row lock, allocating the
-/// next per-conversation seq (gapless, in commit order).
+/// next per-conversation seq (gapless, in commit order); returns the row.
 pub(crate) async fn append(
     tx: &mut Transaction<'_, Postgres>,
     conversation_id: Uuid,
     row: NewRow<'_>,
-) -> Result<(Uuid, i64)> {
+) -> Result<ChatMessage> {
     let seq: i64 = sqlx::query_scalar(
         "UPDATE conversations SET last_seq = last_seq + 1, updated_at = now() \
          WHERE id = $1 RETURNING last_seq",
@@ -77,13 +79,14 @@ pub(crate) async fn append(
     .fetch_one(&mut **tx)
     .await?;
     let id = Uuid::now_v7();
-    sqlx::query(
+    let message = sqlx::query_as::<_, ChatMessage>(sqlx::AssertSqlSafe(format!(
         "INSERT INTO messages (id, conversation_id, user_id, seq, role, content, status, \
             reply_to, round, is_final, tool_calls, tool_call_id, tool_name, metadata, request_id, \
             completed_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
-            CASE WHEN $7 = 'completed' THEN now() END)",
-    )
+            CASE WHEN $7 = 'completed' THEN now() END) \
+         RETURNING {MESSAGE_COLUMNS}"
+    )))
     .bind(id)
     .bind(conversation_id)
     .bind(row.user)
@@ -99,9 +102,9 @@ pub(crate) async fn append(
     .bind(row.tool_name)
     .bind(Json(row.metadata))
     .bind(row.request_id)
-    .execute(&mut **tx)
+    .fetch_one(&mut **tx)
     .await?;
-    Ok((id, seq))
+    Ok(message)
 }
 
 /// The fields of a new message row; see `append`.
@@ -150,34 +153,45 @@ pub async fn post(
     request_id: Option<&str>,
 ) -> Result<Posted> {
     let mut tx = pool.begin().await?;
-    let (conversation_id, new_conversation) = match conversation_id {
-        Some(id) => {
-            let owned: Option<Uuid> =
-                sqlx::query_scalar("SELECT id FROM conversations WHERE id = $1 AND user_id = $2")
-                    .bind(id)
-                    .bind(user)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            (
-                owned.ok_or_else(|| Error::NotFound(format!("conversation {id}")))?,
-                false,
-            )
-        }
+    let (conversation, new_conversation) = match conversation_id {
+        Some(id) => (super::conversations::get(&mut *tx, user, id).await?, false),
         None => {
-            let id = Uuid::now_v7();
-            sqlx::query("INSERT INTO conversations (id, user_id, title) VALUES ($1, $2, $3)")
-                .bind(id)
-                .bind(user)
-                .bind(title_from(text))
-                .execute(&mut *tx)
-                .await?;
-            (id, true)
+            let conversation = sqlx::query_as::<_, Conversation>(
+                "INSERT INTO conversations (id, user_id, title) VALUES ($1, $2, $3) \
+                 RETURNING id, title, created_at, updated_at",
+            )
+            .bind(Uuid::now_v7())
+            .bind(user)
+            .bind(title_from(text))
+            .fetch_one(&mut *tx)
+            .await?;
+            (conversation, true)
         }
     };
+    let conversation_id = conversation.id;
     let mut row = NewRow::new(user, "user", text);
     row.status = "queued";
     row.request_id = request_id;
-    let (message_id, _) = append(&mut tx, conversation_id, row).await?;
+    let message = append(&mut tx, conversation_id, row).await?;
+    let message_id = message.id;
+    if new_conversation {
+        events::record(
+            &mut tx,
+            user,
+            kind::CONVERSATION_CREATED,
+            Some(conversation_id),
+            &conversation,
+        )
+        .await?;
+    }
+    events::record(
+        &mut tx,
+        user,
+        kind::MESSAGE_CREATED,
+        Some(conversation_id),
+        &message,
+    )
+    .await?;
     let job = TurnJob {
         v: TurnJob::VERSION,
         message_id,

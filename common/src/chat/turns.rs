@@ -28,6 +28,7 @@ use super::TurnJob;
 use super::messages::{NewRow, append};
 use crate::domain::UserId;
 use crate::error::Result;
+use crate::events::{self, kind};
 use crate::llm::{Message, Reply, Role, ToolCall};
 use crate::tools;
 
@@ -60,6 +61,7 @@ pub enum Claim {
 
 pub async fn claim(pool: &PgPool, message_id: Uuid, lease: Duration) -> Result<Claim> {
     let owner = Uuid::new_v4().simple().to_string();
+    let mut tx = pool.begin().await?;
     let row: Option<(Uuid, UserId, i64, String, i32, Option<String>)> = sqlx::query_as(
         "UPDATE messages m SET status = 'processing', lease_owner = $2, \
             lease_until = now() + $3, attempts = attempts + 1, updated_at = now() \
@@ -73,9 +75,18 @@ pub async fn claim(pool: &PgPool, message_id: Uuid, lease: Duration) -> Result<C
     .bind(message_id)
     .bind(&owner)
     .bind(lease)
-    .fetch_optional(pool)
+    .fetch_optional(&mut *tx)
     .await?;
     if let Some((conversation_id, user_id, seq, content, attempts, request_id)) = row {
+        events::record(
+            &mut tx,
+            &user_id,
+            kind::MESSAGE_PROCESSING,
+            Some(conversation_id),
+            &json!({ "message_id": message_id, "conversation_id": conversation_id, "attempt": attempts }),
+        )
+        .await?;
+        tx.commit().await?;
         return Ok(Claim::Claimed(Turn {
             message_id,
             conversation_id,
@@ -87,6 +98,7 @@ pub async fn claim(pool: &PgPool, message_id: Uuid, lease: Duration) -> Result<C
             lease_owner: owner,
         }));
     }
+    drop(tx);
     let status: Option<String> =
         sqlx::query_scalar("SELECT status FROM messages WHERE id = $1 AND role = 'user'")
             .bind(message_id)
@@ -279,6 +291,23 @@ pub async fn run_tool(pool: &PgPool, turn: &Turn, call: &ToolCall) -> Result<Str
     row.tool_call_id = Some(&call.id);
     row.tool_name = Some(&call.name);
     append(&mut tx, turn.conversation_id, row).await?;
+    let arguments = serde_json::from_str::<Value>(&call.arguments)
+        .unwrap_or_else(|_| Value::String(call.arguments.clone()));
+    events::record(
+        &mut tx,
+        &turn.user_id,
+        kind::TOOL_CALLED,
+        Some(turn.conversation_id),
+        &json!({
+            "message_id": turn.message_id,
+            "conversation_id": turn.conversation_id,
+            "tool_call_id": call.id,
+            "name": call.name,
+            "arguments": arguments,
+            "result": result,
+        }),
+    )
+    .await?;
     tx.commit().await?;
     Ok(text)
 }
@@ -333,7 +362,7 @@ async fn end(
     row.reply_to = Some(message_id);
     row.is_final = true;
     row.metadata = metadata;
-    append(&mut tx, conversation_id, row).await?;
+    let answer = append(&mut tx, conversation_id, row).await?;
     sqlx::query(
         "UPDATE messages SET status = $2, error = $3, completed_at = now(), updated_at = now(), \
             lease_owner = NULL, lease_until = NULL WHERE id = $1",
@@ -347,6 +376,17 @@ async fn end(
     .bind(error)
     .execute(&mut *tx)
     .await?;
+    let (event, data) = match error {
+        None => (
+            kind::MESSAGE_COMPLETED,
+            json!({ "message_id": message_id, "conversation_id": conversation_id, "message": answer }),
+        ),
+        Some(reason) => (
+            kind::MESSAGE_FAILED,
+            json!({ "message_id": message_id, "conversation_id": conversation_id, "reason": reason, "message": answer }),
+        ),
+    };
+    events::record(&mut tx, &user, event, Some(conversation_id), &data).await?;
     tx.commit().await?;
     Ok(true)
 }

@@ -17,6 +17,8 @@ use tokio_util::sync::CancellationToken;
 use super::topology::{RetryDelay, TURNS_KEY, Topology};
 use crate::chat::TurnJob;
 use crate::config::{Secret, redact_url};
+use crate::domain::UserId;
+use serde_json::{Value, json};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {
@@ -34,6 +36,9 @@ struct Link {
     connection: Connection,
     /// In confirm mode; shared by all publishers of the process.
     publisher: Channel,
+    /// Without confirms: live notices are best effort (PostgreSQL holds the
+    /// events; a lost notice is caught up by the next one or the SSE check).
+    notifier: Channel,
 }
 
 pub struct Broker {
@@ -129,9 +134,11 @@ impl Broker {
             .confirm_select(ConfirmSelectOptions::default())
             .await?;
         self.topology.declare(&publisher).await?;
+        let notifier = connection.create_channel().await?;
         *self.link.write().await = Some(Link {
             connection,
             publisher,
+            notifier,
         });
         self.connected.store(true, Ordering::Relaxed);
         self.generation.send_modify(|g| *g += 1);
@@ -190,6 +197,44 @@ impl Broker {
             job,
         )
         .await
+    }
+
+    /// Tells every API instance with subscribers of `user` that new durable
+    /// events are committed. Best effort: never fails the caller.
+    pub async fn notify(&self, user: &UserId) {
+        self.publish_live(user, &json!({ "user_id": user, "type": "notice" }))
+            .await;
+    }
+
+    /// A transient event (`message.delta`, `message.queued`): not stored,
+    /// delivered to whoever is connected now.
+    pub async fn publish_transient(&self, user: &UserId, kind: &str, data: &Value) {
+        self.publish_live(
+            user,
+            &json!({ "user_id": user, "type": kind, "data": data }),
+        )
+        .await;
+    }
+
+    async fn publish_live(&self, user: &UserId, payload: &Value) {
+        let channel = match &*self.link.read().await {
+            Some(link) if self.is_connected() => link.notifier.clone(),
+            _ => return,
+        };
+        let body = payload.to_string();
+        let sent = channel
+            .basic_publish(
+                self.topology.events_exchange().into(),
+                Topology::user_key(user).into(),
+                BasicPublishOptions::default(),
+                body.as_bytes(),
+                BasicProperties::default().with_content_type("application/json".into()),
+            )
+            .await;
+        if let Err(e) = sent {
+            metrics::counter!("live_notices_lost_total").increment(1);
+            tracing::debug!(error = %e, "live notice not sent");
+        }
     }
 
     async fn publish(&self, exchange: &str, key: &str, job: &TurnJob) -> Result<(), PublishError> {

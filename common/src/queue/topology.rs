@@ -85,6 +85,16 @@ impl Topology {
     fn dead_exchange(&self) -> String {
         format!("{}.chat.dlx", self.prefix)
     }
+    /// Topic exchange of live notices and transient events, keyed by user.
+    pub fn events_exchange(&self) -> String {
+        format!("{}.events", self.prefix)
+    }
+    /// `user.<hex of the id>`: user ids may contain `*`, `#` or `.`, which
+    /// mean something in topic bindings; hex never does.
+    pub fn user_key(user: &crate::domain::UserId) -> String {
+        let hex: String = user.as_str().bytes().map(|b| format!("{b:02x}")).collect();
+        format!("user.{hex}")
+    }
     pub fn turns_queue(&self) -> String {
         format!("{}.chat.turns", self.prefix)
     }
@@ -130,6 +140,13 @@ impl Topology {
             )
             .await?;
         }
+        ch.exchange_declare(
+            self.events_exchange().into(),
+            ExchangeKind::Topic,
+            durable,
+            FieldTable::default(),
+        )
+        .await?;
         let queue = QueueDeclareOptions {
             durable: true,
             ..Default::default()

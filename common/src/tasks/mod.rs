@@ -13,6 +13,7 @@ use sqlx::{Acquire, PgExecutor, Postgres};
 
 use crate::domain::{Priority, TaskId, UserId};
 use crate::error::{Error, Result};
+use crate::events::{self, kind};
 
 pub use input::{NewTask, NewTaskInput, TaskPatch, TaskPatchInput};
 pub use list::{ListParams, ListQuery, MAX_LIMIT as MAX_LIST_LIMIT, Sort, StatusFilter, TaskPage};
@@ -70,6 +71,7 @@ where
     .bind(new.due_at)
     .fetch_one(&mut *tx)
     .await?;
+    events::record(&mut tx, user, kind::TASK_CREATED, None, &task).await?;
     tx.commit().await?;
     tracing::debug!(task_id = %task.id, "task created");
     Ok(task)
@@ -131,6 +133,7 @@ where
     .fetch_optional(&mut *tx)
     .await?
     .ok_or_else(|| not_found(id))?;
+    events::record(&mut tx, user, kind::TASK_UPDATED, None, &task).await?;
     tx.commit().await?;
     Ok(task)
 }
@@ -173,6 +176,7 @@ where
     .fetch_optional(&mut *tx)
     .await?
     .ok_or_else(|| not_found(id))?;
+    events::record(&mut tx, user, kind::TASK_DELETED, None, &task).await?;
     tx.commit().await?;
     Ok(task)
 }

@@ -5,5 +5,6 @@
 mod chat;
 mod failures;
 mod kill;
+mod live;
 mod ordering;
 mod outages;

@@ -1,0 +1,12 @@
+//! Live delivery to this instance's SSE clients.
+//!
+//! Every API instance consumes the events exchange through its own
+//! exclusive, auto-delete queue, bound only for the users that have a
+//! subscriber here, and hands each notice to those subscribers. A notice
+//! says "this user has new events"; the subscriber reads them from
+//! PostgreSQL (`todo_common::events`), so it never matters which instance
+//! or process produced them, or in which order notices arrive.
+
+mod hub;
+
+pub use hub::{Hub, Live, Subscription};

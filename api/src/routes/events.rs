@@ -1,0 +1,205 @@
+//! GET /api/{user_id}/events: the user's live event stream (SSE).
+//!
+//! Durable events carry `id:` = the user's event seq (gapless, commit
+//! order). On connect with `Last-Event-ID` (header, or `?last_event_id=`)
+//! the stream first replays what the client missed from PostgreSQL, then
+//! continues live. Live and replay are the same code path: on every notice
+//! the connection reads "events after the last id I sent", so the seam has
+//! no gap and no duplicate by construction. Deltas (`message.delta`) are
+//! transient: no id, not replayed.
+
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use futures_util::stream::{self, Stream};
+use serde::Deserialize;
+use serde_json::json;
+use sqlx::PgPool;
+use todo_common::Error;
+use todo_common::domain::UserId;
+use todo_common::events;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::error::ApiResult;
+use crate::extract::{ApiQuery, StreamScope};
+use crate::live::{Live, Subscription};
+use crate::state::AppState;
+
+/// Events read from PostgreSQL per query.
+const PAGE: i64 = 500;
+/// How often a connection re-reads even without a notice (a notice can be lost).
+const CHECK_EVERY: Duration = Duration::from_secs(15);
+
+#[derive(Deserialize, Default)]
+pub struct StreamParams {
+    conversation_id: Option<String>,
+    last_event_id: Option<String>,
+    #[allow(dead_code)]
+    access_token: Option<String>,
+}
+
+pub async fn stream(
+    State(state): State<AppState>,
+    StreamScope(scope): StreamScope,
+    headers: HeaderMap,
+    ApiQuery(params): ApiQuery<StreamParams>,
+) -> ApiResult<Response> {
+    let conversation = params
+        .conversation_id
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            Uuid::parse_str(s).map_err(|_| Error::invalid("conversation_id", "must be a UUID"))
+        })
+        .transpose()?;
+    let resume = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .or(params.last_event_id)
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| {
+            s.trim()
+                .parse::<i64>()
+                .ok()
+                .filter(|n| *n >= 0)
+                .ok_or_else(|| {
+                    Error::invalid("last_event_id", "must be an event id this stream sent")
+                })
+        })
+        .transpose()?;
+
+    // Subscribe before reading, so nothing committed in between is missed.
+    let subscription = state.hub.subscribe(&scope.user_id).await;
+    let (newest, oldest_kept) = events::bounds(&state.pool, &scope.user_id).await?;
+    let mut pending = VecDeque::new();
+    pending.push_back(
+        SseEvent::default()
+            .retry(Duration::from_secs(3))
+            .comment("connected"),
+    );
+    let last = match resume {
+        None => newest,
+        // Events after the client's id were pruned (EVENT_RETENTION): it
+        // must re-fetch state rather than trust a partial replay.
+        Some(id)
+            if oldest_kept.is_some_and(|oldest| id + 1 < oldest)
+                || (oldest_kept.is_none() && id < newest) =>
+        {
+            pending.push_back(
+                SseEvent::default().event("resync").data(
+                    json!({
+                        "reason": "events after your last id are no longer kept; re-fetch tasks and messages",
+                        "last_event_id": newest,
+                    })
+                    .to_string(),
+                ),
+            );
+            newest
+        }
+        Some(id) => id.min(newest),
+    };
+    metrics::counter!("sse_connections_total").increment(1);
+    let conn = Connection {
+        pool: state.pool.clone(),
+        user: scope.user_id,
+        conversation,
+        last,
+        pending,
+        subscription,
+        shutdown: state.shutdown.clone(),
+        check: tokio::time::interval_at(tokio::time::Instant::now(), CHECK_EVERY),
+        more: true,
+    };
+    let mut response = Sse::new(events_of(conn))
+        .keep_alive(
+            KeepAlive::new()
+                .interval(Duration::from_secs(15))
+                .text("keep-alive"),
+        )
+        .into_response();
+    let h = response.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    h.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    Ok(response)
+}
+
+struct Connection {
+    pool: PgPool,
+    user: UserId,
+    conversation: Option<Uuid>,
+    /// The last durable id sent (or skipped as before the stream's start).
+    last: i64,
+    pending: VecDeque<SseEvent>,
+    subscription: Subscription,
+    shutdown: CancellationToken,
+    check: tokio::time::Interval,
+    /// Read again before waiting: the last read may not have been the end.
+    more: bool,
+}
+
+impl Connection {
+    /// Queues the events after `last`.
+    async fn read(&mut self) -> Result<(), Error> {
+        let batch =
+            events::after(&self.pool, &self.user, self.last, self.conversation, PAGE).await?;
+        self.more = batch.len() as i64 == PAGE;
+        for e in batch {
+            self.last = e.seq;
+            self.pending.push_back(
+                SseEvent::default()
+                    .id(e.seq.to_string())
+                    .event(e.kind)
+                    .data(e.data.0.to_string()),
+            );
+        }
+        Ok(())
+    }
+
+    fn wants(&self, data: &serde_json::Value) -> bool {
+        match self.conversation {
+            None => true,
+            Some(c) => data["conversation_id"].as_str() == Some(c.to_string().as_str()),
+        }
+    }
+}
+
+fn events_of(conn: Connection) -> impl Stream<Item = Result<SseEvent, Infallible>> {
+    stream::unfold(conn, |mut conn| async move {
+        loop {
+            if let Some(event) = conn.pending.pop_front() {
+                return Some((Ok(event), conn));
+            }
+            if conn.more {
+                if let Err(e) = conn.read().await {
+                    // Database trouble: end the stream; the client resumes later.
+                    tracing::warn!(error = %e, "event stream read failed; closing it");
+                    return None;
+                }
+                if !conn.pending.is_empty() || conn.more {
+                    continue;
+                }
+            }
+            tokio::select! {
+                _ = conn.shutdown.cancelled() => return None,
+                live = conn.subscription.rx.recv() => match live {
+                    // Dropped by the hub (too slow) or shutting down.
+                    None => return None,
+                    Some(Live::Notice) => conn.more = true,
+                    Some(Live::Transient { kind, data }) => {
+                        if conn.wants(&data) {
+                            conn.pending.push_back(SseEvent::default().event(kind).data(data.to_string()));
+                        }
+                    }
+                },
+                _ = conn.check.tick() => conn.more = true,
+            }
+        }
+    })
+}

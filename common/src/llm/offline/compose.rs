@@ -1,0 +1,260 @@
+//! The final answer, written from tool results.
+
+use chrono::NaiveDate;
+use serde_json::Value;
+
+use super::ToolResult;
+
+/// Longer lists are cut: a chat answer is not a report.
+pub(super) const MAX_LISTED: usize = 50;
+
+pub(super) fn compose(results: &[ToolResult]) -> String {
+    let lines: Vec<String> = results.iter().map(result_line).collect();
+    if lines.is_empty() {
+        "Done.".to_string()
+    } else {
+        lines.join("\n")
+    }
+}
+
+fn result_line(result: &ToolResult) -> String {
+    let Ok(value) = serde_json::from_str::<Value>(result.content.trim()) else {
+        return raw_line(result.content);
+    };
+    if let Some(error) = error_of(&value) {
+        return error_line(&error);
+    }
+    let name = result.call.map_or("", |c| c.name.as_str());
+    let args = result
+        .call
+        .and_then(|c| serde_json::from_str::<Value>(&c.arguments).ok())
+        .unwrap_or(Value::Null);
+    if (value.is_array() || name == "list_tasks")
+        && let Some(items) = task_items(&value)
+    {
+        return list_text(&args, items);
+    }
+    if !value.is_object() {
+        return raw_line(result.content);
+    }
+    let status = str_field(&value, "status").unwrap_or("");
+    let now_completed = value.get("completed").and_then(Value::as_bool);
+    let asked_reopen =
+        name == "complete_task" && args.get("completed") == Some(&Value::Bool(false));
+    let action = match status {
+        "created" => Action::Added,
+        "deleted" => Action::Deleted,
+        "reopened" | "uncompleted" => Action::Reopened,
+        "completed" if now_completed == Some(false) => Action::Reopened,
+        "completed" => Action::Done,
+        "updated" if name == "complete_task" => {
+            if asked_reopen || now_completed == Some(false) {
+                Action::Reopened
+            } else {
+                Action::Done
+            }
+        }
+        "updated" => Action::Updated,
+        _ => match name {
+            "add_task" => Action::Added,
+            "complete_task" if asked_reopen => Action::Reopened,
+            "complete_task" => Action::Done,
+            "update_task" => Action::Updated,
+            "delete_task" => Action::Deleted,
+            _ => return raw_line(result.content),
+        },
+    };
+    let id = int_field(&value, &["task_id", "id"]).or_else(|| int_field(&args, &["task_id"]));
+    let title = str_field(&value, "title").or_else(|| str_field(&args, "title"));
+    let subject = subject(title, id);
+    match action {
+        Action::Added => format!("Added {subject}{}.", details(&value, &args, false)),
+        Action::Done => format!("Marked {subject} as done."),
+        Action::Reopened => format!("Reopened {subject}."),
+        Action::Deleted => format!("Deleted {subject}."),
+        Action::Updated => {
+            let head = match (id, title) {
+                (Some(id), Some(title)) => format!("Updated task {id}: \"{title}\""),
+                (Some(id), None) => format!("Updated task {id}"),
+                (None, Some(title)) => format!("Updated \"{title}\""),
+                (None, None) => "Updated the task".to_string(),
+            };
+            format!("{head}{}.", details(&value, &args, true))
+        }
+    }
+}
+
+enum Action {
+    Added,
+    Done,
+    Reopened,
+    Updated,
+    Deleted,
+}
+
+/// `"call mom" (task 3)`, with whatever of the two is known.
+fn subject(title: Option<&str>, id: Option<i64>) -> String {
+    match (title, id) {
+        (Some(title), Some(id)) => format!("\"{title}\" (task {id})"),
+        (Some(title), None) => format!("\"{title}\""),
+        (None, Some(id)) => format!("task {id}"),
+        (None, None) => "the task".to_string(),
+    }
+}
+
+/// `, due 2026-11-26, high priority, tagged #work`. For updates only the
+/// fields that were asked for; for new tasks a default priority is noise.
+fn details(value: &Value, args: &Value, only_asked: bool) -> String {
+    let field = |name: &str| -> Option<&Value> {
+        let asked = args.get(name).filter(|v| !v.is_null());
+        if only_asked && asked.is_none() {
+            return None;
+        }
+        value.get(name).filter(|v| !v.is_null()).or(asked)
+    };
+    let mut out = String::new();
+    if let Some(due) = field("due_at").and_then(Value::as_str) {
+        out.push_str(&format!(", due {}", date_display(due)));
+    }
+    if let Some(priority) = field("priority").and_then(Value::as_str)
+        && (priority != "medium" || args.get("priority").is_some())
+    {
+        out.push_str(&format!(", {priority} priority"));
+    }
+    let tags: Vec<&str> = field("tags")
+        .and_then(Value::as_array)
+        .map(|tags| tags.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    if !tags.is_empty() {
+        let tags: Vec<String> = tags.iter().map(|t| format!("#{t}")).collect();
+        out.push_str(&format!(", tagged {}", tags.join(" ")));
+    }
+    out
+}
+
+fn list_text(args: &Value, items: &[Value]) -> String {
+    let status = str_field(args, "status").unwrap_or("all");
+    let query = str_field(args, "query").filter(|q| !q.trim().is_empty());
+    let (one, many) = match status {
+        "pending" => ("open task", "open tasks"),
+        "completed" => ("completed task", "completed tasks"),
+        _ => ("task", "tasks"),
+    };
+    // Only a listing of everything needs to say which ones are done.
+    let mark_done = status != "completed";
+    let lines: Vec<String> = items
+        .iter()
+        .filter_map(|item| task_line(item, mark_done))
+        .collect();
+    if lines.is_empty() {
+        return match query {
+            Some(query) => format!("No tasks match \"{query}\"."),
+            None => format!("You have no {many}."),
+        };
+    }
+    let mut out = vec![match query {
+        Some(query) => format!("Tasks matching \"{query}\":"),
+        None if lines.len() == 1 => format!("You have 1 {one}:"),
+        None => format!("You have {} {many}:", lines.len()),
+    }];
+    let total = lines.len();
+    out.extend(lines.into_iter().take(MAX_LISTED));
+    if total > MAX_LISTED {
+        out.push(format!("...and {} more.", total - MAX_LISTED));
+    }
+    out.join("\n")
+}
+
+/// `- #3 call mom (due 2026-11-26, high)`.
+fn task_line(item: &Value, mark_done: bool) -> Option<String> {
+    if let Some(s) = item.as_str() {
+        return Some(format!("- {s}"));
+    }
+    if !item.is_object() {
+        return None;
+    }
+    let title = str_field(item, "title").unwrap_or("(untitled)");
+    let head = match int_field(item, &["id", "task_id"]) {
+        Some(id) => format!("- #{id} {title}"),
+        None => format!("- {title}"),
+    };
+    let mut notes: Vec<String> = Vec::new();
+    if mark_done && item.get("completed").and_then(Value::as_bool) == Some(true) {
+        notes.push("done".to_string());
+    }
+    if let Some(due) = str_field(item, "due_at") {
+        notes.push(format!("due {}", date_display(due)));
+    }
+    if let Some(priority) = str_field(item, "priority").filter(|p| *p != "medium") {
+        notes.push(priority.to_string());
+    }
+    Some(if notes.is_empty() {
+        head
+    } else {
+        format!("{head} ({})", notes.join(", "))
+    })
+}
+
+pub(super) fn error_line(error: &str) -> String {
+    let error = error.trim().trim_end_matches('.');
+    format!("I couldn't do that: {error}.")
+}
+
+/// A result that is not JSON we understand: pass it on, briefly.
+fn raw_line(content: &str) -> String {
+    let content = content.trim();
+    if content.is_empty() {
+        return "Done.".to_string();
+    }
+    let short: String = content.chars().take(200).collect();
+    let more = if short.len() < content.len() {
+        "..."
+    } else {
+        ""
+    };
+    format!("The tool answered: {short}{more}")
+}
+
+pub(super) fn error_of(value: &Value) -> Option<String> {
+    match value.get("error")? {
+        Value::Null | Value::Bool(false) => None,
+        Value::String(s) => Some(s.clone()),
+        other => Some(
+            other
+                .get("message")
+                .and_then(Value::as_str)
+                .map_or_else(|| other.to_string(), str::to_string),
+        ),
+    }
+}
+
+/// A list result: an array, or an object wrapping one.
+pub(super) fn task_items(value: &Value) -> Option<&[Value]> {
+    if let Some(items) = value.as_array() {
+        return Some(items);
+    }
+    ["tasks", "items", "results"]
+        .iter()
+        .find_map(|key| value.get(*key).and_then(Value::as_array))
+        .map(Vec::as_slice)
+}
+
+pub(super) fn str_field<'a>(value: &'a Value, name: &str) -> Option<&'a str> {
+    value.get(name).and_then(Value::as_str)
+}
+
+pub(super) fn int_field(value: &Value, names: &[&str]) -> Option<i64> {
+    names.iter().find_map(|name| match value.get(*name)? {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    })
+}
+
+/// Timestamps are shown as their date; anything else as it is.
+fn date_display(raw: &str) -> &str {
+    match raw.get(..10) {
+        Some(day) if NaiveDate::parse_from_str(day, "%Y-%m-%d").is_ok() => day,
+        _ => raw,
+    }
+}

@@ -1,0 +1,203 @@
+//! Dates in the user's sentence ("tomorrow", "next friday", "in 3 days",
+//! "december 1") relative to today.
+
+use chrono::{Datelike, Days, Months, NaiveDate, Weekday};
+
+/// The date a phrase at the end of `keys` means, and how many words it takes.
+pub(super) fn date_core(keys: &[&str], today: NaiveDate) -> Option<(usize, NaiveDate)> {
+    let back = |n: usize| keys.len().checked_sub(n).and_then(|i| keys.get(i)).copied();
+    let last = back(1)?;
+    let prev = back(2);
+    match last {
+        "today" | "tonight" => return Some((1, today)),
+        "tomorrow" | "tmrw" | "tmr" | "tomorow" | "tommorow" => {
+            if prev == Some("after") && back(3) == Some("day") {
+                let used = if back(4) == Some("the") { 4 } else { 3 };
+                return Some((used, add_days(today, 2)?));
+            }
+            return Some((1, add_days(today, 1)?));
+        }
+        "week" if prev == Some("next") => return Some((2, add_days(today, 7)?)),
+        "month" if prev == Some("next") => {
+            return Some((2, today.checked_add_months(Months::new(1))?));
+        }
+        _ => {}
+    }
+    if let Some(day) = weekday(last) {
+        let used = if matches!(prev, Some("next" | "this" | "coming")) {
+            2
+        } else {
+            1
+        };
+        return Some((used, next_weekday(today, day)?));
+    }
+    if back(3) == Some("in")
+        && let Some(count) = prev.and_then(count_word)
+    {
+        let date = match last {
+            "day" | "days" => add_days(today, count)?,
+            "week" | "weeks" => add_days(today, count.checked_mul(7)?)?,
+            "month" | "months" => {
+                today.checked_add_months(Months::new(u32::try_from(count).ok()?))?
+            }
+            _ => return month_day(keys, today),
+        };
+        return Some((3, date));
+    }
+    if let Ok(date) = NaiveDate::parse_from_str(last, "%Y-%m-%d") {
+        return Some((1, date));
+    }
+    month_day(keys, today)
+}
+
+fn add_days(today: NaiveDate, days: u64) -> Option<NaiveDate> {
+    today.checked_add_days(Days::new(days))
+}
+
+/// The next `day` strictly after `today` (a week ahead when it is today).
+fn next_weekday(today: NaiveDate, day: Weekday) -> Option<NaiveDate> {
+    let ahead = (day.num_days_from_monday() + 7 - today.weekday().num_days_from_monday()) % 7;
+    add_days(today, if ahead == 0 { 7 } else { u64::from(ahead) })
+}
+
+fn weekday(key: &str) -> Option<Weekday> {
+    Some(match key {
+        "monday" => Weekday::Mon,
+        "tuesday" => Weekday::Tue,
+        "wednesday" => Weekday::Wed,
+        "thursday" => Weekday::Thu,
+        "friday" => Weekday::Fri,
+        "saturday" => Weekday::Sat,
+        "sunday" => Weekday::Sun,
+        _ => return None,
+    })
+}
+
+/// "3", "three", "a": small counts for "in N days".
+fn count_word(key: &str) -> Option<u64> {
+    let n = match key {
+        "a" | "an" | "one" => 1,
+        "two" => 2,
+        "three" => 3,
+        "four" => 4,
+        "five" => 5,
+        "six" => 6,
+        "seven" => 7,
+        "eight" => 8,
+        "nine" => 9,
+        "ten" => 10,
+        // Bounded so the date arithmetic stays in range.
+        digits => digits.parse::<u64>().ok().filter(|n| *n <= 100_000)?,
+    };
+    Some(n)
+}
+
+fn month(key: &str) -> Option<u32> {
+    Some(match key {
+        "january" | "jan" => 1,
+        "february" | "feb" => 2,
+        "march" | "mar" => 3,
+        "april" | "apr" => 4,
+        "may" => 5,
+        "june" | "jun" => 6,
+        "july" | "jul" => 7,
+        "august" | "aug" => 8,
+        "september" | "sep" | "sept" => 9,
+        "october" | "oct" => 10,
+        "november" | "nov" => 11,
+        "december" | "dec" => 12,
+        _ => return None,
+    })
+}
+
+/// "1", "1st", "22nd".
+fn day_of_month(key: &str) -> Option<u32> {
+    let digits = ["st", "nd", "rd", "th"]
+        .iter()
+        .find_map(|suffix| key.strip_suffix(suffix))
+        .unwrap_or(key);
+    digits.parse::<u32>().ok().filter(|d| (1..=31).contains(d))
+}
+
+fn year(key: &str) -> Option<i32> {
+    (key.len() == 4)
+        .then(|| key.parse::<i32>().ok())
+        .flatten()
+        .filter(|y| (1970..=9999).contains(y))
+}
+
+/// "december 1", "1 dec", "the 5th of march", "december 1, 2026". Without a
+/// year: the next such day from today on.
+fn month_day(keys: &[&str], today: NaiveDate) -> Option<(usize, NaiveDate)> {
+    let back = |n: usize| keys.len().checked_sub(n).and_then(|i| keys.get(i)).copied();
+    if let Some(y) = back(1).and_then(year) {
+        if let (Some(m), Some(d)) = (back(3).and_then(month), back(2).and_then(day_of_month)) {
+            return Some((3, NaiveDate::from_ymd_opt(y, m, d)?));
+        }
+        if let (Some(d), Some(m)) = (back(3).and_then(day_of_month), back(2).and_then(month)) {
+            return Some((3, NaiveDate::from_ymd_opt(y, m, d)?));
+        }
+    }
+    let upcoming = |m: u32, d: u32| -> Option<NaiveDate> {
+        let this_year = NaiveDate::from_ymd_opt(today.year(), m, d)?;
+        if this_year >= today {
+            Some(this_year)
+        } else {
+            NaiveDate::from_ymd_opt(today.year() + 1, m, d)
+        }
+    };
+    if let (Some(m), Some(d)) = (back(2).and_then(month), back(1).and_then(day_of_month)) {
+        return Some((2, upcoming(m, d)?));
+    }
+    if let (Some(d), Some(m)) = (back(2).and_then(day_of_month), back(1).and_then(month)) {
+        return Some((2, upcoming(m, d)?));
+    }
+    if back(2) == Some("of")
+        && let (Some(d), Some(m)) = (back(3).and_then(day_of_month), back(1).and_then(month))
+    {
+        return Some((3, upcoming(m, d)?));
+    }
+    None
+}
+
+pub(super) fn ymd(date: NaiveDate) -> String {
+    date.format("%Y-%m-%d").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::llm::Message;
+    use crate::llm::offline::respond;
+    use serde_json::Value;
+
+    #[test]
+    fn weekday_arithmetic_wraps_and_skips_today() {
+        let day = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).expect("valid date");
+        // A Wednesday.
+        let wed = day(2026, 11, 25);
+        assert_eq!(wed.weekday(), Weekday::Wed);
+        assert_eq!(next_weekday(wed, Weekday::Thu), Some(day(2026, 11, 26)));
+        assert_eq!(next_weekday(wed, Weekday::Mon), Some(day(2026, 11, 30)));
+        assert_eq!(next_weekday(wed, Weekday::Tue), Some(day(2026, 12, 1)));
+        // Plain and "next" wednesday on a wednesday: a week ahead.
+        assert_eq!(next_weekday(wed, Weekday::Wed), Some(day(2026, 12, 2)));
+        let fri = day(2026, 11, 27);
+        for text in ["add x friday", "add x next friday", "add x on friday"] {
+            let reply = respond(&[Message::user(text)], fri);
+            let args: Value = serde_json::from_str(&reply.tool_calls[0].arguments).expect("json");
+            assert_eq!(args["due_at"], "2026-12-04", "{text}");
+        }
+        // Across a year end.
+        let eve = day(2026, 12, 31);
+        let reply = respond(&[Message::user("add party in 2 days")], eve);
+        let args: Value = serde_json::from_str(&reply.tool_calls[0].arguments).expect("json");
+        assert_eq!(args["due_at"], "2027-01-02");
+        // Far beyond the calendar: no date, no panic.
+        let reply = respond(&[Message::user("add x in 99999999999999999999 days")], eve);
+        assert_eq!(reply.tool_calls[0].name, "add_task");
+        let late = day(262_000, 1, 1);
+        let reply = respond(&[Message::user("add x tomorrow")], late);
+        assert_eq!(reply.tool_calls.len(), 1);
+    }
+}

@@ -1,0 +1,868 @@
+//! End to end through `respond`: sentence in, tool calls or text out.
+
+use super::*;
+use serde_json::json;
+
+/// A Wednesday.
+fn today() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 11, 25).expect("valid date")
+}
+
+fn reply_to(text: &str) -> Reply {
+    respond(&[Message::system("be brief"), Message::user(text)], today())
+}
+
+/// The one tool call `text` produces, with parsed arguments.
+fn call_for(text: &str) -> (String, Value) {
+    let reply = reply_to(text);
+    assert_eq!(reply.content, None, "{text:?}: {reply:?}");
+    assert_eq!(reply.tool_calls.len(), 1, "{text:?}: {reply:?}");
+    let call = &reply.tool_calls[0];
+    let args = serde_json::from_str(&call.arguments).expect("arguments are JSON");
+    (call.name.clone(), args)
+}
+
+#[track_caller]
+fn assert_call(text: &str, name: &str, args: Value) {
+    assert_eq!(call_for(text), (name.to_string(), args), "{text:?}");
+}
+
+fn text_of(reply: &Reply) -> &str {
+    assert!(reply.tool_calls.is_empty(), "{reply:?}");
+    reply.content.as_deref().expect("a text reply")
+}
+
+fn text_for(text: &str) -> String {
+    text_of(&reply_to(text)).to_string()
+}
+
+/// The conversation after the assistant asked for `reply`'s calls and
+/// got `results` (one per call, in order).
+fn with_results(user: &str, reply: &Reply, results: &[&str]) -> Vec<Message> {
+    let mut messages = vec![Message::user(user)];
+    let mut asked = Message::assistant("");
+    asked.tool_calls = reply.tool_calls.clone();
+    messages.push(asked);
+    for (call, result) in reply.tool_calls.iter().zip(results) {
+        messages.push(Message::tool_result(call.id.clone(), *result));
+    }
+    messages
+}
+
+/// The final text after one round of `results` for `user`'s calls.
+fn answer(user: &str, results: &[&str]) -> String {
+    let first = reply_to(user);
+    let messages = with_results(user, &first, results);
+    text_of(&respond(&messages, today())).to_string()
+}
+
+#[test]
+fn the_example_from_the_brief() {
+    assert_call(
+        "add call mom tomorrow, high priority",
+        "add_task",
+        json!({"title": "call mom", "due_at": "2026-11-26", "priority": "high"}),
+    );
+}
+
+#[test]
+fn tool_call_ids_are_unique_and_shaped_like_openai() {
+    let reply = reply_to("complete 3 and 5");
+    let ids: Vec<&str> = reply.tool_calls.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(ids.len(), 2);
+    assert_ne!(ids[0], ids[1]);
+    for id in ids {
+        let hex = id.strip_prefix("call_").expect("call_ prefix");
+        assert_eq!(hex.len(), 24);
+        assert!(hex.bytes().all(|b| b.is_ascii_hexdigit()));
+    }
+    assert_eq!(reply.usage, None);
+}
+
+#[test]
+fn add_verbs_and_politeness() {
+    for text in [
+        "add call mom",
+        "Add call mom.",
+        "create call mom",
+        "new task call mom",
+        "new task: call mom",
+        "remember to call mom",
+        "remind me to call mom",
+        "todo: call mom",
+        "todo:call mom",
+        "please add call mom",
+        "can you add call mom?",
+        "could you please add call mom please!",
+        "hey, add call mom",
+        "add a task to call mom",
+        "add task: call mom",
+        "add call mom to my list",
+    ] {
+        assert_call(text, "add_task", json!({"title": "call mom"}));
+    }
+}
+
+#[test]
+fn add_keeps_the_title_as_typed() {
+    assert_call("add Call Mom", "add_task", json!({"title": "Call Mom"}));
+    assert_call(
+        "add купить молоко 🥛",
+        "add_task",
+        json!({"title": "купить молоко 🥛"}),
+    );
+    assert_call(
+        "add 読書する tomorrow",
+        "add_task",
+        json!({"title": "読書する", "due_at": "2026-11-26"}),
+    );
+    // Date words inside the title stay there.
+    assert_call(
+        "add prepare tomorrow's meeting",
+        "add_task",
+        json!({"title": "prepare tomorrow's meeting"}),
+    );
+    assert_call(
+        "add \"buy milk\" today",
+        "add_task",
+        json!({"title": "buy milk", "due_at": "2026-11-25"}),
+    );
+}
+
+#[test]
+fn add_modifiers() {
+    let cases = [
+        (
+            "add pay rent today",
+            json!({"title": "pay rent", "due_at": "2026-11-25"}),
+        ),
+        (
+            "add movie tonight",
+            json!({"title": "movie", "due_at": "2026-11-25"}),
+        ),
+        (
+            "add pay rent on friday",
+            json!({"title": "pay rent", "due_at": "2026-11-27"}),
+        ),
+        (
+            "add pay rent by Friday",
+            json!({"title": "pay rent", "due_at": "2026-11-27"}),
+        ),
+        (
+            "add pay rent next friday",
+            json!({"title": "pay rent", "due_at": "2026-11-27"}),
+        ),
+        (
+            "add pay rent monday",
+            json!({"title": "pay rent", "due_at": "2026-11-30"}),
+        ),
+        (
+            "add pay rent in 3 days",
+            json!({"title": "pay rent", "due_at": "2026-11-28"}),
+        ),
+        (
+            "add pay rent in a week",
+            json!({"title": "pay rent", "due_at": "2026-12-02"}),
+        ),
+        (
+            "add pay rent in 2 weeks",
+            json!({"title": "pay rent", "due_at": "2026-12-09"}),
+        ),
+        (
+            "add pay rent next week",
+            json!({"title": "pay rent", "due_at": "2026-12-02"}),
+        ),
+        (
+            "add pay rent 2026-12-01",
+            json!({"title": "pay rent", "due_at": "2026-12-01"}),
+        ),
+        (
+            "add pay rent due 2027-01-15",
+            json!({"title": "pay rent", "due_at": "2027-01-15"}),
+        ),
+        (
+            "add pay rent december 1",
+            json!({"title": "pay rent", "due_at": "2026-12-01"}),
+        ),
+        (
+            "add pay rent 3rd of march",
+            json!({"title": "pay rent", "due_at": "2027-03-03"}),
+        ),
+        (
+            "add pay rent the day after tomorrow",
+            json!({"title": "pay rent", "due_at": "2026-11-27"}),
+        ),
+        (
+            "add pay rent, urgent",
+            json!({"title": "pay rent", "priority": "high"}),
+        ),
+        (
+            "add pay rent important",
+            json!({"title": "pay rent", "priority": "high"}),
+        ),
+        (
+            "add pay rent low priority",
+            json!({"title": "pay rent", "priority": "low"}),
+        ),
+        (
+            "add pay rent medium priority",
+            json!({"title": "pay rent", "priority": "medium"}),
+        ),
+        (
+            "add pay rent with high priority",
+            json!({"title": "pay rent", "priority": "high"}),
+        ),
+        (
+            "add pay rent #home",
+            json!({"title": "pay rent", "tags": ["home"]}),
+        ),
+        (
+            "add #home pay rent #money",
+            json!({"title": "pay rent", "tags": ["home", "money"]}),
+        ),
+        (
+            "add pay rent tomorrow and urgent",
+            json!({"title": "pay rent", "due_at": "2026-11-26", "priority": "high"}),
+        ),
+        (
+            "add pay rent, high priority, by friday #home please",
+            json!({"title": "pay rent", "due_at": "2026-11-27", "priority": "high", "tags": ["home"]}),
+        ),
+        // "#12" is not a tag.
+        ("add fix bug #12", json!({"title": "fix bug #12"})),
+    ];
+    for (text, args) in cases {
+        assert_call(text, "add_task", args);
+    }
+}
+
+#[test]
+fn add_without_a_title_asks() {
+    for text in ["add", "add tomorrow", "create urgent", "todo:"] {
+        let reply = text_for(text);
+        assert!(reply.contains("add call mom"), "{text:?}: {reply}");
+    }
+}
+#[test]
+fn list_phrases() {
+    let cases = [
+        ("list", "pending"),
+        ("list tasks", "pending"),
+        ("show tasks", "pending"),
+        ("Show my tasks please", "pending"),
+        ("show pending", "pending"),
+        ("what's still open?", "pending"),
+        ("What’s still open?", "pending"),
+        ("what is left", "pending"),
+        ("what do I have to do?", "pending"),
+        ("what do I need to do today", "pending"),
+        ("todo", "pending"),
+        ("my tasks", "pending"),
+        ("show completed", "completed"),
+        ("what did I finish", "completed"),
+        ("done tasks", "completed"),
+        ("show all", "all"),
+        ("list everything", "all"),
+        ("all tasks", "all"),
+    ];
+    for (text, status) in cases {
+        assert_call(text, "list_tasks", json!({"status": status}));
+    }
+}
+
+#[test]
+fn search_phrases() {
+    for text in [
+        "find milk",
+        "search milk",
+        "search for milk",
+        "find tasks about milk",
+    ] {
+        assert_call(
+            text,
+            "list_tasks",
+            json!({"status": "all", "query": "milk"}),
+        );
+    }
+    assert_call(
+        "search for Oat Milk",
+        "list_tasks",
+        json!({"status": "all", "query": "Oat Milk"}),
+    );
+    assert!(text_for("search").contains("find milk"));
+}
+
+#[test]
+fn complete_phrases_and_number_forms() {
+    for text in [
+        "complete 3",
+        "done with 3",
+        "finish 3",
+        "mark 3 done",
+        "mark 3 as done",
+        "check off 3",
+        "check 3 off",
+        "3 is done",
+        "3 done",
+        "done 3",
+        "complete #3",
+        "complete task 3",
+        "complete number 3",
+        "complete task #3",
+        "please complete task 3!",
+        "I finished 3",
+    ] {
+        assert_call(text, "complete_task", json!({"task_id": 3}));
+    }
+}
+
+#[test]
+fn several_numbers_make_several_calls() {
+    for text in [
+        "complete 3 and 5",
+        "done with 3, 5",
+        "done with 3,5",
+        "finish tasks 3 & 5",
+        "complete 3 and 5 and 3",
+    ] {
+        let reply = reply_to(text);
+        let got: Vec<(String, Value)> = reply
+            .tool_calls
+            .iter()
+            .map(|c| {
+                (
+                    c.name.clone(),
+                    serde_json::from_str(&c.arguments).expect("json"),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("complete_task".to_string(), json!({"task_id": 3})),
+                ("complete_task".to_string(), json!({"task_id": 5})),
+            ],
+            "{text}"
+        );
+    }
+    assert_eq!(reply_to("delete 1, 2 and 3").tool_calls.len(), 3);
+}
+
+#[test]
+fn reopen_phrases() {
+    for text in [
+        "reopen 3",
+        "undo 3",
+        "uncomplete 3",
+        "mark 3 not done",
+        "mark 3 as not done",
+        "3 is not done",
+    ] {
+        assert_call(
+            text,
+            "complete_task",
+            json!({"task_id": 3, "completed": false}),
+        );
+    }
+}
+
+#[test]
+fn update_phrases() {
+    let cases = [
+        (
+            "rename 3 to buy oat milk",
+            json!({"task_id": 3, "title": "buy oat milk"}),
+        ),
+        (
+            "rename task #3 to Buy Oat Milk",
+            json!({"task_id": 3, "title": "Buy Oat Milk"}),
+        ),
+        (
+            "change 3 to buy oat milk",
+            json!({"task_id": 3, "title": "buy oat milk"}),
+        ),
+        (
+            "set 3 priority high",
+            json!({"task_id": 3, "priority": "high"}),
+        ),
+        (
+            "set 3 to low priority",
+            json!({"task_id": 3, "priority": "low"}),
+        ),
+        (
+            "make 3 high priority",
+            json!({"task_id": 3, "priority": "high"}),
+        ),
+        ("make 3 urgent", json!({"task_id": 3, "priority": "high"})),
+        (
+            "mark 3 as urgent",
+            json!({"task_id": 3, "priority": "high"}),
+        ),
+        ("prioritize 3", json!({"task_id": 3, "priority": "high"})),
+        (
+            "set the priority of task 3 to high",
+            json!({"task_id": 3, "priority": "high"}),
+        ),
+        (
+            "move 3 to friday",
+            json!({"task_id": 3, "due_at": "2026-11-27"}),
+        ),
+        (
+            "3 due tomorrow",
+            json!({"task_id": 3, "due_at": "2026-11-26"}),
+        ),
+        (
+            "push 3 to 2026-12-01",
+            json!({"task_id": 3, "due_at": "2026-12-01"}),
+        ),
+        (
+            "change 3 to next monday",
+            json!({"task_id": 3, "due_at": "2026-11-30"}),
+        ),
+        (
+            "reschedule 3 for in 2 days",
+            json!({"task_id": 3, "due_at": "2026-11-27"}),
+        ),
+        (
+            "change the due date of 3 to friday",
+            json!({"task_id": 3, "due_at": "2026-11-27"}),
+        ),
+        (
+            "move 3 to friday, high priority",
+            json!({"task_id": 3, "due_at": "2026-11-27", "priority": "high"}),
+        ),
+    ];
+    for (text, args) in cases {
+        assert_call(text, "update_task", args);
+    }
+    for text in ["move 3 to someday", "update 3", "set 3"] {
+        assert!(text_for(text).contains("move 3 to friday"), "{text}");
+    }
+    assert!(text_for("rename 3").contains("rename 3 to"));
+}
+
+#[test]
+fn delete_phrases() {
+    for text in [
+        "delete 3",
+        "remove 3",
+        "drop task 3",
+        "cancel 3",
+        "get rid of #3",
+    ] {
+        assert_call(text, "delete_task", json!({"task_id": 3}));
+    }
+}
+
+#[test]
+fn vague_targets_ask_which_task() {
+    for text in [
+        "delete it",
+        "complete all",
+        "complete",
+        "reopen",
+        "remove them",
+    ] {
+        let reply = text_for(text);
+        assert!(reply.starts_with("Which task?"), "{text:?}: {reply}");
+    }
+}
+
+#[test]
+fn titles_start_with_a_lookup() {
+    let cases = [
+        ("complete buy milk", "pending", "buy milk"),
+        ("done with call mom", "pending", "call mom"),
+        ("buy milk is done", "pending", "buy milk"),
+        ("mark buy milk as done", "pending", "buy milk"),
+        ("reopen buy milk", "completed", "buy milk"),
+        ("delete the milk task", "all", "milk"),
+        ("rename buy milk to buy oat milk", "all", "buy milk"),
+        ("move buy milk to friday", "all", "buy milk"),
+        ("make buy milk urgent", "all", "buy milk"),
+    ];
+    for (text, status, query) in cases {
+        assert_call(
+            text,
+            "list_tasks",
+            json!({"status": status, "query": query}),
+        );
+    }
+}
+
+const TWO_MILKS: &str = r#"[
+    {"id": 3, "title": "buy milk", "completed": false, "priority": "medium", "due_at": null, "tags": []},
+    {"id": 5, "title": "buy milk and eggs", "completed": false, "priority": "high", "due_at": null, "tags": []}
+]"#;
+
+/// Runs a title command through its lookup with `found` as the result.
+fn after_lookup(text: &str, found: &str) -> Reply {
+    let first = reply_to(text);
+    assert_eq!(first.tool_calls[0].name, "list_tasks", "{text}");
+    respond(&with_results(text, &first, &[found]), today())
+}
+
+fn only_call(reply: &Reply) -> (String, Value) {
+    assert_eq!(reply.content, None, "{reply:?}");
+    assert_eq!(reply.tool_calls.len(), 1, "{reply:?}");
+    let call = &reply.tool_calls[0];
+    (
+        call.name.clone(),
+        serde_json::from_str(&call.arguments).expect("json"),
+    )
+}
+
+#[test]
+fn a_single_match_gets_the_real_call() {
+    let one = r#"[{"id": 7, "title": "Buy milk", "completed": false}]"#;
+    let cases = [
+        ("complete buy milk", "complete_task", json!({"task_id": 7})),
+        ("delete the milk task", "delete_task", json!({"task_id": 7})),
+        (
+            "rename buy milk to buy oat milk",
+            "update_task",
+            json!({"task_id": 7, "title": "buy oat milk"}),
+        ),
+        (
+            "move buy milk to friday",
+            "update_task",
+            json!({"task_id": 7, "due_at": "2026-11-27"}),
+        ),
+    ];
+    for (text, name, args) in cases {
+        assert_eq!(
+            only_call(&after_lookup(text, one)),
+            (name.to_string(), args),
+            "{text}"
+        );
+    }
+    let done = r#"[{"id": 7, "title": "buy milk", "completed": true}]"#;
+    assert_eq!(
+        only_call(&after_lookup("reopen buy milk", done)),
+        (
+            "complete_task".to_string(),
+            json!({"task_id": 7, "completed": false})
+        )
+    );
+}
+
+#[test]
+fn an_exact_title_beats_longer_ones() {
+    assert_eq!(
+        only_call(&after_lookup("complete buy milk", TWO_MILKS)),
+        ("complete_task".to_string(), json!({"task_id": 3}))
+    );
+    // Already completed tasks are not candidates for completing.
+    let mixed = r#"[{"id": 3, "title": "milk", "completed": true},
+                    {"id": 4, "title": "oat milk", "completed": false}]"#;
+    assert_eq!(
+        only_call(&after_lookup("complete milk", mixed)),
+        ("complete_task".to_string(), json!({"task_id": 4}))
+    );
+}
+
+#[test]
+fn no_match_says_so() {
+    let reply = after_lookup("delete buy milk", "[]");
+    assert_eq!(
+        text_of(&reply),
+        "I couldn't find a task matching \"buy milk\"."
+    );
+    let reply = after_lookup("complete buy milk", r#"{"tasks": []}"#);
+    assert_eq!(
+        text_of(&reply),
+        "I couldn't find an open task matching \"buy milk\"."
+    );
+    let reply = after_lookup("delete buy milk", r#"{"error": "database unavailable"}"#);
+    assert_eq!(text_of(&reply), "I couldn't do that: database unavailable.");
+}
+
+#[test]
+fn several_matches_ask_which() {
+    let reply = after_lookup("delete milk", TWO_MILKS);
+    assert_eq!(
+        text_of(&reply),
+        "I found 2 tasks matching \"milk\":\n- #3 buy milk\n- #5 buy milk and eggs\n\
+         Which one do you mean? Tell me its number, e.g. \"delete 3\"."
+    );
+    let reply = after_lookup("rename milk to oat milk", TWO_MILKS);
+    assert!(text_of(&reply).ends_with("e.g. \"rename 3 to oat milk\"."));
+}
+
+#[test]
+fn the_follow_up_happens_once() {
+    let text = "complete buy milk";
+    let lookup = reply_to(text);
+    let mut messages = with_results(text, &lookup, &[r#"[{"id": 7, "title": "buy milk"}]"#]);
+    let action = respond(&messages, today());
+    assert_eq!(action.tool_calls[0].name, "complete_task");
+    let mut asked = Message::assistant("");
+    asked.tool_calls = action.tool_calls.clone();
+    messages.push(asked);
+    messages.push(Message::tool_result(
+        action.tool_calls[0].id.clone(),
+        r#"{"task_id": 7, "status": "completed", "title": "buy milk"}"#,
+    ));
+    let done = respond(&messages, today());
+    assert_eq!(text_of(&done), "Marked \"buy milk\" (task 7) as done.");
+    // Even when a second round was lookups again: text, not another call.
+    let mut looping = with_results(text, &lookup, &["[]"]);
+    let mut again = Message::assistant("");
+    again.tool_calls = lookup.tool_calls.clone();
+    looping.push(again);
+    looping.push(Message::tool_result(
+        lookup.tool_calls[0].id.clone(),
+        TWO_MILKS,
+    ));
+    assert!(respond(&looping, today()).tool_calls.is_empty());
+}
+
+#[test]
+fn final_texts() {
+    assert_eq!(
+        answer(
+            "add call mom tomorrow, high priority",
+            &[
+                r#"{"task_id": 12, "status": "created", "title": "call mom", "due_at": "2026-11-26T00:00:00Z", "priority": "high"}"#
+            ]
+        ),
+        "Added \"call mom\" (task 12), due 2026-11-26, high priority."
+    );
+    assert_eq!(
+        answer(
+            "add call mom",
+            &[
+                r#"{"task_id": 12, "status": "created", "title": "call mom", "priority": "medium", "due_at": null}"#
+            ]
+        ),
+        "Added \"call mom\" (task 12)."
+    );
+    assert_eq!(
+        answer(
+            "add call mom #family",
+            &[r#"{"task_id": 12, "status": "created", "title": "call mom", "tags": ["family"]}"#]
+        ),
+        "Added \"call mom\" (task 12), tagged #family."
+    );
+    assert_eq!(
+        answer(
+            "complete 3",
+            &[r#"{"task_id": 3, "status": "completed", "title": "call mom"}"#]
+        ),
+        "Marked \"call mom\" (task 3) as done."
+    );
+    assert_eq!(
+        answer(
+            "reopen 3",
+            &[r#"{"task_id": 3, "status": "updated", "title": "call mom", "completed": false}"#]
+        ),
+        "Reopened \"call mom\" (task 3)."
+    );
+    assert_eq!(
+        answer(
+            "rename 3 to buy oat milk",
+            &[
+                r#"{"task_id": 3, "status": "updated", "title": "buy oat milk", "priority": "high"}"#
+            ]
+        ),
+        "Updated task 3: \"buy oat milk\"."
+    );
+    assert_eq!(
+        answer(
+            "move 3 to friday",
+            &[
+                r#"{"task_id": 3, "status": "updated", "title": "call mom", "due_at": "2026-11-27T00:00:00Z"}"#
+            ]
+        ),
+        "Updated task 3: \"call mom\", due 2026-11-27."
+    );
+    assert_eq!(
+        answer(
+            "delete 3",
+            &[r#"{"task_id": 3, "status": "deleted", "title": "call mom"}"#]
+        ),
+        "Deleted \"call mom\" (task 3)."
+    );
+    assert_eq!(
+        answer("delete 42", &[r#"{"error": "task 42 not found"}"#]),
+        "I couldn't do that: task 42 not found."
+    );
+    assert_eq!(
+        answer(
+            "complete 3 and 42",
+            &[
+                r#"{"task_id": 3, "status": "completed"}"#,
+                r#"{"error": {"message": "task 42 not found."}}"#
+            ]
+        ),
+        "Marked task 3 as done.\nI couldn't do that: task 42 not found."
+    );
+}
+
+#[test]
+fn list_texts() {
+    let open = r#"[
+        {"id": 3, "title": "call mom", "completed": false, "priority": "high", "due_at": "2026-11-26T00:00:00Z", "tags": []},
+        {"id": 5, "title": "buy milk", "completed": false, "priority": "medium", "due_at": null, "tags": []}
+    ]"#;
+    assert_eq!(
+        answer("show my tasks", &[open]),
+        "You have 2 open tasks:\n- #3 call mom (due 2026-11-26, high)\n- #5 buy milk"
+    );
+    assert_eq!(answer("what's left", &["[]"]), "You have no open tasks.");
+    assert_eq!(
+        answer("show completed", &["[]"]),
+        "You have no completed tasks."
+    );
+    assert_eq!(answer("show all", &["[]"]), "You have no tasks.");
+    assert_eq!(
+        answer(
+            "show completed",
+            &[r#"[{"id": 1, "title": "taxes", "completed": true}]"#]
+        ),
+        "You have 1 completed task:\n- #1 taxes"
+    );
+    assert_eq!(
+        answer(
+            "show all",
+            &[r#"[{"id": 1, "title": "taxes", "completed": true, "priority": "low"}]"#]
+        ),
+        "You have 1 task:\n- #1 taxes (done, low)"
+    );
+    assert_eq!(
+        answer("find milk", &[r#"[{"id": 5, "title": "buy milk"}]"#]),
+        "Tasks matching \"milk\":\n- #5 buy milk"
+    );
+    assert_eq!(answer("find milk", &["[]"]), "No tasks match \"milk\".");
+    let many: Vec<Value> = (1..=60)
+        .map(|i| json!({"id": i, "title": format!("t{i}")}))
+        .collect();
+    let many = Value::from(many).to_string();
+    let listed = answer("list", &[&many]);
+    assert!(listed.starts_with("You have 60 open tasks:\n- #1 t1\n"));
+    assert!(listed.ends_with("- #50 t50\n...and 10 more."));
+}
+
+#[test]
+fn small_talk_and_gibberish_get_help() {
+    for text in [
+        "",
+        "   ",
+        "hello",
+        "help",
+        "what can you do?",
+        "asdf qwer",
+        "🙂",
+        "?!",
+    ] {
+        let reply = text_for(text);
+        assert!(reply.contains("add call mom tomorrow"), "{text:?}: {reply}");
+        assert!(reply.contains("complete 3"), "{text:?}: {reply}");
+    }
+    assert!(text_for("hi").starts_with("Hi! "));
+    assert!(text_for("Good morning!").starts_with("Hi! "));
+    assert!(text_for("asdf").starts_with("Sorry"));
+    assert_eq!(text_for("thanks!"), "You're welcome!");
+}
+
+#[test]
+fn garbage_never_panics() {
+    let day = today();
+    // No messages, no user message, only tool results.
+    assert!(respond(&[], day).content.is_some());
+    assert!(
+        respond(&[Message::system("x"), Message::assistant("y")], day)
+            .content
+            .is_some()
+    );
+    let orphan = Message::tool_result("nope", "not json at all");
+    assert_eq!(
+        text_of(&respond(
+            &[Message::user("complete 3"), orphan.clone()],
+            day
+        )),
+        "The tool answered: not json at all"
+    );
+    // Results that are not what the tools return.
+    for result in [
+        "",
+        "null",
+        "42",
+        "\"ok\"",
+        "[1, 2]",
+        "{}",
+        "{\"status\": 5}",
+        "[{\"id\": \"x\"}]",
+        "{\"error\": null}",
+        "{\"tasks\": 3}",
+        "\u{0}\u{1}",
+        "{\"task_id\": 1e400}",
+    ] {
+        for user in [
+            "complete 3",
+            "complete buy milk",
+            "show tasks",
+            "add x",
+            "reopen milk",
+            "hi",
+        ] {
+            let first = reply_to(user);
+            let reply = respond(&with_results(user, &first, &[result]), day);
+            assert!(
+                reply.content.is_some() || !reply.tool_calls.is_empty(),
+                "{user} / {result}"
+            );
+            let reply = respond(
+                &[Message::user(user), Message::tool_result("", result)],
+                day,
+            );
+            assert!(
+                reply.content.is_some() || !reply.tool_calls.is_empty(),
+                "{user} / {result}"
+            );
+        }
+    }
+    // Odd inputs for the parser.
+    let long = "add ".to_string() + &"ж".repeat(10_000);
+    for text in [
+        "todo:",
+        "todo:é",
+        "#",
+        "# # #",
+        "add #",
+        "complete #",
+        "complete 0",
+        "complete -3",
+        "complete 99999999999999999999999",
+        "rename to to to",
+        "change to",
+        "move",
+        "set priority of to high",
+        "mark",
+        "mark as done",
+        "3",
+        "3 3 3",
+        "in 3 days",
+        "add in",
+        "add x in days",
+        "add x feb 30",
+        "add x 31 february 2027",
+        "’’’",
+        "\"\"",
+        "add \"",
+        "add “”",
+        long.as_str(),
+        "\u{202e}add x",
+        "add\tx\ny",
+        "ＡＤＤ x",
+    ] {
+        let reply = reply_to(text);
+        assert!(
+            reply.content.is_some() || !reply.tool_calls.is_empty(),
+            "{text:?}"
+        );
+        for call in &reply.tool_calls {
+            serde_json::from_str::<Value>(&call.arguments).expect("arguments are JSON");
+        }
+    }
+}

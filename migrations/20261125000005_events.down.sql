@@ -1,0 +1,2 @@
+DROP TABLE events;
+ALTER TABLE users DROP COLUMN last_event_seq;
