@@ -103,6 +103,8 @@ pub fn test_config(db_name: &str, overrides: &[(&str, &str)]) -> Config {
 }
 
 pub struct TestApp {
+    /// False for peers: the first instance removes the shared queues.
+    owns_topology: bool,
     pub base: String,
     /// The configuration the app runs with (workers reuse its database and queue names).
     pub config: Config,
@@ -145,6 +147,7 @@ impl TestApp {
             shutdown.clone(),
         ));
         let app = Self {
+            owns_topology: true,
             config,
             base,
             pool,
@@ -164,7 +167,9 @@ impl TestApp {
             .connect(self.config.database_url.expose())
             .await
             .expect("peer pool");
-        TestApp::spawn_on(self.config.clone(), pool).await
+        let mut peer = TestApp::spawn_on(self.config.clone(), pool).await;
+        peer.owns_topology = false;
+        peer
     }
 
     /// Polls /health until the API reports its RabbitMQ connection up.
@@ -632,4 +637,41 @@ fn parse_block(block: &str) -> Option<SseMessage> {
         event,
         data: serde_json::from_str(&data).unwrap_or(Value::String(data)),
     })
+}
+
+/// Each test removes its RabbitMQ queues and exchanges when it ends, so
+/// test runs do not pile them up on the broker (x-expires is the backstop
+/// for tests that panic before this runs).
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+        if !self.owns_topology {
+            return;
+        }
+        let url = self.config.rabbitmq_url.expose().to_string();
+        let topology = todo_common::queue::Topology::from_config(&self.config);
+        // Drop cannot await; a short-lived thread with its own runtime can.
+        let cleanup = std::thread::spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            rt.block_on(async {
+                let work = async {
+                    let conn =
+                        lapin::Connection::connect(&url, lapin::ConnectionProperties::default())
+                            .await
+                            .ok()?;
+                    let ch = conn.create_channel().await.ok()?;
+                    let _ = topology.delete(&ch).await;
+                    let _ = conn.close(200, "test done".into()).await;
+                    Some(())
+                };
+                let _ = tokio::time::timeout(Duration::from_secs(10), work).await;
+            });
+        });
+        let _ = cleanup.join();
+    }
 }

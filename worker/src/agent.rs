@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use sqlx::PgPool;
 use todo_common::Config;
 use todo_common::chat::turns::{self, Turn};
+use todo_common::events;
 use todo_common::llm::{Message, Reply};
 use todo_common::queue::Broker;
 use todo_common::tools::{self, ToolDefinition};
@@ -158,10 +159,30 @@ impl Agent {
     ) -> Result<Option<Reply>, ModelError> {
         let attempts = self.config.openai_max_attempts;
         for attempt in 1..=attempts {
+            // Text streams to the user's live clients as message.delta while
+            // the model writes; the stored answer carries the whole text.
+            let (deltas, mut pieces) = tokio::sync::mpsc::unbounded_channel::<String>();
+            let forward = {
+                let broker = self.broker.clone();
+                let user = turn.user_id.clone();
+                let ids = json!({ "message_id": turn.message_id, "conversation_id": turn.conversation_id });
+                tokio::spawn(async move {
+                    while let Some(delta) = pieces.recv().await {
+                        let mut data = ids.clone();
+                        data["delta"] = Value::String(delta);
+                        broker
+                            .publish_transient(&user, events::kind::MESSAGE_DELTA, &data)
+                            .await;
+                    }
+                })
+            };
             let result = tokio::select! {
                 _ = abort.cancelled() => return Ok(None),
-                r = self.model.complete_once(messages, &self.tools) => r,
+                r = self.model.complete_once(messages, &self.tools, Some(&deltas)) => r,
             };
+            drop(deltas);
+            // Deltas go out before the step that follows is announced.
+            let _ = forward.await;
             match result {
                 Ok(reply) => return Ok(Some(reply)),
                 Err(ModelError::Retryable {

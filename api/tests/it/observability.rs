@@ -68,13 +68,13 @@ async fn metrics_can_be_switched_off() {
 
 #[tokio::test]
 async fn shutdown_stops_accepting_and_the_server_returns() {
-    let app = TestApp::spawn().await;
+    let mut app = TestApp::spawn().await;
     assert_eq!(
         app.call(Method::GET, "/health", None).await.status(),
         StatusCode::OK
     );
     app.shutdown.cancel();
-    let result = tokio::time::timeout(std::time::Duration::from_secs(10), app.server)
+    let result = tokio::time::timeout(std::time::Duration::from_secs(10), &mut app.server)
         .await
         .expect("server stops within 10 s")
         .expect("server task did not panic");

@@ -51,6 +51,7 @@ pub struct Broker {
 }
 
 const CONFIRM_TIMEOUT: Duration = Duration::from_secs(10);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
 
 impl Broker {
     pub fn new(url: Secret, topology: Topology) -> Arc<Self> {
@@ -126,7 +127,21 @@ impl Broker {
         });
     }
 
+    /// Connects and declares, within CONNECT_TIMEOUT: a broker that accepts
+    /// TCP but never answers must not stall us forever.
     async fn connect(&self) -> lapin::Result<()> {
+        match tokio::time::timeout(CONNECT_TIMEOUT, self.try_connect()).await {
+            Ok(result) => result,
+            Err(_) => Err(lapin::Error::from(lapin::ErrorKind::IOError(
+                std::sync::Arc::new(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    "RabbitMQ did not answer in time",
+                )),
+            ))),
+        }
+    }
+
+    async fn try_connect(&self) -> lapin::Result<()> {
         let connection =
             Connection::connect(self.url.expose(), ConnectionProperties::default()).await?;
         let publisher = connection.create_channel().await?;

@@ -12,7 +12,10 @@
 
 use std::time::Duration;
 
-use lapin::options::{ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions};
+use lapin::options::{
+    ExchangeDeclareOptions, ExchangeDeleteOptions, QueueBindOptions, QueueDeclareOptions,
+    QueueDeleteOptions,
+};
 use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
 use lapin::{Channel, ExchangeKind};
 
@@ -186,6 +189,27 @@ impl Topology {
             let name = self.retry_queue(delay);
             ch.queue_declare(name.clone().into(), queue, args).await?;
             self.bind(ch, &name, &self.retry_exchange(), delay.key())
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Removes every queue and exchange of this prefix (ephemeral
+    /// deployments and tests; messages in them are lost).
+    pub async fn delete(&self, ch: &Channel) -> lapin::Result<()> {
+        let mut queues = vec![self.turns_queue(), self.dead_queue()];
+        queues.extend(RetryDelay::ALL.map(|d| self.retry_queue(d)));
+        for q in queues {
+            ch.queue_delete(q.into(), QueueDeleteOptions::default())
+                .await?;
+        }
+        for ex in [
+            self.exchange(),
+            self.retry_exchange(),
+            self.dead_exchange(),
+            self.events_exchange(),
+        ] {
+            ch.exchange_delete(ex.into(), ExchangeDeleteOptions::default())
                 .await?;
         }
         Ok(())

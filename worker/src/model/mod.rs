@@ -10,6 +10,7 @@ use std::time::Duration;
 use todo_common::Config;
 use todo_common::llm::{Message, Reply, offline};
 use todo_common::tools::ToolDefinition;
+use tokio::sync::mpsc::UnboundedSender;
 
 pub use openai::OpenAiClient;
 
@@ -65,14 +66,15 @@ impl Model {
         }
     }
 
-    /// One request, no retries.
+    /// One request, no retries; text pieces go to `deltas` as they stream in.
     pub async fn complete_once(
         &self,
         messages: &[Message],
         tools: &[ToolDefinition],
+        deltas: Option<&UnboundedSender<String>>,
     ) -> Result<Reply, ModelError> {
         match self {
-            Self::OpenAi(client) => client.complete(messages, tools).await,
+            Self::OpenAi(client) => client.complete(messages, tools, deltas).await,
             Self::Offline => Ok(offline::respond(messages, chrono::Utc::now().date_naive())),
         }
     }

@@ -3,6 +3,7 @@
 //! keep retries in one place. Responses are read leniently: servers that
 //! speak "OpenAI-compatible" differ in small ways.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use async_openai::types::chat::{
@@ -11,8 +12,8 @@ use async_openai::types::chat::{
     ChatCompletionRequestMessage, ChatCompletionRequestSystemMessage,
     ChatCompletionRequestSystemMessageContent, ChatCompletionRequestToolMessage,
     ChatCompletionRequestToolMessageContent, ChatCompletionRequestUserMessage,
-    ChatCompletionRequestUserMessageContent, ChatCompletionTool, ChatCompletionTools,
-    CreateChatCompletionRequest, FunctionCall, FunctionObject,
+    ChatCompletionRequestUserMessageContent, ChatCompletionStreamOptions, ChatCompletionTool,
+    ChatCompletionTools, CreateChatCompletionRequest, FunctionCall, FunctionObject,
 };
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
@@ -21,6 +22,7 @@ use todo_common::Config;
 use todo_common::config::Secret;
 use todo_common::llm::{Message, Reply, Role, ToolCall, Usage};
 use todo_common::tools::ToolDefinition;
+use tokio::sync::mpsc::UnboundedSender;
 
 use super::ModelError;
 
@@ -56,15 +58,23 @@ impl OpenAiClient {
         &self.model
     }
 
+    /// One chat completion. With `deltas`, the answer is streamed and each
+    /// piece of text is sent there as it arrives (not for tool-call rounds).
     pub async fn complete(
         &self,
         messages: &[Message],
         tools: &[ToolDefinition],
+        deltas: Option<&UnboundedSender<String>>,
     ) -> Result<Reply, ModelError> {
         let request = CreateChatCompletionRequest {
             model: self.model.clone(),
             messages: messages.iter().map(to_wire).collect(),
             tools: (!tools.is_empty()).then(|| tools.iter().map(tool_to_wire).collect()),
+            stream: deltas.is_some().then_some(true),
+            stream_options: deltas.is_some().then_some(ChatCompletionStreamOptions {
+                include_usage: Some(true),
+                ..Default::default()
+            }),
             ..Default::default()
         };
         let mut req = self.http.post(&self.url).json(&request);
@@ -82,6 +92,22 @@ impl OpenAiClient {
         })?;
         let status = response.status();
         let headers = response.headers().clone();
+        let streamed = headers
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("text/event-stream"));
+        if status.is_success()
+            && streamed
+            && let Some(deltas) = deltas
+        {
+            let reply = read_stream(response, deltas).await;
+            metrics::histogram!("openai_request_duration_seconds")
+                .record(started.elapsed().as_secs_f64());
+            metrics::counter!("openai_requests_total", "status" => status.as_u16().to_string())
+                .increment(1);
+            return reply;
+        }
+        // Servers that ignore `stream` answer with plain JSON: read that.
         let body = response.text().await.map_err(|e| ModelError::Retryable {
             reason: format!("the model's answer was cut off ({})", e.without_url()),
             retry_after: None,
@@ -99,6 +125,101 @@ impl OpenAiClient {
         })?;
         parse_reply(&value)
     }
+}
+
+/// Reads an OpenAI-style SSE stream of `chat.completion.chunk`s into a
+/// Reply, sending content pieces to `deltas` unless the round calls tools.
+async fn read_stream(
+    mut response: reqwest::Response,
+    deltas: &UnboundedSender<String>,
+) -> Result<Reply, ModelError> {
+    let cut = |what: &str| ModelError::Retryable {
+        reason: format!("the model's stream {what}"),
+        retry_after: None,
+    };
+    let mut pending: Vec<u8> = Vec::new();
+    let mut content = String::new();
+    let mut calls: BTreeMap<u64, (String, String, String)> = BTreeMap::new();
+    let mut tool_round = false;
+    let mut usage = None;
+    let mut done = false;
+    while !done {
+        let Some(bytes) = response.chunk().await.map_err(|_| cut("broke off"))? else {
+            break;
+        };
+        pending.extend_from_slice(&bytes);
+        // Only whole lines are decoded, so a character split across chunks stays intact.
+        while let Some(end) = pending.iter().position(|b| *b == b'\n') {
+            let line: Vec<u8> = pending.drain(..=end).collect();
+            let line = String::from_utf8_lossy(&line);
+            let Some(data) = line.trim_end().strip_prefix("data:") else {
+                continue;
+            };
+            let data = data.trim();
+            if data == "[DONE]" {
+                done = true;
+                break;
+            }
+            let Ok(chunk) = serde_json::from_str::<Value>(data) else {
+                continue;
+            };
+            if let Some(u) = chunk.get("usage").filter(|u| u.is_object()) {
+                usage = Some(Usage {
+                    prompt_tokens: u["prompt_tokens"].as_u64().unwrap_or(0) as u32,
+                    completion_tokens: u["completion_tokens"].as_u64().unwrap_or(0) as u32,
+                });
+            }
+            for choice in chunk["choices"].as_array().into_iter().flatten() {
+                let delta = &choice["delta"];
+                if let Some(parts) = delta["tool_calls"].as_array() {
+                    tool_round = true;
+                    for (i, part) in parts.iter().enumerate() {
+                        let index = part["index"].as_u64().unwrap_or(i as u64);
+                        let entry = calls.entry(index).or_default();
+                        if let Some(id) = part["id"].as_str() {
+                            entry.0 = id.to_string();
+                        }
+                        if let Some(name) = part["function"]["name"].as_str() {
+                            entry.1.push_str(name);
+                        }
+                        match &part["function"]["arguments"] {
+                            Value::String(a) => entry.2.push_str(a),
+                            Value::Null => {}
+                            other => entry.2.push_str(&other.to_string()),
+                        }
+                    }
+                }
+                if let Some(text) = delta["content"].as_str() {
+                    content.push_str(text);
+                    // Tool rounds are not streamed as text.
+                    if !tool_round && !text.is_empty() {
+                        let _ = deltas.send(text.to_string());
+                    }
+                }
+            }
+        }
+    }
+    if !done && content.is_empty() && calls.is_empty() {
+        return Err(cut("ended before an answer"));
+    }
+    let tool_calls = calls
+        .into_iter()
+        .filter(|(_, (_, name, _))| !name.trim().is_empty())
+        .map(|(i, (id, name, arguments))| ToolCall {
+            id: if id.is_empty() {
+                format!("call_{i}_{}", uuid::Uuid::new_v4().simple())
+            } else {
+                id
+            },
+            name: name.trim().to_string(),
+            arguments,
+        })
+        .collect();
+    Ok(Reply {
+        content: Some(content).filter(|c| !c.trim().is_empty()),
+        tool_calls,
+        usage,
+    })
 }
 
 fn to_wire(m: &Message) -> ChatCompletionRequestMessage {

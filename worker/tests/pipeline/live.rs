@@ -268,7 +268,7 @@ async fn a_conversation_filter_shows_only_that_conversation() {
 
 #[tokio::test]
 async fn the_stream_ends_cleanly_when_the_server_shuts_down() {
-    let app = TestApp::spawn().await;
+    let mut app = TestApp::spawn().await;
     let user = app.signup("bye@example.com").await;
     let mut stream = EventStream::open(&app, &user, "", None).await;
     app.shutdown.cancel();
@@ -276,9 +276,117 @@ async fn the_stream_ends_cleanly_when_the_server_shuts_down() {
         stream.ends_within(Duration::from_secs(10)).await,
         "stream closed by the server"
     );
-    let finished = tokio::time::timeout(Duration::from_secs(10), app.server).await;
+    let finished = tokio::time::timeout(Duration::from_secs(10), &mut app.server).await;
     assert!(
         finished.is_ok(),
         "the server stopped; open streams did not hold it"
     );
+}
+
+#[tokio::test]
+async fn the_answer_streams_as_deltas_before_it_completes() {
+    let app = TestApp::spawn().await;
+    let mock = start_mock().await;
+    let worker = app.spawn_worker(Some(&mock), &[]).await;
+    let user = app.signup("deltas@example.com").await;
+    let mut stream = EventStream::open(&app, &user, "", None).await;
+    let (_, turn) = app
+        .chat(&user, "add stream these words please", None, Some(30))
+        .await;
+    let mut streamed = String::new();
+    let completed = loop {
+        let m = stream.next().await;
+        match m.event.as_str() {
+            "message.delta" => {
+                assert!(m.id.is_none(), "deltas are transient");
+                assert_eq!(m.data["message_id"], turn["message_id"]);
+                streamed.push_str(m.data["delta"].as_str().unwrap());
+            }
+            "message.completed" => break m,
+            _ => {}
+        }
+    };
+    assert!(!streamed.is_empty(), "the answer streamed");
+    assert_eq!(
+        streamed,
+        completed.data["message"]["content"].as_str().unwrap(),
+        "the deltas add up to the answer"
+    );
+    worker.stop().await;
+}
+
+#[tokio::test]
+async fn a_client_that_never_reads_is_cut_off_and_costs_bounded_memory() {
+    use todo_common::queue::{Broker, Topology};
+    use tokio::io::AsyncWriteExt;
+
+    let app = TestApp::spawn().await;
+    let user = app.signup("slow@example.com").await;
+    let dropped = |text: &str| -> f64 {
+        text.lines()
+            .find(|l| l.starts_with("sse_slow_clients_dropped_total"))
+            .and_then(|l| l.split_whitespace().last()?.parse().ok())
+            .unwrap_or(0.0)
+    };
+    let metrics = |app: &TestApp| {
+        let (http, base) = (app.http.clone(), app.base.clone());
+        async move {
+            http.get(format!("{base}/metrics"))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        }
+    };
+    let before = dropped(&metrics(&app).await);
+
+    // A raw connection that asks for the stream and never reads a byte.
+    let addr = app.base.trim_start_matches("http://").to_string();
+    let mut stalled = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    stalled
+        .write_all(
+            format!(
+                "GET /api/{}/events HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {}\r\n\r\n",
+                user.id, user.token
+            )
+            .as_bytes(),
+        )
+        .await
+        .unwrap();
+    // And a client that keeps up.
+    let mut reader = EventStream::open(&app, &user, "", None).await;
+
+    let broker = Broker::new(
+        app.config.rabbitmq_url.clone(),
+        Topology::from_config(&app.config),
+    );
+    let life = tokio_util::sync::CancellationToken::new();
+    broker.spawn_maintainer(life.clone());
+    assert!(broker.wait_connected(Duration::from_secs(10)).await);
+    let user_id = todo_common::domain::UserId::parse(&user.id).unwrap();
+    let filler = "x".repeat(16 * 1024);
+    let mut received = 0;
+    for batch in 0..60 {
+        for i in 0..32 {
+            let data = json!({"message_id": "m", "delta": format!("{batch}-{i}"), "pad": filler});
+            broker
+                .publish_transient(&user_id, "message.delta", &data)
+                .await;
+        }
+        for _ in 0..32 {
+            let m = reader.next().await;
+            assert_eq!(m.event, "message.delta");
+            received += 1;
+        }
+    }
+    assert_eq!(received, 60 * 32, "the reading client got everything");
+    let after = dropped(&metrics(&app).await);
+    assert!(
+        after >= before + 1.0,
+        "the stalled client was cut off ({before} -> {after})"
+    );
+    life.cancel();
+    drop(stalled);
 }
