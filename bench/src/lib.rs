@@ -1,0 +1,169 @@
+//! What the benchmarks share: starting the real binaries (mock-openai, API,
+//! workers) on a fresh database and queue prefix, and reading results.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use serde_json::{Value, json};
+use sqlx::{Connection, Executor, PgConnection};
+
+/// The shared secret the bench's API signs tokens with (bench-only).
+pub const SECRET: &str = "bench-only-secret-0123456789abcdefghijkl";
+
+/// mock-openai, one API and N workers, killed when dropped; the database is dropped too.
+pub struct Stack {
+    pub base: String,
+    pub mock: String,
+    pub db_url: String,
+    admin_url: String,
+    db_name: String,
+    pub procs: Vec<(String, Child)>,
+}
+
+impl Stack {
+    pub async fn start(bin_dir: &str, workers: usize, model_latency_ms: u64) -> Result<Stack> {
+        let admin_url = std::env::var("BENCH_DATABASE_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+        let stamp = chrono::Utc::now().timestamp();
+        let db_name = format!("todo_bench_{stamp}");
+        let db_url = format!(
+            "{}/{db_name}",
+            admin_url.rsplit_once('/').context("database URL")?.0
+        );
+        let prefix = format!("bench_{stamp}");
+        let mut stack = Stack {
+            base: String::new(),
+            mock: String::new(),
+            db_url,
+            admin_url,
+            db_name,
+            procs: Vec::new(),
+        };
+
+        // mock-openai prints its address first.
+        let mut mock = Command::new(format!("{bin_dir}/mock-openai"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("start mock-openai (cargo build --release first)")?;
+        let mut first = String::new();
+        BufReader::new(mock.stdout.take().context("mock stdout")?).read_line(&mut first)?;
+        stack.mock = first
+            .trim()
+            .strip_prefix("listening on ")
+            .context("mock-openai address")?
+            .to_string();
+        stack.procs.push(("mock-openai".into(), mock));
+        let http = reqwest::Client::new();
+        if model_latency_ms > 0 {
+            http.post(format!("http://{}/_mock/config", stack.mock))
+                .json(&json!({ "latency_ms": model_latency_ms }))
+                .send()
+                .await?
+                .error_for_status()?;
+        }
+
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let env = |cmd: &mut Command, stack: &Stack| {
+            cmd.env_clear()
+                .env("PATH", std::env::var("PATH").unwrap_or_default())
+                .env("DATABASE_URL", &stack.db_url)
+                .env("RABBITMQ_PREFIX", &prefix)
+                .env("RABBITMQ_QUEUE_EXPIRES_SECONDS", "600")
+                .env("LOG_LEVEL", "error")
+                .env("BETTER_AUTH_SECRET", SECRET)
+                .env("SECRET_KEY", "bench-only-secret-key-0123456789abcdefghij")
+                .env("CHAT_RATE_LIMIT_PER_MINUTE", "100000")
+                .env("OPENAI_BASE_URL", format!("http://{}/v1", stack.mock))
+                .env("OPENAI_API_KEY", "sk-bench")
+                .env("WORKER_METRICS_PORT", "0")
+                .stdout(Stdio::null())
+                .stderr(Stdio::inherit());
+        };
+        let mut api = Command::new(format!("{bin_dir}/todo-api"));
+        env(&mut api, &stack);
+        api.env("API_PORT", port.to_string())
+            .env("API_HOST", "127.0.0.1");
+        stack
+            .procs
+            .push(("todo-api".into(), api.spawn().context("start todo-api")?));
+        stack.base = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(r) = http.get(format!("{}/health", stack.base)).send().await
+                && let Ok(h) = r.json::<Value>().await
+                && h["broker_connected"] == true
+            {
+                break;
+            }
+            if Instant::now() > deadline {
+                bail!("the API did not become healthy");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        for i in 0..workers {
+            let mut w = Command::new(format!("{bin_dir}/todo-worker"));
+            env(&mut w, &stack);
+            stack.procs.push((
+                format!("todo-worker-{i}"),
+                w.spawn().context("start todo-worker")?,
+            ));
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        Ok(stack)
+    }
+
+    pub fn pid(&self, name: &str) -> Option<u32> {
+        self.procs
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, c)| c.id())
+    }
+
+    /// Kills the processes and drops the database.
+    pub async fn stop(mut self) -> Result<()> {
+        self.kill();
+        let mut admin = PgConnection::connect(&self.admin_url).await?;
+        admin
+            .execute(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+                self.db_name
+            )))
+            .await?;
+        Ok(())
+    }
+
+    fn kill(&mut self) {
+        for (_, c) in &mut self.procs {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Resident set size of a process in MiB: current (VmRSS) or peak (VmHWM).
+pub fn rss_mib(pid: u32, peak: bool) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let key = if peak { "VmHWM:" } else { "VmRSS:" };
+    let line = status.lines().find(|l| l.starts_with(key))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+/// The p-th value (0..=1) of sorted samples.
+pub fn pct(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
