@@ -118,6 +118,9 @@ pub struct Config {
     pub turn_lease: Duration,
     /// TURN_MAX_ATTEMPTS: claims of one turn (crashes, lost leases) before it fails.
     pub turn_max_attempts: u32,
+    /// TURNS_PER_USER: turns of one user in progress at once, across all
+    /// workers (fair share of workers and of the model's rate limit).
+    pub turns_per_user: u32,
 
     pub jwt_algorithm: Algorithm,
     pub jwt_expiration_hours: u32,
@@ -146,9 +149,16 @@ pub struct Config {
     pub openai_base_url: Option<String>,
     /// OPENAI_TIMEOUT_SECONDS: one model request, start to end.
     pub openai_timeout: Duration,
-    /// OPENAI_MAX_ATTEMPTS: tries per model call (429, 5xx, timeouts), with
-    /// exponential backoff and jitter, honouring Retry-After.
+    /// OPENAI_MAX_ATTEMPTS: tries per model call (5xx, timeouts), with
+    /// exponential backoff and jitter, honouring Retry-After. Rate-limit
+    /// 429s wait for the shared limiter instead and do not use up attempts.
     pub openai_max_attempts: u32,
+    /// OPENAI_RPM / OPENAI_TPM: the account's per-minute limits. Unset: learnt
+    /// from the server's x-ratelimit-limit-* headers (or none at all).
+    pub openai_rpm: Option<u32>,
+    pub openai_tpm: Option<u32>,
+    /// OPENAI_LIMIT_TARGET: the fraction of those limits the workers aim to use.
+    pub openai_limit_target: f64,
 
     pub mcp_server_host: String,
     pub mcp_server_port: u16,
@@ -254,6 +264,7 @@ impl Config {
         let worker_metrics_port = r.number("WORKER_METRICS_PORT", 9100u16);
         let turn_lease = Duration::from_secs(r.number("TURN_LEASE_SECONDS", 120u64));
         let turn_max_attempts = r.number("TURN_MAX_ATTEMPTS", 5u32);
+        let turns_per_user = r.number("TURNS_PER_USER", 2u32);
 
         let jwt_algorithm = r.parse("JWT_ALGORITHM", Algorithm::HS256, |v| {
             match v.to_ascii_uppercase().as_str() {
@@ -300,6 +311,26 @@ impl Config {
         let openai_base_url = r.optional("OPENAI_BASE_URL");
         let openai_timeout = Duration::from_secs(r.number("OPENAI_TIMEOUT_SECONDS", 60u64));
         let openai_max_attempts = r.number("OPENAI_MAX_ATTEMPTS", 5u32);
+        let openai_rpm = r.parse("OPENAI_RPM", None, |v| {
+            v.parse::<u32>()
+                .ok()
+                .filter(|n| *n > 0)
+                .map(Some)
+                .ok_or_else(|| "expected a positive whole number".to_string())
+        });
+        let openai_tpm = r.parse("OPENAI_TPM", None, |v| {
+            v.parse::<u32>()
+                .ok()
+                .filter(|n| *n > 0)
+                .map(Some)
+                .ok_or_else(|| "expected a positive whole number".to_string())
+        });
+        let openai_limit_target = r.parse("OPENAI_LIMIT_TARGET", 0.9f64, |v| {
+            v.parse::<f64>()
+                .ok()
+                .filter(|t| *t > 0.0 && *t <= 1.0)
+                .ok_or_else(|| "expected a fraction in (0, 1], e.g. 0.9".to_string())
+        });
 
         let mcp_server_host = r.string("MCP_SERVER_HOST", "0.0.0.0");
         let mcp_server_port = r.number("MCP_SERVER_PORT", 5555u16);
@@ -337,6 +368,7 @@ impl Config {
             worker_metrics_port,
             turn_lease,
             turn_max_attempts,
+            turns_per_user,
             jwt_algorithm,
             jwt_expiration_hours,
             better_auth_secret,
@@ -354,6 +386,9 @@ impl Config {
             openai_base_url,
             openai_timeout,
             openai_max_attempts,
+            openai_rpm,
+            openai_tpm,
+            openai_limit_target,
             mcp_server_host,
             mcp_server_port,
             sentry_dsn,
@@ -390,6 +425,7 @@ impl Config {
             ("MAX_TOOL_ROUNDS", self.max_tool_rounds),
             ("WORKER_CONCURRENCY", u32::from(self.worker_concurrency)),
             ("TURN_MAX_ATTEMPTS", self.turn_max_attempts),
+            ("TURNS_PER_USER", self.turns_per_user),
             ("OPENAI_MAX_ATTEMPTS", self.openai_max_attempts),
         ] {
             if value == 0 {

@@ -30,6 +30,8 @@ pub mod kind {
     pub const MESSAGE_COMPLETED: &str = "message.completed";
     pub const MESSAGE_FAILED: &str = "message.failed";
     pub const MESSAGE_DELTA: &str = "message.delta";
+    /// The turn waits for the model's rate limit: `{message_id, expected_wait_ms}`.
+    pub const MESSAGE_QUEUED: &str = "message.queued";
 }
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]

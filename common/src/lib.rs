@@ -8,6 +8,7 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod events;
+pub mod limiter;
 pub mod llm;
 pub mod queue;
 pub mod shutdown;

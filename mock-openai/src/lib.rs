@@ -6,17 +6,25 @@
 //! Routes:
 //! - `POST /v1/chat/completions` (also `/chat/completions`), streaming or not
 //! - `GET /v1/models`
-//! - `POST /_mock/config`, `GET /_mock/config`: latency and [`Behaviour`]
+//! - `POST /_mock/config`, `GET /_mock/config`: latency, [`Behaviour`] and
+//!   rate limits ([`MockConfig`])
 //! - `POST /_mock/fail`: queue [`Failure`]s (one object or an array)
 //! - `GET /_mock/stats`: [`Stats`]
 //! - `POST /_mock/reset`: back to a fresh state
+//!
+//! Rate limits work like OpenAI's: with `rpm` and/or `tpm` set, each limit is
+//! a token bucket holding a minute's worth that refills continuously; a
+//! completion request that does not fit gets a 429 (`rate_limit_exceeded`)
+//! with `retry-after-ms`/`retry-after`, and every completion response carries
+//! the `x-ratelimit-*` headers of the limits that are set.
 
+mod limit;
 mod wire;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -27,12 +35,13 @@ use axum::routing::{get, post};
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use todo_common::llm::{Reply, ToolCall, offline};
+use todo_common::llm::{Reply, ToolCall, Usage, offline};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
 use tokio_util::io::ReaderStream;
 use uuid::Uuid;
 
+use limit::{Limits, Refusal, Snapshot, format_duration};
 use wire::{ChatRequest, Header};
 
 /// How the mock answers well-formed completion requests.
@@ -54,7 +63,9 @@ pub enum Behaviour {
     PlainText,
 }
 
-/// Settings that apply to every completion request until changed.
+/// Settings that apply to every completion request until changed. Setting
+/// a new configuration replaces all of it (omitted fields take their
+/// defaults) and takes effect for the next request.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MockConfig {
@@ -64,6 +75,30 @@ pub struct MockConfig {
     /// How to answer (the American spelling `behavior` is accepted too).
     #[serde(default, alias = "behavior")]
     pub behaviour: Behaviour,
+    /// Requests per minute; `None` (the default) is unlimited. Each
+    /// completion request costs one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rpm: Option<u64>,
+    /// Tokens per minute; `None` (the default) is unlimited. A completion
+    /// request reserves its estimated prompt tokens plus `max_tokens`
+    /// (`max_completion_tokens`), corrected to the real completion size once
+    /// answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tpm: Option<u64>,
+}
+
+impl MockConfig {
+    /// Problems that make the configuration meaningless, for the admin API.
+    fn check(&self) -> Result<(), String> {
+        for (name, limit) in [("rpm", self.rpm), ("tpm", self.tpm)] {
+            if limit == Some(0) {
+                return Err(format!(
+                    "{name} must be at least 1 (leave it out or null for no limit)"
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The next `count` completion requests fail (or are slow) this way.
@@ -162,6 +197,10 @@ pub struct Stats {
     pub by_status: BTreeMap<String, u64>,
     /// The body of the last completion request (null when it was not JSON).
     pub last_request: Option<Value>,
+    /// Requests refused with 429 because of `rpm`/`tpm` (also counted in
+    /// `by_status`; injected 429s are not counted here).
+    #[serde(default)]
+    pub rate_limited: u64,
 }
 
 #[derive(Debug, Default)]
@@ -169,6 +208,29 @@ struct Inner {
     config: MockConfig,
     failures: VecDeque<Failure>,
     stats: Stats,
+    limits: Limits,
+}
+
+impl Inner {
+    fn with_config(config: MockConfig) -> Self {
+        let mut inner = Self::default();
+        inner.set_config(config);
+        inner
+    }
+
+    fn set_config(&mut self, config: MockConfig) {
+        self.config = config;
+        self.limits
+            .configure(config.rpm, config.tpm, Instant::now());
+    }
+
+    fn record(&mut self, status: StatusCode) {
+        *self
+            .stats
+            .by_status
+            .entry(status.as_u16().to_string())
+            .or_default() += 1;
+    }
 }
 
 /// The mock's shared, mutable state; clones share it. Tests drive it
@@ -176,12 +238,23 @@ struct Inner {
 #[derive(Debug, Clone, Default)]
 pub struct MockState {
     inner: Arc<Mutex<Inner>>,
+    /// The configuration it started with, restored by [`MockState::reset`].
+    initial: MockConfig,
 }
 
 impl MockState {
-    /// Normal behaviour, no latency, no failures queued.
+    /// Normal behaviour, no latency, no rate limits, no failures queued.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Starts with `config` (and comes back to it on reset), e.g. rate
+    /// limits from the environment.
+    pub fn with_config(config: MockConfig) -> Self {
+        Self {
+            inner: Arc::new(Mutex::new(Inner::with_config(config))),
+            initial: config,
+        }
     }
 
     /// A panicking holder cannot leave the state half-written in a way that
@@ -190,9 +263,12 @@ impl MockState {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Replaces the configuration.
+    /// Replaces the configuration. Rate limits take effect at once: a limit
+    /// that is unchanged keeps its bucket, a new one starts full, a changed
+    /// one keeps what was used in the rolling minute (so shrinking it can
+    /// refuse the very next request).
     pub fn set_config(&self, config: MockConfig) {
-        self.lock().config = config;
+        self.lock().set_config(config);
     }
 
     /// The configuration in effect.
@@ -221,9 +297,11 @@ impl MockState {
         self.lock().stats.clone()
     }
 
-    /// Clears configuration, queued failures and stats.
+    /// Clears queued failures, stats and rate-limit usage, and restores the
+    /// initial configuration (the default unless made with
+    /// [`MockState::with_config`]).
     pub fn reset(&self) {
-        *self.lock() = Inner::default();
+        *self.lock() = Inner::with_config(self.initial);
     }
 
     /// Counts a request and takes the failure (if any) meant for it, both at
@@ -244,12 +322,30 @@ impl MockState {
     }
 
     fn record(&self, status: StatusCode) {
-        *self
-            .lock()
-            .stats
-            .by_status
-            .entry(status.as_u16().to_string())
-            .or_default() += 1;
+        self.lock().record(status);
+    }
+
+    /// The rate limits' state, nothing taken.
+    fn limits(&self) -> Snapshot {
+        self.lock().limits.snapshot(Instant::now())
+    }
+
+    /// Takes one request and `tokens` tokens from the rate limits, or
+    /// counts the refusal (a 429) and takes nothing.
+    fn admit(&self, tokens: u64) -> Result<Snapshot, Refusal> {
+        let mut inner = self.lock();
+        let admitted = inner.limits.admit(tokens, Instant::now());
+        if admitted.is_err() {
+            inner.stats.rate_limited += 1;
+            inner.record(StatusCode::TOO_MANY_REQUESTS);
+        }
+        admitted
+    }
+
+    fn correct_tokens(&self, reserved: u64, actual: u64) {
+        self.lock()
+            .limits
+            .correct_tokens(reserved, actual, Instant::now());
     }
 }
 
@@ -308,7 +404,7 @@ async fn completions(State(state): State<MockState>, body: Bytes) -> Response {
         state.record(status);
         sleep(wait).await;
         tracing::debug!(status = status.as_u16(), "injected failure");
-        return failure_response(failure, status);
+        return with_limits(failure_response(failure, status), &state.limits());
     }
 
     let request = match parsed
@@ -319,16 +415,75 @@ async fn completions(State(state): State<MockState>, body: Bytes) -> Response {
         Err(message) => {
             state.record(StatusCode::BAD_REQUEST);
             sleep(wait).await;
-            return invalid_request(&message);
+            return with_limits(invalid_request(&message), &state.limits());
         }
     };
+
+    // Rate limits, like OpenAI: the prompt estimate plus the most the
+    // completion may use, corrected below once the real size is known.
+    let reserved = request.max_tokens.unwrap_or(0);
+    let estimate = wire::prompt_tokens(&request.messages).saturating_add(reserved);
+    let limits = match state.admit(estimate) {
+        Ok(limits) => limits,
+        Err(refusal) => {
+            tracing::debug!(kind = refusal.kind.name(), "rate limited");
+            return rate_limited(&refusal, &request.model);
+        }
+    };
+
     let reply = misbehave(
         config.behaviour,
         offline::respond(&request.messages, Utc::now().date_naive()),
     );
+    let usage = wire::estimate_usage(&request.messages, &reply);
+    state.correct_tokens(reserved, u64::from(usage.completion_tokens));
     state.record(StatusCode::OK);
     sleep(wait).await;
-    answer(&request, &reply)
+    with_limits(answer(&request, &reply, usage), &limits)
+}
+
+/// Adds the `x-ratelimit-*` headers of the limits that are set.
+fn with_limits(mut response: Response, limits: &Snapshot) -> Response {
+    limits.apply(response.headers_mut());
+    response
+}
+
+/// OpenAI's 429 for a request the rate limits refuse.
+fn rate_limited(refusal: &Refusal, model: &str) -> Response {
+    let kind = refusal.kind;
+    let message = match refusal.retry_after_ms {
+        Some(ms) => format!(
+            "Rate limit reached for {} for model {model} on the mock server: Limit {}, \
+             Used {}, Requested {}. Please try again in {}.",
+            kind.per_minute(),
+            refusal.limit,
+            refusal.used,
+            refusal.requested,
+            format_duration(ms),
+        ),
+        None => format!(
+            "Request too large for {} for model {model} on the mock server: Limit {}, \
+             Requested {}. The input or output tokens must be reduced in order to run \
+             successfully.",
+            kind.per_minute(),
+            refusal.limit,
+            refusal.requested,
+        ),
+    };
+    let mut response = json_response(
+        StatusCode::TOO_MANY_REQUESTS,
+        wire::error_body(&message, kind.name(), Some("rate_limit_exceeded")),
+    );
+    if let Some(ms) = refusal.retry_after_ms {
+        retry_headers(&mut response, ms);
+    }
+    with_limits(response, &refusal.snapshot)
+}
+
+fn retry_headers(response: &mut Response, ms: u64) {
+    let headers = response.headers_mut();
+    headers.insert("retry-after-ms", HeaderValue::from(ms));
+    headers.insert(header::RETRY_AFTER, HeaderValue::from(ms.div_ceil(1000)));
 }
 
 async fn sleep(ms: u64) {
@@ -377,8 +532,7 @@ fn misbehave(behaviour: Behaviour, reply: Reply) -> Reply {
     }
 }
 
-fn answer(request: &ChatRequest, reply: &Reply) -> Response {
-    let usage = wire::estimate_usage(&request.messages, reply);
+fn answer(request: &ChatRequest, reply: &Reply, usage: Usage) -> Response {
     let id = format!("chatcmpl-{}", Uuid::new_v4().simple());
     let header = Header {
         id: &id,
@@ -470,9 +624,7 @@ fn failure_response(failure: &Failure, status: StatusCode) -> Response {
     };
     let mut response = json_response(status, body);
     if let Some(ms) = failure.retry_after_ms {
-        let headers = response.headers_mut();
-        headers.insert("retry-after-ms", HeaderValue::from(ms));
-        headers.insert(header::RETRY_AFTER, HeaderValue::from(ms.div_ceil(1000)));
+        retry_headers(&mut response, ms);
     }
     response
 }
@@ -488,7 +640,10 @@ async fn models() -> Response {
 }
 
 async fn set_config(State(state): State<MockState>, body: Bytes) -> Response {
-    match serde_json::from_slice::<MockConfig>(&body) {
+    match serde_json::from_slice::<MockConfig>(&body)
+        .map_err(|e| e.to_string())
+        .and_then(|config| config.check().map(|()| config))
+    {
         Ok(config) => {
             state.set_config(config);
             json_response(StatusCode::OK, json!(config))

@@ -1,16 +1,19 @@
 //! `mock-openai [--port N]`: serve the mock on 127.0.0.1 until SIGTERM or
 //! Ctrl-C. The port comes from `--port`, else `MOCK_OPENAI_PORT`, else 0 (a
 //! random free port). The first line on stdout is `listening on ADDR`, so a
-//! parent process can read where to connect.
+//! parent process can read where to connect. `MOCK_OPENAI_RPM` and
+//! `MOCK_OPENAI_TPM` set starting rate limits (requests and tokens per
+//! minute; unset or empty = unlimited), which `POST /_mock/reset` restores.
 
 use std::io::Write;
 use std::process::ExitCode;
 
-use mock_openai::MockState;
+use mock_openai::{MockConfig, MockState};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-const USAGE: &str = "usage: mock-openai [--port N]   (env MOCK_OPENAI_PORT; default 0 = random)";
+const USAGE: &str = "usage: mock-openai [--port N]   (env MOCK_OPENAI_PORT; default 0 = random)
+env MOCK_OPENAI_RPM, MOCK_OPENAI_TPM: rate limits per minute (default unlimited)";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -30,6 +33,17 @@ async fn main() -> ExitCode {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
         }
+        Err(problem) => {
+            eprintln!("mock-openai: {problem}\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let env = |name: &str| std::env::var(name).ok();
+    let config = match limits(
+        env("MOCK_OPENAI_RPM").as_deref(),
+        env("MOCK_OPENAI_TPM").as_deref(),
+    ) {
+        Ok(config) => config,
         Err(problem) => {
             eprintln!("mock-openai: {problem}\n{USAGE}");
             return ExitCode::from(2);
@@ -61,7 +75,8 @@ async fn main() -> ExitCode {
     let shutdown = CancellationToken::new();
     tokio::spawn(todo_common::shutdown::cancel_on_signal(shutdown.clone()));
     let stopped = async move { shutdown.cancelled().await };
-    match mock_openai::serve_with_shutdown(listener, MockState::new(), stopped).await {
+    match mock_openai::serve_with_shutdown(listener, MockState::with_config(config), stopped).await
+    {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("mock-openai: {e}");
@@ -98,9 +113,28 @@ fn port(args: &[String], env: Option<&str>) -> Result<Option<u16>, String> {
     Ok(Some(port))
 }
 
+/// The starting configuration: rate limits from `MOCK_OPENAI_RPM` and
+/// `MOCK_OPENAI_TPM` (unset or empty = unlimited).
+fn limits(rpm: Option<&str>, tpm: Option<&str>) -> Result<MockConfig, String> {
+    let parse = |name: &str, raw: Option<&str>| -> Result<Option<u64>, String> {
+        match raw.map(str::trim).filter(|v| !v.is_empty()) {
+            None => Ok(None),
+            Some(raw) => match raw.parse::<u64>() {
+                Ok(limit) if limit > 0 => Ok(Some(limit)),
+                _ => Err(format!("{name}: not a positive whole number: {raw:?}")),
+            },
+        }
+    };
+    Ok(MockConfig {
+        rpm: parse("MOCK_OPENAI_RPM", rpm)?,
+        tpm: parse("MOCK_OPENAI_TPM", tpm)?,
+        ..MockConfig::default()
+    })
+}
+
 #[cfg(test)]
 mod tests {
-    use super::port;
+    use super::{limits, port};
 
     fn args(list: &[&str]) -> Vec<String> {
         list.iter().map(|s| s.to_string()).collect()
@@ -120,5 +154,19 @@ mod tests {
         assert!(port(&args(&["--port", "70000"]), None).is_err());
         assert!(port(&args(&["serve"]), None).is_err());
         assert!(port(&args(&[]), Some("x")).is_err());
+    }
+
+    #[test]
+    fn rate_limits_from_env() {
+        let config = limits(None, None).expect("unset");
+        assert_eq!((config.rpm, config.tpm), (None, None));
+        let config = limits(Some(""), Some(" ")).expect("empty");
+        assert_eq!((config.rpm, config.tpm), (None, None));
+        let config = limits(Some("60"), Some(" 90000 ")).expect("set");
+        assert_eq!((config.rpm, config.tpm), (Some(60), Some(90_000)));
+        assert_eq!(config.latency_ms, 0);
+        assert!(limits(Some("0"), None).is_err());
+        assert!(limits(None, Some("-5")).is_err());
+        assert!(limits(Some("lots"), None).is_err());
     }
 }

@@ -12,6 +12,9 @@ pub(crate) struct ChatRequest {
     pub messages: Vec<Message>,
     pub stream: bool,
     pub include_usage: bool,
+    /// `max_completion_tokens`, else `max_tokens`: reserved by the token
+    /// rate limit until the real completion size is known.
+    pub max_tokens: Option<u64>,
 }
 
 /// Model name used when a request names none.
@@ -54,12 +57,26 @@ pub(crate) fn parse_request(body: &Value) -> Result<ChatRequest, String> {
             .and_then(|o| o.get("include_usage"))
             .and_then(Value::as_bool)
             .unwrap_or(false);
+    let max_tokens = match token_limit(object, "max_completion_tokens")? {
+        Some(max) => Some(max),
+        None => token_limit(object, "max_tokens")?,
+    };
     Ok(ChatRequest {
         model,
         messages,
         stream,
         include_usage,
+        max_tokens,
     })
+}
+
+fn token_limit(object: &Map<String, Value>, field: &str) -> Result<Option<u64>, String> {
+    match object.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(value) => value.as_u64().map(Some).ok_or_else(|| {
+            format!("Invalid value for '{field}': expected a non-negative integer.")
+        }),
+    }
 }
 
 fn parse_message(at: usize, raw: &Value) -> Result<Message, String> {
@@ -168,24 +185,30 @@ fn parse_tool_call(at: usize, i: usize, raw: &Value) -> Result<ToolCall, String>
     })
 }
 
-/// Tokens estimated as a quarter of the characters, rounded up.
-pub(crate) fn estimate_usage(messages: &[Message], reply: &Reply) -> Usage {
-    let call_chars = |calls: &[ToolCall]| -> usize {
-        calls
-            .iter()
-            .map(|c| c.name.chars().count() + c.arguments.chars().count())
-            .sum()
-    };
-    let prompt: usize = messages
+fn call_chars(calls: &[ToolCall]) -> usize {
+    calls
+        .iter()
+        .map(|c| c.name.chars().count() + c.arguments.chars().count())
+        .sum()
+}
+
+/// Prompt tokens: a quarter of the characters of all message contents (and
+/// of the tool calls assistants made), rounded up.
+pub(crate) fn prompt_tokens(messages: &[Message]) -> u64 {
+    let chars: usize = messages
         .iter()
         .map(|m| m.content.chars().count() + call_chars(&m.tool_calls))
         .sum();
+    u64::try_from(chars.div_ceil(4)).unwrap_or(u64::MAX)
+}
+
+/// Tokens estimated as a quarter of the characters, rounded up.
+pub(crate) fn estimate_usage(messages: &[Message], reply: &Reply) -> Usage {
     let completion =
         reply.content.as_deref().map_or(0, |c| c.chars().count()) + call_chars(&reply.tool_calls);
-    let tokens = |chars: usize| u32::try_from(chars.div_ceil(4)).unwrap_or(u32::MAX);
     Usage {
-        prompt_tokens: tokens(prompt),
-        completion_tokens: tokens(completion),
+        prompt_tokens: u32::try_from(prompt_tokens(messages)).unwrap_or(u32::MAX),
+        completion_tokens: u32::try_from(completion.div_ceil(4)).unwrap_or(u32::MAX),
     }
 }
 
@@ -391,6 +414,32 @@ mod tests {
         );
         assert_eq!(request.messages[3].tool_call_id.as_deref(), Some("c1"));
         assert!(!request.stream);
+        assert_eq!(request.max_tokens, None);
+        // "a\nb" + "" + "list_tasks{\"status\":\"all\"}" + "[]" = 3 + 26 + 2 chars.
+        assert_eq!(prompt_tokens(&request.messages), 8);
+    }
+
+    #[test]
+    fn max_completion_tokens_wins_over_max_tokens() {
+        let user = json!([{"role": "user", "content": "hi"}]);
+        for (extra, expected) in [
+            (json!({}), None),
+            (json!({"max_tokens": 50}), Some(50)),
+            (json!({"max_completion_tokens": 70}), Some(70)),
+            (
+                json!({"max_tokens": 50, "max_completion_tokens": 70}),
+                Some(70),
+            ),
+            (
+                json!({"max_tokens": 50, "max_completion_tokens": null}),
+                Some(50),
+            ),
+        ] {
+            let mut body = extra.clone();
+            body["messages"] = user.clone();
+            let request = parse_request(&body).expect("valid");
+            assert_eq!(request.max_tokens, expected, "{extra}");
+        }
     }
 
     #[test]
@@ -407,6 +456,8 @@ mod tests {
             json!({"messages": [{"role": "user", "content": "hi"}], "stream": "yes"}),
             json!({"messages": [{"role": "user", "content": "hi"}], "model": 4}),
             json!({"messages": [{"role": "assistant", "tool_calls": [{"id": "x"}]}]}),
+            json!({"messages": [{"role": "user", "content": "hi"}], "max_tokens": -1}),
+            json!({"messages": [{"role": "user", "content": "hi"}], "max_completion_tokens": "9"}),
         ] {
             assert!(parse_request(&body).is_err(), "{body}");
         }

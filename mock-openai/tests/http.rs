@@ -380,8 +380,8 @@ async fn plain_text_never_calls_tools() {
     let mock = start().await;
     // In-process this time.
     mock.state.set_config(MockConfig {
-        latency_ms: 0,
         behaviour: Behaviour::PlainText,
+        ..MockConfig::default()
     });
     let (_, _, body) = mock.chat(&request(ADD)).await;
     assert_eq!(body["choices"][0]["message"]["content"], "Sure, noted.");
@@ -510,6 +510,9 @@ async fn bad_admin_requests_are_refused() {
         ("/_mock/config", "{\"behaviour\": \"chaos\"}"),
         ("/_mock/config", "{\"latency\": 5}"),
         ("/_mock/config", "not json"),
+        ("/_mock/config", "{\"rpm\": 0}"),
+        ("/_mock/config", "{\"tpm\": -1}"),
+        ("/_mock/config", "{\"rpm\": \"60\"}"),
         ("/_mock/fail", "{\"status\": 200}"),
         ("/_mock/fail", "{\"count\": 2}"),
         ("/_mock/fail", "{\"status\": 429, \"retry_after\": 5}"),
@@ -568,7 +571,7 @@ async fn stats_count_and_reset_clears() {
     let mock = start().await;
     assert_eq!(
         mock.stats().await,
-        json!({"requests": 0, "by_status": {}, "last_request": null})
+        json!({"requests": 0, "by_status": {}, "last_request": null, "rate_limited": 0})
     );
     fail(&mock, json!({"status": 429})).await;
     configure(&mock, json!({"latency_ms": 1, "behaviour": "plain_text"})).await;
@@ -586,7 +589,7 @@ async fn stats_count_and_reset_clears() {
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(
         mock.stats().await,
-        json!({"requests": 0, "by_status": {}, "last_request": null})
+        json!({"requests": 0, "by_status": {}, "last_request": null, "rate_limited": 0})
     );
     let message = mock.message(&request(ADD)).await;
     assert_eq!(message["tool_calls"][0]["function"]["name"], "add_task");
@@ -620,6 +623,8 @@ async fn the_binary_prints_its_address_and_stops_on_sigterm() {
     todo_common::install_tls_provider();
     let mut child = Command::new(env!("CARGO_BIN_EXE_mock-openai"))
         .args(["--port", "0"])
+        .env("MOCK_OPENAI_RPM", "100")
+        .env_remove("MOCK_OPENAI_TPM")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -634,15 +639,17 @@ async fn the_binary_prints_its_address_and_stops_on_sigterm() {
         .strip_prefix("listening on 127.0.0.1:")
         .map(|port| format!("127.0.0.1:{port}"))
         .unwrap_or_else(|| panic!("unexpected first line {first:?}"));
-    let value: Value = reqwest::Client::new()
+    let res = reqwest::Client::new()
         .post(format!("http://{address}/v1/chat/completions"))
         .json(&request("show my tasks"))
         .send()
         .await
-        .expect("request")
-        .json()
-        .await
-        .expect("JSON");
+        .expect("request");
+    // The rate limit from MOCK_OPENAI_RPM.
+    assert_eq!(res.headers()["x-ratelimit-limit-requests"], "100");
+    assert_eq!(res.headers()["x-ratelimit-remaining-requests"], "99");
+    assert!(res.headers().get("x-ratelimit-limit-tokens").is_none());
+    let value: Value = res.json().await.expect("JSON");
     assert_eq!(
         value["choices"][0]["message"]["tool_calls"][0]["function"]["name"],
         "list_tasks"

@@ -8,9 +8,12 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 use sqlx::PgPool;
+use std::time::{Duration, Instant};
 use todo_common::Config;
 use todo_common::chat::turns::{self, Turn};
+
 use todo_common::events;
+use todo_common::limiter;
 use todo_common::llm::{Message, Reply};
 use todo_common::queue::Broker;
 use todo_common::tools::{self, ToolDefinition};
@@ -19,6 +22,11 @@ use tokio_util::sync::CancellationToken;
 use crate::model::{Model, ModelError, backoff};
 use crate::prompt;
 
+/// How long a turn keeps waiting through rate-limit 429s before it fails.
+const RATE_LIMIT_PATIENCE: Duration = Duration::from_secs(600);
+/// Waits longer than this are announced to the user (message.queued).
+const QUEUED_NOTICE_AFTER: Duration = Duration::from_secs(2);
+
 pub struct Agent {
     pub pool: PgPool,
     pub model: Model,
@@ -26,6 +34,8 @@ pub struct Agent {
     /// Live notices after each committed step; deltas while the model streams.
     pub broker: Arc<Broker>,
     tools: Vec<ToolDefinition>,
+    /// Size of the tool schemas, part of every prompt's token estimate.
+    tools_chars: usize,
 }
 
 /// How a turn run ended.
@@ -48,6 +58,10 @@ impl Agent {
             model,
             config,
             broker,
+            tools_chars: tools::definitions()
+                .iter()
+                .map(|t| t.parameters.to_string().len() + t.description.len())
+                .sum(),
             tools: tools::definitions(),
         }
     }
@@ -151,58 +165,140 @@ impl Agent {
     }
 
     /// One model call with the retry policy; None when aborted for shutdown.
+    ///
+    /// Before every request the worker reserves a slot in the shared limiter
+    /// and sleeps until it (the delivery stays unacked meanwhile, so the rest
+    /// stays queued in RabbitMQ). Rate-limit 429s pause every worker and are
+    /// retried without using up OPENAI_MAX_ATTEMPTS, for up to RATE_LIMIT_PATIENCE;
+    /// other transient failures back off and count.
     async fn call_model(
         &self,
         messages: &[Message],
         turn: &Turn,
         abort: &CancellationToken,
     ) -> Result<Option<Reply>, ModelError> {
-        let attempts = self.config.openai_max_attempts;
-        for attempt in 1..=attempts {
-            // Text streams to the user's live clients as message.delta while
-            // the model writes; the stored answer carries the whole text.
-            let (deltas, mut pieces) = tokio::sync::mpsc::unbounded_channel::<String>();
-            let forward = {
-                let broker = self.broker.clone();
-                let user = turn.user_id.clone();
-                let ids = json!({ "message_id": turn.message_id, "conversation_id": turn.conversation_id });
-                tokio::spawn(async move {
-                    while let Some(delta) = pieces.recv().await {
-                        let mut data = ids.clone();
-                        data["delta"] = Value::String(delta);
-                        broker
-                            .publish_transient(&user, events::kind::MESSAGE_DELTA, &data)
-                            .await;
+        let prompt_chars =
+            messages.iter().map(|m| m.content.len()).sum::<usize>() + self.tools_chars;
+        let estimate = limiter::estimate_tokens(prompt_chars, 0);
+        let patience = Instant::now() + RATE_LIMIT_PATIENCE;
+        let mut failures = 0;
+        loop {
+            if let Some(limiter) = self.model.limiter() {
+                let slot = limiter
+                    .reserve(estimate)
+                    .await
+                    .map_err(|e| ModelError::Retryable {
+                        reason: format!("the rate limiter is unavailable ({e})"),
+                        retry_after: None,
+                        rate_limited: false,
+                    })?;
+                metrics::histogram!("openai_ratelimit_wait_seconds")
+                    .record(slot.wait.as_secs_f64());
+                if slot.wait > QUEUED_NOTICE_AFTER {
+                    let data = json!({
+                        "message_id": turn.message_id,
+                        "conversation_id": turn.conversation_id,
+                        "expected_wait_ms": slot.wait.as_millis() as u64,
+                    });
+                    self.broker
+                        .publish_transient(&turn.user_id, events::kind::MESSAGE_QUEUED, &data)
+                        .await;
+                }
+                if !self.wait(slot.wait, turn, abort).await {
+                    return Ok(None);
+                }
+            }
+            match self.request(messages, turn, abort).await {
+                None => return Ok(None),
+                Some(Ok(reply)) => {
+                    if let Some(usage) = reply.usage {
+                        metrics::counter!("openai_tokens_total", "kind" => "prompt")
+                            .increment(u64::from(usage.prompt_tokens));
+                        metrics::counter!("openai_tokens_total", "kind" => "completion")
+                            .increment(u64::from(usage.completion_tokens));
+                        if let Some(limiter) = self.model.limiter() {
+                            let _ = limiter
+                                .correct_tokens(
+                                    estimate,
+                                    usage.prompt_tokens + usage.completion_tokens,
+                                )
+                                .await;
+                        }
                     }
-                })
-            };
-            let result = tokio::select! {
-                _ = abort.cancelled() => return Ok(None),
-                r = self.model.complete_once(messages, &self.tools, Some(&deltas)) => r,
-            };
-            drop(deltas);
-            // Deltas go out before the step that follows is announced.
-            let _ = forward.await;
-            match result {
-                Ok(reply) => return Ok(Some(reply)),
-                Err(ModelError::Retryable {
-                    reason,
-                    retry_after,
-                }) if attempt < attempts => {
-                    let wait = backoff(attempt, retry_after);
-                    tracing::info!(%reason, attempt, wait_ms = wait.as_millis() as u64, "model call failed; retrying");
-                    metrics::counter!("openai_retries_total").increment(1);
-                    tokio::select! {
-                        _ = abort.cancelled() => return Ok(None),
-                        _ = tokio::time::sleep(wait) => {}
-                    }
-                    // Keep the turn ours while we wait.
+                    return Ok(Some(reply));
+                }
+                // The limiter is paused for everyone; queue up again behind it.
+                Some(Err(ModelError::Retryable {
+                    rate_limited: true, ..
+                })) if self.model.limiter().is_some() && Instant::now() < patience => {
                     let _ = turns::renew(&self.pool, turn, self.config.turn_lease).await;
                 }
-                Err(e) => return Err(e),
+                Some(Err(ModelError::Retryable {
+                    reason,
+                    retry_after,
+                    ..
+                })) if failures + 1 < self.config.openai_max_attempts => {
+                    failures += 1;
+                    let wait = backoff(failures, retry_after);
+                    tracing::info!(%reason, failures, wait_ms = wait.as_millis() as u64, "model call failed; retrying");
+                    metrics::counter!("openai_retries_total").increment(1);
+                    if !self.wait(wait, turn, abort).await {
+                        return Ok(None);
+                    }
+                }
+                Some(Err(e)) => return Err(e),
             }
         }
-        unreachable!("the last attempt returns")
+    }
+
+    /// Sleeps for `wait`, keeping the turn's lease alive; false if aborted.
+    async fn wait(&self, wait: Duration, turn: &Turn, abort: &CancellationToken) -> bool {
+        let until = Instant::now() + wait;
+        let step = self.config.turn_lease / 3;
+        while Instant::now() < until {
+            let nap = (until - Instant::now()).min(step);
+            tokio::select! {
+                _ = abort.cancelled() => return false,
+                _ = tokio::time::sleep(nap) => {}
+            }
+            let _ = turns::renew(&self.pool, turn, self.config.turn_lease).await;
+        }
+        true
+    }
+
+    /// One request; text streams to the user's live clients as message.delta
+    /// while the model writes (the stored answer carries the whole text).
+    /// None when aborted.
+    async fn request(
+        &self,
+        messages: &[Message],
+        turn: &Turn,
+        abort: &CancellationToken,
+    ) -> Option<Result<Reply, ModelError>> {
+        let (deltas, mut pieces) = tokio::sync::mpsc::unbounded_channel::<String>();
+        let forward = {
+            let broker = self.broker.clone();
+            let user = turn.user_id.clone();
+            let ids =
+                json!({ "message_id": turn.message_id, "conversation_id": turn.conversation_id });
+            tokio::spawn(async move {
+                while let Some(delta) = pieces.recv().await {
+                    let mut data = ids.clone();
+                    data["delta"] = Value::String(delta);
+                    broker
+                        .publish_transient(&user, events::kind::MESSAGE_DELTA, &data)
+                        .await;
+                }
+            })
+        };
+        let result = tokio::select! {
+            _ = abort.cancelled() => None,
+            r = self.model.complete_once(messages, &self.tools, Some(&deltas)) => Some(r),
+        };
+        drop(deltas);
+        // Deltas go out before the step that follows is announced.
+        let _ = forward.await;
+        result
     }
 }
 

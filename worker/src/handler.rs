@@ -27,7 +27,14 @@ const MAX_CHAIN: usize = 50;
 pub async fn handle(agent: &Agent, job: &TurnJob, abort: &CancellationToken) -> Disposition {
     let mut message_id = job.message_id;
     for step in 0..MAX_CHAIN {
-        let claim = match turns::claim(&agent.pool, message_id, agent.config.turn_lease).await {
+        let claim = match turns::claim(
+            &agent.pool,
+            message_id,
+            agent.config.turn_lease,
+            i64::from(agent.config.turns_per_user),
+        )
+        .await
+        {
             Ok(c) => c,
             Err(e) => {
                 tracing::warn!(error = %e, %message_id, "could not claim the turn");
@@ -41,6 +48,12 @@ pub async fn handle(agent: &Agent, job: &TurnJob, abort: &CancellationToken) -> 
         let turn = match claim {
             Claim::Claimed(turn) => {
                 agent.broker.notify(&turn.user_id).await;
+                if turn.attempts == 1 {
+                    let waited = (chrono::Utc::now() - turn.created_at)
+                        .num_milliseconds()
+                        .max(0);
+                    metrics::histogram!("queue_wait_seconds").record(waited as f64 / 1000.0);
+                }
                 turn
             }
             // A duplicate of a finished turn, or a deleted conversation: done.

@@ -11,13 +11,32 @@ use std::sync::Arc;
 
 use sqlx::PgPool;
 use todo_common::Config;
+use todo_common::limiter::Limiter;
 use todo_common::queue::{Broker, Topology};
 use tokio_util::sync::CancellationToken;
 
 /// Runs a worker until `shutdown`, then drains. Tests call this in-process.
 pub async fn run(config: Config, pool: PgPool, shutdown: CancellationToken) {
     let config = Arc::new(config);
-    let model = model::Model::from_config(&config);
+    let limiter = if config.offline_assistant() {
+        None
+    } else {
+        match Limiter::new(
+            pool.clone(),
+            config.openai_rpm,
+            config.openai_tpm,
+            config.openai_limit_target,
+        )
+        .await
+        {
+            Ok(l) => Some(l),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot set up the shared rate limiter");
+                return;
+            }
+        }
+    };
+    let model = model::Model::from_config(&config, limiter);
     tracing::info!(
         model = model.name(),
         offline = model.is_offline(),

@@ -26,6 +26,7 @@ async fn every_migration_reverts_and_reapplies() {
             "events",
             "messages",
             "outbox",
+            "rate_limits",
             "tasks",
             "users"
         ]
@@ -50,7 +51,7 @@ async fn every_migration_reverts_and_reapplies() {
             .all(|m| !m.applied)
     );
     db::migrate_up(&pool).await.unwrap();
-    assert_eq!(tables(&pool).await.len(), 7);
+    assert_eq!(tables(&pool).await.len(), 8);
 }
 
 #[tokio::test]

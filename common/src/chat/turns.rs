@@ -45,6 +45,8 @@ pub struct Turn {
     pub request_id: Option<String>,
     /// Unique per claim: a lease is never shared, even within one process.
     pub lease_owner: String,
+    /// When the user sent it (queue wait = claim time - this).
+    pub created_at: chrono::DateTime<chrono::Utc>,
 }
 
 #[derive(Debug)]
@@ -52,17 +54,35 @@ pub enum Claim {
     Claimed(Turn),
     /// Completed or failed already: nothing to do (a duplicate delivery).
     Finished,
-    /// An earlier message of the conversation is unfinished, or another
-    /// worker holds a live lease on this one: try again later.
+    /// An earlier message of the conversation is unfinished, another
+    /// worker holds a live lease on this one, or the user already has their
+    /// share of turns running: try again later.
     Blocked,
     /// The message no longer exists (conversation deleted).
     Missing,
 }
 
-pub async fn claim(pool: &PgPool, message_id: Uuid, lease: Duration) -> Result<Claim> {
+/// Claims `message_id` for `lease`. `per_user` caps how many turns of one
+/// user run at once (fair share: one user's burst cannot occupy every worker
+/// and the whole model allowance while others wait).
+pub async fn claim(
+    pool: &PgPool,
+    message_id: Uuid,
+    lease: Duration,
+    per_user: i64,
+) -> Result<Claim> {
     let owner = Uuid::new_v4().simple().to_string();
     let mut tx = pool.begin().await?;
-    let row: Option<(Uuid, UserId, i64, String, i32, Option<String>)> = sqlx::query_as(
+    type Claimed = (
+        Uuid,
+        UserId,
+        i64,
+        String,
+        i32,
+        Option<String>,
+        chrono::DateTime<chrono::Utc>,
+    );
+    let row: Option<Claimed> = sqlx::query_as(
         "UPDATE messages m SET status = 'processing', lease_owner = $2, \
             lease_until = now() + $3, attempts = attempts + 1, updated_at = now() \
          WHERE m.id = $1 AND m.role = 'user' AND m.status IN ('queued', 'processing') \
@@ -70,14 +90,18 @@ pub async fn claim(pool: &PgPool, message_id: Uuid, lease: Duration) -> Result<C
            AND NOT EXISTS (SELECT 1 FROM messages e \
                 WHERE e.conversation_id = m.conversation_id AND e.role = 'user' \
                   AND e.seq < m.seq AND e.status IN ('queued', 'processing')) \
-         RETURNING conversation_id, user_id, seq, content, attempts, request_id",
+           AND (SELECT count(*) FROM messages p \
+                WHERE p.user_id = m.user_id AND p.role = 'user' AND p.status = 'processing' \
+                  AND p.id <> m.id AND p.lease_until > now()) < $4 \
+         RETURNING conversation_id, user_id, seq, content, attempts, request_id, created_at",
     )
     .bind(message_id)
     .bind(&owner)
     .bind(lease)
+    .bind(per_user)
     .fetch_optional(&mut *tx)
     .await?;
-    if let Some((conversation_id, user_id, seq, content, attempts, request_id)) = row {
+    if let Some((conversation_id, user_id, seq, content, attempts, request_id, created_at)) = row {
         events::record(
             &mut tx,
             &user_id,
@@ -96,6 +120,7 @@ pub async fn claim(pool: &PgPool, message_id: Uuid, lease: Duration) -> Result<C
             attempts,
             request_id,
             lease_owner: owner,
+            created_at,
         }));
     }
     drop(tx);

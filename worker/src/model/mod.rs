@@ -8,6 +8,7 @@ mod openai;
 use std::time::Duration;
 
 use todo_common::Config;
+use todo_common::limiter::Limiter;
 use todo_common::llm::{Message, Reply, offline};
 use todo_common::tools::ToolDefinition;
 use tokio::sync::mpsc::UnboundedSender;
@@ -21,6 +22,9 @@ pub enum ModelError {
     Retryable {
         reason: String,
         retry_after: Option<Duration>,
+        /// A rate-limit 429: the shared limiter is paused; waiting for it
+        /// does not use up an attempt.
+        rate_limited: bool,
     },
     /// The account is out of quota: retrying will not help.
     #[error("the model provider's quota is exhausted")]
@@ -47,11 +51,19 @@ pub enum Model {
 }
 
 impl Model {
-    pub fn from_config(config: &Config) -> Self {
+    pub fn from_config(config: &Config, limiter: Option<Limiter>) -> Self {
         if config.offline_assistant() {
             Self::Offline
         } else {
-            Self::OpenAi(OpenAiClient::new(config))
+            Self::OpenAi(OpenAiClient::new(config, limiter))
+        }
+    }
+
+    /// The shared limiter, for model calls that have one.
+    pub fn limiter(&self) -> Option<&Limiter> {
+        match self {
+            Self::OpenAi(c) => c.limiter(),
+            Self::Offline => None,
         }
     }
 

@@ -20,6 +20,7 @@ use reqwest::header::HeaderMap;
 use serde_json::Value;
 use todo_common::Config;
 use todo_common::config::Secret;
+use todo_common::limiter::{self, Limiter};
 use todo_common::llm::{Message, Reply, Role, ToolCall, Usage};
 use todo_common::tools::ToolDefinition;
 use tokio::sync::mpsc::UnboundedSender;
@@ -33,10 +34,12 @@ pub struct OpenAiClient {
     url: String,
     key: Option<Secret>,
     model: String,
+    /// Learns limits from headers and pauses everyone on a 429.
+    limiter: Option<Limiter>,
 }
 
 impl OpenAiClient {
-    pub fn new(config: &Config) -> Self {
+    pub fn new(config: &Config, limiter: Option<Limiter>) -> Self {
         let base = config
             .openai_base_url
             .as_deref()
@@ -51,6 +54,36 @@ impl OpenAiClient {
             url: format!("{base}/chat/completions"),
             key: config.openai_api_key.clone(),
             model: config.openai_model.clone(),
+            limiter,
+        }
+    }
+
+    pub fn limiter(&self) -> Option<&Limiter> {
+        self.limiter.as_ref()
+    }
+
+    /// Reads x-ratelimit-* headers: learn the limits, publish what remains,
+    /// and pause everyone when a limit is used up until its reset.
+    async fn observe(&self, headers: &HeaderMap) {
+        let Some(limiter) = &self.limiter else { return };
+        for (kind, key) in [("requests", limiter::REQUESTS), ("tokens", limiter::TOKENS)] {
+            let number =
+                |name: String| headers.get(name)?.to_str().ok()?.trim().parse::<f64>().ok();
+            if let Some(limit) = number(format!("x-ratelimit-limit-{kind}")) {
+                let _ = limiter.learn(key, limit).await;
+            }
+            if let Some(remaining) = number(format!("x-ratelimit-remaining-{kind}")) {
+                metrics::gauge!("openai_ratelimit_remaining", "kind" => kind).set(remaining);
+                let reset = headers
+                    .get(format!("x-ratelimit-reset-{kind}"))
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(parse_reset);
+                if remaining < 1.0
+                    && let Some(reset) = reset
+                {
+                    let _ = limiter.pause(reset).await;
+                }
+            }
         }
     }
 
@@ -89,9 +122,11 @@ impl OpenAiClient {
                 format!("could not reach the model ({})", e.without_url())
             },
             retry_after: None,
+            rate_limited: false,
         })?;
         let status = response.status();
         let headers = response.headers().clone();
+        self.observe(&headers).await;
         let streamed = headers
             .get(reqwest::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
@@ -111,17 +146,34 @@ impl OpenAiClient {
         let body = response.text().await.map_err(|e| ModelError::Retryable {
             reason: format!("the model's answer was cut off ({})", e.without_url()),
             retry_after: None,
+            rate_limited: false,
         })?;
         metrics::histogram!("openai_request_duration_seconds")
             .record(started.elapsed().as_secs_f64());
         metrics::counter!("openai_requests_total", "status" => status.as_u16().to_string())
             .increment(1);
         if !status.is_success() {
-            return Err(classify(status, &headers, &body));
+            let error = classify(status, &headers, &body);
+            if let (
+                ModelError::Retryable {
+                    rate_limited: true,
+                    retry_after,
+                    ..
+                },
+                Some(limiter),
+            ) = (&error, &self.limiter)
+            {
+                // One worker's 429 holds back all of them, until the server's reset.
+                let _ = limiter
+                    .pause(retry_after.unwrap_or(Duration::from_secs(1)))
+                    .await;
+            }
+            return Err(error);
         }
         let value: Value = serde_json::from_str(&body).map_err(|_| ModelError::Retryable {
             reason: "the model answered with something that is not JSON".into(),
             retry_after: None,
+            rate_limited: false,
         })?;
         parse_reply(&value)
     }
@@ -136,6 +188,7 @@ async fn read_stream(
     let cut = |what: &str| ModelError::Retryable {
         reason: format!("the model's stream {what}"),
         retry_after: None,
+        rate_limited: false,
     };
     let mut pending: Vec<u8> = Vec::new();
     let mut content = String::new();
@@ -309,12 +362,41 @@ fn classify(status: StatusCode, headers: &HeaderMap, body: &str) -> ModelError {
                 status.as_u16()
             ),
             retry_after: retry_after(headers),
+            rate_limited: status == StatusCode::TOO_MANY_REQUESTS,
         };
     }
     ModelError::Fatal(format!(
         "the model refused the request (HTTP {}: {message})",
         status.as_u16()
     ))
+}
+
+/// An x-ratelimit-reset-* value: "1s", "6m0s", "12ms", "1m30.5s", "2h3m".
+pub(crate) fn parse_reset(text: &str) -> Option<Duration> {
+    let mut total = 0.0f64;
+    let mut rest = text.trim();
+    if rest.is_empty() {
+        return None;
+    }
+    while !rest.is_empty() {
+        let split = rest.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
+        let (number, tail) = rest.split_at(split);
+        let value: f64 = number.parse().ok()?;
+        let unit_len = tail
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(tail.len());
+        let (unit, next) = tail.split_at(unit_len);
+        total += value
+            * match unit {
+                "h" => 3600.0,
+                "m" => 60.0,
+                "s" => 1.0,
+                "ms" => 0.001,
+                _ => return None,
+            };
+        rest = next;
+    }
+    (total.is_finite() && total >= 0.0).then(|| Duration::from_secs_f64(total))
 }
 
 /// `retry-after-ms` (OpenAI, milliseconds) or `retry-after` (seconds).
@@ -336,6 +418,7 @@ fn parse_reply(value: &Value) -> Result<Reply, ModelError> {
         return Err(ModelError::Retryable {
             reason: "the model's answer had no message".into(),
             retry_after: None,
+            rate_limited: false,
         });
     }
     let content = match &message["content"] {
@@ -438,6 +521,18 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn reset_durations_parse_like_openai_writes_them() {
+        assert_eq!(parse_reset("1s"), Some(Duration::from_secs(1)));
+        assert_eq!(parse_reset("6m0s"), Some(Duration::from_secs(360)));
+        assert_eq!(parse_reset("12ms"), Some(Duration::from_millis(12)));
+        assert_eq!(parse_reset("1m30.5s"), Some(Duration::from_millis(90_500)));
+        assert_eq!(parse_reset("2h3m"), Some(Duration::from_secs(7380)));
+        assert_eq!(parse_reset(""), None);
+        assert_eq!(parse_reset("soon"), None);
+        assert_eq!(parse_reset("5x"), None);
     }
 
     #[test]

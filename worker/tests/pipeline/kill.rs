@@ -2,30 +2,11 @@
 //! restarts every message is answered exactly once and exactly one task
 //! exists per "add" message.
 
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use testkit::{Mock, TestApp, start_mock};
+use testkit::{TestApp, start_mock};
 
-fn start_worker(app: &TestApp, mock: &Mock) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_todo-worker"))
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("ENVIRONMENT", "test")
-        .env("LOG_LEVEL", "error")
-        .env("DATABASE_URL", app.config.database_url.expose())
-        .env("RABBITMQ_PREFIX", &app.config.rabbitmq_prefix)
-        .env("RABBITMQ_QUEUE_EXPIRES_SECONDS", "600")
-        .env("OPENAI_BASE_URL", &mock.url)
-        .env("OPENAI_API_KEY", "sk-test")
-        .env("TURN_LEASE_SECONDS", "5")
-        .env("WORKER_METRICS_PORT", "0")
-        .current_dir(std::env::temp_dir())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start todo-worker")
-}
+use crate::procs::worker_process;
 
 /// A pseudo-random delay without a RNG dependency.
 fn random_ms(low: u64, high: u64) -> u64 {
@@ -54,7 +35,7 @@ async fn workers_killed_at_random_points_answer_everything_exactly_once() {
         conversations[slot] = Some(body["conversation_id"].as_str().unwrap().to_string());
     }
 
-    let mut worker = start_worker(&app, &mock);
+    let mut worker = worker_process(&app, &mock, &[("TURN_LEASE_SECONDS", "5")]);
     let mut kills = 0;
     let deadline = Instant::now() + Duration::from_secs(240);
     loop {
@@ -76,7 +57,7 @@ async fn workers_killed_at_random_points_answer_everything_exactly_once() {
             worker.kill().expect("SIGKILL the worker");
             let _ = worker.wait();
             kills += 1;
-            worker = start_worker(&app, &mock);
+            worker = worker_process(&app, &mock, &[("TURN_LEASE_SECONDS", "5")]);
         }
     }
     let _ = worker.kill();

@@ -4,7 +4,10 @@
 
 mod chat;
 mod failures;
+mod fairness;
 mod kill;
+mod limiter;
 mod live;
 mod ordering;
 mod outages;
+mod procs;

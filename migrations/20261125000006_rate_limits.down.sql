@@ -1,0 +1,2 @@
+DROP INDEX idx_messages_user_open_turns;
+DROP TABLE rate_limits;

@@ -1,0 +1,28 @@
+//! Workers as real processes (the `todo-worker` binary), for tests that
+//! kill them or that need separate processes sharing only PostgreSQL and RabbitMQ.
+
+use std::process::{Child, Command, Stdio};
+
+use testkit::{Mock, TestApp};
+
+pub fn worker_process(app: &TestApp, mock: &Mock, extra: &[(&str, &str)]) -> Child {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_todo-worker"));
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("ENVIRONMENT", "test")
+        .env("LOG_LEVEL", "error")
+        .env("DATABASE_URL", app.config.database_url.expose())
+        .env("RABBITMQ_PREFIX", &app.config.rabbitmq_prefix)
+        .env("RABBITMQ_QUEUE_EXPIRES_SECONDS", "600")
+        .env("OPENAI_BASE_URL", &mock.url)
+        .env("OPENAI_API_KEY", "sk-test")
+        .env("WORKER_METRICS_PORT", "0");
+    for (k, v) in extra {
+        cmd.env(k, v);
+    }
+    cmd.current_dir(std::env::temp_dir())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start todo-worker")
+}
