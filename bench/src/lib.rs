@@ -24,6 +24,23 @@ pub struct Stack {
 
 impl Stack {
     pub async fn start(bin_dir: &str, workers: usize, model_latency_ms: u64) -> Result<Stack> {
+        Self::start_with(
+            bin_dir,
+            workers,
+            &json!({ "latency_ms": model_latency_ms }),
+            &[],
+        )
+        .await
+    }
+
+    /// As `start`, with a full mock-openai config (e.g. `{"latency_ms": 800,
+    /// "rpm": 100}`) and extra variables for the API and workers.
+    pub async fn start_with(
+        bin_dir: &str,
+        workers: usize,
+        mock_config: &Value,
+        extra_env: &[(&str, &str)],
+    ) -> Result<Stack> {
         let admin_url = std::env::var("BENCH_DATABASE_URL")
             .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
         let stamp = chrono::Utc::now().timestamp();
@@ -57,13 +74,11 @@ impl Stack {
             .to_string();
         stack.procs.push(("mock-openai".into(), mock));
         let http = reqwest::Client::new();
-        if model_latency_ms > 0 {
-            http.post(format!("http://{}/_mock/config", stack.mock))
-                .json(&json!({ "latency_ms": model_latency_ms }))
-                .send()
-                .await?
-                .error_for_status()?;
-        }
+        http.post(format!("http://{}/_mock/config", stack.mock))
+            .json(mock_config)
+            .send()
+            .await?
+            .error_for_status()?;
 
         let port = std::net::TcpListener::bind("127.0.0.1:0")?
             .local_addr()?
@@ -81,6 +96,7 @@ impl Stack {
                 .env("OPENAI_BASE_URL", format!("http://{}/v1", stack.mock))
                 .env("OPENAI_API_KEY", "sk-bench")
                 .env("WORKER_METRICS_PORT", "0")
+                .envs(extra_env.iter().copied())
                 .stdout(Stdio::null())
                 .stderr(Stdio::inherit());
         };
