@@ -68,7 +68,9 @@ async fn relay_once(state: &AppState) -> todo_common::Result<()> {
 /// Turns idle for long past their lease had their queue message lost
 /// (dead-lettered, purged): queue them again. Duplicates are harmless.
 async fn sweep(state: &AppState) -> todo_common::Result<()> {
-    let idle = (state.config.turn_lease * 2).max(Duration::from_secs(300));
+    // Long enough that a turn merely waiting in a backlog (a rate-limited
+    // model, a burst) is not queued twice; duplicates are harmless, churn is not.
+    let idle = (state.config.turn_lease * 2).max(Duration::from_secs(900));
     for job in turns::stale(&state.pool, idle, BATCH).await? {
         tracing::warn!(message_id = %job.message_id, "re-queueing a turn whose queue message was lost");
         metrics::counter!("turns_redriven_total").increment(1);

@@ -10,7 +10,7 @@
 //!
 //! Usage: bench-load [--workers W] [--users U] [--rate TURNS_PER_S] [--duration S]
 //!        [--latency-ms L] [--mock-rpm M] [--openai-rpm R|unset] [--shrink-at S --shrink-rpm M2]
-//!        [--drain-timeout S] [--bin-dir DIR]
+//!        [--target F] [--drain-timeout S] [--bin-dir DIR]
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -31,6 +31,8 @@ struct Args {
     shrink_at: Option<u64>,
     shrink_rpm: Option<u64>,
     drain_timeout: u64,
+    /// OPENAI_LIMIT_TARGET for the workers (None: their default).
+    target: Option<String>,
     bin_dir: String,
 }
 
@@ -46,6 +48,7 @@ fn parse_args() -> Result<Args> {
         shrink_at: None,
         shrink_rpm: None,
         drain_timeout: 1200,
+        target: None,
         bin_dir: "target/release".into(),
     };
     let mut it = std::env::args().skip(1);
@@ -65,6 +68,7 @@ fn parse_args() -> Result<Args> {
             "--shrink-at" => a.shrink_at = num(&v)?,
             "--shrink-rpm" => a.shrink_rpm = num(&v)?,
             "--drain-timeout" => a.drain_timeout = v.parse()?,
+            "--target" => a.target = Some(v),
             "--bin-dir" => a.bin_dir = v,
             _ => bail!("unknown flag {flag}; see the file header"),
         }
@@ -127,6 +131,9 @@ async fn main() -> Result<()> {
     let mut env: Vec<(&str, &str)> = vec![("TURN_LEASE_SECONDS", "120")];
     if let Some(r) = &rpm_text {
         env.push(("OPENAI_RPM", r.as_str()));
+    }
+    if let Some(t) = &args.target {
+        env.push(("OPENAI_LIMIT_TARGET", t.as_str()));
     }
     let stack = Stack::start_with(&args.bin_dir, args.workers, &mock_config, &env).await?;
     let http = reqwest::Client::builder()
