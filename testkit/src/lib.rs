@@ -253,6 +253,24 @@ impl TestApp {
         (status, res.json().await.unwrap_or(Value::Null))
     }
 
+    /// Polls until no user message is queued or processing any more.
+    pub async fn wait_until_all_answered(&self, within: Duration) {
+        let deadline = Instant::now() + within;
+        loop {
+            let open: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM messages WHERE role = 'user' AND status IN ('queued', 'processing')",
+            )
+            .fetch_one(&self.pool)
+            .await
+            .unwrap();
+            if open == 0 {
+                return;
+            }
+            assert!(Instant::now() < deadline, "{open} turns still open");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// Polls a turn until it is completed or failed (deadline 60 s).
     pub async fn wait_for_turn(&self, user: &TestUser, message_id: &str) -> Value {
         let deadline = Instant::now() + Duration::from_secs(60);

@@ -7,23 +7,6 @@ use testkit::{TestApp, start_mock};
 
 use crate::procs::worker_process;
 
-async fn wait_all_answered(app: &TestApp, within: Duration) {
-    let deadline = Instant::now() + within;
-    loop {
-        let open: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM messages WHERE role = 'user' AND status <> 'completed'",
-        )
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
-        if open == 0 {
-            return;
-        }
-        assert!(Instant::now() < deadline, "{open} turns still open");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 #[tokio::test]
 async fn one_users_burst_does_not_starve_another_user() {
     let app = TestApp::spawn().await;
@@ -42,7 +25,7 @@ async fn one_users_burst_does_not_starve_another_user() {
             .await;
     }
     let (_, mine) = app.chat(&polite, "add polite one", None, None).await;
-    wait_all_answered(&app, Duration::from_secs(60)).await;
+    app.wait_until_all_answered(Duration::from_secs(60)).await;
     let polite_done: chrono::DateTime<chrono::Utc> =
         sqlx::query_scalar("SELECT completed_at FROM messages WHERE id = $1")
             .bind(uuid::Uuid::parse_str(mine["message_id"].as_str().unwrap()).unwrap())
@@ -83,7 +66,7 @@ async fn two_worker_processes_share_one_limit_and_never_hit_a_429() {
         app.chat(&users[i % 3], &format!("add limited {i}"), None, None)
             .await;
     }
-    wait_all_answered(&app, Duration::from_secs(90)).await;
+    app.wait_until_all_answered(Duration::from_secs(90)).await;
     let elapsed = started.elapsed().as_secs_f64();
     let stats = mock.stats().await;
     assert_eq!(

@@ -1,7 +1,7 @@
 //! Per conversation, turns are answered in the order sent and never two at
 //! once, however many workers compete.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use testkit::{TestApp, start_mock};
 
@@ -29,20 +29,7 @@ async fn two_workers_answer_twenty_quick_messages_in_order() {
         )
         .await;
     }
-    let deadline = Instant::now() + Duration::from_secs(90);
-    loop {
-        let open: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM messages WHERE role = 'user' AND status <> 'completed'",
-        )
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
-        if open == 0 {
-            break;
-        }
-        assert!(Instant::now() < deadline, "{open} turns still open");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    app.wait_until_all_answered(Duration::from_secs(90)).await;
 
     // Tasks were created in the order the messages were sent.
     let titles: Vec<String> = sqlx::query_scalar("SELECT title FROM tasks ORDER BY id")
