@@ -4,56 +4,15 @@
 use std::time::{Duration, Instant};
 
 use chrono::{Days, Utc};
-use mock_openai::{Behaviour, Failure, MockConfig, MockState};
+use mock_openai::{Behaviour, Failure, MockConfig};
 use reqwest::StatusCode;
-use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
-use tokio::net::TcpListener;
 
-struct Mock {
-    base: String,
-    state: MockState,
-    http: reqwest::Client,
-}
+mod support;
 
-async fn start() -> Mock {
-    todo_common::install_tls_provider();
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let base = format!("http://{}", listener.local_addr().expect("address"));
-    let state = MockState::new();
-    tokio::spawn(mock_openai::serve(listener, state.clone()));
-    Mock {
-        base,
-        state,
-        http: reqwest::Client::new(),
-    }
-}
+use support::{Mock, start};
 
 impl Mock {
-    async fn post_raw(&self, path: &str, body: &str) -> (StatusCode, HeaderMap, String) {
-        let res = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .header("content-type", "application/json")
-            .body(body.to_string())
-            .send()
-            .await
-            .expect("request");
-        let status = res.status();
-        let headers = res.headers().clone();
-        (status, headers, res.text().await.expect("body"))
-    }
-
-    async fn post(&self, path: &str, body: &Value) -> (StatusCode, HeaderMap, Value) {
-        let (status, headers, text) = self.post_raw(path, &body.to_string()).await;
-        let value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
-        (status, headers, value)
-    }
-
-    async fn chat(&self, body: &Value) -> (StatusCode, HeaderMap, Value) {
-        self.post("/v1/chat/completions", body).await
-    }
-
     /// A successful non-streaming completion's message.
     async fn message(&self, body: &Value) -> Value {
         let (status, _, value) = self.chat(body).await;
@@ -62,14 +21,7 @@ impl Mock {
     }
 
     async fn stats(&self) -> Value {
-        self.http
-            .get(format!("{}/_mock/stats", self.base))
-            .send()
-            .await
-            .expect("request")
-            .json()
-            .await
-            .expect("json")
+        self.get("/_mock/stats").await
     }
 }
 

@@ -7,63 +7,15 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
-use tokio::net::TcpListener;
 
-struct Mock {
-    base: String,
-    http: reqwest::Client,
-}
+mod support;
 
-async fn start() -> Mock {
-    todo_common::install_tls_provider();
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let base = format!("http://{}", listener.local_addr().expect("address"));
-    tokio::spawn(mock_openai::serve(listener, mock_openai::MockState::new()));
-    Mock {
-        base,
-        http: reqwest::Client::new(),
-    }
-}
+use support::{Mock, start};
 
 impl Mock {
-    async fn post_raw(&self, path: &str, body: &str) -> (StatusCode, HeaderMap, String) {
-        let res = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .header("content-type", "application/json")
-            .body(body.to_string())
-            .send()
-            .await
-            .expect("request");
-        let status = res.status();
-        let headers = res.headers().clone();
-        (status, headers, res.text().await.expect("body"))
-    }
-
-    async fn post(&self, path: &str, body: &Value) -> (StatusCode, HeaderMap, Value) {
-        let (status, headers, text) = self.post_raw(path, &body.to_string()).await;
-        let value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
-        (status, headers, value)
-    }
-
-    async fn chat(&self, body: &Value) -> (StatusCode, HeaderMap, Value) {
-        self.post("/v1/chat/completions", body).await
-    }
-
     async fn configure(&self, config: Value) {
         let (status, _, body) = self.post("/_mock/config", &config).await;
         assert_eq!(status, StatusCode::OK, "{body}");
-    }
-
-    async fn get(&self, path: &str) -> Value {
-        self.http
-            .get(format!("{}{path}", self.base))
-            .send()
-            .await
-            .expect("request")
-            .json()
-            .await
-            .expect("json")
     }
 }
 
