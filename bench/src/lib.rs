@@ -19,6 +19,7 @@ pub struct Stack {
     pub db_url: String,
     admin_url: String,
     db_name: String,
+    prefix: String,
     pub procs: Vec<(String, Child)>,
 }
 
@@ -50,12 +51,15 @@ impl Stack {
             admin_url.rsplit_once('/').context("database URL")?.0
         );
         let prefix = format!("bench_{stamp}");
+        // BENCH_LOG_LEVEL=warn shows the services' warnings on stderr.
+        let log_level = std::env::var("BENCH_LOG_LEVEL").unwrap_or_else(|_| "error".into());
         let mut stack = Stack {
             base: String::new(),
             mock: String::new(),
             db_url,
             admin_url,
             db_name,
+            prefix: prefix.clone(),
             procs: Vec::new(),
         };
 
@@ -89,7 +93,7 @@ impl Stack {
                 .env("DATABASE_URL", &stack.db_url)
                 .env("RABBITMQ_PREFIX", &prefix)
                 .env("RABBITMQ_QUEUE_EXPIRES_SECONDS", "600")
-                .env("LOG_LEVEL", "error")
+                .env("LOG_LEVEL", &log_level)
                 .env("BETTER_AUTH_SECRET", SECRET)
                 .env("SECRET_KEY", "bench-only-secret-key-0123456789abcdefghij")
                 .env("CHAT_RATE_LIMIT_PER_MINUTE", "100000")
@@ -140,9 +144,18 @@ impl Stack {
             .map(|(_, c)| c.id())
     }
 
-    /// Kills the processes and drops the database.
+    /// Kills the processes, removes the run's queues and drops the database
+    /// (kept, and named, when BENCH_KEEP_DB is set, for looking into a run afterwards).
     pub async fn stop(mut self) -> Result<()> {
         self.kill();
+        // The services run with the default RABBITMQ_URL (their environment is cleared).
+        todo_common::queue::Topology::new(&self.prefix)
+            .delete_at(todo_common::config::DEFAULT_RABBITMQ_URL)
+            .await?;
+        if std::env::var_os("BENCH_KEEP_DB").is_some() {
+            eprintln!("kept database {}", self.db_url);
+            return Ok(());
+        }
         let mut admin = PgConnection::connect(&self.admin_url).await?;
         admin
             .execute(sqlx::AssertSqlSafe(format!(

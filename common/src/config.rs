@@ -68,6 +68,9 @@ pub enum AllowedOrigins {
     List(Vec<String>),
 }
 
+/// RabbitMQ on this machine, as the services use it when RABBITMQ_URL is unset.
+pub const DEFAULT_RABBITMQ_URL: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
+
 #[derive(Debug, Clone)]
 pub struct Config {
     pub environment: Environment,
@@ -246,8 +249,7 @@ impl Config {
             Duration::from_secs(r.number("DATABASE_CONNECT_TIMEOUT_SECONDS", 30u64));
         let run_migrations = r.bool("RUN_MIGRATIONS", !production);
 
-        let rabbitmq_url =
-            Secret::new(r.string("RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/%2f"));
+        let rabbitmq_url = Secret::new(r.string("RABBITMQ_URL", DEFAULT_RABBITMQ_URL));
 
         let rabbitmq_prefix = r.string("RABBITMQ_PREFIX", "todo");
         let rabbitmq_queue_expires = r.parse("RABBITMQ_QUEUE_EXPIRES_SECONDS", None, |v| {

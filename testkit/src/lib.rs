@@ -677,17 +677,8 @@ impl Drop for TestApp {
                 return;
             };
             rt.block_on(async {
-                let work = async {
-                    let conn =
-                        lapin::Connection::connect(&url, lapin::ConnectionProperties::default())
-                            .await
-                            .ok()?;
-                    let ch = conn.create_channel().await.ok()?;
-                    let _ = topology.delete(&ch).await;
-                    let _ = conn.close(200, "test done".into()).await;
-                    Some(())
-                };
-                let _ = tokio::time::timeout(Duration::from_secs(10), work).await;
+                let _ =
+                    tokio::time::timeout(Duration::from_secs(10), topology.delete_at(&url)).await;
             });
         });
         let _ = cleanup.join();

@@ -12,7 +12,7 @@ use lapin::options::{BasicAckOptions, BasicConsumeOptions, BasicNackOptions, Bas
 use lapin::types::FieldTable;
 use todo_common::chat::TurnJob;
 use todo_common::chat::turns;
-use todo_common::queue::Broker;
+use todo_common::queue::{Broker, RetryDelay};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -92,8 +92,8 @@ pub async fn run(agent: Arc<Agent>, broker: Arc<Broker>, shutdown: CancellationT
                 },
                 delivery = dead_stream.next() => match delivery {
                     Some(Ok(d)) => {
-                        let agent = agent.clone();
-                        in_flight.spawn(async move { dead_letter(&agent, d).await });
+                        let (agent, broker) = (agent.clone(), broker.clone());
+                        in_flight.spawn(async move { dead_letter(&agent, &broker, d).await });
                     }
                     _ => continue 'connection,
                 },
@@ -173,27 +173,53 @@ async fn settle(broker: &Broker, delivery: &Delivery, job: &TurnJob, disposition
     }
 }
 
-/// A turn RabbitMQ gave up on (over the delivery limit): end it visibly.
-async fn dead_letter(agent: &Agent, delivery: Delivery) {
-    if let Ok(job) = serde_json::from_slice::<TurnJob>(&delivery.data) {
-        tracing::error!(message_id = %job.message_id, "turn dead-lettered after repeated failures");
-        if let Err(e) = turns::fail(
-            &agent.pool,
-            job.message_id,
-            "it could not be processed after several attempts",
-        )
-        .await
-        {
-            tracing::warn!(error = %e, "could not mark the dead-lettered turn failed; keeping it");
+/// A turn RabbitMQ gave up on (over the delivery limit). The
+/// conversation's next turn is ended visibly; a turn still behind an
+/// unfinished one, or running elsewhere, is never failed out of order: it is
+/// parked again until its turn comes.
+async fn dead_letter(agent: &Agent, broker: &Broker, delivery: Delivery) {
+    let Ok(job) = serde_json::from_slice::<TurnJob>(&delivery.data) else {
+        let _ = delivery.ack(BasicAckOptions::default()).await;
+        return;
+    };
+    let settled = match turns::is_idle_head(&agent.pool, job.message_id).await {
+        Ok(None) => Ok(()),
+        Ok(Some(false)) => broker
+            .publish_delayed(&job, RetryDelay::Long)
+            .await
+            .map_err(|e| e.to_string()),
+        Ok(Some(true)) => {
+            tracing::error!(message_id = %job.message_id, "turn dead-lettered after repeated failures");
+            match turns::fail(
+                &agent.pool,
+                job.message_id,
+                "it could not be processed after several attempts",
+            )
+            .await
+            {
+                Ok(_) => {
+                    agent.broker.notify(&job.user_id).await;
+                    Ok(())
+                }
+                Err(e) => Err(e.to_string()),
+            }
+        }
+        Err(e) => Err(e.to_string()),
+    };
+    match settled {
+        Ok(()) => {
+            let _ = delivery.ack(BasicAckOptions::default()).await;
+        }
+        Err(error) => {
+            tracing::warn!(%error, message_id = %job.message_id, "could not settle a dead-lettered turn; keeping it");
+            // Not a hot loop while PostgreSQL or RabbitMQ is in trouble.
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
             let _ = delivery
                 .nack(BasicNackOptions {
                     requeue: true,
                     ..Default::default()
                 })
                 .await;
-            return;
         }
-        agent.broker.notify(&job.user_id).await;
     }
-    let _ = delivery.ack(BasicAckOptions::default()).await;
 }

@@ -427,6 +427,24 @@ pub async fn next_in_conversation(pool: &PgPool, conversation_id: Uuid) -> Resul
     .await?)
 }
 
+/// For a turn RabbitMQ gave up on: Some(true) when it is its conversation's
+/// oldest unfinished turn and nobody holds a live lease on it (so ending it
+/// keeps the order and stops no running work), Some(false) when it must
+/// wait, None when it is finished or gone.
+pub async fn is_idle_head(pool: &PgPool, message_id: Uuid) -> Result<Option<bool>> {
+    Ok(sqlx::query_scalar(
+        "SELECT (m.lease_until IS NULL OR m.lease_until < now()) \
+            AND NOT EXISTS (SELECT 1 FROM messages e \
+                WHERE e.conversation_id = m.conversation_id AND e.role = 'user' \
+                  AND e.seq < m.seq AND e.status IN ('queued', 'processing')) \
+         FROM messages m WHERE m.id = $1 AND m.role = 'user' \
+           AND m.status IN ('queued', 'processing')",
+    )
+    .bind(message_id)
+    .fetch_optional(pool)
+    .await?)
+}
+
 /// Unfinished turns nobody has touched for `idle` and whose lease (if any)
 /// expired: their queue message was lost (e.g. dead-lettered). Each one
 /// returned is marked touched, so a sweep re-drives it once per `idle`.

@@ -26,6 +26,8 @@ pub enum PublishError {
     Disconnected,
     #[error("RabbitMQ refused the message ({0})")]
     Refused(&'static str),
+    #[error("RabbitMQ had no queue for the message")]
+    Unroutable,
     #[error("RabbitMQ error: {0}")]
     Amqp(#[from] lapin::Error),
     #[error("no confirm from RabbitMQ within {0:?}")]
@@ -252,11 +254,31 @@ impl Broker {
         }
     }
 
+    /// Publishes with confirms; a message the broker could not route (a
+    /// queue deleted behind our back) re-declares the topology and is sent once more.
     async fn publish(&self, exchange: &str, key: &str, job: &TurnJob) -> Result<(), PublishError> {
         let channel = match &*self.link.read().await {
             Some(link) if self.is_connected() => link.publisher.clone(),
             _ => return Err(PublishError::Disconnected),
         };
+        match self.publish_on(&channel, exchange, key, job).await {
+            Err(PublishError::Unroutable) => {
+                tracing::warn!(%exchange, %key, "a turn was unroutable; re-declaring the queues");
+                metrics::counter!("queue_topology_redeclared_total").increment(1);
+                self.topology.declare(&channel).await?;
+                self.publish_on(&channel, exchange, key, job).await
+            }
+            other => other,
+        }
+    }
+
+    async fn publish_on(
+        &self,
+        channel: &Channel,
+        exchange: &str,
+        key: &str,
+        job: &TurnJob,
+    ) -> Result<(), PublishError> {
         let payload = serde_json::to_vec(job).expect("a TurnJob serialises");
         let mut headers = FieldTable::default();
         if let Some(id) = &job.request_id {
@@ -287,7 +309,7 @@ impl Broker {
             .map_err(|_| PublishError::Timeout(CONFIRM_TIMEOUT))??;
         match confirmation {
             Confirmation::Ack(None) => Ok(()),
-            Confirmation::Ack(Some(_)) => Err(PublishError::Refused("unroutable")),
+            Confirmation::Ack(Some(_)) => Err(PublishError::Unroutable),
             Confirmation::Nack(_) => Err(PublishError::Refused("nack")),
             Confirmation::NotRequested => Err(PublishError::Refused("no confirm mode")),
         }

@@ -26,8 +26,9 @@ pub struct Topology {
     pub prefix: String,
     /// Deliveries of one message before RabbitMQ dead-letters it (crash loops).
     pub delivery_limit: i32,
-    /// Queues unused this long are deleted by RabbitMQ (`x-expires`): for
-    /// ephemeral deployments and test runs, never for production.
+    /// Consumed queues unused this long are deleted by RabbitMQ
+    /// (`x-expires`): for ephemeral deployments and test runs, never for
+    /// production. Retry queues never get it (they have no consumers).
     pub expires: Option<Duration>,
 }
 
@@ -104,7 +105,7 @@ impl Topology {
     pub fn dead_queue(&self) -> String {
         format!("{}.chat.turns.dead", self.prefix)
     }
-    fn retry_queue(&self, delay: RetryDelay) -> String {
+    pub fn retry_queue(&self, delay: RetryDelay) -> String {
         format!("{}.chat.turns.retry.{}", self.prefix, delay.key())
     }
     pub(super) fn retry_key(delay: RetryDelay) -> &'static str {
@@ -179,7 +180,10 @@ impl Topology {
             .await?;
 
         for delay in RetryDelay::ALL {
-            let mut args = self.queue_args();
+            // No x-expires here: RabbitMQ counts a queue without consumers
+            // as unused however much is published to it, so it would delete
+            // the retry queues, with the turns parked in them, mid-run.
+            let mut args = FieldTable::default();
             args.insert(
                 "x-message-ttl".into(),
                 AMQPValue::LongInt(delay.duration().as_millis() as i32),
@@ -213,6 +217,16 @@ impl Topology {
                 .await?;
         }
         Ok(())
+    }
+
+    /// Connects to `url` and removes this prefix's queues and exchanges
+    /// (the end of a test or benchmark run).
+    pub async fn delete_at(&self, url: &str) -> lapin::Result<()> {
+        let conn = lapin::Connection::connect(url, lapin::ConnectionProperties::default()).await?;
+        let ch = conn.create_channel().await?;
+        let deleted = self.delete(&ch).await;
+        let _ = conn.close(200, "done".into()).await;
+        deleted
     }
 
     async fn bind(

@@ -143,3 +143,60 @@ async fn worker_connections_cut_mid_run_lose_and_double_nothing() {
     assert_eq!((total, dupes), (30, 0));
     worker.stop().await;
 }
+
+#[tokio::test]
+async fn turns_waiting_their_turn_survive_the_retry_queues_disappearing() {
+    let app = TestApp::spawn().await;
+    let mock = start_mock().await;
+    mock.configure(serde_json::json!({"latency_ms": 100})).await;
+    let worker = app
+        .spawn_worker(Some(&mock), &[("WORKER_CONCURRENCY", "4")])
+        .await;
+    let user = app.signup("parked@example.com").await;
+    // Answered with the worker connected (its topology declared).
+    let (_, first) = app.chat(&user, "add parked 1", None, Some(30)).await;
+    assert_eq!(first["status"], "completed");
+    let conversation = first["conversation_id"].as_str().unwrap().to_string();
+
+    // The queues that park waiting turns vanish (an operator, a policy, an
+    // expiry): waiting turns must neither be lost nor failed.
+    let topology = todo_common::queue::Topology::from_config(&app.config);
+    let conn = lapin::Connection::connect(
+        app.config.rabbitmq_url.expose(),
+        lapin::ConnectionProperties::default(),
+    )
+    .await
+    .unwrap();
+    let ch = conn.create_channel().await.unwrap();
+    for delay in todo_common::queue::RetryDelay::ALL {
+        ch.queue_delete(
+            topology.retry_queue(delay).into(),
+            lapin::options::QueueDeleteOptions::default(),
+        )
+        .await
+        .unwrap();
+    }
+    let _ = conn.close(200, "done".into()).await;
+
+    // Sent at once: all but the first wait behind an earlier one.
+    for i in 2..=6 {
+        app.chat(&user, &format!("add parked {i}"), Some(&conversation), None)
+            .await;
+    }
+    app.wait_until_all_answered(Duration::from_secs(60)).await;
+
+    let failed: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM messages WHERE role = 'user' AND status = 'failed'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(failed, 0, "no turn failed");
+    let titles: Vec<String> = sqlx::query_scalar("SELECT title FROM tasks ORDER BY id")
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+    let expected: Vec<String> = (1..=6).map(|i| format!("parked {i}")).collect();
+    assert_eq!(titles, expected, "answered once each, in order");
+    worker.stop().await;
+}
