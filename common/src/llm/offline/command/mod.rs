@@ -1,0 +1,166 @@
+//! What the user asked for: the commands the offline assistant acts on.
+//! Reading them from a sentence is `parse`.
+
+mod parse;
+
+use chrono::NaiveDate;
+use serde_json::{Map, Value};
+
+use super::dates::ymd;
+
+pub(super) use parse::{help_text, parse_command};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Priority {
+    Low,
+    Medium,
+    High,
+}
+
+impl Priority {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Low => "low",
+            Self::Medium => "medium",
+            Self::High => "high",
+        }
+    }
+
+    fn from_level(word: &str) -> Option<Self> {
+        match word {
+            "high" | "highest" | "top" => Some(Self::High),
+            "medium" | "normal" | "mid" => Some(Self::Medium),
+            "low" | "lowest" => Some(Self::Low),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Status {
+    All,
+    Pending,
+    Completed,
+}
+
+impl Status {
+    pub(super) fn as_str(self) -> &'static str {
+        match self {
+            Self::All => "all",
+            Self::Pending => "pending",
+            Self::Completed => "completed",
+        }
+    }
+}
+
+/// Which task(s) a command is about: numbers, or a title still to look up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Target {
+    Ids(Vec<i64>),
+    Title(String),
+}
+
+/// Due date, priority and tags picked out of a sentence.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(super) struct Mods {
+    due: Option<NaiveDate>,
+    priority: Option<Priority>,
+    tags: Vec<String>,
+}
+
+impl Mods {
+    fn is_empty(&self) -> bool {
+        self.due.is_none() && self.priority.is_none() && self.tags.is_empty()
+    }
+
+    pub(super) fn write_to(&self, args: &mut Map<String, Value>) {
+        if let Some(due) = self.due {
+            args.insert("due_at".into(), ymd(due).into());
+        }
+        if let Some(priority) = self.priority {
+            args.insert("priority".into(), priority.as_str().into());
+        }
+        if !self.tags.is_empty() {
+            args.insert("tags".into(), self.tags.clone().into());
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Command {
+    Add {
+        title: String,
+        mods: Mods,
+    },
+    List {
+        status: Status,
+        query: Option<String>,
+    },
+    /// `done: false` reopens.
+    Complete {
+        target: Target,
+        done: bool,
+    },
+    Update {
+        target: Target,
+        title: Option<String>,
+        mods: Mods,
+    },
+    Delete {
+        target: Target,
+    },
+    /// Nothing to do with tools: answer with this text.
+    Say(String),
+}
+
+impl Command {
+    pub(super) fn target(&self) -> Option<&Target> {
+        match self {
+            Self::Complete { target, .. }
+            | Self::Update { target, .. }
+            | Self::Delete { target } => Some(target),
+            _ => None,
+        }
+    }
+
+    pub(super) fn with_ids(&self, ids: Vec<i64>) -> Self {
+        let mut command = self.clone();
+        if let Self::Complete { target, .. }
+        | Self::Update { target, .. }
+        | Self::Delete { target } = &mut command
+        {
+            *target = Target::Ids(ids);
+        }
+        command
+    }
+
+    /// Which tasks a title lookup searches: only those the action can apply to.
+    pub(super) fn lookup_status(&self) -> Status {
+        match self {
+            Self::Complete { done: true, .. } => Status::Pending,
+            Self::Complete { done: false, .. } => Status::Completed,
+            _ => Status::All,
+        }
+    }
+
+    /// A command the user could type to pick task `id`, for "which one?".
+    pub(super) fn example(&self, id: i64) -> String {
+        match self {
+            Self::Complete { done: true, .. } => format!("complete {id}"),
+            Self::Complete { done: false, .. } => format!("reopen {id}"),
+            Self::Delete { .. } => format!("delete {id}"),
+            Self::Update { title, mods, .. } => {
+                if let Some(title) = title {
+                    format!("rename {id} to {title}")
+                } else if let Some(due) = mods.due {
+                    format!("move {id} to {}", ymd(due))
+                } else if let Some(priority) = mods.priority {
+                    format!("set {id} priority {}", priority.as_str())
+                } else {
+                    format!("task {id}")
+                }
+            }
+            _ => format!("task {id}"),
+        }
+    }
+}

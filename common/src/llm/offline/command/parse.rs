@@ -1,0 +1,151 @@
+//! Reading the user's sentence: politeness is dropped, then each kind of
+//! command gets a try in a fixed order (`sentence`), with the vocabulary
+//! here, task numbers and titles in `targets`, listing in `list`.
+
+mod list;
+mod sentence;
+mod targets;
+mod vocab;
+
+use chrono::NaiveDate;
+
+use super::Command;
+use crate::llm::offline::words::{Tok, before_suffix, key_in, starts_with, tokenize};
+use list::list;
+use sentence::Parser;
+
+const GREETINGS: &[&str] = &["hi", "hello", "hey", "hiya", "howdy", "yo", "good"];
+
+const LEADING_FILLER: &[&[&str]] = &[
+    &["hey", "there"],
+    &["hi", "there"],
+    &["hello", "there"],
+    &["good", "morning"],
+    &["good", "afternoon"],
+    &["good", "evening"],
+    &["can", "you", "please"],
+    &["could", "you", "please"],
+    &["would", "you", "please"],
+    &["can", "you"],
+    &["could", "you"],
+    &["would", "you"],
+    &["will", "you"],
+    &["i", "want", "you", "to"],
+    &["i'd", "like", "you", "to"],
+    &["go", "ahead", "and"],
+    &["please"],
+    &["pls"],
+    &["plz"],
+    &["kindly"],
+    &["hey"],
+    &["hi"],
+    &["hello"],
+    &["hiya"],
+    &["howdy"],
+    &["yo"],
+    &["ok"],
+    &["okay"],
+    &["just"],
+    &[""],
+];
+
+const TRAILING_FILLER: &[&[&str]] = &[
+    &["thank", "you"],
+    &["thanks"],
+    &["thx"],
+    &["please"],
+    &["pls"],
+    &["plz"],
+    &[""],
+];
+
+/// Drops politeness around the command; says whether it started with hello.
+fn strip_filler(toks: &[Tok]) -> (&[Tok], bool) {
+    let mut rest = toks;
+    let mut greeted = false;
+    while let Some(p) = LEADING_FILLER.iter().find(|p| starts_with(rest, p)) {
+        greeted |= p.first().is_some_and(|w| GREETINGS.contains(w));
+        rest = rest.get(p.len()..).unwrap_or_default();
+    }
+    while let Some(shorter) = before_suffix(rest, TRAILING_FILLER) {
+        rest = shorter;
+    }
+    (rest, greeted)
+}
+
+pub(in crate::llm::offline) fn parse_command(src: &str, today: NaiveDate) -> Command {
+    let all = tokenize(src);
+    const THANKS: &[&str] = &[
+        "thanks", "thank", "you", "thx", "ty", "cheers", "great", "cool", "ok", "okay", "nice",
+        "perfect", "awesome", "",
+    ];
+    if all
+        .iter()
+        .any(|t| key_in(t, &["thanks", "thank", "thx", "ty"]))
+        && all.iter().all(|t| key_in(t, THANKS))
+    {
+        return Command::Say("You're welcome!".to_string());
+    }
+    let (toks, greeted) = strip_filler(&all);
+    if toks.is_empty() {
+        return Command::Say(help_text(if greeted { "Hi! " } else { "" }));
+    }
+    if is_help(toks) {
+        return Command::Say(help_text(""));
+    }
+    let parser = Parser { src, today };
+    parser
+        .add(toks)
+        .or_else(|| parser.search(toks))
+        .or_else(|| list(toks))
+        .or_else(|| parser.mark(toks))
+        .or_else(|| parser.simple(toks))
+        .or_else(|| parser.update(toks))
+        .or_else(|| parser.id_first(toks))
+        .or_else(|| parser.title_is_done(toks))
+        .unwrap_or_else(|| {
+            Command::Say(help_text(if greeted {
+                "Hi! "
+            } else {
+                "Sorry, I didn't understand that. "
+            }))
+        })
+}
+
+fn is_help(toks: &[Tok]) -> bool {
+    const HELP: &[&[&str]] = &[
+        &["help"],
+        &["help", "me"],
+        &["what", "can", "you", "do"],
+        &["what", "do", "you", "do"],
+        &["how", "does", "this", "work"],
+        &["how", "do", "i", "use", "this"],
+        &["who", "are", "you"],
+        &["commands"],
+        &["usage"],
+        &["menu"],
+    ];
+    HELP.iter()
+        .any(|p| p.len() == toks.len() && starts_with(toks, p))
+}
+
+pub(in crate::llm::offline) fn help_text(opening: &str) -> String {
+    format!(
+        "{opening}I can keep your to-do list. Try \"add call mom tomorrow, high priority\", \
+         \"show my tasks\" or \"complete 3\". I also understand rename, move, reopen, delete and find."
+    )
+}
+
+fn which_task(example: &str) -> Command {
+    Command::Say(format!(
+        "Which task? Tell me its number or title, e.g. \"{example}\"."
+    ))
+}
+
+fn change_help() -> Command {
+    Command::Say(
+        "I can change a task's title, due date or priority, e.g. \"rename 3 to buy oat milk\", \
+         \"move 3 to friday\" or \"set 3 priority high\"."
+            .to_string(),
+    )
+}
