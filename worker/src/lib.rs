@@ -29,7 +29,19 @@ pub async fn run(config: Config, pool: PgPool, shutdown: CancellationToken) {
         )
         .await
         {
-            Ok(l) => Some(l),
+            Ok(l) => {
+                // The account's limits as configured (headers may refine them).
+                for (kind, limit) in [
+                    ("requests", config.openai_rpm),
+                    ("tokens", config.openai_tpm),
+                ] {
+                    if let Some(limit) = limit {
+                        metrics::gauge!("openai_ratelimit_limit", "kind" => kind)
+                            .set(f64::from(limit));
+                    }
+                }
+                Some(l)
+            }
             Err(e) => {
                 tracing::error!(error = %e, "cannot set up the shared rate limiter");
                 return;

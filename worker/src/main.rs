@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use axum::Router;
 use axum::routing::get;
-use metrics_exporter_prometheus::PrometheusBuilder;
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
 use todo_common::{db, shutdown};
 use tokio_util::sync::CancellationToken;
 
@@ -34,7 +34,14 @@ async fn main() -> ExitCode {
 
 /// GET /metrics (and a trivial /health) for Prometheus on WORKER_METRICS_PORT.
 fn serve_metrics(port: u16, shutdown: CancellationToken) {
-    let handle = match PrometheusBuilder::new().install_recorder() {
+    // Waits and turns run from milliseconds to many minutes under a backlog.
+    const BUCKETS: [f64; 15] = [
+        0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0,
+    ];
+    let recorder = PrometheusBuilder::new()
+        .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), &BUCKETS)
+        .and_then(|b| b.install_recorder());
+    let handle = match recorder {
         Ok(h) => h,
         Err(e) => {
             tracing::warn!(error = %e, "metrics recorder not installed");

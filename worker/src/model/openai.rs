@@ -71,6 +71,7 @@ impl OpenAiClient {
                 |name: String| headers.get(name)?.to_str().ok()?.trim().parse::<f64>().ok();
             if let Some(limit) = number(format!("x-ratelimit-limit-{kind}")) {
                 let _ = limiter.learn(key, limit).await;
+                metrics::gauge!("openai_ratelimit_limit", "kind" => kind).set(limit);
             }
             if let Some(remaining) = number(format!("x-ratelimit-remaining-{kind}")) {
                 metrics::gauge!("openai_ratelimit_remaining", "kind" => kind).set(remaining);

@@ -2,6 +2,7 @@
 //! PostgreSQL; only the model is replaced, by mock-openai over HTTP (or the
 //! built-in offline assistant).
 
+mod alerts;
 mod chat;
 mod failures;
 mod fairness;
