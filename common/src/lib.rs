@@ -10,6 +10,7 @@ pub mod error;
 pub mod events;
 pub mod limiter;
 pub mod llm;
+pub mod paging;
 pub mod queue;
 pub mod shutdown;
 pub mod tasks;

@@ -24,6 +24,7 @@ pub struct ConversationPath {
 pub struct Paging {
     after: Option<String>,
     limit: Option<String>,
+    cursor: Option<String>,
 }
 
 /// A number parameter within bounds, else a 400 naming it.
@@ -40,14 +41,17 @@ fn bounded(field: &str, raw: Option<&str>, default: i64, min: i64, max: i64) -> 
     }
 }
 
+/// `?limit=` (default 50, max 200) `&cursor=` (the previous page's `next_cursor`).
 pub async fn list(
     State(state): State<AppState>,
     scope: UserScope,
     ApiQuery(paging): ApiQuery<Paging>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<conversations::Page>> {
     let limit = bounded("limit", paging.limit.as_deref(), 50, 1, 200)?;
-    let items = conversations::list(&state.pool, &scope.user_id, limit).await?;
-    Ok(Json(json!({ "conversations": items })))
+    let cursor = paging.cursor.as_deref().filter(|c| !c.trim().is_empty());
+    Ok(Json(
+        conversations::list(&state.pool, &scope.user_id, limit, cursor).await?,
+    ))
 }
 
 pub async fn get(

@@ -1,13 +1,14 @@
 //! Conversations: listing, reading, deleting, always scoped by user.
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sqlx::{PgExecutor, PgPool};
 use uuid::Uuid;
 
 use crate::domain::UserId;
 use crate::error::{Error, Result};
 use crate::events::{self, kind};
+use crate::paging;
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct Conversation {
@@ -24,20 +25,55 @@ fn not_found(id: Uuid) -> Error {
     Error::NotFound(format!("conversation {id}"))
 }
 
-/// Newest first, with a preview of the last message.
-pub async fn list(pool: &PgPool, user: &UserId, limit: i64) -> Result<Vec<Conversation>> {
-    Ok(sqlx::query_as::<_, Conversation>(
+/// One page of conversations, most recently active first.
+#[derive(Debug, Serialize)]
+pub struct Page {
+    pub conversations: Vec<Conversation>,
+    /// Pass back as `cursor` for the next page; None on the last one.
+    pub next_cursor: Option<String>,
+}
+
+/// Where the previous page ended (keyset: a conversation created meanwhile
+/// never shifts a page).
+#[derive(Serialize, Deserialize)]
+struct Cursor {
+    u: DateTime<Utc>,
+    i: Uuid,
+}
+
+/// Most recently active first, with a preview of the last message.
+pub async fn list(pool: &PgPool, user: &UserId, limit: i64, cursor: Option<&str>) -> Result<Page> {
+    let after: Option<Cursor> = cursor.map(paging::decode).transpose()?;
+    let mut rows = sqlx::query_as::<_, Conversation>(
         "SELECT c.id, c.title, c.created_at, c.updated_at, \
             (SELECT left(m.content, 200) FROM messages m \
               WHERE m.conversation_id = c.id AND (m.role = 'user' OR m.is_final) \
               ORDER BY m.seq DESC LIMIT 1) AS last_message \
          FROM conversations c WHERE c.user_id = $1 \
-         ORDER BY c.updated_at DESC, c.id LIMIT $2",
+           AND ($2::timestamptz IS NULL OR c.updated_at < $2 OR (c.updated_at = $2 AND c.id > $3)) \
+         ORDER BY c.updated_at DESC, c.id LIMIT $4",
     )
     .bind(user)
-    .bind(limit)
+    .bind(after.as_ref().map(|c| c.u))
+    .bind(after.as_ref().map(|c| c.i))
+    .bind(limit + 1)
     .fetch_all(pool)
-    .await?)
+    .await?;
+    let next_cursor = if rows.len() as i64 > limit {
+        rows.truncate(limit as usize);
+        rows.last().map(|c| {
+            paging::encode(&Cursor {
+                u: c.updated_at,
+                i: c.id,
+            })
+        })
+    } else {
+        None
+    };
+    Ok(Page {
+        conversations: rows,
+        next_cursor,
+    })
 }
 
 pub async fn get<'c>(db: impl PgExecutor<'c>, user: &UserId, id: Uuid) -> Result<Conversation> {

@@ -6,8 +6,6 @@
 //! it, so it casts back exactly (timestamps to the microsecond, `lower()` of
 //! titles as PostgreSQL computes it).
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::{PgExecutor, Postgres, QueryBuilder};
@@ -17,6 +15,7 @@ use super::{Task, columns};
 use crate::domain::task::search_text;
 use crate::domain::{Priority, TaskTags, UserId};
 use crate::error::{Error, Result};
+use crate::paging;
 
 pub const DEFAULT_LIMIT: u32 = 50;
 pub const MAX_LIMIT: u32 = 200;
@@ -196,19 +195,13 @@ fn rename(err: Error, field: &str) -> Error {
 }
 
 fn decode_cursor(raw: &str) -> Result<Cursor> {
-    let invalid = || Error::invalid("cursor", "is not a cursor this API returned");
-    let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| invalid())?;
-    let cursor: Cursor = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
+    let cursor: Cursor = paging::decode(raw)?;
     // The key goes back to PostgreSQL as a bound parameter; still, refuse
     // what PostgreSQL could not store rather than answer with a 500.
     if cursor.k.contains('\0') || cursor.k.len() > 1024 {
-        return Err(invalid());
+        return Err(paging::invalid());
     }
     Ok(cursor)
-}
-
-fn encode_cursor(cursor: &Cursor) -> String {
-    URL_SAFE_NO_PAD.encode(serde_json::to_vec(cursor).expect("cursor serialises"))
 }
 
 impl Sort {
@@ -301,7 +294,7 @@ pub(super) async fn run<'c>(
         if let sqlx::Error::Database(db) = &e
             && matches!(db.code().as_deref(), Some("22007" | "22P02" | "22008"))
         {
-            return Error::invalid("cursor", "is not a cursor this API returned");
+            return paging::invalid();
         }
         Error::from(e)
     })?;
@@ -309,7 +302,7 @@ pub(super) async fn run<'c>(
     let next_cursor = if rows.len() > q.limit as usize {
         rows.truncate(q.limit as usize);
         rows.last().map(|last| {
-            encode_cursor(&Cursor {
+            paging::encode(&Cursor {
                 s: q.sort,
                 o: q.order,
                 k: last.sort_key.clone(),
@@ -367,7 +360,7 @@ mod tests {
 
     #[test]
     fn cursors_round_trip_and_must_match_the_sort() {
-        let c = encode_cursor(&Cursor {
+        let c = paging::encode(&Cursor {
             s: Sort::Title,
             o: Order::Asc,
             k: "milk".into(),
