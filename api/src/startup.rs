@@ -6,6 +6,7 @@ use std::sync::{Arc, OnceLock};
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::serve::ListenerExt;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use sqlx::PgPool;
 use todo_common::Config;
@@ -85,6 +86,11 @@ pub async fn run(
     relay::spawn(state.clone(), shutdown.clone());
     let app = build_router(state);
     tracing::info!(address = %listener.local_addr()?, "API listening");
+    // Without TCP_NODELAY, a small write behind another (an SSE event after
+    // the previous one) waits for the client's delayed ACK, up to 40 ms.
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),

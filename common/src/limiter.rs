@@ -68,25 +68,26 @@ impl Limiter {
 
     /// As `reserve`, at a given time (tests); None means PostgreSQL's now().
     pub async fn reserve_at(&self, tokens: u32, now: Option<DateTime<Utc>>) -> Result<Reservation> {
+        // Rows without a known limit are only read (their pause still
+        // applies): no write, no row lock, when nothing is paced.
         let (now, start): (DateTime<Utc>, DateTime<Utc>) = sqlx::query_as(
             "WITH t AS (SELECT COALESCE($1::timestamptz, now()) AS now), \
              v AS ( \
-               SELECT x.key, x.cost, COALESCE(x.configured, l.learned_limit) AS lim \
+               SELECT x.key, x.cost, COALESCE(x.configured, l.learned_limit) AS lim, l.paused_until \
                FROM (VALUES ($2, 1.0::float8, $3::float8), ($4, $5::float8, $6::float8)) AS x(key, cost, configured) \
                JOIN rate_limits l ON l.key = x.key), \
              u AS ( \
                UPDATE rate_limits r SET \
-                 tat = CASE WHEN v.lim IS NULL OR v.cost <= 0 THEN r.tat \
-                   ELSE greatest(r.tat, t.now, COALESCE(r.paused_until, t.now)) \
-                        + make_interval(secs => v.cost * 60.0 / (v.lim * $7)) END, \
+                 tat = greatest(r.tat, t.now, COALESCE(r.paused_until, t.now)) \
+                        + make_interval(secs => v.cost * 60.0 / (v.lim * $7)), \
                  updated_at = t.now \
-               FROM v, t WHERE r.key = v.key \
+               FROM v, t WHERE r.key = v.key AND v.lim IS NOT NULL AND v.cost > 0 \
                RETURNING greatest(t.now, COALESCE(r.paused_until, t.now), \
-                 CASE WHEN v.lim IS NULL OR v.cost <= 0 THEN t.now \
-                   ELSE r.tat - make_interval(secs => v.cost * 60.0 / (v.lim * $7)) \
-                        - make_interval(secs => CASE WHEN v.key = $2 \
-                              THEN ($8 - 1.0) * 60.0 / (v.lim * $7) ELSE $9 END) END) AS start) \
-             SELECT (SELECT now FROM t), max(start) FROM u",
+                 r.tat - make_interval(secs => v.cost * 60.0 / (v.lim * $7)) \
+                       - make_interval(secs => CASE WHEN v.key = $2 \
+                             THEN ($8 - 1.0) * 60.0 / (v.lim * $7) ELSE $9 END)) AS start) \
+             SELECT t.now, greatest(t.now, (SELECT max(paused_until) FROM v), (SELECT max(start) FROM u)) \
+             FROM t",
         )
         .bind(now)
         .bind(REQUESTS)

@@ -32,6 +32,7 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use axum::serve::ListenerExt;
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -351,7 +352,16 @@ impl MockState {
 
 /// Serves the mock on `listener` until the listener fails.
 pub async fn serve(listener: TcpListener, state: MockState) -> std::io::Result<()> {
-    axum::serve(listener, router(state)).await
+    axum::serve(nodelay(listener), router(state)).await
+}
+
+/// Streamed answers are many small writes; with Nagle's algorithm each one
+/// after the first waits for the client's delayed ACK (up to 40 ms), which
+/// real servers do not impose.
+fn nodelay(listener: TcpListener) -> impl axum::serve::Listener<Addr = std::net::SocketAddr> {
+    listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    })
 }
 
 /// Serves the mock until `shutdown` completes, then drains connections.
@@ -363,7 +373,7 @@ pub async fn serve_with_shutdown<F>(
 where
     F: Future<Output = ()> + Send + 'static,
 {
-    axum::serve(listener, router(state))
+    axum::serve(nodelay(listener), router(state))
         .with_graceful_shutdown(shutdown)
         .await
 }

@@ -282,7 +282,12 @@ impl Agent {
             let ids =
                 json!({ "message_id": turn.message_id, "conversation_id": turn.conversation_id });
             tokio::spawn(async move {
-                while let Some(delta) = pieces.recv().await {
+                while let Some(mut delta) = pieces.recv().await {
+                    // Pieces that arrived while the last one was published go
+                    // out together: one publish per burst, not per token.
+                    while let Ok(more) = pieces.try_recv() {
+                        delta.push_str(&more);
+                    }
                     let mut data = ids.clone();
                     data["delta"] = Value::String(delta);
                     broker

@@ -91,6 +91,12 @@ async fn without_a_known_limit_only_pauses_apply_until_one_is_learnt() {
         [0.0; 4],
         "no limit known: no pacing"
     );
+    l.pause_at(Duration::from_secs(3), Some(at)).await.unwrap();
+    assert_eq!(
+        starts(&l, at, 2, 0).await,
+        [3.0, 3.0],
+        "but a 429's pause holds everyone"
+    );
     l.learn(limiter::REQUESTS, 60.0).await.unwrap();
     let later = at + secs(100.0);
     assert_eq!(
