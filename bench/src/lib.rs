@@ -44,7 +44,8 @@ impl Stack {
     ) -> Result<Stack> {
         let admin_url = std::env::var("BENCH_DATABASE_URL")
             .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-        let stamp = chrono::Utc::now().timestamp();
+        // Unique per run, also for runs started in the same second.
+        let stamp = format!("{}_{}", chrono::Utc::now().timestamp(), std::process::id());
         let db_name = format!("todo_bench_{stamp}");
         let db_url = format!(
             "{}/{db_name}",

@@ -678,7 +678,7 @@ impl Drop for TestApp {
             };
             rt.block_on(async {
                 let _ =
-                    tokio::time::timeout(Duration::from_secs(10), topology.delete_at(&url)).await;
+                    tokio::time::timeout(Duration::from_secs(30), topology.delete_at(&url)).await;
             });
         });
         let _ = cleanup.join();

@@ -118,9 +118,14 @@ async fn process(agent: &Agent, broker: &Broker, delivery: Delivery, abort: &Can
     let job: TurnJob = match serde_json::from_slice(&delivery.data) {
         Ok(job) => job,
         Err(e) => {
-            // Not ours or not understandable: nothing can answer it. Keep it
-            // for inspection in the dead-letter queue rather than loop.
-            tracing::error!(error = %e, "unreadable turn message; dead-lettering");
+            // Not ours or not understandable: nothing can answer it. Drop it
+            // rather than loop (its body is not logged: it could be anything).
+            let id = delivery
+                .properties
+                .message_id()
+                .as_ref()
+                .map(|m| m.to_string());
+            tracing::error!(error = %e, bytes = delivery.data.len(), message_id = ?id, "unreadable turn message; dropping it");
             let _ = delivery
                 .nack(BasicNackOptions {
                     requeue: false,
@@ -179,6 +184,7 @@ async fn settle(broker: &Broker, delivery: &Delivery, job: &TurnJob, disposition
 /// parked again until its turn comes.
 async fn dead_letter(agent: &Agent, broker: &Broker, delivery: Delivery) {
     let Ok(job) = serde_json::from_slice::<TurnJob>(&delivery.data) else {
+        // Unreadable: logged where it was first refused.
         let _ = delivery.ack(BasicAckOptions::default()).await;
         return;
     };
@@ -198,7 +204,7 @@ async fn dead_letter(agent: &Agent, broker: &Broker, delivery: Delivery) {
             .await
             {
                 Ok(_) => {
-                    agent.broker.notify(&job.user_id).await;
+                    broker.notify(&job.user_id).await;
                     Ok(())
                 }
                 Err(e) => Err(e.to_string()),

@@ -164,10 +164,25 @@ impl Broker {
     }
 
     async fn watch_until_lost(&self, shutdown: &CancellationToken) {
+        let mut declared = tokio::time::Instant::now();
         loop {
             tokio::select! {
                 _ = shutdown.cancelled() => return,
                 _ = tokio::time::sleep(Duration::from_millis(250)) => {}
+            }
+            // With x-expires, a queue nobody consumes (the retry queues)
+            // counts as unused however much is published to it; declaring
+            // it again resets its timer. So the topology lives while any of
+            // our processes runs, and expires only after the last one stops.
+            if let Some(expires) = self.topology.expires
+                && declared.elapsed() >= expires / 3
+            {
+                declared = tokio::time::Instant::now();
+                if let Some(link) = &*self.link.read().await
+                    && let Err(e) = self.topology.declare(&link.publisher).await
+                {
+                    tracing::warn!(error = %e, "could not re-declare the queues");
+                }
             }
             let healthy = match &*self.link.read().await {
                 Some(link) => {

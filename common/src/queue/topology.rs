@@ -26,9 +26,10 @@ pub struct Topology {
     pub prefix: String,
     /// Deliveries of one message before RabbitMQ dead-letters it (crash loops).
     pub delivery_limit: i32,
-    /// Consumed queues unused this long are deleted by RabbitMQ
-    /// (`x-expires`): for ephemeral deployments and test runs, never for
-    /// production. Retry queues never get it (they have no consumers).
+    /// Queues unused this long are deleted by RabbitMQ (`x-expires`): for
+    /// ephemeral deployments and test runs, never for production. Connected
+    /// processes re-declare the topology every third of it, which keeps the
+    /// retry queues (never consumed, so never "used") alive while they run.
     pub expires: Option<Duration>,
 }
 
@@ -180,10 +181,10 @@ impl Topology {
             .await?;
 
         for delay in RetryDelay::ALL {
-            // No x-expires here: RabbitMQ counts a queue without consumers
-            // as unused however much is published to it, so it would delete
-            // the retry queues, with the turns parked in them, mid-run.
-            let mut args = FieldTable::default();
+            // RabbitMQ counts a queue without consumers as unused however
+            // much is published to it: with x-expires, these stay only
+            // because every connected process re-declares them in time.
+            let mut args = self.queue_args();
             args.insert(
                 "x-message-ttl".into(),
                 AMQPValue::LongInt(delay.duration().as_millis() as i32),

@@ -15,6 +15,28 @@ async fn wait_until(what: &str, mut check: impl AsyncFnMut() -> bool) {
     }
 }
 
+/// The app's queue names, and a RabbitMQ connection of the test's own.
+async fn own_connection(app: &TestApp) -> (todo_common::queue::Topology, lapin::Connection) {
+    let conn = lapin::Connection::connect(
+        app.config.rabbitmq_url.expose(),
+        lapin::ConnectionProperties::default(),
+    )
+    .await
+    .unwrap();
+    (todo_common::queue::Topology::from_config(&app.config), conn)
+}
+
+async fn all_answered_none_failed(app: &TestApp) {
+    app.wait_until_all_answered(Duration::from_secs(60)).await;
+    let failed: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM messages WHERE role = 'user' AND status = 'failed'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(failed, 0, "no turn failed");
+}
+
 #[tokio::test]
 async fn chat_is_accepted_while_the_broker_is_down_and_answered_once_after() {
     // API and worker reach RabbitMQ through proxies we can cut.
@@ -160,13 +182,7 @@ async fn turns_waiting_their_turn_survive_the_retry_queues_disappearing() {
 
     // The queues that park waiting turns vanish (an operator, a policy, an
     // expiry): waiting turns must neither be lost nor failed.
-    let topology = todo_common::queue::Topology::from_config(&app.config);
-    let conn = lapin::Connection::connect(
-        app.config.rabbitmq_url.expose(),
-        lapin::ConnectionProperties::default(),
-    )
-    .await
-    .unwrap();
+    let (topology, conn) = own_connection(&app).await;
     let ch = conn.create_channel().await.unwrap();
     for delay in todo_common::queue::RetryDelay::ALL {
         ch.queue_delete(
@@ -183,20 +199,57 @@ async fn turns_waiting_their_turn_survive_the_retry_queues_disappearing() {
         app.chat(&user, &format!("add parked {i}"), Some(&conversation), None)
             .await;
     }
-    app.wait_until_all_answered(Duration::from_secs(60)).await;
-
-    let failed: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM messages WHERE role = 'user' AND status = 'failed'",
-    )
-    .fetch_one(&app.pool)
-    .await
-    .unwrap();
-    assert_eq!(failed, 0, "no turn failed");
+    all_answered_none_failed(&app).await;
     let titles: Vec<String> = sqlx::query_scalar("SELECT title FROM tasks ORDER BY id")
         .fetch_all(&app.pool)
         .await
         .unwrap();
     let expected: Vec<String> = (1..=6).map(|i| format!("parked {i}")).collect();
     assert_eq!(titles, expected, "answered once each, in order");
+    worker.stop().await;
+}
+
+#[tokio::test]
+async fn queues_with_an_expiry_live_as_long_as_our_processes_run() {
+    let expires = [("RABBITMQ_QUEUE_EXPIRES_SECONDS", "2")];
+    let app = TestApp::spawn_with(&expires).await;
+    let mock = start_mock().await;
+    let worker = app.spawn_worker(Some(&mock), &expires).await;
+    let user = app.signup("expiry@example.com").await;
+    let (_, first) = app.chat(&user, "add before", None, Some(30)).await;
+    assert_eq!(first["status"], "completed");
+
+    // Several expiry periods pass; the retry queues have no consumer, yet
+    // they are still there to park waiting turns.
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let (topology, conn) = own_connection(&app).await;
+    let mut queues = vec![topology.turns_queue(), topology.dead_queue()];
+    queues.extend(todo_common::queue::RetryDelay::ALL.map(|d| topology.retry_queue(d)));
+    for queue in queues {
+        // A passive declare fails (and closes the channel) if the queue is gone.
+        let ch = conn.create_channel().await.unwrap();
+        let found = ch
+            .queue_declare(
+                queue.clone().into(),
+                lapin::options::QueueDeclareOptions {
+                    passive: true,
+                    ..Default::default()
+                },
+                lapin::types::FieldTable::default(),
+            )
+            .await;
+        assert!(
+            found.is_ok(),
+            "{queue} expired while the services ran: {found:?}"
+        );
+    }
+    let _ = conn.close(200, "done".into()).await;
+
+    let conversation = first["conversation_id"].as_str().unwrap();
+    for i in 1..=4 {
+        app.chat(&user, &format!("add after {i}"), Some(conversation), None)
+            .await;
+    }
+    all_answered_none_failed(&app).await;
     worker.stop().await;
 }
