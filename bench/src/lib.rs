@@ -149,10 +149,14 @@ impl Stack {
     /// (kept, and named, when BENCH_KEEP_DB is set, for looking into a run afterwards).
     pub async fn stop(mut self) -> Result<()> {
         self.kill();
-        // The services run with the default RABBITMQ_URL (their environment is cleared).
-        todo_common::queue::Topology::new(&self.prefix)
+        // The services run with the default RABBITMQ_URL (their environment
+        // is cleared). Best effort: the queues also expire on their own.
+        if let Err(e) = todo_common::queue::Topology::new(&self.prefix)
             .delete_at(todo_common::config::DEFAULT_RABBITMQ_URL)
-            .await?;
+            .await
+        {
+            eprintln!("could not remove the run's queues ({e}); they expire in 10 minutes");
+        }
         if std::env::var_os("BENCH_KEEP_DB").is_some() {
             eprintln!("kept database {}", self.db_url);
             return Ok(());

@@ -666,7 +666,10 @@ impl Drop for TestApp {
         if !self.owns_topology {
             return;
         }
-        let url = self.config.rabbitmq_url.expose().to_string();
+        // The broker itself, not the app's URL: that may lead through a
+        // TcpProxy whose task runs on this test's runtime, which is blocked
+        // while Drop waits below.
+        let url = todo_common::config::DEFAULT_RABBITMQ_URL.to_string();
         let topology = todo_common::queue::Topology::from_config(&self.config);
         // Drop cannot await; a short-lived thread with its own runtime can.
         let cleanup = std::thread::spawn(move || {
@@ -678,7 +681,7 @@ impl Drop for TestApp {
             };
             rt.block_on(async {
                 let _ =
-                    tokio::time::timeout(Duration::from_secs(30), topology.delete_at(&url)).await;
+                    tokio::time::timeout(Duration::from_secs(10), topology.delete_at(&url)).await;
             });
         });
         let _ = cleanup.join();

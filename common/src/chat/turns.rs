@@ -62,6 +62,18 @@ pub enum Claim {
     Missing,
 }
 
+/// SQL condition on user message `m`: no live lease on it, and no earlier
+/// user message of its conversation unfinished. The one definition of "this
+/// turn may start now", for claiming and for the dead-letter check.
+macro_rules! idle_head {
+    () => {
+        "(m.lease_until IS NULL OR m.lease_until < now()) \
+         AND NOT EXISTS (SELECT 1 FROM messages e \
+             WHERE e.conversation_id = m.conversation_id AND e.role = 'user' \
+               AND e.seq < m.seq AND e.status IN ('queued', 'processing'))"
+    };
+}
+
 /// Claims `message_id` for `lease`. `per_user` caps how many turns of one
 /// user run at once (fair share: one user's burst cannot occupy every worker
 /// and the whole model allowance while others wait).
@@ -82,19 +94,17 @@ pub async fn claim(
         Option<String>,
         chrono::DateTime<chrono::Utc>,
     );
-    let row: Option<Claimed> = sqlx::query_as(
+    let row: Option<Claimed> = sqlx::query_as(concat!(
         "UPDATE messages m SET status = 'processing', lease_owner = $2, \
-            lease_until = now() + $3, attempts = attempts + 1, updated_at = now() \
-         WHERE m.id = $1 AND m.role = 'user' AND m.status IN ('queued', 'processing') \
-           AND (m.lease_until IS NULL OR m.lease_until < now()) \
-           AND NOT EXISTS (SELECT 1 FROM messages e \
-                WHERE e.conversation_id = m.conversation_id AND e.role = 'user' \
-                  AND e.seq < m.seq AND e.status IN ('queued', 'processing')) \
-           AND (SELECT count(*) FROM messages p \
+                lease_until = now() + $3, attempts = attempts + 1, updated_at = now() \
+             WHERE m.id = $1 AND m.role = 'user' AND m.status IN ('queued', 'processing') \
+               AND ",
+        idle_head!(),
+        " AND (SELECT count(*) FROM messages p \
                 WHERE p.user_id = m.user_id AND p.role = 'user' AND p.status = 'processing' \
                   AND p.id <> m.id AND p.lease_until > now()) < $4 \
-         RETURNING conversation_id, user_id, seq, content, attempts, request_id, created_at",
-    )
+             RETURNING conversation_id, user_id, seq, content, attempts, request_id, created_at"
+    ))
     .bind(message_id)
     .bind(&owner)
     .bind(lease)
@@ -432,14 +442,12 @@ pub async fn next_in_conversation(pool: &PgPool, conversation_id: Uuid) -> Resul
 /// keeps the order and stops no running work), Some(false) when it must
 /// wait, None when it is finished or gone.
 pub async fn is_idle_head(pool: &PgPool, message_id: Uuid) -> Result<Option<bool>> {
-    Ok(sqlx::query_scalar(
-        "SELECT (m.lease_until IS NULL OR m.lease_until < now()) \
-            AND NOT EXISTS (SELECT 1 FROM messages e \
-                WHERE e.conversation_id = m.conversation_id AND e.role = 'user' \
-                  AND e.seq < m.seq AND e.status IN ('queued', 'processing')) \
-         FROM messages m WHERE m.id = $1 AND m.role = 'user' \
+    Ok(sqlx::query_scalar(concat!(
+        "SELECT ",
+        idle_head!(),
+        " FROM messages m WHERE m.id = $1 AND m.role = 'user' \
            AND m.status IN ('queued', 'processing')",
-    )
+    ))
     .bind(message_id)
     .fetch_optional(pool)
     .await?)

@@ -87,7 +87,7 @@ async fn every_alert_watches_exported_metrics_and_quota_failures_count() {
         .unwrap()
         .port()
         .to_string();
-    let mut worker = worker_process(
+    let worker = worker_process(
         &app,
         &mock,
         &[("WORKER_METRICS_PORT", &port), ("OPENAI_RPM", "600")],
@@ -127,8 +127,7 @@ async fn every_alert_watches_exported_metrics_and_quota_failures_count() {
         .text()
         .await
         .unwrap();
-    let _ = worker.kill();
-    let _ = worker.wait();
+    drop(worker);
 
     let rules = rules();
     assert!(
