@@ -73,6 +73,10 @@ pub struct MockConfig {
     /// Sleep this long before answering.
     #[serde(default)]
     pub latency_ms: u64,
+    /// Pause between the chunks of a streamed answer, as a model writing at
+    /// a human-visible pace does (0: as fast as the connection goes).
+    #[serde(default)]
+    pub chunk_delay_ms: u64,
     /// How to answer (the American spelling `behavior` is accepted too).
     #[serde(default, alias = "behavior")]
     pub behaviour: Behaviour,
@@ -449,7 +453,10 @@ async fn completions(State(state): State<MockState>, body: Bytes) -> Response {
     state.correct_tokens(reserved, u64::from(usage.completion_tokens));
     state.record(StatusCode::OK);
     sleep(wait).await;
-    with_limits(answer(&request, &reply, usage), &limits)
+    with_limits(
+        answer(&request, &reply, usage, config.chunk_delay_ms),
+        &limits,
+    )
 }
 
 /// Adds the `x-ratelimit-*` headers of the limits that are set.
@@ -542,7 +549,7 @@ fn misbehave(behaviour: Behaviour, reply: Reply) -> Reply {
     }
 }
 
-fn answer(request: &ChatRequest, reply: &Reply, usage: Usage) -> Response {
+fn answer(request: &ChatRequest, reply: &Reply, usage: Usage, chunk_delay_ms: u64) -> Response {
     let id = format!("chatcmpl-{}", Uuid::new_v4().simple());
     let header = Header {
         id: &id,
@@ -561,7 +568,11 @@ fn answer(request: &ChatRequest, reply: &Reply, usage: Usage) -> Response {
             if writer.write_all(event.as_bytes()).await.is_err() {
                 return; // the client went away
             }
-            tokio::task::yield_now().await;
+            if chunk_delay_ms > 0 {
+                tokio::time::sleep(Duration::from_millis(chunk_delay_ms)).await;
+            } else {
+                tokio::task::yield_now().await;
+            }
         }
     });
     (

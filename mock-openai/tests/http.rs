@@ -349,7 +349,27 @@ async fn latency_delays_answers() {
     mock.message(&request("list")).await;
     assert!(started.elapsed() >= Duration::from_millis(200));
     let (_, _, config) = mock.post("/_mock/config", &json!({})).await;
-    assert_eq!(config, json!({"latency_ms": 0, "behaviour": "normal"}));
+    assert_eq!(
+        config,
+        json!({"latency_ms": 0, "chunk_delay_ms": 0, "behaviour": "normal"})
+    );
+}
+
+#[tokio::test]
+async fn chunk_delay_paces_a_streamed_answer() {
+    let mock = start().await;
+    configure(&mock, json!({"chunk_delay_ms": 40})).await;
+    let started = Instant::now();
+    let chunks = stream(&mock, request("what's still open?"), false).await;
+    // Every chunk but the last is followed by a pause.
+    let paced = Duration::from_millis(40) * (chunks.len() as u32);
+    assert!(chunks.len() >= 3, "a multi-chunk answer: {chunks:?}");
+    assert!(
+        started.elapsed() >= paced,
+        "{} chunks in {:?}",
+        chunks.len(),
+        started.elapsed()
+    );
 }
 
 async fn fail(mock: &Mock, failure: Value) {

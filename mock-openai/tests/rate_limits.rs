@@ -219,7 +219,7 @@ async fn ratelimit_headers_only_for_limits_that_are_set() {
     mock.configure(json!({"rpm": 10, "tpm": 5000})).await;
     assert_eq!(
         mock.get("/_mock/config").await,
-        json!({"latency_ms": 0, "behaviour": "normal", "rpm": 10, "tpm": 5000})
+        json!({"latency_ms": 0, "chunk_delay_ms": 0, "behaviour": "normal", "rpm": 10, "tpm": 5000})
     );
     let (status, headers, text) = mock
         .post_raw("/v1/chat/completions", &stream.to_string())
