@@ -79,11 +79,6 @@ pub async fn stream(
     let subscription = state.hub.subscribe(&scope.user_id).await;
     let (newest, oldest_kept) = events::bounds(&state.pool, &scope.user_id).await?;
     let mut pending = VecDeque::new();
-    pending.push_back(
-        SseEvent::default()
-            .retry(Duration::from_secs(3))
-            .comment("connected"),
-    );
     let last = match resume {
         None => newest,
         // Events after the client's id were pruned (EVENT_RETENTION): it
@@ -105,6 +100,14 @@ pub async fn stream(
         }
         Some(id) => id.min(newest),
     };
+    // The first frame tells the client where the stream starts, so a client
+    // that drops before any event still resumes without a gap.
+    pending.push_front(
+        SseEvent::default()
+            .id(last.to_string())
+            .retry(Duration::from_secs(3))
+            .comment("connected"),
+    );
     metrics::counter!("sse_connections_total").increment(1);
     let conn = Connection {
         pool: state.pool.clone(),

@@ -129,6 +129,48 @@ async fn resuming_with_last_event_id_misses_nothing_and_repeats_nothing() {
 }
 
 #[tokio::test]
+async fn a_stream_says_where_it_starts_so_a_drop_before_any_event_loses_nothing() {
+    let app = TestApp::spawn().await;
+    let user = app.signup("start@example.com").await;
+    for title in ["one", "two"] {
+        app.create_task(&user, json!({ "title": title })).await;
+    }
+    // A client with no id yet (a fresh page) reads only the first frame, then drops.
+    let mut response = app
+        .request(
+            Method::GET,
+            &format!("/api/{}/events", user.id),
+            Some(&user.token),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let mut first = String::new();
+    while !first.contains("\n\n") {
+        let chunk = response.chunk().await.unwrap().expect("the first frame");
+        first.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    let frame = &first[..first.find("\n\n").unwrap()];
+    assert!(frame.lines().any(|l| l == "id: 2"), "{frame:?}");
+    assert!(
+        !frame.lines().any(|l| l.starts_with("data:")),
+        "a position, not an event: {frame:?}"
+    );
+    drop(response);
+
+    // Changed while it was away; it resumes from the id of that first frame.
+    app.create_task(&user, json!({ "title": "three" })).await;
+    let mut stream = EventStream::open(&app, &user, "", Some(2)).await;
+    let missed = stream.next_durable().await;
+    assert_eq!(
+        (missed.id, missed.event.as_str()),
+        (Some(3), "task.created")
+    );
+    assert_eq!(missed.data["title"], "three");
+}
+
+#[tokio::test]
 async fn concurrent_changes_arrive_numbered_one_by_one() {
     let app = TestApp::spawn().await;
     let user = app.signup("burst@example.com").await;
