@@ -1,6 +1,8 @@
 //! Periodic upkeep: the database probe behind the `database_up` gauge
 //! (every HEALTH_CHECK_INTERVAL_SECONDS) and pruning of ended login-throttle
-//! windows and of events older than EVENT_RETENTION.
+//! windows, of events older than EVENT_RETENTION and of revocations of
+//! expired tokens; and, every REVOCATION_SYNC, reading tokens revoked
+//! (through any instance) into this instance's memory.
 
 use std::time::Duration;
 
@@ -39,6 +41,48 @@ pub fn spawn(state: AppState, shutdown: CancellationToken) {
                     Ok(n) => tracing::info!(events = n, "pruned events past EVENT_RETENTION"),
                     Err(e) => tracing::warn!(error = %e, "could not prune events"),
                 }
+                if let Err(e) = state.revocations.prune().await {
+                    tracing::warn!(error = %e, "could not prune revoked tokens");
+                }
+            }
+        }
+    });
+}
+
+/// How soon a logout through another instance takes effect here.
+const REVOCATION_SYNC: Duration = Duration::from_secs(2);
+
+/// The first load, before the server accepts requests; bounded, so a
+/// database that is down at start delays nothing (token checks then answer
+/// 503 until the sync below succeeds).
+pub async fn load_revocations(state: &AppState) {
+    match tokio::time::timeout(Duration::from_secs(5), state.revocations.refresh()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::warn!(error = %e, "could not load revoked tokens; retrying"),
+        Err(_) => tracing::warn!("loading revoked tokens timed out; retrying"),
+    }
+}
+
+pub fn spawn_revocation_sync(state: AppState, shutdown: CancellationToken) {
+    tokio::spawn(async move {
+        let mut failing = false;
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = tokio::time::sleep(REVOCATION_SYNC) => {}
+            }
+            // Logged once per outage, not every two seconds.
+            match state.revocations.refresh().await {
+                Ok(()) if failing => {
+                    failing = false;
+                    tracing::info!("reading revoked tokens again");
+                }
+                Ok(()) => {}
+                Err(e) if !failing => {
+                    failing = true;
+                    tracing::warn!(error = %e, "could not read revoked tokens");
+                }
+                Err(_) => {}
             }
         }
     });

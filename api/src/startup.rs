@@ -10,7 +10,7 @@ use axum::serve::ListenerExt;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use sqlx::PgPool;
 use todo_common::Config;
-use todo_common::auth::{LoginThrottle, TokenService};
+use todo_common::auth::{LoginThrottle, Revocations, TokenService};
 use todo_common::queue::{Broker, Topology};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -50,6 +50,7 @@ pub fn build_state(config: Config, pool: PgPool, shutdown: CancellationToken) ->
         broker,
         shutdown,
         tokens: Arc::new(TokenService::new(&config)),
+        revocations: Arc::new(Revocations::new(pool.clone())),
         throttle: LoginThrottle::new(pool.clone(), &config),
         known_users: Arc::new(KnownUsers::default()),
         config: Arc::new(config),
@@ -82,7 +83,12 @@ pub async fn run(
     let broker_life = CancellationToken::new();
     state.broker.spawn_maintainer(broker_life.clone());
     state.hub.spawn(shutdown.clone());
+    // Until revocations are loaded, token checks answer 503 rather than let
+    // a logged-out token through; loading first makes that window empty
+    // unless the database is down at start (the sync then keeps trying).
+    background::load_revocations(&state).await;
     background::spawn(state.clone(), shutdown.clone());
+    background::spawn_revocation_sync(state.clone(), shutdown.clone());
     relay::spawn(state.clone(), shutdown.clone());
     let app = build_router(state);
     tracing::info!(address = %listener.local_addr()?, "API listening");

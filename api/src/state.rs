@@ -7,7 +7,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use sqlx::PgPool;
 use todo_common::Config;
 use todo_common::accounts;
-use todo_common::auth::{Identity, LoginThrottle, TokenService};
+use todo_common::auth::{Identity, LoginThrottle, Revocations, TokenService};
 use todo_common::domain::UserId;
 use todo_common::queue::Broker;
 use tokio_util::sync::CancellationToken;
@@ -19,6 +19,9 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub pool: PgPool,
     pub tokens: Arc<TokenService>,
+    /// Logged-out tokens, in memory; kept in step with the database by
+    /// `background::spawn_revocation_sync`.
+    pub revocations: Arc<Revocations>,
     pub throttle: LoginThrottle,
     pub known_users: Arc<KnownUsers>,
     /// RabbitMQ, kept connected by its maintainer task.

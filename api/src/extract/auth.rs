@@ -1,11 +1,13 @@
 //! Who is calling. The user always comes from the verified token; a path's
-//! `{user_id}` is only ever compared with it.
+//! `{user_id}` is only ever compared with it. Every extractor here turns a
+//! token into an identity through [`identify`], which also refuses revoked
+//! (logged-out) tokens.
 
 use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::{ConnectInfo, FromRequestParts, RawPathParams};
 use axum::http::{header, request::Parts};
-use todo_common::auth::Identity;
+use todo_common::auth::{Identity, TokenDigest};
 use todo_common::domain::UserId;
 
 use crate::error::ApiError;
@@ -14,6 +16,13 @@ use crate::state::AppState;
 /// The caller of `/api/auth/me`: any valid token.
 pub struct AuthUser(pub Identity);
 
+/// The caller of `/api/auth/logout`: any valid token, and its digest so the
+/// handler can revoke it.
+pub struct AuthToken {
+    pub identity: Identity,
+    pub digest: TokenDigest,
+}
+
 /// The caller of an `/api/{user_id}/...` route: a valid token (else 401)
 /// whose subject is that `{user_id}` (else 403). Users first seen through an
 /// external token get their row here.
@@ -21,12 +30,28 @@ pub struct UserScope {
     pub user_id: UserId,
 }
 
-impl FromRequestParts<AppState> for AuthUser {
+/// Signature, algorithm and expiry, then revocation (in memory, no query).
+async fn identify(state: &AppState, token: &str) -> Result<(Identity, TokenDigest), ApiError> {
+    let identity = state.tokens.verify(token).await?;
+    let digest = TokenDigest::of(token);
+    state.revocations.check(&digest, &identity)?;
+    Ok((identity, digest))
+}
+
+impl FromRequestParts<AppState> for AuthToken {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let token = bearer_token(parts)?;
-        let identity = state.tokens.verify(token).await?;
+        let (identity, digest) = identify(state, token).await?;
         state.known_users.ensure(&state.pool, &identity).await?;
+        Ok(Self { identity, digest })
+    }
+}
+
+impl FromRequestParts<AppState> for AuthUser {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let AuthToken { identity, .. } = AuthToken::from_request_parts(parts, state).await?;
         Ok(Self(identity))
     }
 }
@@ -65,7 +90,7 @@ fn query_token(parts: &Parts) -> Option<String> {
 
 impl UserScope {
     async fn check(parts: &mut Parts, state: &AppState, token: &str) -> Result<Self, ApiError> {
-        let identity = state.tokens.verify(token).await?;
+        let (identity, _) = identify(state, token).await?;
         let params = RawPathParams::from_request_parts(parts, state)
             .await
             .map_err(|_| ApiError::RouteNotFound)?;

@@ -5,6 +5,6 @@ mod auth;
 mod input;
 mod request_id;
 
-pub use auth::{AuthUser, ClientIp, StreamScope, UserScope};
+pub use auth::{AuthToken, AuthUser, ClientIp, StreamScope, UserScope};
 pub use input::{ApiJson, ApiPath, ApiQuery, BODY_LIMIT, OptionalJson};
 pub use request_id::RequestId;

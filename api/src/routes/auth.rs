@@ -1,4 +1,4 @@
-//! Sign-up, login and "who am I".
+//! Sign-up, login, "who am I" and logout.
 
 use axum::Json;
 use axum::extract::State;
@@ -11,7 +11,7 @@ use todo_common::auth::password;
 use todo_common::domain::{DisplayName, Email, Password};
 
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiJson, AuthUser, ClientIp};
+use crate::extract::{ApiJson, ApiQuery, AuthToken, AuthUser, ClientIp};
 use crate::state::AppState;
 
 #[derive(Deserialize)]
@@ -37,8 +37,10 @@ pub struct Session {
     expires_at: DateTime<Utc>,
 }
 
-fn session(state: &AppState, user: User) -> ApiResult<Session> {
-    let issued = state.tokens.issue(&user.id)?;
+/// `valid_after`: the user's last "log out everywhere", so the new token
+/// is issued past it.
+fn session(state: &AppState, user: User, valid_after: Option<DateTime<Utc>>) -> ApiResult<Session> {
+    let issued = state.tokens.issue(&user.id, valid_after)?;
     Ok(Session {
         user,
         token: issued.token,
@@ -59,7 +61,7 @@ pub async fn signup(
     let hash = password::hash(password).await?;
     let user = accounts::create(&state.pool, &email, name.as_ref(), &hash).await?;
     tracing::info!(user_id = %user.id, "account created");
-    Ok((StatusCode::CREATED, Json(session(&state, user)?)))
+    Ok((StatusCode::CREATED, Json(session(&state, user, None)?)))
 }
 
 pub async fn login(
@@ -88,7 +90,8 @@ pub async fn login(
     match user {
         Some(user) if ok => {
             state.throttle.record_success(&keys).await?;
-            Ok(Json(session(&state, user)?))
+            let valid_after = state.revocations.valid_after(&user.id).await?;
+            Ok(Json(session(&state, user, valid_after)?))
         }
         _ => {
             state.throttle.record_failure(&keys).await?;
@@ -110,4 +113,29 @@ pub async fn me(
             ))
         })?;
     Ok(Json(serde_json::json!({ "user": user })))
+}
+
+#[derive(Deserialize)]
+pub struct LogoutParams {
+    /// Every token of the user issued so far, not only this one.
+    #[serde(default)]
+    all: bool,
+}
+
+/// Revokes the presented token (with `?all=true`, every token of its user
+/// issued up to now): 204, after which the token gets 401 like any invalid
+/// one, here at once and on other instances within a couple of seconds. So
+/// a second logout with the same token is a 401.
+pub async fn logout(
+    State(state): State<AppState>,
+    AuthToken { identity, digest }: AuthToken,
+    ApiQuery(params): ApiQuery<LogoutParams>,
+) -> ApiResult<StatusCode> {
+    if params.all {
+        state.revocations.revoke_all(&digest, &identity).await?;
+        tracing::info!(user_id = %identity.user_id, "logged out everywhere");
+    } else {
+        state.revocations.revoke(&digest, &identity).await?;
+    }
+    Ok(StatusCode::NO_CONTENT)
 }

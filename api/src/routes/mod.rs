@@ -21,6 +21,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/auth/signup", post(auth::signup))
         .route("/api/auth/login", post(auth::login))
         .route("/api/auth/me", get(auth::me))
+        .route("/api/auth/logout", post(auth::logout))
         .route("/api/{user_id}/tasks", get(tasks::list).post(tasks::create))
         .route(
             "/api/{user_id}/tasks/{id}",

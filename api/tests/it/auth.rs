@@ -1,4 +1,6 @@
-//! Sign-up, login, tokens and who may touch whose data.
+//! Sign-up, login, logout, tokens and who may touch whose data.
+
+use std::time::{Duration, Instant};
 
 use jsonwebtoken::Algorithm;
 use reqwest::{Method, StatusCode};
@@ -363,4 +365,265 @@ async fn better_auth_tokens_with_the_shared_secret_are_accepted() {
         .await;
     assert_eq!(me["user"]["id"], "ba_user_Zk3");
     assert_eq!(me["user"]["email"], "zed@example.com");
+}
+
+/// A fresh token for a user signed up with the test password.
+async fn login(app: &TestApp, email: &str) -> String {
+    let body: Value = app
+        .call_for_json(
+            Method::POST,
+            "/api/auth/login",
+            None,
+            Some(&json!({"email": email, "password": "correct horse battery"})),
+        )
+        .await;
+    body["token"].as_str().expect("a token").to_string()
+}
+
+async fn logout(app: &TestApp, token: &str, all: bool) -> reqwest::Response {
+    let path = if all {
+        "/api/auth/logout?all=true"
+    } else {
+        "/api/auth/logout"
+    };
+    app.call(Method::POST, path, Some(token)).await
+}
+
+async fn me_status(app: &TestApp, token: &str) -> StatusCode {
+    app.call(Method::GET, "/api/auth/me", Some(token))
+        .await
+        .status()
+}
+
+/// Polls `/api/auth/me` until the token is refused; false if it still works
+/// at the deadline.
+async fn refused_within(app: &TestApp, token: &str, within: Duration) -> bool {
+    let deadline = Instant::now() + within;
+    loop {
+        if me_status(app, token).await == StatusCode::UNAUTHORIZED {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn iat_of(token: &str) -> i64 {
+    use base64::Engine;
+    let payload = token.split('.').nth(1).unwrap();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .unwrap();
+    serde_json::from_slice::<Value>(&bytes).unwrap()["iat"]
+        .as_i64()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn logout_revokes_that_token_everywhere_it_was_accepted() {
+    let app = TestApp::spawn().await;
+    let user = app.signup("liam@example.com").await;
+    let second = login(&app, "liam@example.com").await;
+    assert_ne!(user.token, second, "two logins, two tokens");
+
+    let res = logout(&app, &user.token, false).await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+
+    let res = app
+        .call(Method::GET, "/api/auth/me", Some(&user.token))
+        .await;
+    assert!(res.headers().contains_key("www-authenticate"));
+    let err = expect_error(res, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    assert_eq!(err["error"]["message"], "token revoked");
+    let (status, _) = app.list_tasks(&user, "").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "tasks");
+    let events = format!("/api/{}/events", user.id);
+    let res = app.call(Method::GET, &events, Some(&user.token)).await;
+    expect_error(res, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    let res = app
+        .call(
+            Method::GET,
+            &format!("{events}?access_token={}", user.token),
+            None,
+        )
+        .await;
+    expect_error(res, StatusCode::UNAUTHORIZED, "unauthorized").await;
+
+    // Logging out again with the same token: it no longer works at all.
+    let res = logout(&app, &user.token, false).await;
+    expect_error(res, StatusCode::UNAUTHORIZED, "unauthorized").await;
+
+    // The other session of the same user is untouched.
+    assert_eq!(me_status(&app, &second).await, StatusCode::OK);
+    let res = app.call(Method::GET, &events, Some(&second)).await;
+    assert_eq!(res.status(), StatusCode::OK);
+
+    // Stored by hash only, kept until the token's own expiry.
+    let rows: Vec<(Vec<u8>, String, bool)> = sqlx::query_as(
+        "SELECT token_hash, user_id, expires_at > now() + interval '23 hours' FROM revoked_tokens",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].0.len(), 32);
+    assert_eq!(rows[0].1, user.id);
+    assert!(rows[0].2, "kept until the token expires");
+
+    // A new instance on the same database knows at once (loaded at start).
+    let fresh = app.spawn_peer().await;
+    assert_eq!(
+        me_status(&fresh, &user.token).await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(me_status(&fresh, &second).await, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn logout_needs_a_valid_token() {
+    let app = TestApp::spawn().await;
+    let res = app.call(Method::POST, "/api/auth/logout", None).await;
+    assert_eq!(
+        res.headers()["www-authenticate"],
+        "Bearer realm=\"todo-chat\""
+    );
+    expect_error(res, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    let res = logout(&app, "not.a.token", false).await;
+    expect_error(res, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    let res = logout(&app, "not.a.token", true).await;
+    expect_error(res, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM revoked_tokens")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(count, 0);
+}
+
+#[tokio::test]
+async fn logout_all_revokes_every_token_and_a_login_right_after_works() {
+    let app = TestApp::spawn().await;
+    let user = app.signup("mia@example.com").await;
+    let second = login(&app, "mia@example.com").await;
+    let third = login(&app, "mia@example.com").await;
+
+    let res = logout(&app, &second, true).await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    for token in [&user.token, &second, &third] {
+        let res = app.call(Method::GET, "/api/auth/me", Some(token)).await;
+        let err = expect_error(res, StatusCode::UNAUTHORIZED, "unauthorized").await;
+        assert_eq!(err["error"]["message"], "token revoked");
+    }
+    let (status, _) = app.list_tasks(&user, "").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    // Most likely within the same second as the logout: the new token's iat
+    // is placed after the cutoff's second, the old ones' at or before it.
+    let fresh = login(&app, "mia@example.com").await;
+    assert_eq!(me_status(&app, &fresh).await, StatusCode::OK);
+    let cutoff: chrono::DateTime<chrono::Utc> =
+        sqlx::query_scalar("SELECT tokens_valid_after FROM users WHERE id = $1")
+            .bind(&user.id)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert!(iat_of(&fresh) > cutoff.timestamp());
+    assert!(iat_of(&third) <= cutoff.timestamp());
+
+    // Again at once: the bumped token is covered too, and the next login works.
+    let res = logout(&app, &fresh, true).await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    assert_eq!(me_status(&app, &fresh).await, StatusCode::UNAUTHORIZED);
+    let newest = login(&app, "mia@example.com").await;
+    assert_eq!(me_status(&app, &newest).await, StatusCode::OK);
+
+    // Other users are not affected.
+    let other = app.signup("noah@example.com").await;
+    assert_eq!(me_status(&app, &other.token).await, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn better_auth_tokens_without_jti_can_be_revoked() {
+    let app = TestApp::spawn().await;
+    let claims = |iat: i64| json!({"sub": "ba_user_Q", "iat": iat, "exp": now() + 600});
+    let token = hs_token(Algorithm::HS256, TEST_SECRET, &claims(now() - 5));
+    let other = hs_token(Algorithm::HS256, TEST_SECRET, &claims(now() - 4));
+    assert_eq!(me_status(&app, &token).await, StatusCode::OK);
+    assert_eq!(
+        logout(&app, &token, false).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(me_status(&app, &token).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(me_status(&app, &other).await, StatusCode::OK);
+    // Everywhere: by `iat`, which these tokens carry.
+    assert_eq!(
+        logout(&app, &other, true).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(me_status(&app, &other).await, StatusCode::UNAUTHORIZED);
+    let later = hs_token(Algorithm::HS256, TEST_SECRET, &claims(now() + 2));
+    assert_eq!(me_status(&app, &later).await, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_logout_reaches_the_other_instances_within_seconds() {
+    let app = TestApp::spawn().await;
+    let peer = app.spawn_peer().await;
+    let ola = app.signup("ola@example.com").await;
+    let pia = app.signup("pia@example.com").await;
+    let pia_other = login(&app, "pia@example.com").await;
+    for token in [&ola.token, &pia.token, &pia_other] {
+        assert_eq!(me_status(&peer, token).await, StatusCode::OK);
+    }
+
+    // One token, logged out on the first instance, refused by the second.
+    assert_eq!(
+        logout(&app, &ola.token, false).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    assert!(
+        refused_within(&peer, &ola.token, Duration::from_secs(10)).await,
+        "the peer still accepts a logged-out token"
+    );
+
+    // Everywhere, through the second instance, reaches the first.
+    assert_eq!(
+        logout(&peer, &pia.token, true).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    assert!(refused_within(&app, &pia_other, Duration::from_secs(10)).await);
+    assert_eq!(me_status(&app, &pia.token).await, StatusCode::UNAUTHORIZED);
+    let again = login(&app, "pia@example.com").await;
+    assert_eq!(me_status(&peer, &again).await, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn revocations_of_expired_tokens_are_pruned() {
+    let app = TestApp::spawn_with(&[("HEALTH_CHECK_INTERVAL_SECONDS", "1")]).await;
+    let user = app.signup("quinn@example.com").await;
+    assert_eq!(
+        logout(&app, &user.token, false).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    sqlx::query(
+        "INSERT INTO revoked_tokens (token_hash, user_id, expires_at) \
+         VALUES (decode(repeat('ab', 32), 'hex'), 'gone', now() - interval '1 minute')",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let users: Vec<String> = sqlx::query_scalar("SELECT user_id FROM revoked_tokens")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+        if users == [user.id.clone()] {
+            break;
+        }
+        assert!(Instant::now() < deadline, "not pruned: {users:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(me_status(&app, &user.token).await, StatusCode::UNAUTHORIZED);
 }

@@ -27,6 +27,7 @@ async fn every_migration_reverts_and_reapplies() {
             "messages",
             "outbox",
             "rate_limits",
+            "revoked_tokens",
             "tasks",
             "users"
         ]
@@ -51,7 +52,7 @@ async fn every_migration_reverts_and_reapplies() {
             .all(|m| !m.applied)
     );
     db::migrate_up(&pool).await.unwrap();
-    assert_eq!(tables(&pool).await.len(), 8);
+    assert_eq!(tables(&pool).await.len(), 9);
 }
 
 #[tokio::test]

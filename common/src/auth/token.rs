@@ -17,6 +17,10 @@ pub struct Claims {
     pub sub: String,
     pub iat: i64,
     pub exp: i64,
+    /// Random in the tokens we issue, so two logins within one second get
+    /// different tokens (a logout revokes a token by its hash).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jti: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -29,6 +33,10 @@ pub struct Identity {
     pub user_id: UserId,
     pub email: Option<String>,
     pub name: Option<String>,
+    /// The token's `iat` (whole seconds), compared with "log out everywhere".
+    pub issued_at: i64,
+    /// The token's `exp`.
+    pub expires_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -48,7 +56,7 @@ pub struct TokenService {
 }
 
 /// Tokens a few seconds past `exp` are still accepted, for clock skew between hosts.
-const LEEWAY_SECONDS: u64 = 30;
+pub(crate) const LEEWAY_SECONDS: u64 = 30;
 
 impl TokenService {
     pub fn new(config: &Config) -> Self {
@@ -64,13 +72,23 @@ impl TokenService {
         }
     }
 
-    pub fn issue(&self, user: &UserId) -> Result<IssuedToken> {
+    /// A token for `user`. `valid_after` is the user's last "log out
+    /// everywhere" (see [`super::Revocations`]): tokens with `iat` at or before
+    /// that second are refused, so a token issued within the same second (or
+    /// by a host whose clock is behind the database's) gets the next second as
+    /// its `iat`, at most a second or so in the future, which nothing checks.
+    pub fn issue(&self, user: &UserId, valid_after: Option<DateTime<Utc>>) -> Result<IssuedToken> {
         let now = Utc::now();
         let expires_at = now + self.lifetime;
+        let iat = match valid_after {
+            Some(cutoff) => now.timestamp().max(cutoff.timestamp() + 1),
+            None => now.timestamp(),
+        };
         let claims = Claims {
             sub: user.to_string(),
-            iat: now.timestamp(),
+            iat,
             exp: expires_at.timestamp(),
+            jti: Some(uuid::Uuid::new_v4().simple().to_string()),
             email: None,
             name: None,
         };
@@ -102,10 +120,13 @@ impl TokenService {
         })?;
         let claims = data.claims;
         let user_id = UserId::parse(&claims.sub).map_err(|_| invalid())?;
+        let expires_at = DateTime::from_timestamp(claims.exp, 0).ok_or_else(invalid)?;
         Ok(Identity {
             user_id,
             email: claims.email,
             name: claims.name,
+            issued_at: claims.iat,
+            expires_at,
         })
     }
 
