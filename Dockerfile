@@ -1,7 +1,15 @@
-# One image, two binaries: `todo-api` and `todo-worker`.
+# One image, two binaries: `todo-api` (which embeds the web app) and `todo-worker`.
+FROM node:20-bookworm-slim AS web
+WORKDIR /web
+COPY web/package.json web/package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY web/ ./
+RUN npm run build
+
 FROM rust:1.95-bookworm AS build
 WORKDIR /src
 COPY . .
+COPY --from=web /web/dist web/dist
 RUN cargo build --release --bin todo-api --bin todo-worker
 
 FROM debian:bookworm-slim

@@ -32,6 +32,9 @@ pub enum ApiError {
     RouteNotFound,
     #[error("method not allowed for this path")]
     MethodNotAllowed,
+    /// WEB_ENABLED, but `web/dist` was missing when this binary was built.
+    #[error("the web app was not built: run `scripts/web.sh build`, then rebuild todo-api")]
+    WebNotBuilt,
 }
 
 impl ApiError {
@@ -61,6 +64,7 @@ impl ApiError {
             }
             Self::RouteNotFound => (StatusCode::NOT_FOUND, "not_found"),
             Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+            Self::WebNotBuilt => (StatusCode::SERVICE_UNAVAILABLE, "web_not_built"),
         }
     }
 }
@@ -68,7 +72,10 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = self.parts();
-        let message = if status.is_server_error() {
+        let message = if matches!(self, Self::WebNotBuilt) {
+            // Nothing internal in it, and it tells the operator what to do.
+            self.to_string()
+        } else if status.is_server_error() {
             if status == StatusCode::INTERNAL_SERVER_ERROR {
                 // The chain goes to the log (with the request id from the span), never to the client.
                 tracing::error!(error = ?self, "request failed");

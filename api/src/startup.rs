@@ -60,7 +60,7 @@ pub fn build_state(config: Config, pool: PgPool, shutdown: CancellationToken) ->
 }
 
 pub fn build_router(state: AppState) -> Router {
-    let router = routes::router()
+    let router = routes::router(&state.config)
         .route_layer(axum::middleware::from_fn(observe::tag_route))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(cors::layer(&state.config));

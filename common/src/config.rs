@@ -171,6 +171,8 @@ pub struct Config {
     /// PostgreSQL and updates the `database_up` gauge.
     pub health_check_interval: Duration,
     pub metrics_enabled: bool,
+    /// WEB_ENABLED: serve the web app embedded at build time (`web/dist`) at `/`.
+    pub web_enabled: bool,
     /// EVENT_RETENTION: how long durable events are kept for SSE resume
     /// ("7d", "36h", "90m", or seconds). A client further behind is told to resync.
     pub event_retention: Duration,
@@ -341,6 +343,7 @@ impl Config {
         let health_check_interval =
             Duration::from_secs(r.number("HEALTH_CHECK_INTERVAL_SECONDS", 60u64));
         let metrics_enabled = r.bool("METRICS_ENABLED", true);
+        let web_enabled = r.bool("WEB_ENABLED", true);
         let event_retention = r.parse(
             "EVENT_RETENTION",
             Duration::from_secs(7 * 24 * 3600),
@@ -396,6 +399,7 @@ impl Config {
             sentry_dsn,
             health_check_interval,
             metrics_enabled,
+            web_enabled,
             event_retention,
         };
         let mut problems = r.problems;

@@ -7,15 +7,17 @@ mod events;
 mod health;
 mod metrics;
 mod tasks;
+mod web;
 
 use axum::Router;
 use axum::routing::{get, patch, post};
+use todo_common::Config;
 
 use crate::error::ApiError;
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
+pub fn router(config: &Config) -> Router<AppState> {
+    let api = Router::new()
         .route("/health", get(health::health))
         .route("/metrics", get(metrics::render))
         .route("/api/auth/signup", post(auth::signup))
@@ -39,7 +41,14 @@ pub fn router() -> Router<AppState> {
         .route(
             "/api/{user_id}/conversations/{id}/messages",
             get(conversations::messages),
-        )
+        );
+    // The web app at `/`; without it `/` stays the JSON 404 below.
+    let router = if config.web_enabled {
+        api.merge(web::router())
+    } else {
+        api
+    };
+    router
         .fallback(|| async { ApiError::RouteNotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
 }

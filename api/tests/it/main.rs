@@ -10,3 +10,4 @@ mod migrations;
 mod observability;
 mod startup;
 mod tasks;
+mod web;

@@ -1,0 +1,383 @@
+// Conversations and their turns, from the REST history and live events.
+// A turn is one user message with everything that answers it: tool calls,
+// streamed text, the final answer or the failure. Turns are kept by message
+// id whatever their conversation's load state, so an event is never lost
+// to a race with a history load; both sources merge by ids.
+import { ApiError, type Api } from './api';
+import type { LiveEvent } from './events';
+import { Snapshotting, Store } from './store';
+import type { ChatMessage, Conversation, ToolCall } from './types';
+
+export type TurnState = 'sending' | 'unsent' | 'queued' | 'processing' | 'completed' | 'failed';
+
+export interface Turn {
+  /** Stable key for rendering: a local id until the server names the message. */
+  key: string;
+  messageId: string | null;
+  conversationId: string | null;
+  seq: number;
+  text: string;
+  state: TurnState;
+  /** While the model's rate limit holds the turn: when it expects to go (ms since epoch). */
+  waitUntil: number | null;
+  /** The answer as it streams in (message.delta). */
+  streamed: string;
+  tools: ToolCall[];
+  answer: string | null;
+  /** Why it failed (message.failed), or why it could not be sent. */
+  error: string | null;
+}
+
+interface Thread {
+  status: 'loading' | 'ready' | 'error';
+  error?: string;
+}
+
+let localIds = 0;
+
+export class ChatStore extends Store {
+  conversations: Conversation[] = [];
+  nextCursor: string | null = null;
+  listLoaded = false;
+  listError: string | null = null;
+  /** The open conversation; null for a new one not yet sent. */
+  current: string | null = null;
+  private turns = new Map<string, Turn>();
+  /** Turns of the conversation not created yet (the first message is on its way). */
+  private drafts: Turn[] = [];
+  private threads = new Map<string, Thread>();
+  private listSnapshots = new Snapshotting<LiveEvent>();
+
+  constructor(private readonly api: Api) {
+    super();
+  }
+
+  // ---- reading ------------------------------------------------------------
+
+  thread(conversation: string | null): { status: Thread['status'] | 'new'; error?: string; turns: Turn[] } {
+    if (conversation === null) return { status: 'new', turns: this.drafts };
+    const thread = this.threads.get(conversation) ?? { status: 'loading' };
+    const turns = [...this.turns.values()]
+      .filter((t) => t.conversationId === conversation && t.text !== '')
+      .sort((a, b) => a.seq - b.seq);
+    return { ...thread, turns };
+  }
+
+  // ---- loading ------------------------------------------------------------
+
+  async loadConversations(more = false): Promise<void> {
+    const cursor = more ? this.nextCursor : null;
+    if (more && !cursor) return;
+    try {
+      if (more) {
+        const page = await this.api.conversations(cursor);
+        const known = new Set(this.conversations.map((c) => c.id));
+        this.conversations.push(...page.conversations.filter((c) => !known.has(c.id)));
+        this.nextCursor = page.next_cursor;
+      } else {
+        await this.listSnapshots.load(
+          () => this.api.conversations(null),
+          (page) => {
+            this.conversations = page.conversations;
+            this.nextCursor = page.next_cursor;
+          },
+          (event) => this.applyToList(event),
+        );
+      }
+      this.listLoaded = true;
+      this.listError = null;
+    } catch (e) {
+      this.listError = message(e);
+    }
+    this.changed();
+  }
+
+  /** Shows a conversation (null: a new one), loading its history unless it is loaded or loading. */
+  open(conversation: string | null): void {
+    this.current = conversation;
+    const status = conversation === null ? undefined : this.threads.get(conversation)?.status;
+    if (conversation !== null && status !== 'ready' && status !== 'loading') void this.loadThread(conversation);
+    this.changed();
+  }
+
+  private async loadThread(conversation: string): Promise<void> {
+    this.threads.set(conversation, { status: 'loading' });
+    this.changed();
+    try {
+      // Events keep updating turns while this loads; the merge only ever
+      // moves a turn forward, so no event needs replaying (and a delta must
+      // not be: it appends).
+      this.mergeHistory(conversation, await this.api.messages(conversation));
+      this.threads.set(conversation, { status: 'ready' });
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 404) {
+        // Deleted meanwhile (or a stale link): start a new conversation instead.
+        this.threads.delete(conversation);
+        if (this.current === conversation) this.current = null;
+      } else {
+        this.threads.set(conversation, { status: 'error', error: message(e) });
+      }
+    }
+    this.changed();
+  }
+
+  /** After a `resync`: everything again. */
+  async reload(): Promise<void> {
+    this.threads.clear();
+    for (const [id, turn] of this.turns) if (turn.messageId) this.turns.delete(id);
+    await this.loadConversations();
+    if (this.current) await this.loadThread(this.current);
+  }
+
+  private mergeHistory(conversation: string, messages: ChatMessage[]): void {
+    for (const m of messages) {
+      if (m.role === 'user') {
+        const turn = this.turnFor(m.id, conversation);
+        turn.text = m.content;
+        turn.seq = m.seq;
+        if (m.status === 'completed' || m.status === 'failed') turn.state = m.status;
+        else if (turn.state === 'sending' || turn.state === 'queued') {
+          turn.state = m.status === 'processing' ? 'processing' : 'queued';
+        }
+        if (m.error) turn.error = m.error;
+      } else if (m.reply_to) {
+        const turn = this.turnFor(m.reply_to, conversation);
+        if (m.role === 'tool') {
+          addTool(turn, {
+            tool_call_id: m.tool_call_id ?? undefined,
+            name: m.tool_name ?? 'tool',
+            arguments: null,
+            result: parseJson(m.content),
+          });
+        } else if (m.is_final) {
+          turn.answer = m.content;
+          if (m.metadata?.failed) turn.state = 'failed';
+          else if (turn.state !== 'failed') turn.state = 'completed';
+        }
+      }
+    }
+  }
+
+  // ---- live events ----------------------------------------------------------
+
+  apply(event: LiveEvent): void {
+    this.listSnapshots.note(event);
+    this.applyToList(event);
+    this.applyToTurns(event);
+    this.changed();
+  }
+
+  private applyToList(event: LiveEvent): void {
+    const d = event.data;
+    switch (event.type) {
+      case 'conversation.created':
+        if (!this.conversations.some((c) => c.id === d.id)) this.conversations.unshift(d as Conversation);
+        break;
+      case 'conversation.deleted':
+        this.conversations = this.conversations.filter((c) => c.id !== d.id);
+        this.threads.delete(d.id);
+        for (const [key, turn] of this.turns) if (turn.conversationId === d.id) this.turns.delete(key);
+        if (this.current === d.id) this.current = null;
+        break;
+      case 'message.created':
+        this.touch(d.conversation_id, d.content, d.created_at);
+        break;
+      case 'message.completed':
+      case 'message.failed':
+        this.touch(d.conversation_id, d.message?.content, d.message?.created_at);
+        break;
+    }
+  }
+
+  /** Moves a conversation to the top of the list with a new preview. */
+  private touch(id: string, preview: string | undefined, at: string | undefined): void {
+    const index = this.conversations.findIndex((c) => c.id === id);
+    if (index < 0) return;
+    const [conversation] = this.conversations.splice(index, 1);
+    this.conversations.unshift({
+      ...conversation,
+      last_message: preview ?? conversation.last_message,
+      updated_at: at ?? conversation.updated_at,
+    });
+  }
+
+  private applyToTurns(event: LiveEvent): void {
+    const d = event.data;
+    if (typeof d?.message_id !== 'string' && event.type !== 'message.created') return;
+    switch (event.type) {
+      case 'message.created': {
+        const m = d as ChatMessage;
+        if (m.role !== 'user') return;
+        const turn = this.adoptDraft(m) ?? this.turnFor(m.id, m.conversation_id);
+        turn.text = m.content;
+        turn.seq = m.seq;
+        if (turn.state === 'sending') turn.state = 'queued';
+        return;
+      }
+      case 'message.processing': {
+        const turn = this.turnFor(d.message_id, d.conversation_id);
+        if (finished(turn)) return;
+        turn.state = 'processing';
+        turn.waitUntil = null;
+        // A new attempt starts the answer over: drop what the last one streamed.
+        if (d.attempt > 1) turn.streamed = '';
+        return;
+      }
+      case 'message.queued': {
+        const turn = this.turnFor(d.message_id, d.conversation_id);
+        if (!finished(turn)) turn.waitUntil = Date.now() + Number(d.expected_wait_ms ?? 0);
+        return;
+      }
+      case 'message.delta': {
+        const turn = this.turnFor(d.message_id, d.conversation_id);
+        if (finished(turn)) return;
+        turn.state = 'processing';
+        turn.waitUntil = null;
+        turn.streamed += String(d.delta ?? '');
+        return;
+      }
+      case 'tool.called': {
+        const turn = this.turnFor(d.message_id, d.conversation_id);
+        addTool(turn, { tool_call_id: d.tool_call_id, name: d.name, arguments: d.arguments, result: d.result });
+        // Text streamed before a tool round was the model thinking aloud; the final answer follows.
+        turn.streamed = '';
+        return;
+      }
+      case 'message.completed':
+      case 'message.failed': {
+        const turn = this.turnFor(d.message_id, d.conversation_id);
+        turn.state = event.type === 'message.completed' ? 'completed' : 'failed';
+        turn.answer = d.message?.content ?? turn.answer;
+        turn.error = d.reason ?? null;
+        turn.waitUntil = null;
+        turn.streamed = '';
+        return;
+      }
+    }
+  }
+
+  private turnFor(messageId: string, conversationId: string | null): Turn {
+    let turn = this.turns.get(messageId);
+    if (!turn) {
+      turn = newTurn(messageId, '');
+      turn.messageId = messageId;
+      turn.state = 'queued';
+      this.turns.set(messageId, turn);
+    }
+    if (conversationId) turn.conversationId = conversationId;
+    return turn;
+  }
+
+  /** The optimistic turn this server message is, if it is one of ours still in flight. */
+  private adoptDraft(m: ChatMessage): Turn | null {
+    if (this.turns.has(m.id)) return null;
+    const pool = [...this.drafts, ...this.turns.values()];
+    const draft = pool.find(
+      (t) => t.messageId === null && t.state === 'sending' && t.text === m.content &&
+        (t.conversationId === null || t.conversationId === m.conversation_id),
+    );
+    if (!draft) return null;
+    this.settle(draft, m.id, m.conversation_id);
+    return draft;
+  }
+
+  /** Gives an optimistic turn its server ids. */
+  private settle(turn: Turn, messageId: string, conversationId: string): void {
+    if (turn.messageId) return;
+    if (this.drafts.includes(turn)) {
+      this.drafts = this.drafts.filter((t) => t !== turn);
+      // The first message created the conversation: it is the open one now
+      // (its history is this turn; later events fill it in).
+      if (this.current === null) {
+        this.current = conversationId;
+        this.threads.set(conversationId, { status: 'ready' });
+      }
+    }
+    this.turns.delete(turn.key);
+    turn.messageId = messageId;
+    turn.conversationId = conversationId;
+    const existing = this.turns.get(messageId);
+    if (existing && existing !== turn) {
+      // Events got there first: they hold the truth; keep our text and key.
+      existing.text ||= turn.text;
+      existing.key = turn.key;
+      return;
+    }
+    this.turns.set(messageId, turn);
+  }
+
+  // ---- actions --------------------------------------------------------------
+
+  async send(text: string, retryOf?: Turn): Promise<void> {
+    const conversation = this.current;
+    let turn: Turn;
+    if (retryOf && retryOf.state === 'unsent') {
+      turn = retryOf;
+      turn.state = 'sending';
+      turn.error = null;
+    } else {
+      turn = newTurn(`local-${++localIds}`, text);
+      turn.conversationId = conversation;
+      if (conversation === null) this.drafts.push(turn);
+      else this.turns.set(turn.key, turn);
+    }
+    this.changed();
+    try {
+      const posted = await this.api.send(text, conversation);
+      this.settle(turn, posted.message_id, posted.conversation_id);
+    } catch (e) {
+      turn.state = 'unsent';
+      turn.error = e instanceof ApiError && e.code === 'rate_limited'
+        ? `You are sending messages quickly. Try again${e.retryAfter ? ` in ${e.retryAfter} s` : ' in a moment'}.`
+        : message(e);
+    }
+    this.changed();
+  }
+
+  async deleteConversation(id: string): Promise<void> {
+    await this.api.deleteConversation(id);
+    this.applyToList({ id: null, type: 'conversation.deleted', data: { id } });
+    this.changed();
+  }
+}
+
+function newTurn(key: string, text: string): Turn {
+  return {
+    key,
+    messageId: null,
+    conversationId: null,
+    seq: Number.MAX_SAFE_INTEGER,
+    text,
+    state: 'sending',
+    waitUntil: null,
+    streamed: '',
+    tools: [],
+    answer: null,
+    error: null,
+  };
+}
+
+function finished(turn: Turn): boolean {
+  return turn.state === 'completed' || turn.state === 'failed';
+}
+
+function addTool(turn: Turn, call: ToolCall): void {
+  const known = turn.tools.find((t) => call.tool_call_id !== undefined && t.tool_call_id === call.tool_call_id);
+  if (known) {
+    if (known.arguments === null) known.arguments = call.arguments;
+    return;
+  }
+  turn.tools.push(call);
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+function message(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

@@ -1,0 +1,171 @@
+import { useCallback, useMemo, useRef, useState } from 'preact/hooks';
+import type { Api } from '../api';
+import { dueLabel, isOverdue } from '../format';
+import { memo } from '../memo';
+import { useStore } from '../store';
+import type { TaskStore } from '../tasks';
+import type { Priority, Task } from '../types';
+import { TrashIcon } from './Conversations';
+
+type Filter = 'all' | 'pending' | 'completed';
+type Sort = 'due' | 'priority' | 'created';
+
+const RANK: Record<Priority, number> = { high: 0, medium: 1, low: 2 };
+
+const ORDER: Record<Sort, (a: Task, b: Task) => number> = {
+  due: (a, b) => (a.due_at ?? '\uffff').localeCompare(b.due_at ?? '\uffff') || b.id - a.id,
+  priority: (a, b) => RANK[a.priority] - RANK[b.priority] || (a.due_at ?? '\uffff').localeCompare(b.due_at ?? '\uffff') || b.id - a.id,
+  created: (a, b) => b.id - a.id,
+};
+
+export function TaskPanel({ store, api, report }: { store: TaskStore; api: Api; report: (message: string) => void }) {
+  const version = useStore(store);
+  const [filter, setFilter] = useState<Filter>('all');
+  const [sort, setSort] = useState<Sort>('due');
+  const [query, setQuery] = useState('');
+  const [newTitle, setNewTitle] = useState('');
+  const list = useRef<HTMLUListElement>(null);
+  const quickAdd = useRef<HTMLInputElement>(null);
+
+  const all = useMemo(() => [...store.tasks.values()], [version]);
+  const shown = useMemo(() => {
+    const needle = query.trim().toLowerCase();
+    return all
+      .filter((t) => filter === 'all' || (filter === 'completed') === t.completed)
+      .filter((t) => !needle || t.title.toLowerCase().includes(needle) || t.description.toLowerCase().includes(needle) ||
+        t.tags.some((tag) => tag.toLowerCase().includes(needle)))
+      .sort(ORDER[sort]);
+  }, [all, filter, sort, query]);
+  const open = all.filter((t) => !t.completed).length;
+
+  const fail = useCallback((what: string) => (e: unknown) => report(`Couldn't ${what}: ${e instanceof Error ? e.message : e}`), [report]);
+
+  const actions = useMemo(() => ({
+    toggle: (task: Task, completed: boolean) => api.setCompleted(task.id, completed).then((t) => store.put(t), fail('update the task')),
+    rename: (task: Task, title: string) => api.updateTask(task.id, { title }).then((t) => store.put(t), fail('rename the task')),
+    remove: (task: Task, row: HTMLElement | null) => {
+      // Keep keyboard focus in the list: on the next row, else the previous, else the add box.
+      const next = (row?.nextElementSibling ?? row?.previousElementSibling)?.querySelector<HTMLElement>('input[type=checkbox]');
+      return api.deleteTask(task.id).then(() => {
+        store.remove(task.id);
+        (next ?? quickAdd.current)?.focus();
+      }, fail('delete the task'));
+    },
+  }), [api, store, fail]);
+
+  const add = async (e: Event) => {
+    e.preventDefault();
+    const title = newTitle.trim();
+    if (!title) return;
+    try {
+      store.put(await api.createTask(title));
+      setNewTitle('');
+    } catch (err) {
+      fail('add the task')(err);
+    }
+  };
+
+  return (
+    <aside class="tasks" aria-labelledby="tasks-title">
+      <div class="panel-head">
+        <h2 id="tasks-title">Tasks</h2>
+        <span class="muted count" aria-live="off">{store.loaded ? `${open} open · ${all.length - open} done` : ''}</span>
+      </div>
+      <form class="quick-add" onSubmit={add}>
+        <label for="new-task" class="visually-hidden">New task</label>
+        <input id="new-task" ref={quickAdd} placeholder="Add a task" maxLength={200} value={newTitle}
+          onInput={(e) => setNewTitle(e.currentTarget.value)} />
+        <button type="submit" class="small" disabled={!newTitle.trim()}>Add</button>
+      </form>
+      <div class="toolbar">
+        <div class="segmented" role="group" aria-label="Show">
+          {(['all', 'pending', 'completed'] as Filter[]).map((f) => (
+            <button type="button" key={f} aria-pressed={filter === f} onClick={() => setFilter(f)}>
+              {f === 'all' ? 'All' : f === 'pending' ? 'Pending' : 'Completed'}
+            </button>
+          ))}
+        </div>
+        <input type="search" aria-label="Search tasks" placeholder="Search" value={query}
+          onInput={(e) => setQuery(e.currentTarget.value)} />
+        <label class="sort">
+          <span>Sort</span>
+          <select value={sort} onChange={(e) => setSort(e.currentTarget.value as Sort)}>
+            <option value="due">Due date</option>
+            <option value="priority">Priority</option>
+            <option value="created">Newest</option>
+          </select>
+        </label>
+      </div>
+      {store.error && <p class="error-text pad">Couldn't load tasks: {store.error}</p>}
+      {!store.loaded && !store.error && <p class="muted pad">Loading tasks…</p>}
+      {store.loaded && shown.length === 0 && (
+        <p class="muted pad">{all.length === 0 ? 'No tasks yet. Ask the assistant to add one.' : 'Nothing matches.'}</p>
+      )}
+      <ul class="task-list" ref={list} aria-labelledby="tasks-title">
+        {shown.map((task) => <TaskRow key={task.id} task={task} actions={actions} />)}
+      </ul>
+    </aside>
+  );
+}
+
+interface Actions {
+  toggle(task: Task, completed: boolean): Promise<void>;
+  rename(task: Task, title: string): Promise<void>;
+  remove(task: Task, row: HTMLElement | null): Promise<void>;
+}
+
+const TaskRow = memo(function TaskRow({ task, actions }: { task: Task; actions: Actions }) {
+  const [editing, setEditing] = useState(false);
+  // Enter or Escape closes the editor; the blur that follows must not save again.
+  const closed = useRef(false);
+  const row = useRef<HTMLLIElement>(null);
+  const overdue = isOverdue(task.due_at, task.completed);
+  const checkbox = `task-${task.id}`;
+
+  const finish = (input: HTMLInputElement, save: boolean) => {
+    if (closed.current) return;
+    closed.current = true;
+    const title = input.value.trim();
+    setEditing(false);
+    if (save && title && title !== task.title) void actions.rename(task, title);
+    // Back to the title button, so keyboard users stay where they were.
+    requestAnimationFrame(() => row.current?.querySelector<HTMLElement>('.title')?.focus());
+  };
+
+  return (
+    <li class={`task${task.completed ? ' done' : ''}${overdue ? ' overdue' : ''}`} ref={row} data-task-id={task.id}>
+      <input type="checkbox" id={checkbox} checked={task.completed} onChange={(e) => void actions.toggle(task, e.currentTarget.checked)}
+        aria-label={`Done: ${task.title}`} />
+      <div class="body">
+        {editing ? (
+          <input class="edit" aria-label="Task title" defaultValue={task.title} maxLength={200} autoFocus
+            onKeyDown={(e) => {
+              if (e.key === 'Enter') finish(e.currentTarget, true);
+              else if (e.key === 'Escape') finish(e.currentTarget, false);
+            }}
+            onBlur={(e) => finish(e.currentTarget, true)} />
+        ) : (
+          <button type="button" class="title" aria-label={`${task.title}, edit title`} onClick={() => { closed.current = false; setEditing(true); }}>
+            {task.title}
+          </button>
+        )}
+        <div class="meta">
+          <span class="task-id">#{task.id}</span>
+          {task.due_at && (
+            <span class="due">
+              <time dateTime={task.due_at} title={new Date(task.due_at).toLocaleString()}>
+                {overdue ? 'overdue · ' : 'due '}{dueLabel(task.due_at)}
+              </time>
+            </span>
+          )}
+          <span class={`priority ${task.priority}`}>{task.priority}</span>
+          {task.tags.map((tag) => <span class="tag" key={tag}>#{tag}</span>)}
+        </div>
+      </div>
+      <button type="button" class="icon" aria-label={`Delete task “${task.title}”`} title="Delete task"
+        onClick={() => void actions.remove(task, row.current)}>
+        <TrashIcon />
+      </button>
+    </li>
+  );
+});

@@ -1,0 +1,100 @@
+import { useCallback, useEffect, useMemo, useState } from 'preact/hooks';
+import { Api } from '../api';
+import { ChatStore } from '../chat';
+import { EventStream, type StreamState } from '../events';
+import { TaskStore } from '../tasks';
+import type { Session } from '../types';
+import { ChatView } from './ChatView';
+import { Conversations } from './Conversations';
+import { TaskPanel } from './TaskPanel';
+
+type Panel = 'conversations' | 'chat' | 'tasks';
+
+const HASH = /^#\/c\/([0-9a-f-]{36})$/i;
+
+/** The signed-in app: conversations, the chat and the tasks, live from one event stream. */
+export function Workspace({ session, onSignedOut }: { session: Session; onSignedOut: (why: string | null) => void }) {
+  const expired = useCallback(() => onSignedOut('Your session has ended. Please log in again.'), [onSignedOut]);
+  const api = useMemo(() => new Api(session, expired), [session, expired]);
+  const tasks = useMemo(() => new TaskStore(api), [api]);
+  const chat = useMemo(() => new ChatStore(api), [api]);
+  const [stream, setStream] = useState<StreamState>('connecting');
+  const [panel, setPanel] = useState<Panel>('chat');
+  const [notice, setNotice] = useState<string | null>(null);
+
+  useEffect(() => {
+    // Reopen the conversation of the URL (a reload keeps its place).
+    const match = HASH.exec(location.hash);
+    chat.open(match ? match[1] : null);
+    const events = new EventStream(`/api/${encodeURIComponent(session.user.id)}/events`, session.token, {
+      onEvent(event) {
+        if (event.type.startsWith('task.')) tasks.apply(event);
+        else if (event.type === 'resync') {
+          void tasks.load();
+          void chat.reload();
+        } else chat.apply(event);
+      },
+      onState: setStream,
+      onOpen(resumed) {
+        // Subscribed first, loaded second: nothing committed in between is missed.
+        // A resumed stream replays what was missed, so nothing is fetched again.
+        if (!resumed) {
+          void tasks.load();
+          void chat.loadConversations();
+        }
+      },
+      onUnauthorized: expired,
+    });
+    events.start();
+    return () => events.stop();
+  }, [session, tasks, chat, expired]);
+
+  // The open conversation is in the URL, so a reload or a bookmark comes back to it.
+  useEffect(
+    () =>
+      chat.subscribe(() => {
+        const hash = chat.current ? `#/c/${chat.current}` : '';
+        if (location.hash !== hash) history.replaceState(null, '', hash || location.pathname);
+      }),
+    [chat],
+  );
+
+  useEffect(() => {
+    if (!notice) return;
+    const timer = window.setTimeout(() => setNotice(null), 6000);
+    return () => window.clearTimeout(timer);
+  }, [notice]);
+
+  const logout = async () => {
+    // Revoke first, so the token stops working on the server too.
+    await api.logout().catch(() => undefined);
+    onSignedOut(null);
+  };
+
+  return (
+    <div class="workspace" data-panel={panel}>
+      <a class="skip" href="#composer">Skip to message box</a>
+      <header class="topbar">
+        <span class="brand">
+          <img src="/favicon.svg" alt="" width="22" height="22" /> Todo Chat
+        </span>
+        <span class={`net ${stream}`} role="status">
+          {stream === 'offline' ? 'Offline — reconnecting…' : ''}
+        </span>
+        <span class="who" title={session.user.email ?? undefined}>{session.user.name || session.user.email}</span>
+        <button type="button" class="quiet" onClick={logout}>Log out</button>
+      </header>
+      <nav class="panels" aria-label="Show">
+        {(['conversations', 'chat', 'tasks'] as Panel[]).map((p) => (
+          <button type="button" key={p} aria-pressed={panel === p} onClick={() => setPanel(p)}>
+            {p === 'conversations' ? 'History' : p === 'chat' ? 'Chat' : 'Tasks'}
+          </button>
+        ))}
+      </nav>
+      <Conversations chat={chat} onOpened={() => setPanel('chat')} report={setNotice} />
+      <ChatView chat={chat} />
+      <TaskPanel store={tasks} api={api} report={setNotice} />
+      <div class="toast" role="status" aria-live="polite">{notice ?? ''}</div>
+    </div>
+  );
+}
