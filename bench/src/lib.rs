@@ -21,6 +21,9 @@ pub struct Stack {
     db_name: String,
     prefix: String,
     pub procs: Vec<(String, Child)>,
+    bin_dir: String,
+    /// What the API and the workers run with (their environment is cleared).
+    service_env: Vec<(String, String)>,
 }
 
 impl Stack {
@@ -62,6 +65,8 @@ impl Stack {
             db_name,
             prefix: prefix.clone(),
             procs: Vec::new(),
+            bin_dir: bin_dir.to_string(),
+            service_env: Vec::new(),
         };
 
         // mock-openai prints its address first.
@@ -88,25 +93,34 @@ impl Stack {
         let port = std::net::TcpListener::bind("127.0.0.1:0")?
             .local_addr()?
             .port();
-        let env = |cmd: &mut Command, stack: &Stack| {
-            cmd.env_clear()
-                .env("PATH", std::env::var("PATH").unwrap_or_default())
-                .env("DATABASE_URL", &stack.db_url)
-                .env("RABBITMQ_PREFIX", &prefix)
-                .env("RABBITMQ_QUEUE_EXPIRES_SECONDS", "600")
-                .env("LOG_LEVEL", &log_level)
-                .env("BETTER_AUTH_SECRET", SECRET)
-                .env("SECRET_KEY", "bench-only-secret-key-0123456789abcdefghij")
-                .env("CHAT_RATE_LIMIT_PER_MINUTE", "100000")
-                .env("OPENAI_BASE_URL", format!("http://{}/v1", stack.mock))
-                .env("OPENAI_API_KEY", "sk-bench")
-                .env("WORKER_METRICS_PORT", "0")
-                .envs(extra_env.iter().copied())
-                .stdout(Stdio::null())
-                .stderr(Stdio::inherit());
-        };
-        let mut api = Command::new(format!("{bin_dir}/todo-api"));
-        env(&mut api, &stack);
+        let mut service_env: Vec<(String, String)> = [
+            ("PATH", std::env::var("PATH").unwrap_or_default()),
+            ("DATABASE_URL", stack.db_url.clone()),
+            ("RABBITMQ_PREFIX", prefix.clone()),
+            ("RABBITMQ_QUEUE_EXPIRES_SECONDS", "600".into()),
+            ("LOG_LEVEL", log_level),
+            ("BETTER_AUTH_SECRET", SECRET.into()),
+            (
+                "SECRET_KEY",
+                "bench-only-secret-key-0123456789abcdefghij".into(),
+            ),
+            ("CHAT_RATE_LIMIT_PER_MINUTE", "100000".into()),
+            // Every simulated user signs up from 127.0.0.1.
+            ("SIGNUP_MAX_PER_IP", "100000".into()),
+            ("OPENAI_BASE_URL", format!("http://{}/v1", stack.mock)),
+            ("OPENAI_API_KEY", "sk-bench".into()),
+            ("WORKER_METRICS_PORT", "0".into()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        service_env.extend(
+            extra_env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string())),
+        );
+        stack.service_env = service_env;
+        let mut api = stack.command("todo-api");
         api.env("API_PORT", port.to_string())
             .env("API_HOST", "127.0.0.1");
         stack
@@ -127,15 +141,50 @@ impl Stack {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         for i in 0..workers {
-            let mut w = Command::new(format!("{bin_dir}/todo-worker"));
-            env(&mut w, &stack);
+            let worker = stack.command("todo-worker").spawn();
             stack.procs.push((
                 format!("todo-worker-{i}"),
-                w.spawn().context("start todo-worker")?,
+                worker.context("start todo-worker")?,
             ));
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
         Ok(stack)
+    }
+
+    /// A service binary with the stack's environment and nothing else.
+    fn command(&self, bin: &str) -> Command {
+        let mut cmd = Command::new(format!("{}/{bin}", self.bin_dir));
+        cmd.env_clear()
+            .envs(self.service_env.iter().map(|(k, v)| (k, v)))
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit());
+        cmd
+    }
+
+    /// SIGKILLs worker `i` (as `todo-worker-{i}`), waits until it is gone
+    /// and returns its pid; [`Stack::start_worker`] starts it again.
+    pub fn kill_worker(&mut self, i: usize) -> Result<u32> {
+        let name = format!("todo-worker-{i}");
+        let (_, child) = self
+            .procs
+            .iter_mut()
+            .find(|(n, _)| *n == name)
+            .with_context(|| format!("no {name}"))?;
+        let pid = child.id();
+        child.kill()?;
+        child.wait()?;
+        Ok(pid)
+    }
+
+    /// Starts worker `i` again after [`Stack::kill_worker`].
+    pub fn start_worker(&mut self, i: usize) -> Result<()> {
+        let name = format!("todo-worker-{i}");
+        let child = self.command("todo-worker").spawn()?;
+        match self.procs.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, old)) => *old = child,
+            None => self.procs.push((name, child)),
+        }
+        Ok(())
     }
 
     pub fn pid(&self, name: &str) -> Option<u32> {

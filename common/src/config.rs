@@ -117,7 +117,9 @@ pub struct Config {
     /// WORKER_METRICS_PORT: where a worker serves /metrics (0: off).
     pub worker_metrics_port: u16,
     /// TURN_LEASE_SECONDS: how long a claimed turn is reserved without a
-    /// heartbeat before another worker may take it over.
+    /// heartbeat before another worker may take it over. Each worker renews
+    /// its turns' leases every fifth of it and stops a turn it could not
+    /// renew one heartbeat before the lease runs out (worker/src/lease.rs).
     pub turn_lease: Duration,
     /// TURN_MAX_ATTEMPTS: claims of one turn (crashes, lost leases) before it fails.
     pub turn_max_attempts: u32,
@@ -266,7 +268,7 @@ impl Config {
         let max_tool_rounds = r.number("MAX_TOOL_ROUNDS", 5u32);
         let worker_concurrency = r.number("WORKER_CONCURRENCY", 8u16);
         let worker_metrics_port = r.number("WORKER_METRICS_PORT", 9100u16);
-        let turn_lease = Duration::from_secs(r.number("TURN_LEASE_SECONDS", 120u64));
+        let turn_lease = Duration::from_secs(r.number("TURN_LEASE_SECONDS", 5u64));
         let turn_max_attempts = r.number("TURN_MAX_ATTEMPTS", 5u32);
         let turns_per_user = r.number("TURNS_PER_USER", 2u32);
 
@@ -438,9 +440,11 @@ impl Config {
                 p.push(format!("{name} must be at least 1"));
             }
         }
-        if self.turn_lease < Duration::from_secs(5) || self.openai_timeout.is_zero() {
+        // The heartbeat renews every fifth of the lease; under 2 s that is
+        // closer to a database round trip under load than is safe.
+        if self.turn_lease < Duration::from_secs(2) || self.openai_timeout.is_zero() {
             p.push(
-                "TURN_LEASE_SECONDS must be at least 5 and OPENAI_TIMEOUT_SECONDS positive".into(),
+                "TURN_LEASE_SECONDS must be at least 2 and OPENAI_TIMEOUT_SECONDS positive".into(),
             );
         }
         if let Some(url) = &self.openai_base_url

@@ -19,6 +19,7 @@ use todo_common::queue::Broker;
 use todo_common::tools::{self, ToolDefinition};
 use tokio_util::sync::CancellationToken;
 
+use crate::lease::Leases;
 use crate::model::{Model, ModelError, backoff};
 use crate::prompt;
 
@@ -33,6 +34,8 @@ pub struct Agent {
     pub config: Arc<Config>,
     /// Live notices after each committed step; deltas while the model streams.
     pub broker: Arc<Broker>,
+    /// The leases of this process's turns, renewed by its heartbeat.
+    pub leases: Arc<Leases>,
     tools: Vec<ToolDefinition>,
     /// Size of the tool schemas, part of every prompt's token estimate.
     tools_chars: usize,
@@ -47,17 +50,27 @@ pub enum Outcome {
     Failed,
     /// Another worker took the turn over (our lease expired).
     LeaseLost,
+    /// Our lease could not be renewed in time (PostgreSQL unreachable or
+    /// too slow): stopped before it ran out, so another worker can take over.
+    LeaseExpired,
     /// Stopped for shutdown; the turn is released for another worker.
     Interrupted,
 }
 
 impl Agent {
-    pub fn new(pool: PgPool, model: Model, config: Arc<Config>, broker: Arc<Broker>) -> Self {
+    pub fn new(
+        pool: PgPool,
+        model: Model,
+        config: Arc<Config>,
+        broker: Arc<Broker>,
+        leases: Arc<Leases>,
+    ) -> Self {
         Self {
             pool,
             model,
             config,
             broker,
+            leases,
             tools_chars: tools::definitions()
                 .iter()
                 .map(|t| t.parameters.to_string().len() + t.description.len())
@@ -158,9 +171,6 @@ impl Agent {
                 metrics::counter!("tool_calls_total", "tool" => tool_label(&call.name))
                     .increment(1);
             }
-            if !turns::renew(&self.pool, turn, self.config.turn_lease).await? {
-                return Ok(Outcome::LeaseLost);
-            }
         }
     }
 
@@ -204,7 +214,7 @@ impl Agent {
                         .publish_transient(&turn.user_id, events::kind::MESSAGE_QUEUED, &data)
                         .await;
                 }
-                if !self.wait(slot.wait, turn, abort).await {
+                if !self.wait(slot.wait, abort).await {
                     return Ok(None);
                 }
             }
@@ -230,9 +240,7 @@ impl Agent {
                 // The limiter is paused for everyone; queue up again behind it.
                 Some(Err(ModelError::Retryable {
                     rate_limited: true, ..
-                })) if self.model.limiter().is_some() && Instant::now() < patience => {
-                    let _ = turns::renew(&self.pool, turn, self.config.turn_lease).await;
-                }
+                })) if self.model.limiter().is_some() && Instant::now() < patience => {}
                 Some(Err(ModelError::Retryable {
                     reason,
                     retry_after,
@@ -242,7 +250,7 @@ impl Agent {
                     let wait = backoff(failures, retry_after);
                     tracing::info!(%reason, failures, wait_ms = wait.as_millis() as u64, "model call failed; retrying");
                     metrics::counter!("openai_retries_total").increment(1);
-                    if !self.wait(wait, turn, abort).await {
+                    if !self.wait(wait, abort).await {
                         return Ok(None);
                     }
                 }
@@ -251,19 +259,12 @@ impl Agent {
         }
     }
 
-    /// Sleeps for `wait`, keeping the turn's lease alive; false if aborted.
-    async fn wait(&self, wait: Duration, turn: &Turn, abort: &CancellationToken) -> bool {
-        let until = Instant::now() + wait;
-        let step = self.config.turn_lease / 3;
-        while Instant::now() < until {
-            let nap = (until - Instant::now()).min(step);
-            tokio::select! {
-                _ = abort.cancelled() => return false,
-                _ = tokio::time::sleep(nap) => {}
-            }
-            let _ = turns::renew(&self.pool, turn, self.config.turn_lease).await;
+    /// Sleeps for `wait` (the heartbeat keeps the lease meanwhile); false if aborted.
+    async fn wait(&self, wait: Duration, abort: &CancellationToken) -> bool {
+        tokio::select! {
+            _ = abort.cancelled() => false,
+            _ = tokio::time::sleep(wait) => true,
         }
-        true
     }
 
     /// One request; text streams to the user's live clients as message.delta

@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::agent::{Agent, Outcome};
+use crate::lease::Lost;
 
 /// What the consumer does with the delivery afterwards.
 #[derive(Debug, PartialEq, Eq)]
@@ -27,9 +28,11 @@ const MAX_CHAIN: usize = 50;
 pub async fn handle(agent: &Agent, job: &TurnJob, abort: &CancellationToken) -> Disposition {
     let mut message_id = job.message_id;
     for step in 0..MAX_CHAIN {
+        let claiming = Instant::now();
         let claim = match turns::claim(
             &agent.pool,
             message_id,
+            agent.leases.worker(),
             agent.config.turn_lease,
             i64::from(agent.config.turns_per_user),
         )
@@ -46,42 +49,64 @@ pub async fn handle(agent: &Agent, job: &TurnJob, abort: &CancellationToken) -> 
             }
         };
         let turn = match claim {
-            Claim::Claimed(turn) => {
-                agent.broker.notify(&turn.user_id).await;
-                if turn.attempts == 1 {
-                    let waited = (chrono::Utc::now() - turn.created_at)
-                        .num_milliseconds()
-                        .max(0);
-                    metrics::histogram!("queue_wait_seconds").record(waited as f64 / 1000.0);
-                }
-                turn
-            }
+            Claim::Claimed(turn) => turn,
             // A duplicate of a finished turn, or a deleted conversation: done.
             Claim::Finished | Claim::Missing => return Disposition::Ack,
             Claim::Blocked if step == 0 => return Disposition::Defer(defer_delay(job)),
             // The next turn is someone else's now; its own delivery covers it.
             Claim::Blocked => return Disposition::Ack,
         };
+        // The heartbeat keeps the lease from here on; the turn stops the
+        // moment the lease is no longer certainly ours.
+        let lease = agent.leases.hold(&turn, claiming);
+        agent.broker.notify(&turn.user_id).await;
+        if turn.attempts == 1 {
+            let waited = (chrono::Utc::now() - turn.created_at)
+                .num_milliseconds()
+                .max(0);
+            metrics::histogram!("queue_wait_seconds").record(waited as f64 / 1000.0);
+        }
         let started = Instant::now();
         let span = tracing::info_span!("turn", message_id = %turn.message_id, request_id = turn.request_id.as_deref().unwrap_or(""));
         let outcome = {
             let _enter = span.enter();
             tracing::debug!(attempt = turn.attempts, "turn claimed");
             drop(_enter);
-            tracing::Instrument::instrument(agent.run(&turn, abort), span.clone()).await
+            tokio::select! {
+                outcome = tracing::Instrument::instrument(agent.run(&turn, abort), span.clone()) => outcome,
+                lost = lease.lost() => {
+                    let _enter = span.enter();
+                    Ok(match lost {
+                        Lost::TakenOver => {
+                            tracing::warn!("turn taken over by another worker; stopping");
+                            Outcome::LeaseLost
+                        }
+                        Lost::Expired => {
+                            tracing::warn!("turn lease could not be renewed in time; stopping before it runs out");
+                            Outcome::LeaseExpired
+                        }
+                    })
+                }
+            }
         };
+        drop(lease);
         let label = match &outcome {
             Ok(Outcome::Answered) => "answered",
             Ok(Outcome::Failed) => "failed",
             Ok(Outcome::LeaseLost) => "lease_lost",
+            Ok(Outcome::LeaseExpired) => "lease_expired",
             Ok(Outcome::Interrupted) => "interrupted",
             Err(_) => "error",
         };
         metrics::counter!("turns_total", "outcome" => label).increment(1);
         metrics::histogram!("turn_duration_seconds").record(started.elapsed().as_secs_f64());
         match outcome {
-            Ok(Outcome::Answered | Outcome::Failed) => {}
-            Ok(Outcome::LeaseLost) => return Disposition::Ack,
+            // Taken over: whoever holds it now answers it. (Also seen when
+            // the heartbeat runs between our final answer and this point.)
+            Ok(Outcome::Answered | Outcome::Failed | Outcome::LeaseLost) => {}
+            // PostgreSQL trouble: once the lease has run out, the heartbeat
+            // of any worker re-drives the turn (lease::Leases::redrive).
+            Ok(Outcome::LeaseExpired) => return Disposition::Ack,
             Ok(Outcome::Interrupted) => {
                 let _ = turns::release(&agent.pool, &turn).await;
                 return if step == 0 {

@@ -4,6 +4,7 @@
 pub mod agent;
 pub mod consumer;
 pub mod handler;
+pub mod lease;
 pub mod model;
 pub mod prompt;
 
@@ -59,7 +60,20 @@ pub async fn run(config: Config, pool: PgPool, shutdown: CancellationToken) {
     // settled during the drain.
     let connection = CancellationToken::new();
     broker.spawn_maintainer(connection.clone());
-    let agent = Arc::new(agent::Agent::new(pool, model, config, broker.clone()));
+    // One heartbeat for all of this process's turns; it runs until the
+    // drain is over, so turns finishing after SIGTERM keep their leases.
+    let leases = lease::Leases::new(pool.clone(), config.turn_lease);
+    let heartbeat_stop = CancellationToken::new();
+    let heartbeat = leases.spawn(broker.clone(), heartbeat_stop.clone());
+    let agent = Arc::new(agent::Agent::new(
+        pool,
+        model,
+        config,
+        broker.clone(),
+        leases,
+    ));
     consumer::run(agent, broker, shutdown).await;
+    heartbeat_stop.cancel();
+    let _ = heartbeat.await;
     connection.cancel();
 }

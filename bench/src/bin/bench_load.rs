@@ -8,16 +8,25 @@
 //! against the limit, 429s the mock sent, failed turns, order violations
 //! per conversation and peak RSS.
 //!
+//! Chaos mode (`--kill-every N`, issue 10): during the send phase a random
+//! worker is SIGKILLed every N seconds and started again at once. Beside the
+//! usual figures it reports, from the database, turns lost and tasks or
+//! answers duplicated (all must be 0), and for every turn a killed worker
+//! held (its lease owner names the process) the delay from the kill to the
+//! turn's next claim by another worker (its next `message.processing` event).
+//!
 //! Usage: bench-load [--workers W] [--users U] [--rate TURNS_PER_S] [--duration S]
 //!        [--latency-ms L] [--mock-rpm M] [--openai-rpm R|unset] [--shrink-at S --shrink-rpm M2]
-//!        [--target F] [--drain-timeout S] [--bin-dir DIR]
+//!        [--target F] [--kill-every S] [--drain-timeout S] [--bin-dir DIR]
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
+use sqlx::PgPool;
 use todo_bench::{Stack, pct, rss_mib};
 
 struct Args {
@@ -33,6 +42,8 @@ struct Args {
     drain_timeout: u64,
     /// OPENAI_LIMIT_TARGET for the workers (None: their default).
     target: Option<String>,
+    /// Chaos: SIGKILL (and restart) a random worker this often, in seconds.
+    kill_every: Option<u64>,
     bin_dir: String,
 }
 
@@ -49,6 +60,7 @@ fn parse_args() -> Result<Args> {
         shrink_rpm: None,
         drain_timeout: 1200,
         target: None,
+        kill_every: None,
         bin_dir: "target/release".into(),
     };
     let mut it = std::env::args().skip(1);
@@ -69,6 +81,7 @@ fn parse_args() -> Result<Args> {
             "--shrink-rpm" => a.shrink_rpm = num(&v)?,
             "--drain-timeout" => a.drain_timeout = v.parse()?,
             "--target" => a.target = Some(v),
+            "--kill-every" => a.kill_every = num(&v)?.filter(|n| *n > 0),
             "--bin-dir" => a.bin_dir = v,
             _ => bail!("unknown flag {flag}; see the file header"),
         }
@@ -86,6 +99,8 @@ struct Book {
     answered_order: HashMap<String, Vec<String>>,
     /// conversation -> message ids in the order sent
     sent_order: HashMap<String, Vec<String>>,
+    /// message.completed / message.failed events for a turn already answered
+    duplicate_answers: usize,
 }
 
 async fn listen(mut res: reqwest::Response, book: Arc<Mutex<Book>>) {
@@ -115,6 +130,8 @@ async fn listen(mut res: reqwest::Response, book: Arc<Mutex<Book>>) {
                     .entry(conv.to_string())
                     .or_default()
                     .push(id.to_string());
+            } else {
+                b.duplicate_answers += 1;
             }
         }
     }
@@ -128,7 +145,7 @@ async fn main() -> Result<()> {
         mock_config["rpm"] = json!(rpm);
     }
     let rpm_text = args.openai_rpm.map(|r| r.to_string());
-    let mut env: Vec<(&str, &str)> = vec![("TURN_LEASE_SECONDS", "120")];
+    let mut env: Vec<(&str, &str)> = Vec::new();
     if let Some(r) = &rpm_text {
         env.push(("OPENAI_RPM", r.as_str()));
     }
@@ -136,6 +153,8 @@ async fn main() -> Result<()> {
         env.push(("OPENAI_LIMIT_TARGET", t.as_str()));
     }
     let stack = Stack::start_with(&args.bin_dir, args.workers, &mock_config, &env).await?;
+    let db = PgPool::connect(&stack.db_url).await?;
+    let (base, mock_url) = (stack.base.clone(), format!("http://{}", stack.mock));
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(64)
         .build()?;
@@ -147,7 +166,7 @@ async fn main() -> Result<()> {
     let mut users = Vec::new();
     for u in 0..args.users {
         let s: Value = http
-            .post(format!("{}/api/auth/signup", stack.base))
+            .post(format!("{base}/api/auth/signup"))
             .json(&json!({ "email": format!("load{u}@bench.example"), "password": "benchmark password" }))
             .send()
             .await?
@@ -157,7 +176,7 @@ async fn main() -> Result<()> {
         let id = s["user"]["id"].as_str().context("id")?.to_string();
         let token = s["token"].as_str().context("token")?.to_string();
         let res = sse
-            .get(format!("{}/api/{id}/events", stack.base))
+            .get(format!("{base}/api/{id}/events"))
             .bearer_auth(&token)
             .send()
             .await?
@@ -167,7 +186,6 @@ async fn main() -> Result<()> {
     }
 
     // Watch the mock: calls and 429s over time (for rates and recovery).
-    let mock_url = format!("http://{}", stack.mock);
     let samples: Arc<Mutex<Vec<(Instant, u64, u64)>>> = Arc::default();
     {
         let (samples, http, url) = (samples.clone(), http.clone(), mock_url.clone());
@@ -187,6 +205,13 @@ async fn main() -> Result<()> {
             }
         });
     }
+
+    let stack = Arc::new(tokio::sync::Mutex::new(stack));
+    let chaos = args.kill_every.map(|every| {
+        let (stack, db) = (stack.clone(), db.clone());
+        let (workers, until) = (args.workers, Duration::from_secs(args.duration));
+        tokio::spawn(chaos(stack, db, Duration::from_secs(every), workers, until))
+    });
 
     let start = Instant::now();
     let mut accept_ms = Vec::new();
@@ -218,7 +243,7 @@ async fn main() -> Result<()> {
         }
         let t0 = Instant::now();
         let res = http
-            .post(format!("{}/api/{user}/chat", stack.base))
+            .post(format!("{base}/api/{user}/chat"))
             .bearer_auth(&token)
             .json(&body)
             .send()
@@ -252,6 +277,13 @@ async fn main() -> Result<()> {
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    let kills = match chaos {
+        Some(task) => Some(task.await.context("chaos task")??),
+        None => None,
+    };
+    let stack = Arc::into_inner(stack)
+        .context("the chaos task still holds the stack")?
+        .into_inner();
     // The report reads the shared state; the guards end before the final await.
     report(
         &args,
@@ -264,7 +296,121 @@ async fn main() -> Result<()> {
         shrunk,
         &mut accept_ms,
     );
+    if let Some(kills) = kills {
+        let sse_dupes = book.lock().expect("lock").duplicate_answers;
+        report_chaos(&db, total, &kills, sse_dupes).await?;
+    }
+    db.close().await;
     stack.stop().await
+}
+
+/// One SIGKILL of the chaos mode.
+struct Kill {
+    at: DateTime<Utc>,
+    /// Turns the killed worker held: (message id, claims so far).
+    held: Vec<(String, i32)>,
+}
+
+/// Every `every` until `until` has passed: SIGKILL a random worker, note the
+/// turns it held, start it again.
+async fn chaos(
+    stack: Arc<tokio::sync::Mutex<Stack>>,
+    db: PgPool,
+    every: Duration,
+    workers: usize,
+    until: Duration,
+) -> Result<Vec<Kill>> {
+    let start = Instant::now();
+    let mut kills = Vec::new();
+    let mut next = start + every;
+    while next < start + until {
+        tokio::time::sleep_until(next.into()).await;
+        next += every;
+        // Random enough without an RNG dependency.
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)?
+            .subsec_nanos();
+        let victim = nanos as usize % workers;
+        let mut s = stack.lock().await;
+        let at = Utc::now();
+        let pid = s.kill_worker(victim)?;
+        // Lease owners are "w<pid>-<random>.<claim>": the dead process's turns.
+        let held: Vec<(String, i32)> = sqlx::query_as(
+            "SELECT id::text, attempts FROM messages \
+             WHERE role = 'user' AND status = 'processing' AND lease_owner LIKE $1",
+        )
+        .bind(format!("w{pid}-%"))
+        .fetch_all(&db)
+        .await?;
+        s.start_worker(victim)?;
+        kills.push(Kill { at, held });
+    }
+    Ok(kills)
+}
+
+/// Chaos figures, from the database: lost and duplicated work, and how soon
+/// the turns of each killed worker were claimed again.
+async fn report_chaos(db: &PgPool, sent: usize, kills: &[Kill], sse_dupes: usize) -> Result<()> {
+    let (completed, failed): (i64, i64) = sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE status = 'completed'), count(*) FILTER (WHERE status = 'failed') \
+         FROM messages WHERE role = 'user'",
+    )
+    .fetch_one(db)
+    .await?;
+    let (tasks, dup_tasks): (i64, i64) = sqlx::query_as(
+        "SELECT coalesce(sum(n), 0)::bigint, count(*) FILTER (WHERE n > 1) \
+         FROM (SELECT count(*) AS n FROM tasks GROUP BY user_id, title) t",
+    )
+    .fetch_one(db)
+    .await?;
+    let dup_answers: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM (SELECT reply_to FROM messages WHERE is_final \
+         GROUP BY reply_to HAVING count(*) > 1) d",
+    )
+    .fetch_one(db)
+    .await?;
+    let resumed_rows: Vec<(String, i32, DateTime<Utc>)> = sqlx::query_as(
+        "SELECT data->>'message_id', (data->>'attempt')::int, created_at FROM events \
+         WHERE type = 'message.processing'",
+    )
+    .fetch_all(db)
+    .await?;
+    let mut claims: HashMap<&str, Vec<(i32, DateTime<Utc>)>> = HashMap::new();
+    for (id, attempt, at) in &resumed_rows {
+        claims.entry(id).or_default().push((*attempt, *at));
+    }
+    let mut delays = Vec::new();
+    let mut never = 0;
+    for kill in kills {
+        for (id, attempts) in &kill.held {
+            let next = claims.get(id.as_str()).and_then(|c| {
+                c.iter()
+                    .filter(|(a, _)| a > attempts)
+                    .map(|(_, t)| *t)
+                    .min()
+            });
+            match next {
+                Some(t) => delays.push((t - kill.at).num_milliseconds() as f64 / 1000.0),
+                None => never += 1,
+            }
+        }
+    }
+    delays.sort_by(f64::total_cmp);
+    let held: usize = kills.iter().map(|k| k.held.len()).sum();
+    let lost = sent as i64 - completed - failed;
+    println!("| workers SIGKILLed (and restarted) | {} |", kills.len());
+    println!("| turns lost (accepted, never answered) | {lost} |");
+    println!("| turns failed | {failed} |");
+    println!("| tasks created / duplicated (by title) | {tasks} / {dup_tasks} |");
+    println!("| answers duplicated (stored / SSE) | {dup_answers} / {sse_dupes} |");
+    println!("| turns held by a killed worker / never resumed | {held} / {never} |");
+    println!(
+        "| kill -> next claim of a held turn p50 / p99 / max (s) | {:.2} / {:.2} / {:.2} |",
+        pct(&delays, 0.5),
+        pct(&delays, 0.99),
+        pct(&delays, 1.0)
+    );
+    Ok(())
 }
 
 #[allow(clippy::too_many_arguments)]

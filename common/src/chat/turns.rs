@@ -43,7 +43,8 @@ pub struct Turn {
     /// How many times this turn has been claimed, this time included.
     pub attempts: i32,
     pub request_id: Option<String>,
-    /// Unique per claim: a lease is never shared, even within one process.
+    /// `<worker>.<claim id>`, unique per claim: a lease is never shared,
+    /// even within one process.
     pub lease_owner: String,
     /// When the user sent it (queue wait = claim time - this).
     pub created_at: chrono::DateTime<chrono::Utc>,
@@ -76,14 +77,17 @@ macro_rules! idle_head {
 
 /// Claims `message_id` for `lease`. `per_user` caps how many turns of one
 /// user run at once (fair share: one user's burst cannot occupy every worker
-/// and the whole model allowance while others wait).
+/// and the whole model allowance while others wait). `worker` names the
+/// claiming process in the lease owner (`<worker>.<claim id>`), so an
+/// operator, or the chaos bench, can tell which process holds a turn.
 pub async fn claim(
     pool: &PgPool,
     message_id: Uuid,
+    worker: &str,
     lease: Duration,
     per_user: i64,
 ) -> Result<Claim> {
-    let owner = Uuid::new_v4().simple().to_string();
+    let owner = format!("{worker}.{}", Uuid::new_v4().simple());
     let mut tx = pool.begin().await?;
     type Claimed = (
         Uuid,
@@ -146,19 +150,58 @@ pub async fn claim(
     })
 }
 
-/// Extends the lease; false when it was lost (expired and taken by another).
-pub async fn renew(pool: &PgPool, turn: &Turn, lease: Duration) -> Result<bool> {
-    Ok(sqlx::query(
-        "UPDATE messages SET lease_until = now() + $3, updated_at = now() \
-         WHERE id = $1 AND lease_owner = $2 AND status = 'processing'",
+/// Extends the leases of one worker's turns, given as (message, owner), in
+/// one statement: the worker's heartbeat. Returns the owners renewed; a turn
+/// missing from the answer is no longer held (finished, released, or taken
+/// over after its lease ran out).
+pub async fn renew_all(
+    pool: &PgPool,
+    held: &[(Uuid, String)],
+    lease: Duration,
+) -> Result<Vec<String>> {
+    let (ids, owners): (Vec<Uuid>, Vec<String>) = held.iter().cloned().unzip();
+    // Owners are unique per claim, so matching both lists as sets is exact.
+    Ok(sqlx::query_scalar(
+        "UPDATE messages SET lease_until = now() + $3 \
+         WHERE id = ANY($1) AND lease_owner = ANY($2) AND status = 'processing' \
+         RETURNING lease_owner",
     )
-    .bind(turn.message_id)
-    .bind(&turn.lease_owner)
+    .bind(&ids)
+    .bind(&owners)
     .bind(lease)
-    .execute(pool)
-    .await?
-    .rows_affected()
-        == 1)
+    .fetch_all(pool)
+    .await?)
+}
+
+/// Turns whose holder stopped renewing its lease (it died, or lost
+/// PostgreSQL) and that nobody has re-driven yet, locked until `tx` ends.
+/// The caller publishes each again, then [`forget_expired`] in the same
+/// transaction: a publish that fails rolls back, and the next pass retries.
+pub async fn take_expired(tx: &mut Transaction<'_, Postgres>, limit: i64) -> Result<Vec<TurnJob>> {
+    let rows: Vec<(Uuid, Uuid, UserId, Option<String>)> = sqlx::query_as(
+        "SELECT id, conversation_id, user_id, request_id FROM messages \
+         WHERE role = 'user' AND status = 'processing' \
+           AND lease_owner IS NOT NULL AND lease_until < now() \
+         ORDER BY lease_until LIMIT $1 FOR UPDATE SKIP LOCKED",
+    )
+    .bind(limit)
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(rows.into_iter().map(job).collect())
+}
+
+/// Marks expired leases as re-driven (the owner is cleared, so each expired
+/// lease is re-driven once, and a holder that comes back learns from its next
+/// heartbeat that the turn is no longer its own).
+pub async fn forget_expired(tx: &mut Transaction<'_, Postgres>, ids: &[Uuid]) -> Result<()> {
+    sqlx::query(
+        "UPDATE messages SET lease_owner = NULL, updated_at = now() \
+         WHERE id = ANY($1) AND status = 'processing' AND lease_until < now()",
+    )
+    .bind(ids)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 /// Gives the turn back (shutdown): another worker may take it at once.
@@ -468,17 +511,19 @@ pub async fn stale(pool: &PgPool, idle: Duration, limit: i64) -> Result<Vec<Turn
     .bind(limit)
     .fetch_all(pool)
     .await?;
-    Ok(rows
-        .into_iter()
-        .map(
-            |(message_id, conversation_id, user_id, request_id)| TurnJob {
-                v: TurnJob::VERSION,
-                message_id,
-                conversation_id,
-                user_id,
-                request_id,
-                deferrals: 0,
-            },
-        )
-        .collect())
+    Ok(rows.into_iter().map(job).collect())
+}
+
+/// A fresh queue message for a turn being re-driven.
+fn job(
+    (message_id, conversation_id, user_id, request_id): (Uuid, Uuid, UserId, Option<String>),
+) -> TurnJob {
+    TurnJob {
+        v: TurnJob::VERSION,
+        message_id,
+        conversation_id,
+        user_id,
+        request_id,
+        deferrals: 0,
+    }
 }

@@ -35,7 +35,7 @@ async fn workers_killed_at_random_points_answer_everything_exactly_once() {
         conversations[slot] = Some(body["conversation_id"].as_str().unwrap().to_string());
     }
 
-    let mut worker = worker_process(&app, &mock, &[("TURN_LEASE_SECONDS", "5")]);
+    let mut worker = worker_process(&app, &mock, &[]);
     let mut kills = 0;
     let deadline = Instant::now() + Duration::from_secs(240);
     loop {
@@ -57,7 +57,7 @@ async fn workers_killed_at_random_points_answer_everything_exactly_once() {
             worker.kill().expect("SIGKILL the worker");
             let _ = worker.wait();
             kills += 1;
-            worker = worker_process(&app, &mock, &[("TURN_LEASE_SECONDS", "5")]);
+            worker = worker_process(&app, &mock, &[]);
         }
     }
     drop(worker);

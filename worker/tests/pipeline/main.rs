@@ -12,3 +12,4 @@ mod live;
 mod ordering;
 mod outages;
 mod procs;
+mod recovery;
