@@ -1,6 +1,6 @@
 //! Periodic upkeep: the database probe behind the `database_up` gauge
-//! (every HEALTH_CHECK_INTERVAL_SECONDS) and pruning of ended login-throttle
-//! windows, of events older than EVENT_RETENTION and of revocations of
+//! (every HEALTH_CHECK_INTERVAL_SECONDS) and pruning of ended sign-up/login
+//! throttle windows, of events older than EVENT_RETENTION and of revocations of
 //! expired tokens; and, every REVOCATION_SYNC, reading tokens revoked
 //! (through any instance) into this instance's memory.
 
@@ -33,7 +33,7 @@ pub fn spawn(state: AppState, shutdown: CancellationToken) {
             }
             was_up = up;
             if up && let Err(e) = state.throttle.prune().await {
-                tracing::warn!(error = %e, "could not prune login throttle");
+                tracing::warn!(error = %e, "could not prune the auth throttle");
             }
             if up {
                 match events::prune(&state.pool, state.config.event_retention).await {

@@ -32,6 +32,9 @@ pub enum ApiError {
     RouteNotFound,
     #[error("method not allowed for this path")]
     MethodNotAllowed,
+    /// Too many open event streams (SSE_MAX_STREAMS_PER_USER / SSE_MAX_STREAMS).
+    #[error("{0}")]
+    TooManyStreams(String),
     /// WEB_ENABLED, but `web/dist` was missing when this binary was built.
     #[error("the web app was not built: run `scripts/web.sh build`, then rebuild todo-api")]
     WebNotBuilt,
@@ -48,6 +51,7 @@ impl ApiError {
             Self::Core(C::TooManyRequests { .. }) => {
                 (StatusCode::TOO_MANY_REQUESTS, "rate_limited")
             }
+            Self::Core(C::Overloaded { .. }) => (StatusCode::SERVICE_UNAVAILABLE, "overloaded"),
             Self::Core(C::Unavailable(_)) => {
                 (StatusCode::SERVICE_UNAVAILABLE, "service_unavailable")
             }
@@ -65,6 +69,7 @@ impl ApiError {
             Self::RouteNotFound => (StatusCode::NOT_FOUND, "not_found"),
             Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             Self::WebNotBuilt => (StatusCode::SERVICE_UNAVAILABLE, "web_not_built"),
+            Self::TooManyStreams(_) => (StatusCode::TOO_MANY_REQUESTS, "too_many_streams"),
         }
     }
 }
@@ -72,8 +77,12 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = self.parts();
-        let message = if matches!(self, Self::WebNotBuilt) {
-            // Nothing internal in it, and it tells the operator what to do.
+        let message = if matches!(
+            self,
+            Self::WebNotBuilt | Self::Core(CoreError::Overloaded { .. })
+        ) {
+            // Nothing internal in them, and they say what to do. Overload is
+            // counted (password_hashes_refused_total), not logged per request.
             self.to_string()
         } else if status.is_server_error() {
             if status == StatusCode::INTERNAL_SERVER_ERROR {
@@ -111,7 +120,9 @@ impl IntoResponse for ApiError {
                     HeaderValue::from_static("Bearer realm=\"todo-chat\", error=\"invalid_token\""),
                 );
             }
-            Self::Core(CoreError::TooManyRequests { retry_after }) => {
+            Self::Core(
+                CoreError::TooManyRequests { retry_after } | CoreError::Overloaded { retry_after },
+            ) => {
                 headers.insert(
                     header::RETRY_AFTER,
                     HeaderValue::from(retry_after.as_secs().max(1)),
@@ -119,6 +130,9 @@ impl IntoResponse for ApiError {
             }
             Self::Core(CoreError::Unavailable(_)) => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+            }
+            Self::TooManyStreams(_) => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from_static("10"));
             }
             _ => {}
         }

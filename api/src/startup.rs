@@ -10,13 +10,13 @@ use axum::serve::ListenerExt;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use sqlx::PgPool;
 use todo_common::Config;
-use todo_common::auth::{LoginThrottle, Revocations, TokenService};
+use todo_common::auth::{AuthThrottle, Passwords, Revocations, TokenService};
 use todo_common::queue::{Broker, Topology};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::extract::BODY_LIMIT;
-use crate::live::Hub;
+use crate::live::{Hub, StreamSlots};
 use crate::middleware::{cors, observe, security_headers};
 use crate::state::{AppState, KnownUsers};
 use crate::{background, relay, routes};
@@ -47,11 +47,13 @@ pub fn build_state(config: Config, pool: PgPool, shutdown: CancellationToken) ->
     let broker = Broker::new(config.rabbitmq_url.clone(), Topology::from_config(&config));
     AppState {
         hub: Hub::new(broker.clone()),
+        streams: StreamSlots::new(config.sse_max_streams_per_user, config.sse_max_streams),
         broker,
         shutdown,
         tokens: Arc::new(TokenService::new(&config)),
         revocations: Arc::new(Revocations::new(pool.clone())),
-        throttle: LoginThrottle::new(pool.clone(), &config),
+        throttle: AuthThrottle::new(pool.clone(), &config),
+        passwords: Passwords::from_config(&config),
         known_users: Arc::new(KnownUsers::default()),
         config: Arc::new(config),
         pool,
@@ -69,6 +71,28 @@ pub fn build_router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// With METRICS_PORT (and METRICS_ENABLED), serves /metrics on its own
+/// listener on API_HOST, which the API router then lacks: the port can stay
+/// off the public load balancer. A port that cannot be bound stops the start.
+async fn serve_metrics(state: &AppState, shutdown: &CancellationToken) -> std::io::Result<()> {
+    let (Some(port), Some(_)) = (state.config.metrics_port, &state.metrics) else {
+        return Ok(());
+    };
+    let listener = TcpListener::bind((state.config.api_host.as_str(), port)).await?;
+    tracing::info!(address = %listener.local_addr()?, "metrics listening");
+    let app = routes::metrics_router().with_state(state.clone());
+    let stop = shutdown.clone().cancelled_owned();
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app)
+            .with_graceful_shutdown(stop)
+            .await
+        {
+            tracing::error!(error = %e, "the metrics listener failed");
+        }
+    });
+    Ok(())
+}
+
 /// Serves until `shutdown` is cancelled, then stops accepting and lets
 /// in-flight requests finish.
 pub async fn run(
@@ -78,6 +102,7 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
     let state = build_state(config, pool, shutdown.clone());
+    serve_metrics(&state, &shutdown).await?;
     // The broker connection outlives the server by a moment: requests still
     // draining may publish.
     let broker_life = CancellationToken::new();

@@ -1,18 +1,19 @@
 //! Shared state handed to every handler.
 
 use std::collections::HashSet;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use metrics_exporter_prometheus::PrometheusHandle;
+use parking_lot::Mutex;
 use sqlx::PgPool;
 use todo_common::Config;
 use todo_common::accounts;
-use todo_common::auth::{Identity, LoginThrottle, Revocations, TokenService};
+use todo_common::auth::{AuthThrottle, Identity, Passwords, Revocations, TokenService};
 use todo_common::domain::UserId;
 use todo_common::queue::Broker;
 use tokio_util::sync::CancellationToken;
 
-use crate::live::Hub;
+use crate::live::{Hub, StreamSlots};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -22,12 +23,17 @@ pub struct AppState {
     /// Logged-out tokens, in memory; kept in step with the database by
     /// `background::spawn_revocation_sync`.
     pub revocations: Arc<Revocations>,
-    pub throttle: LoginThrottle,
+    /// Sign-up and login attempts per client IP and account.
+    pub throttle: AuthThrottle,
+    /// Password hashing, at most PASSWORD_HASH_CONCURRENCY at once.
+    pub passwords: Passwords,
     pub known_users: Arc<KnownUsers>,
     /// RabbitMQ, kept connected by its maintainer task.
     pub broker: Arc<Broker>,
     /// This instance's live subscribers (SSE, Prefer: wait).
     pub hub: Arc<Hub>,
+    /// Open event streams, capped per user and per instance.
+    pub streams: Arc<StreamSlots>,
     /// Cancelled at shutdown: long-lived responses (SSE) end with it.
     pub shutdown: CancellationToken,
     /// Present when METRICS_ENABLED.
@@ -35,7 +41,8 @@ pub struct AppState {
 }
 
 /// Users this process has already made sure have a `users` row, so the
-/// check costs one query per user per process, not one per request.
+/// check costs one query per user per process, not one per request. The lock
+/// does not poison: a panic while it is held must not fail every later request.
 #[derive(Default)]
 pub struct KnownUsers(Mutex<HashSet<UserId>>);
 
@@ -43,7 +50,7 @@ impl KnownUsers {
     const CAPACITY: usize = 100_000;
 
     pub async fn ensure(&self, pool: &PgPool, who: &Identity) -> todo_common::Result<()> {
-        if self.0.lock().expect("lock").contains(&who.user_id) {
+        if self.0.lock().contains(&who.user_id) {
             return Ok(());
         }
         accounts::ensure_exists(
@@ -53,11 +60,40 @@ impl KnownUsers {
             who.name.as_deref(),
         )
         .await?;
-        let mut known = self.0.lock().expect("lock");
+        let mut known = self.0.lock();
         if known.len() >= Self::CAPACITY {
             known.clear();
         }
         known.insert(who.user_id.clone());
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panic_while_the_lock_is_held_does_not_break_later_requests() {
+        let known = KnownUsers::default();
+        let who = Identity {
+            user_id: UserId::parse("known-user").unwrap(),
+            email: None,
+            name: None,
+            issued_at: 0,
+            expires_at: chrono::Utc::now(),
+        };
+        known.0.lock().insert(who.user_id.clone());
+        let crashed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let _held = known.0.lock();
+            panic!("a bug while the set is locked");
+        }));
+        assert!(crashed.is_err());
+        // A known user needs no query: the pool never connects.
+        let pool = PgPool::connect_lazy("postgres://nobody@127.0.0.1:1/none").unwrap();
+        known
+            .ensure(&pool, &who)
+            .await
+            .expect("the set still works after the panic");
     }
 }

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::time::Duration;
 
+pub use ipnet::IpNet;
 use jsonwebtoken::Algorithm;
 
 /// A value that must never be printed: `Debug`/`Display` show `[redacted]`.
@@ -82,9 +83,11 @@ pub struct Config {
 
     pub api_host: String,
     pub api_port: u16,
-    /// TRUST_FORWARDED_FOR: take the client IP (login throttling) from the
-    /// first X-Forwarded-For entry. Only behind a proxy that sets it.
-    pub trust_forwarded_for: bool,
+    /// TRUSTED_PROXIES: the proxies (IPs or CIDRs) in front of the API. The
+    /// client address (sign-up and login throttling) is the right-most
+    /// X-Forwarded-For entry that is not one of them, and X-Forwarded-For is
+    /// read only when the socket peer is one of them.
+    pub trusted_proxies: Vec<IpNet>,
 
     pub database_url: Secret,
     /// DATABASE_POOL_SIZE: connections the pool keeps open when busy.
@@ -137,13 +140,29 @@ pub struct Config {
     /// AUTH_JWKS_URL: a Better Auth (or other) JWKS; tokens signed by its keys
     /// (EdDSA, RS256, ES256) are accepted too.
     pub auth_jwks_url: Option<String>,
-    /// AUTH_JWT_ISSUER / AUTH_JWT_AUDIENCE: checked on JWKS-signed tokens when set.
+    /// AUTH_JWT_ISSUER / AUTH_JWT_AUDIENCE: when set, JWKS-signed tokens
+    /// must carry this `iss` / `aud` (a token without the claim is refused).
     pub auth_jwt_issuer: Option<String>,
     pub auth_jwt_audience: Option<String>,
+    /// BETTER_AUTH_URL: Better Auth's base URL. When set, a shared-secret
+    /// token that is not one of ours must name it as `iss` and `aud` (as
+    /// Better Auth does); unset, any JWT signed with BETTER_AUTH_SECRET that
+    /// has `sub`, `iat` and `exp` is accepted.
+    pub better_auth_url: Option<String>,
     /// LOGIN_MAX_FAILURES failed logins per LOGIN_FAILURE_WINDOW_SECONDS, per
     /// client IP and per account, before answering 429.
     pub login_max_failures: u32,
     pub login_failure_window: Duration,
+    /// SIGNUP_MAX_PER_IP sign-up attempts per SIGNUP_WINDOW_SECONDS and client
+    /// IP before answering 429.
+    pub signup_max_per_ip: u32,
+    pub signup_window: Duration,
+    /// PASSWORD_HASH_CONCURRENCY: argon2 hashes (sign-up, login) running at
+    /// once; each holds 19 MiB and a core. Default: the number of cores.
+    pub password_hash_concurrency: u32,
+    /// PASSWORD_HASH_WAIT_MS: how long a request waits for a hashing slot
+    /// before it gets 503 + Retry-After.
+    pub password_hash_wait: Duration,
 
     pub allowed_origins: AllowedOrigins,
     pub cors_allow_credentials: bool,
@@ -173,8 +192,16 @@ pub struct Config {
     /// PostgreSQL and updates the `database_up` gauge.
     pub health_check_interval: Duration,
     pub metrics_enabled: bool,
+    /// METRICS_PORT: serve /metrics on this port (on API_HOST) instead of
+    /// the API port, so it can stay off the public load balancer.
+    pub metrics_port: Option<u16>,
     /// WEB_ENABLED: serve the web app embedded at build time (`web/dist`) at `/`.
     pub web_enabled: bool,
+    /// SSE_MAX_STREAMS_PER_USER: open event streams one user may hold on
+    /// one API instance (tabs, devices); more get 429 `too_many_streams`.
+    pub sse_max_streams_per_user: usize,
+    /// SSE_MAX_STREAMS: open event streams one API instance serves at once.
+    pub sse_max_streams: usize,
     /// EVENT_RETENTION: how long durable events are kept for SSE resume
     /// ("7d", "36h", "90m", or seconds). A client further behind is told to resync.
     pub event_retention: Duration,
@@ -211,6 +238,13 @@ impl Config {
             }
         });
         let production = environment == Environment::Production;
+        // Secrets may be weak only where an operator said, in so many words,
+        // that nothing real is at stake; a deployment that forgot ENVIRONMENT
+        // gets the strict rules. Unset secrets are random per process in
+        // development and test (ENVIRONMENT unset included) and required elsewhere.
+        let lenient_secrets = r.optional("ENVIRONMENT").is_some()
+            && matches!(environment, Environment::Development | Environment::Test);
+        let secrets_required = !matches!(environment, Environment::Development | Environment::Test);
 
         let debug = r.bool("DEBUG", false);
         let log_level = r.parse(
@@ -241,7 +275,17 @@ impl Config {
 
         let api_host = r.string("API_HOST", "0.0.0.0");
         let api_port = r.number("API_PORT", 8000u16);
-        let trust_forwarded_for = r.bool("TRUST_FORWARDED_FOR", false);
+        // Removed (issue 10): it trusted the first X-Forwarded-For entry,
+        // which a client behind an appending proxy writes itself.
+        if r.bool("TRUST_FORWARDED_FOR", false) {
+            r.problems.push(
+                "TRUST_FORWARDED_FOR is no longer supported (it trusted the client-controlled first \
+                 X-Forwarded-For entry); list the proxies in front of the API in TRUSTED_PROXIES \
+                 instead, e.g. TRUSTED_PROXIES=10.0.0.0/8"
+                    .into(),
+            );
+        }
+        let trusted_proxies = r.parse("TRUSTED_PROXIES", Vec::new(), parse_networks);
 
         let database_url = Secret::new(r.string(
             "DATABASE_URL",
@@ -284,14 +328,23 @@ impl Config {
             }
         });
         let jwt_expiration_hours = r.number("JWT_EXPIRATION_HOURS", 24u32);
-        let better_auth_secret = r.secret("BETTER_AUTH_SECRET", production);
-        let secret_key = r.secret("SECRET_KEY", production);
+        let better_auth_secret = r.secret("BETTER_AUTH_SECRET", secrets_required);
+        let secret_key = r.secret("SECRET_KEY", secrets_required);
         let auth_jwks_url = r.optional("AUTH_JWKS_URL");
         let auth_jwt_issuer = r.optional("AUTH_JWT_ISSUER");
         let auth_jwt_audience = r.optional("AUTH_JWT_AUDIENCE");
+        let better_auth_url = r.optional("BETTER_AUTH_URL");
         let login_max_failures = r.number("LOGIN_MAX_FAILURES", 10u32);
         let login_failure_window =
             Duration::from_secs(r.number("LOGIN_FAILURE_WINDOW_SECONDS", 60u64));
+        let signup_max_per_ip = r.number("SIGNUP_MAX_PER_IP", 20u32);
+        let signup_window = Duration::from_secs(r.number("SIGNUP_WINDOW_SECONDS", 3600u64));
+        let cores = std::thread::available_parallelism().map_or(4, |n| n.get());
+        let password_hash_concurrency = r.number(
+            "PASSWORD_HASH_CONCURRENCY",
+            u32::try_from(cores).unwrap_or(u32::MAX),
+        );
+        let password_hash_wait = Duration::from_millis(r.number("PASSWORD_HASH_WAIT_MS", 1000u64));
 
         let allowed_origins = r.parse(
             "ALLOWED_ORIGINS",
@@ -345,7 +398,22 @@ impl Config {
         let health_check_interval =
             Duration::from_secs(r.number("HEALTH_CHECK_INTERVAL_SECONDS", 60u64));
         let metrics_enabled = r.bool("METRICS_ENABLED", true);
+        let metrics_port = r.parse("METRICS_PORT", None, |v| {
+            v.parse::<u16>()
+                .ok()
+                .filter(|p| *p > 0)
+                .map(Some)
+                .ok_or_else(|| "expected a port number, 1 to 65535".to_string())
+        });
         let web_enabled = r.bool("WEB_ENABLED", true);
+        let positive = |v: &str| {
+            v.parse::<usize>()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| "expected a positive whole number".to_string())
+        };
+        let sse_max_streams_per_user = r.parse("SSE_MAX_STREAMS_PER_USER", 20, positive);
+        let sse_max_streams = r.parse("SSE_MAX_STREAMS", 10_000, positive);
         let event_retention = r.parse(
             "EVENT_RETENTION",
             Duration::from_secs(7 * 24 * 3600),
@@ -359,7 +427,7 @@ impl Config {
             log_format,
             api_host,
             api_port,
-            trust_forwarded_for,
+            trusted_proxies,
             database_url,
             database_pool_size,
             database_max_overflow,
@@ -383,8 +451,13 @@ impl Config {
             auth_jwks_url,
             auth_jwt_issuer,
             auth_jwt_audience,
+            better_auth_url,
             login_max_failures,
             login_failure_window,
+            signup_max_per_ip,
+            signup_window,
+            password_hash_concurrency,
+            password_hash_wait,
             allowed_origins,
             cors_allow_credentials,
             cors_allow_methods,
@@ -401,11 +474,17 @@ impl Config {
             sentry_dsn,
             health_check_interval,
             metrics_enabled,
+            metrics_port,
             web_enabled,
+            sse_max_streams_per_user,
+            sse_max_streams,
             event_retention,
         };
         let mut problems = r.problems;
         problems.extend(config.problems());
+        if !lenient_secrets {
+            problems.extend(config.weak_secrets());
+        }
         if problems.is_empty() {
             Ok(config)
         } else {
@@ -425,6 +504,12 @@ impl Config {
         if self.login_max_failures == 0 || self.login_failure_window.is_zero() {
             p.push("LOGIN_MAX_FAILURES and LOGIN_FAILURE_WINDOW_SECONDS must be positive".into());
         }
+        if self.signup_max_per_ip == 0 || self.signup_window.is_zero() {
+            p.push("SIGNUP_MAX_PER_IP and SIGNUP_WINDOW_SECONDS must be positive".into());
+        }
+        if self.password_hash_wait > Duration::from_secs(30) {
+            p.push("PASSWORD_HASH_WAIT_MS must be at most 30000".into());
+        }
         for (name, value) in [
             (
                 "CHAT_RATE_LIMIT_PER_MINUTE",
@@ -435,6 +520,7 @@ impl Config {
             ("TURN_MAX_ATTEMPTS", self.turn_max_attempts),
             ("TURNS_PER_USER", self.turns_per_user),
             ("OPENAI_MAX_ATTEMPTS", self.openai_max_attempts),
+            ("PASSWORD_HASH_CONCURRENCY", self.password_hash_concurrency),
         ] {
             if value == 0 {
                 p.push(format!("{name} must be at least 1"));
@@ -472,14 +558,22 @@ impl Config {
             p.push("DATABASE_URL must be a postgres:// URL".into());
         }
 
+        if let Some(url) = &self.better_auth_url
+            && !(url.starts_with("https://") || url.starts_with("http://"))
+        {
+            p.push("BETTER_AUTH_URL must be an http(s) URL, as Better Auth's own".into());
+        }
+        if self.metrics_port == Some(self.api_port) {
+            p.push("METRICS_PORT must differ from API_PORT (unset it to serve /metrics on the API port)".into());
+        }
+
         if self.environment == Environment::Production {
-            for (name, secret) in [
-                ("BETTER_AUTH_SECRET", &self.better_auth_secret),
-                ("SECRET_KEY", &self.secret_key),
-            ] {
-                if let Some(why) = weak_secret(secret.expose()) {
-                    p.push(format!("{name} {why}"));
-                }
+            // Keys fetched over plain HTTP, or from wherever a redirect
+            // points, could be anyone's.
+            if let Some(url) = &self.auth_jwks_url
+                && !url.starts_with("https://")
+            {
+                p.push("AUTH_JWKS_URL must be an https:// URL in production".into());
             }
             if self.debug {
                 p.push("DEBUG must be false in production".into());
@@ -497,6 +591,22 @@ impl Config {
             }
         }
         p
+    }
+
+    /// Secrets too short or known placeholders: refused everywhere except an
+    /// explicit ENVIRONMENT=development or test.
+    fn weak_secrets(&self) -> Vec<String> {
+        [
+            ("BETTER_AUTH_SECRET", &self.better_auth_secret),
+            ("SECRET_KEY", &self.secret_key),
+        ]
+        .into_iter()
+        .filter_map(|(name, secret)| {
+            weak_secret(secret.expose()).map(|why| {
+                format!("{name} {why} (weak secrets are allowed only with ENVIRONMENT=development or test)")
+            })
+        })
+        .collect()
     }
 
     /// True when no model provider is configured: workers use the built-in
@@ -622,6 +732,19 @@ fn parse_origins(v: &str) -> Result<AllowedOrigins, String> {
     Ok(AllowedOrigins::List(out))
 }
 
+/// "10.0.0.0/8, 192.168.1.7, fd00::/8": CIDRs, or single addresses.
+fn parse_networks(v: &str) -> Result<Vec<IpNet>, String> {
+    v.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|item| {
+            item.parse::<IpNet>()
+                .or_else(|_| item.parse::<std::net::IpAddr>().map(IpNet::from))
+                .map_err(|_| format!("`{item}` is not an IP address or CIDR like 10.0.0.0/8"))
+        })
+        .collect()
+}
+
 fn parse_methods(v: &str) -> Result<Vec<String>, String> {
     const KNOWN: [&str; 7] = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"];
     let mut out = Vec::new();
@@ -686,15 +809,16 @@ impl Reader {
         })
     }
 
-    /// A required secret in production; elsewhere a random one is made per
-    /// process when unset (tokens then die with the process, which is fine locally).
+    /// A required secret in staging and production; in development and test
+    /// a random one is made per process when unset (tokens then die with the
+    /// process, which is fine locally).
     fn secret(&mut self, name: &str, required: bool) -> Secret {
         match self.optional(name) {
             Some(v) => Secret::new(v),
             None => {
                 if required {
                     self.problems
-                        .push(format!("{name} is required in production"));
+                        .push(format!("{name} is required outside development and test"));
                 }
                 Secret::new(format!(
                     "{}{}",
@@ -779,7 +903,10 @@ mod tests {
         let mut v = vars(&production_ok());
         v.remove("SECRET_KEY");
         let err = Config::from_vars(v).unwrap_err();
-        assert_eq!(err.problems, vec!["SECRET_KEY is required in production"]);
+        assert_eq!(
+            err.problems,
+            vec!["SECRET_KEY is required outside development and test"]
+        );
     }
 
     #[test]
@@ -841,6 +968,56 @@ mod tests {
     }
 
     #[test]
+    fn trusted_proxies_replace_trust_forwarded_for() {
+        let c = Config::from_vars(vars(&[(
+            "TRUSTED_PROXIES",
+            "10.0.0.0/8, 192.168.1.7,fd00::/8",
+        )]))
+        .unwrap();
+        let ips = ["10.1.2.3", "192.168.1.7", "fd00::1"];
+        for ip in ips {
+            let ip: std::net::IpAddr = ip.parse().unwrap();
+            assert!(c.trusted_proxies.iter().any(|n| n.contains(&ip)), "{ip}");
+        }
+        assert!(
+            Config::from_vars(HashMap::new())
+                .unwrap()
+                .trusted_proxies
+                .is_empty()
+        );
+
+        let err = Config::from_vars(vars(&[
+            ("TRUST_FORWARDED_FOR", "true"),
+            ("TRUSTED_PROXIES", "10.0.0.0/8, proxy.internal"),
+        ]))
+        .unwrap_err();
+        assert_eq!(err.problems.len(), 2, "{err}");
+        assert!(
+            err.to_string()
+                .contains("TRUST_FORWARDED_FOR is no longer supported"),
+            "{err}"
+        );
+        assert!(err.to_string().contains("`proxy.internal`"), "{err}");
+        // Saying false is harmless and still accepted.
+        Config::from_vars(vars(&[("TRUST_FORWARDED_FOR", "false")])).unwrap();
+    }
+
+    #[test]
+    fn hashing_and_signup_limits_have_sane_defaults() {
+        let c = Config::from_vars(HashMap::new()).unwrap();
+        assert!(c.password_hash_concurrency >= 1);
+        assert_eq!(c.password_hash_wait, Duration::from_secs(1));
+        assert_eq!(c.signup_max_per_ip, 20);
+        let err = Config::from_vars(vars(&[
+            ("PASSWORD_HASH_CONCURRENCY", "0"),
+            ("SIGNUP_MAX_PER_IP", "0"),
+            ("PASSWORD_HASH_WAIT_MS", "60000"),
+        ]))
+        .unwrap_err();
+        assert_eq!(err.problems.len(), 3, "{err}");
+    }
+
+    #[test]
     fn bad_values_are_named() {
         let err = Config::from_vars(vars(&[
             ("JWT_ALGORITHM", "none"),
@@ -850,5 +1027,95 @@ mod tests {
         ]))
         .unwrap_err();
         assert_eq!(err.problems.len(), 4, "{err}");
+    }
+
+    /// Weak, placeholder and missing secrets outside an explicit
+    /// development/test environment (issue 10, attack 11).
+    fn secret_problems(pairs: &[(&str, &str)]) -> Vec<String> {
+        match Config::from_vars(vars(pairs)) {
+            Ok(_) => Vec::new(),
+            Err(e) => e.problems,
+        }
+    }
+
+    #[test]
+    fn staging_refuses_weak_and_missing_secrets() {
+        let weak = secret_problems(&[
+            ("ENVIRONMENT", "staging"),
+            ("BETTER_AUTH_SECRET", "compose-local-secret"),
+            ("SECRET_KEY", "changeme-changeme-changeme-changeme-changeme"),
+        ]);
+        assert_eq!(weak.len(), 2, "{weak:?}");
+        assert!(weak[0].starts_with("BETTER_AUTH_SECRET must be at least 32"));
+        assert!(weak[1].starts_with("SECRET_KEY is a known placeholder"));
+
+        let missing = secret_problems(&[("ENVIRONMENT", "staging")]);
+        assert_eq!(
+            missing,
+            vec![
+                "BETTER_AUTH_SECRET is required outside development and test",
+                "SECRET_KEY is required outside development and test",
+            ]
+        );
+    }
+
+    #[test]
+    fn weak_secrets_need_an_explicit_development_or_test_environment() {
+        let weak = [
+            ("BETTER_AUTH_SECRET", "short"),
+            ("SECRET_KEY", &*"x".repeat(40)),
+        ];
+        // ENVIRONMENT unset: a deployment that forgot it is held to the rules.
+        assert_eq!(secret_problems(&weak).len(), 2);
+        for env in ["development", "dev", "test"] {
+            let mut pairs = weak.to_vec();
+            pairs.push(("ENVIRONMENT", env));
+            assert_eq!(secret_problems(&pairs), Vec::<String>::new(), "{env}");
+        }
+        // Unset secrets stay random per process locally: no variables at all is fine.
+        assert!(secret_problems(&[]).is_empty());
+        assert!(secret_problems(&[("ENVIRONMENT", "test")]).is_empty());
+    }
+
+    #[test]
+    fn production_fetches_the_jwks_over_https_only() {
+        let with = |url: &str| {
+            let mut v = production_ok();
+            v.push(("AUTH_JWKS_URL", url));
+            secret_problems(&v)
+        };
+        assert_eq!(
+            with("http://auth.example.com/api/auth/jwks"),
+            vec!["AUTH_JWKS_URL must be an https:// URL in production"]
+        );
+        assert!(with("https://auth.example.com/api/auth/jwks").is_empty());
+        // Locally a plain-http key server (or a test's) is fine.
+        let local = Config::from_vars(vars(&[("AUTH_JWKS_URL", "http://127.0.0.1:3000/jwks")]));
+        assert!(local.is_ok());
+    }
+
+    #[test]
+    fn metrics_port_and_better_auth_url_are_read() {
+        let c = Config::from_vars(vars(&[
+            ("METRICS_PORT", "9464"),
+            ("BETTER_AUTH_URL", "https://auth.example.com"),
+        ]))
+        .unwrap();
+        assert_eq!(c.metrics_port, Some(9464));
+        assert_eq!(
+            c.better_auth_url.as_deref(),
+            Some("https://auth.example.com")
+        );
+        let c = Config::from_vars(HashMap::new()).unwrap();
+        assert_eq!((c.metrics_port, c.better_auth_url), (None, None));
+
+        let err = Config::from_vars(vars(&[
+            ("METRICS_PORT", "0"),
+            ("BETTER_AUTH_URL", "auth.example.com"),
+        ]))
+        .unwrap_err();
+        assert_eq!(err.problems.len(), 2, "{err}");
+        let err = Config::from_vars(vars(&[("METRICS_PORT", "8000")])).unwrap_err();
+        assert!(err.problems[0].contains("METRICS_PORT must differ from API_PORT"));
     }
 }

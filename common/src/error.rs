@@ -24,6 +24,11 @@ pub enum Error {
     #[error("too many attempts; retry in {} s", .retry_after.as_secs())]
     TooManyRequests { retry_after: Duration },
 
+    /// Too much expensive work (password hashing) is in progress; the request
+    /// may succeed after `retry_after`. Shown as 503, not the client's fault.
+    #[error("the server is busy; retry in {} s", .retry_after.as_secs().max(1))]
+    Overloaded { retry_after: Duration },
+
     /// A dependency (database, key server) is unreachable; the request may succeed later.
     #[error("service unavailable: {0}")]
     Unavailable(String),
@@ -63,6 +68,15 @@ impl From<sqlx::Error> for Error {
                 }
                 _ => {}
             }
+            // Class 08 (connection exception) and 57P (the server shutting
+            // down or starting: what a restart sends its sessions) say the
+            // database is away, not that the request was wrong.
+            if db
+                .code()
+                .is_some_and(|code| code.starts_with("08") || code.starts_with("57P"))
+            {
+                return Self::Unavailable("database".into());
+            }
         }
         match err {
             // Connection-level failures: the database is unreachable, not the request wrong.
@@ -74,5 +88,34 @@ impl From<sqlx::Error> for Error {
             | sqlx::Error::WorkerCrashed => Self::Unavailable("database".into()),
             other => Self::Database(other),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sqlx::{Connection, PgConnection};
+
+    use super::Error;
+
+    /// What a PostgreSQL restart sends every session (57P01), read off a
+    /// real server: the database is away, so a 503, not a 500.
+    #[tokio::test]
+    async fn a_terminated_session_means_the_database_is_unavailable() {
+        let url = std::env::var("TEST_DATABASE_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+        let mut conn = PgConnection::connect(&url).await.expect("PostgreSQL is up");
+        let err = sqlx::query("SELECT pg_terminate_backend(pg_backend_pid())")
+            .execute(&mut conn)
+            .await
+            .expect_err("the session ends");
+        let code = match &err {
+            sqlx::Error::Database(db) => db.code().map(|c| c.into_owned()),
+            _ => None,
+        };
+        assert_eq!(code.as_deref(), Some("57P01"), "{err:?}");
+        assert!(
+            matches!(Error::from(err), Error::Unavailable(_)),
+            "mapped to Unavailable"
+        );
     }
 }

@@ -93,6 +93,12 @@ export class EventStream {
         this.handlers.onUnauthorized();
         return;
       }
+      if (response.status === 400 && resumed) {
+        // Our id is one this server never sent (its database was reset):
+        // start over from its present, which reloads everything.
+        this.lastId = null;
+        return;
+      }
       if (!response.ok || !response.body) return;
       const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
       const parser = new Parser((field, value) => this.field(field, value), () => this.dispatch());
@@ -132,6 +138,12 @@ export class EventStream {
     const { type, data, id } = this.event;
     this.event = { type: '', data: [], id: null };
     if (id !== null && /^\d+$/.test(id)) this.lastId = Number(id);
+    if (type === 'session.expired') {
+      // The token expired or was revoked: reconnecting with it is pointless.
+      this.stop();
+      this.handlers.onUnauthorized();
+      return;
+    }
     if (!data.length) return;
     let parsed: unknown;
     try {

@@ -113,3 +113,15 @@ test('reloading while an answer streams: the answer ends up whole, shown once', 
   }
   await context.close();
 });
+
+test('a session ended elsewhere (logged out everywhere) signs the page out with a word why', async () => {
+  const { context, page } = await openApp(browser, stack.base);
+  await signUpInPage(page, `everywhere-${Date.now()}@example.com`);
+  const { token } = await sessionOf(page);
+  // Another device chooses "log out everywhere".
+  assert.equal((await stack.call('POST', '/api/auth/logout?all=true', token)).status, 204);
+  await page.getByRole('heading', { name: 'Log in' }).waitFor();
+  await page.getByText('Your session has ended').waitFor();
+  assert.equal(await page.evaluate(() => localStorage.getItem('todo-chat.session')), null);
+  await context.close();
+});

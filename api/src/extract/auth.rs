@@ -3,9 +3,7 @@
 //! token into an identity through [`identify`], which also refuses revoked
 //! (logged-out) tokens.
 
-use std::net::{IpAddr, SocketAddr};
-
-use axum::extract::{ConnectInfo, FromRequestParts, RawPathParams};
+use axum::extract::{FromRequestParts, RawPathParams};
 use axum::http::{header, request::Parts};
 use todo_common::auth::{Identity, TokenDigest};
 use todo_common::domain::UserId;
@@ -60,14 +58,22 @@ impl FromRequestParts<AppState> for UserScope {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let token = bearer_token(parts)?.to_string();
-        Self::check(parts, state, &token).await
+        Self::check(parts, state, &token)
+            .await
+            .map(|(scope, ..)| scope)
     }
 }
 
 /// Like [`UserScope`], but the token may also come as `?access_token=`
 /// (a browser's EventSource cannot set headers). Only the event stream
-/// uses it; the query string is never logged.
-pub struct StreamScope(pub UserScope);
+/// uses it; the query string is never logged. The stream outlives the
+/// request, so it keeps the token's identity (its expiry ends the stream)
+/// and digest (a logout ends it).
+pub struct StreamScope {
+    pub scope: UserScope,
+    pub identity: Identity,
+    pub digest: TokenDigest,
+}
 
 impl FromRequestParts<AppState> for StreamScope {
     type Rejection = ApiError;
@@ -76,7 +82,12 @@ impl FromRequestParts<AppState> for StreamScope {
             Ok(t) => t.to_string(),
             Err(missing) => query_token(parts).ok_or(missing)?,
         };
-        UserScope::check(parts, state, &token).await.map(Self)
+        let (scope, identity, digest) = UserScope::check(parts, state, &token).await?;
+        Ok(Self {
+            scope,
+            identity,
+            digest,
+        })
     }
 }
 
@@ -89,8 +100,12 @@ fn query_token(parts: &Parts) -> Option<String> {
 }
 
 impl UserScope {
-    async fn check(parts: &mut Parts, state: &AppState, token: &str) -> Result<Self, ApiError> {
-        let (identity, _) = identify(state, token).await?;
+    async fn check(
+        parts: &mut Parts,
+        state: &AppState,
+        token: &str,
+    ) -> Result<(Self, Identity, TokenDigest), ApiError> {
+        let (identity, digest) = identify(state, token).await?;
         let params = RawPathParams::from_request_parts(parts, state)
             .await
             .map_err(|_| ApiError::RouteNotFound)?;
@@ -105,9 +120,10 @@ impl UserScope {
             ));
         }
         state.known_users.ensure(&state.pool, &identity).await?;
-        Ok(Self {
-            user_id: identity.user_id,
-        })
+        let scope = Self {
+            user_id: identity.user_id.clone(),
+        };
+        Ok((scope, identity, digest))
     }
 }
 
@@ -122,30 +138,4 @@ fn bearer_token(parts: &Parts) -> Result<&str, ApiError> {
         return Err(ApiError::MissingToken);
     }
     Ok(token.trim())
-}
-
-/// The client's IP: the socket peer, or the first X-Forwarded-For entry when
-/// TRUST_FORWARDED_FOR says a proxy in front sets it.
-pub struct ClientIp(pub IpAddr);
-
-impl FromRequestParts<AppState> for ClientIp {
-    type Rejection = ApiError;
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        if state.config.trust_forwarded_for
-            && let Some(ip) = parts
-                .headers
-                .get("x-forwarded-for")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.split(',').next())
-                .and_then(|v| v.trim().parse::<IpAddr>().ok())
-        {
-            return Ok(Self(ip));
-        }
-        let peer = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(addr)| addr.ip())
-            .unwrap_or(IpAddr::from([0, 0, 0, 0]));
-        Ok(Self(peer))
-    }
 }

@@ -2,9 +2,11 @@
 //! verified users and well-formed values (and every rejection is our JSON).
 
 mod auth;
+mod client_ip;
 mod input;
 mod request_id;
 
-pub use auth::{AuthToken, AuthUser, ClientIp, StreamScope, UserScope};
+pub use auth::{AuthToken, AuthUser, StreamScope, UserScope};
+pub use client_ip::ClientIp;
 pub use input::{ApiJson, ApiPath, ApiQuery, BODY_LIMIT, OptionalJson};
 pub use request_id::RequestId;

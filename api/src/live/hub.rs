@@ -1,13 +1,14 @@
 //! Subscribers per user, and the consumer that feeds them.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 
 use futures_util::StreamExt;
 use lapin::Channel;
 use lapin::options::{BasicConsumeOptions, QueueBindOptions, QueueDeclareOptions};
 use lapin::types::FieldTable;
+use parking_lot::Mutex;
 use serde_json::Value;
 use todo_common::domain::UserId;
 use todo_common::queue::{Broker, Topology};
@@ -32,6 +33,8 @@ type Senders = Vec<(u64, mpsc::Sender<Live>)>;
 
 pub struct Hub {
     broker: Arc<Broker>,
+    /// Does not poison: a panic while it is held must not break every
+    /// later subscribe, dispatch and unsubscribe.
     subscribers: Mutex<HashMap<UserId, Senders>>,
     next_id: AtomicU64,
     binding: tokio::sync::Mutex<Binding>,
@@ -77,7 +80,6 @@ impl Hub {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         self.subscribers
             .lock()
-            .expect("lock")
             .entry(user.clone())
             .or_default()
             .push((id, tx));
@@ -101,7 +103,7 @@ impl Hub {
 
     fn remove(self: &Arc<Self>, user: &UserId, id: u64) {
         let now_empty = {
-            let mut subs = self.subscribers.lock().expect("lock");
+            let mut subs = self.subscribers.lock();
             let Some(list) = subs.get_mut(user) else {
                 return;
             };
@@ -126,9 +128,7 @@ impl Hub {
     async fn unbind_if_unused(&self, user: &UserId) {
         let mut binding = self.binding.lock().await;
         // Re-checked under the binding lock: a new subscriber may have come.
-        if self.subscribers.lock().expect("lock").contains_key(user)
-            || !binding.bound.contains(user)
-        {
+        if self.subscribers.lock().contains_key(user) || !binding.bound.contains(user) {
             return;
         }
         binding.bound.remove(user);
@@ -146,7 +146,7 @@ impl Hub {
 
     /// Hands `live` to every subscriber of `user` here.
     fn dispatch(&self, user: &UserId, live: Live) {
-        let mut subs = self.subscribers.lock().expect("lock");
+        let mut subs = self.subscribers.lock();
         let Some(list) = subs.get_mut(user) else {
             return;
         };
@@ -169,13 +169,7 @@ impl Hub {
     /// Tells every local subscriber to re-read (after a reconnect, notices
     /// may have been missed).
     fn notify_all(&self) {
-        let users: Vec<UserId> = self
-            .subscribers
-            .lock()
-            .expect("lock")
-            .keys()
-            .cloned()
-            .collect();
+        let users: Vec<UserId> = self.subscribers.lock().keys().cloned().collect();
         for user in users {
             self.dispatch(&user, Live::Notice);
         }
@@ -225,13 +219,7 @@ impl Hub {
         let name = queue.name().to_string();
         {
             let mut binding = self.binding.lock().await;
-            let users: Vec<UserId> = self
-                .subscribers
-                .lock()
-                .expect("lock")
-                .keys()
-                .cloned()
-                .collect();
+            let users: Vec<UserId> = self.subscribers.lock().keys().cloned().collect();
             binding.bound.clear();
             for user in users {
                 bind(&channel, &name, self.broker.topology(), &user).await?;
@@ -298,4 +286,32 @@ async fn bind(
             FieldTable::default(),
         )
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use std::panic::{AssertUnwindSafe, catch_unwind};
+
+    use todo_common::Config;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panic_while_subscribers_are_locked_does_not_break_the_hub() {
+        let config = Config::from_vars(HashMap::new()).unwrap();
+        let broker = Broker::new(config.rabbitmq_url.clone(), Topology::from_config(&config));
+        let hub = Hub::new(broker);
+        let user = UserId::parse("someone").unwrap();
+        let crashed = catch_unwind(AssertUnwindSafe(|| {
+            let _held = hub.subscribers.lock();
+            panic!("a bug while subscribers are locked");
+        }));
+        assert!(crashed.is_err());
+        // Subscribing, delivering and unsubscribing all take the lock.
+        let mut sub = hub.subscribe(&user).await;
+        hub.dispatch(&user, Live::Notice);
+        assert!(matches!(sub.rx.try_recv(), Ok(Live::Notice)));
+        drop(sub);
+        assert!(hub.subscribers.lock().is_empty());
+    }
 }

@@ -8,5 +8,7 @@
 //! or process produced them, or in which order notices arrive.
 
 mod hub;
+mod slots;
 
 pub use hub::{Hub, Live, Subscription};
+pub use slots::{Full, Slot, StreamSlots};

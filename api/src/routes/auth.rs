@@ -7,7 +7,6 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use todo_common::Error;
 use todo_common::accounts::{self, User};
-use todo_common::auth::password;
 use todo_common::domain::{DisplayName, Email, Password};
 
 use crate::error::{ApiError, ApiResult};
@@ -48,8 +47,11 @@ fn session(state: &AppState, user: User, valid_after: Option<DateTime<Utc>>) -> 
     })
 }
 
+/// Throttled per client IP, then hashed within the hashing bound; a sign-up
+/// refused as overloaded (503) does not count against the IP.
 pub async fn signup(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     ApiJson(body): ApiJson<SignupBody>,
 ) -> ApiResult<(StatusCode, Json<Session>)> {
     let email = Email::parse(&body.email)?;
@@ -58,20 +60,33 @@ pub async fn signup(
         Some(n) => DisplayName::parse(n)?,
         None => None,
     };
-    let hash = password::hash(password).await?;
+    let attempt = state.throttle.signup_attempt(&ip.to_string()).await?;
+    let hash = match state.passwords.hash(password).await {
+        Ok(hash) => hash,
+        Err(busy @ Error::Overloaded { .. }) => {
+            state.throttle.undo(attempt).await?;
+            return Err(busy.into());
+        }
+        Err(e) => return Err(e.into()),
+    };
     let user = accounts::create(&state.pool, &email, name.as_ref(), &hash).await?;
     tracing::info!(user_id = %user.id, "account created");
     Ok((StatusCode::CREATED, Json(session(&state, user, None)?)))
 }
 
+/// The attempt is counted before the password is checked (see
+/// `todo_common::auth::AuthThrottle` for the policy); a success, or a check
+/// refused as overloaded, gives it back.
 pub async fn login(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
     ApiJson(body): ApiJson<LoginBody>,
 ) -> ApiResult<Json<Session>> {
     let email = Email::parse(&body.email)?;
-    let keys = state.throttle.keys(&ip.to_string(), email.as_str());
-    state.throttle.check(&keys).await?;
+    let attempt = state
+        .throttle
+        .login_attempt(&ip.to_string(), email.as_str())
+        .await?;
 
     let found = accounts::find_for_login(&state.pool, &email).await?;
     let (user, stored) = match found {
@@ -80,21 +95,29 @@ pub async fn login(
     };
     // A password that breaks today's rules cannot match; it still costs a
     // hash and a failure so timing and counting do not tell it apart.
-    let ok = match Password::parse(&body.password) {
-        Ok(p) => password::verify(p, stored).await,
+    let checked = match Password::parse(&body.password) {
+        Ok(p) => state.passwords.verify(p, stored).await,
         Err(_) => {
             let filler = Password::parse("timing-filler").expect("valid literal");
-            password::verify(filler, None).await
+            state.passwords.verify(filler, None).await
         }
+    };
+    let ok = match checked {
+        Ok(ok) => ok,
+        Err(busy @ Error::Overloaded { .. }) => {
+            state.throttle.undo(attempt).await?;
+            return Err(busy.into());
+        }
+        Err(e) => return Err(e.into()),
     };
     match user {
         Some(user) if ok => {
-            state.throttle.record_success(&keys).await?;
+            state.throttle.undo(attempt).await?;
             let valid_after = state.revocations.valid_after(&user.id).await?;
             Ok(Json(session(&state, user, valid_after)?))
         }
         _ => {
-            state.throttle.record_failure(&keys).await?;
+            // The attempt is not given back: it counts as a failure.
             tracing::info!(client_ip = %ip, "failed login");
             Err(Error::Unauthenticated("email or password is wrong".into()).into())
         }
@@ -137,5 +160,7 @@ pub async fn logout(
     } else {
         state.revocations.revoke(&digest, &identity).await?;
     }
+    // Wake the user's open event streams, so those of a revoked token end.
+    state.broker.notify(&identity.user_id).await;
     Ok(StatusCode::NO_CONTENT)
 }

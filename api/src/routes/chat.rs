@@ -35,12 +35,6 @@ pub async fn post(
 ) -> ApiResult<Response> {
     let text = messages::parse_text(&body.message)?;
     let wait = prefer_wait(&headers);
-    messages::check_rate(
-        &state.pool,
-        &scope.user_id,
-        state.config.chat_rate_limit_per_minute,
-    )
-    .await?;
     // Listen before anything happens, so the answer cannot slip by unseen.
     let mut subscription = match wait {
         Some(_) => Some(state.hub.subscribe(&scope.user_id).await),
@@ -52,6 +46,7 @@ pub async fn post(
         body.conversation_id,
         &text,
         Some(&request_id),
+        state.config.chat_rate_limit_per_minute,
     )
     .await?;
     metrics::counter!("chat_messages_total").increment(1);

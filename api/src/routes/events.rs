@@ -7,9 +7,15 @@
 //! the connection reads "events after the last id I sent", so the seam has
 //! no gap and no duplicate by construction. Deltas (`message.delta`) are
 //! transient: no id, not replayed.
+//!
+//! Streams are capped per user and per instance (`live::StreamSlots`), and
+//! a stream ends with `session.expired` when its token expires or is
+//! revoked: it never outlives the credentials that opened it.
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
+use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::State;
@@ -21,14 +27,15 @@ use serde::Deserialize;
 use serde_json::json;
 use sqlx::PgPool;
 use todo_common::Error;
+use todo_common::auth::{Identity, Revocations, TokenDigest};
 use todo_common::domain::UserId;
 use todo_common::events;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiQuery, StreamScope};
-use crate::live::{Live, Subscription};
+use crate::live::{Full, Live, Slot, Subscription};
 use crate::state::AppState;
 
 /// Events read from PostgreSQL per query.
@@ -46,10 +53,25 @@ pub struct StreamParams {
 
 pub async fn stream(
     State(state): State<AppState>,
-    StreamScope(scope): StreamScope,
+    StreamScope {
+        scope,
+        identity,
+        digest,
+    }: StreamScope,
     headers: HeaderMap,
     ApiQuery(params): ApiQuery<StreamParams>,
 ) -> ApiResult<Response> {
+    let slot = state
+        .streams
+        .acquire(&scope.user_id)
+        .map_err(|full| match full {
+            Full::User(max) => ApiError::TooManyStreams(format!(
+                "this account already has {max} open event streams here; close one (another tab?) and retry"
+            )),
+            Full::Instance(max) => ApiError::TooManyStreams(format!(
+                "this server is serving its maximum of {max} event streams; retry shortly"
+            )),
+        })?;
     let conversation = params
         .conversation_id
         .as_deref()
@@ -81,10 +103,17 @@ pub async fn stream(
     let mut pending = VecDeque::new();
     let last = match resume {
         None => newest,
+        // Ids only grow (users.last_event_seq), so one past the newest was
+        // never sent: the client made it up (or kept it across a reset database).
+        Some(id) if id > newest => {
+            return Err(
+                Error::invalid("last_event_id", "must be an event id this stream sent").into(),
+            );
+        }
         // Events after the client's id were pruned (EVENT_RETENTION): it
         // must re-fetch state rather than trust a partial replay.
         Some(id)
-            if oldest_kept.is_some_and(|oldest| id + 1 < oldest)
+            if oldest_kept.is_some_and(|oldest| id < oldest.saturating_sub(1))
                 || (oldest_kept.is_none() && id < newest) =>
         {
             pending.push_back(
@@ -98,7 +127,7 @@ pub async fn stream(
             );
             newest
         }
-        Some(id) => id.min(newest),
+        Some(id) => id,
     };
     // The first frame tells the client where the stream starts, so a client
     // that drops before any event still resumes without a gap.
@@ -109,7 +138,17 @@ pub async fn stream(
             .comment("connected"),
     );
     metrics::counter!("sse_connections_total").increment(1);
+    // The stream ends when its token does (clock skew aside, exp is when
+    // any other request with it would be refused).
+    let token_left = (identity.expires_at - chrono::Utc::now())
+        .to_std()
+        .unwrap_or_default();
     let conn = Connection {
+        _slot: slot,
+        revocations: state.revocations.clone(),
+        identity,
+        digest,
+        token_ends: Box::pin(tokio::time::sleep(token_left)),
         pool: state.pool.clone(),
         user: scope.user_id,
         conversation,
@@ -134,6 +173,13 @@ pub async fn stream(
 }
 
 struct Connection {
+    /// Counts against the per-user and per-instance caps while open.
+    _slot: Slot,
+    revocations: Arc<Revocations>,
+    identity: Identity,
+    digest: TokenDigest,
+    /// Fires at the token's expiry.
+    token_ends: Pin<Box<tokio::time::Sleep>>,
     pool: PgPool,
     user: UserId,
     conversation: Option<Uuid>,
@@ -165,6 +211,14 @@ impl Connection {
         Ok(())
     }
 
+    /// The last frame of a stream whose token stopped being valid: the
+    /// client must sign in again (or refresh its token) before reconnecting.
+    fn session_ended(reason: &str) -> SseEvent {
+        SseEvent::default().event("session.expired").data(
+            json!({ "reason": reason, "message": "sign in again, then reconnect" }).to_string(),
+        )
+    }
+
     fn wants(&self, data: &serde_json::Value) -> bool {
         match self.conversation {
             None => true,
@@ -174,10 +228,11 @@ impl Connection {
 }
 
 fn events_of(conn: Connection) -> impl Stream<Item = Result<SseEvent, Infallible>> {
-    stream::unfold(conn, |mut conn| async move {
+    stream::unfold(Some(conn), |conn| async move {
+        let mut conn = conn?;
         loop {
             if let Some(event) = conn.pending.pop_front() {
-                return Some((Ok(event), conn));
+                return Some((Ok(event), Some(conn)));
             }
             if conn.more {
                 if let Err(e) = conn.read().await {
@@ -188,6 +243,15 @@ fn events_of(conn: Connection) -> impl Stream<Item = Result<SseEvent, Infallible
                 if !conn.pending.is_empty() || conn.more {
                     continue;
                 }
+            }
+            // Logged out meanwhile: a logout wakes the user's streams here;
+            // elsewhere this is seen at the next wake or check.
+            if conn
+                .revocations
+                .check(&conn.digest, &conn.identity)
+                .is_err()
+            {
+                return Some((Ok(Connection::session_ended("token revoked")), None));
             }
             tokio::select! {
                 _ = conn.shutdown.cancelled() => return None,
@@ -202,6 +266,9 @@ fn events_of(conn: Connection) -> impl Stream<Item = Result<SseEvent, Infallible
                     }
                 },
                 _ = conn.check.tick() => conn.more = true,
+                _ = &mut conn.token_ends => {
+                    return Some((Ok(Connection::session_ended("token expired")), None));
+                }
             }
         }
     })

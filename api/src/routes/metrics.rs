@@ -1,4 +1,5 @@
-//! GET /metrics: Prometheus text, when METRICS_ENABLED.
+//! GET /metrics: Prometheus text, when METRICS_ENABLED; on the API port, or
+//! only on the METRICS_PORT listener when that is set.
 
 use axum::extract::State;
 use axum::http::header;

@@ -19,7 +19,6 @@ use crate::state::AppState;
 pub fn router(config: &Config) -> Router<AppState> {
     let api = Router::new()
         .route("/health", get(health::health))
-        .route("/metrics", get(metrics::render))
         .route("/api/auth/signup", post(auth::signup))
         .route("/api/auth/login", post(auth::login))
         .route("/api/auth/me", get(auth::me))
@@ -42,6 +41,12 @@ pub fn router(config: &Config) -> Router<AppState> {
             "/api/{user_id}/conversations/{id}/messages",
             get(conversations::messages),
         );
+    // With METRICS_PORT, /metrics is served on that listener only.
+    let api = if config.metrics_port.is_none() {
+        api.route("/metrics", get(metrics::render))
+    } else {
+        api
+    };
     // The web app at `/`; without it `/` stays the JSON 404 below.
     let router = if config.web_enabled {
         api.merge(web::router())
@@ -51,4 +56,11 @@ pub fn router(config: &Config) -> Router<AppState> {
     router
         .fallback(|| async { ApiError::RouteNotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+}
+
+/// The METRICS_PORT listener's routes: /metrics and nothing else.
+pub fn metrics_router() -> Router<AppState> {
+    Router::new()
+        .route("/metrics", get(metrics::render))
+        .fallback(|| async { ApiError::RouteNotFound })
 }

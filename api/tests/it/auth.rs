@@ -343,6 +343,143 @@ async fn one_user_never_reaches_another_users_tasks() {
 }
 
 #[tokio::test]
+async fn one_user_never_reaches_another_users_conversations_messages_or_events() {
+    let app = TestApp::spawn().await;
+    let alice = app.signup("alice@example.com").await;
+    let mallory = app.signup("mallory@example.com").await;
+    // No worker: the turn stays queued, which is all this needs.
+    let (status, turn) = app.chat(&alice, "add alice's secret", None, None).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let conversation = turn["conversation_id"].as_str().unwrap().to_string();
+    let message = turn["message_id"].as_str().unwrap().to_string();
+
+    // Mallory's token on Alice's path: 403 on every route.
+    let theirs = |rest: &str| format!("/api/{}{rest}", alice.id);
+    for (method, path) in [
+        (Method::POST, theirs("/chat")),
+        (Method::GET, theirs(&format!("/chat/{message}"))),
+        (Method::GET, theirs("/conversations")),
+        (
+            Method::GET,
+            theirs(&format!("/conversations/{conversation}")),
+        ),
+        (
+            Method::DELETE,
+            theirs(&format!("/conversations/{conversation}")),
+        ),
+        (
+            Method::GET,
+            theirs(&format!("/conversations/{conversation}/messages")),
+        ),
+        (Method::GET, theirs("/events")),
+    ] {
+        let res = app
+            .send_json(
+                method.clone(),
+                &path,
+                Some(&mallory.token),
+                &json!({"message": "hi"}),
+            )
+            .await;
+        expect_error(res, StatusCode::FORBIDDEN, "forbidden").await;
+    }
+    // Her own path with Alice's ids: 404, as if they did not exist.
+    let mine = |rest: &str| format!("/api/{}{rest}", mallory.id);
+    for (method, path) in [
+        (Method::GET, mine(&format!("/chat/{message}"))),
+        (Method::GET, mine(&format!("/conversations/{conversation}"))),
+        (
+            Method::DELETE,
+            mine(&format!("/conversations/{conversation}")),
+        ),
+        (
+            Method::GET,
+            mine(&format!("/conversations/{conversation}/messages")),
+        ),
+    ] {
+        let res = app.call(method, &path, Some(&mallory.token)).await;
+        expect_error(res, StatusCode::NOT_FOUND, "not_found").await;
+    }
+    let res = app
+        .send_json(
+            Method::POST,
+            &mine("/chat"),
+            Some(&mallory.token),
+            &json!({"message": "append to hers", "conversation_id": conversation}),
+        )
+        .await;
+    expect_error(res, StatusCode::NOT_FOUND, "not_found").await;
+    let res = app
+        .call(
+            Method::GET,
+            &format!("/api/{}/events?conversation_id={conversation}", mallory.id),
+            Some(&mallory.token),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    drop(res);
+
+    // Alice's conversation is whole.
+    let history = app
+        .call_for_json(
+            Method::GET,
+            &theirs(&format!("/conversations/{conversation}/messages")),
+            Some(&alice.token),
+            None,
+        )
+        .await;
+    let texts: Vec<&str> = history["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["content"].as_str().unwrap())
+        .collect();
+    assert_eq!(texts, ["add alice's secret"]);
+}
+
+#[tokio::test]
+async fn tool_arguments_cannot_name_another_user() {
+    use todo_common::domain::UserId;
+    let app = TestApp::spawn().await;
+    let alice = app.signup("alice@example.com").await;
+    let mallory = app.signup("mallory@example.com").await;
+    let task = app
+        .create_task(&alice, json!({"title": "alice's secret plan"}))
+        .await;
+    let id = task["id"].as_i64().unwrap();
+    let mallory_id = UserId::parse(&mallory.id).unwrap();
+    // What a prompt-injected model might ask for in Mallory's turn.
+    for (tool, arguments) in [
+        ("list_tasks", json!({"user_id": alice.id, "status": "all"})),
+        ("complete_task", json!({"task_id": id, "user_id": alice.id})),
+        (
+            "update_task",
+            json!({"task_id": id, "user_id": alice.id, "title": "pwned"}),
+        ),
+        ("delete_task", json!({"task_id": id, "user_id": alice.id})),
+    ] {
+        let mut tx = app.pool.begin().await.unwrap();
+        let result =
+            todo_common::tools::execute(&mut tx, &mallory_id, tool, &arguments.to_string())
+                .await
+                .unwrap();
+        tx.commit().await.unwrap();
+        match tool {
+            "list_tasks" => assert_eq!(result, json!([]), "{tool}: {result}"),
+            _ => assert!(
+                result["error"]
+                    .as_str()
+                    .is_some_and(|e| e.contains("not found")),
+                "{tool}: {result}"
+            ),
+        }
+    }
+    let (_, list) = app.list_tasks(&alice, "").await;
+    assert_eq!(list["tasks"][0]["title"], "alice's secret plan");
+    assert_eq!(list["tasks"][0]["completed"], false);
+}
+
+#[tokio::test]
 async fn better_auth_tokens_with_the_shared_secret_are_accepted() {
     let app = TestApp::spawn().await;
     // A user Better Auth created elsewhere: we have never seen this id.

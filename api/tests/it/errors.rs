@@ -182,3 +182,42 @@ async fn security_headers_and_hsts_only_in_production() {
             .starts_with("max-age=")
     );
 }
+
+#[tokio::test]
+async fn deeply_nested_bodies_are_a_400_not_a_crash() {
+    let app = TestApp::spawn().await;
+    let user = app.signup("nested@example.com").await;
+    let path = format!("/api/{}/tasks", user.id);
+    // As deep as 64 KiB allows: far past any recursion a parser should do.
+    let depth = 30_000;
+    for body in [
+        format!("{}{}", "[".repeat(depth), "]".repeat(depth)),
+        format!(
+            "{{\"title\": \"x\", \"tags\": {}{}}}",
+            "[".repeat(depth),
+            "]".repeat(depth)
+        ),
+    ] {
+        let res = app
+            .request(Method::POST, &path, Some(&user.token))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let err = expect_error(res, StatusCode::BAD_REQUEST, "malformed_json").await;
+        assert!(
+            err["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("recursion"),
+            "{err}"
+        );
+    }
+    let (_, list) = app.list_tasks(&user, "").await;
+    assert_eq!(
+        list["tasks"],
+        json!([]),
+        "nothing stored, and still serving"
+    );
+}

@@ -157,3 +157,69 @@ async fn jwks_tokens_must_match_issuer_and_audience_and_kid_spam_is_bounded() {
         server.fetches.load(Ordering::SeqCst)
     );
 }
+
+fn eddsa_with(kid: &str, pem: &[u8], claims: Value) -> String {
+    let mut header = Header::new(Algorithm::EdDSA);
+    header.kid = Some(kid.into());
+    jsonwebtoken::encode(&header, &claims, &EncodingKey::from_ed_pem(pem).unwrap()).unwrap()
+}
+
+#[tokio::test]
+async fn configured_issuer_and_audience_must_be_present() {
+    let server = KeyServer::start(json!({"keys": [jwk("key-a", X_A)]})).await;
+    let app = TestApp::spawn_with(&[
+        ("AUTH_JWKS_URL", server.url.as_str()),
+        ("AUTH_JWT_ISSUER", "https://auth.example.com"),
+        ("AUTH_JWT_AUDIENCE", "https://api.example.com"),
+    ])
+    .await;
+    let claims = |extra: Value| {
+        let mut c = json!({"sub": "ba-user-4", "iat": now(), "exp": now() + 600});
+        c.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        eddsa_with("key-a", KEY_A, c)
+    };
+    for (name, token) in [
+        ("no iss, no aud", claims(json!({}))),
+        ("no iss", claims(json!({"aud": "https://api.example.com"}))),
+        ("no aud", claims(json!({"iss": "https://auth.example.com"}))),
+    ] {
+        assert_eq!(
+            status(&app, "ba-user-4", &token).await,
+            StatusCode::UNAUTHORIZED,
+            "{name} must be refused"
+        );
+    }
+    let good = claims(json!({"iss": "https://auth.example.com", "aud": "https://api.example.com"}));
+    assert_eq!(status(&app, "ba-user-4", &good).await, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn the_key_set_is_not_fetched_through_redirects() {
+    let server = KeyServer::start(json!({"keys": [jwk("key-a", X_A)]})).await;
+    // A redirect to the real key set: following it would accept the token.
+    let target = server.url.clone();
+    let redirector = Router::new().route(
+        "/jwks",
+        get(move || {
+            let target = target.clone();
+            async move { axum::response::Redirect::temporary(&target) }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/jwks", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, redirector).await });
+
+    let app = TestApp::spawn_with(&[("AUTH_JWKS_URL", url.as_str())]).await;
+    let token = eddsa("key-a", KEY_A, "ba-user-5", now() + 600);
+    let res = app
+        .call(Method::GET, "/api/ba-user-5/tasks", Some(&token))
+        .await;
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        server.fetches.load(Ordering::SeqCst),
+        0,
+        "redirect followed"
+    );
+}

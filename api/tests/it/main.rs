@@ -3,11 +3,16 @@
 mod auth;
 mod conversations;
 mod errors;
+mod event_resume;
 mod health;
 mod helpers;
 mod jwks;
+mod limits;
+mod metrics_listener;
 mod migrations;
 mod observability;
 mod startup;
+mod streams;
 mod tasks;
+mod tokens;
 mod web;

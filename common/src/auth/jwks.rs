@@ -1,7 +1,9 @@
 //! A cached JSON Web Key Set (Better Auth publishes one at /api/auth/jwks).
 //! Keys are fetched on first use and again when a token names a key id we do
 //! not know (key rotation), at most once per REFRESH_INTERVAL so forged key
-//! ids cannot make us hammer the key server.
+//! ids cannot make us hammer the key server. Redirects are not followed (a
+//! redirect is a failed fetch) and production requires an https:// URL, so
+//! the keys come from the configured server and no one on the way.
 
 use std::time::{Duration, Instant};
 
@@ -27,6 +29,10 @@ impl Jwks {
             url,
             http: reqwest::Client::builder()
                 .timeout(FETCH_TIMEOUT)
+                // The configured URL is the key server; a redirect could
+                // lead anywhere (and from https to http), so it is a
+                // failed fetch instead.
+                .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .expect("HTTP client with static settings"),
             keys: RwLock::new(JwkSet { keys: Vec::new() }),
@@ -71,13 +77,17 @@ impl Jwks {
         }
         *last = Some(Instant::now());
         let set = async {
-            self.http
+            let response = self
+                .http
                 .get(&self.url)
                 .send()
-                .await?
-                .error_for_status()?
-                .json::<JwkSet>()
                 .await
+                .map_err(|e| e.to_string())?;
+            // Any other status, a redirect (not followed) included, is a failure.
+            if response.status() != reqwest::StatusCode::OK {
+                return Err(format!("{} answered {}", self.url, response.status()));
+            }
+            response.json::<JwkSet>().await.map_err(|e| e.to_string())
         }
         .await
         .map_err(|e| {

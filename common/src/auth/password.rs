@@ -1,42 +1,109 @@
-//! argon2id password hashes (PHC strings). Hashing runs on the blocking pool:
-//! it takes tens of milliseconds of CPU by design.
+//! argon2id password hashes (PHC strings), a bounded number at a time.
+//!
+//! Each hash holds 19 MiB and a core for tens of milliseconds by design.
+//! Unbounded, 200 parallel sign-ups took the API to 7 GiB (issue 10), so at
+//! most PASSWORD_HASH_CONCURRENCY hashes run at once. A request waits up to
+//! PASSWORD_HASH_WAIT_MS for a turn and then gets `Error::Overloaded` (503 +
+//! Retry-After): a burst is absorbed, a flood is refused instead of queued
+//! without limit.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use argon2::{Argon2, PasswordHasher, PasswordVerifier};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use crate::config::Config;
 use crate::domain::Password;
 use crate::error::{Error, Result};
 
-pub async fn hash(password: Password) -> Result<String> {
-    tokio::task::spawn_blocking(move || {
-        Argon2::default()
-            .hash_password(password.expose().as_bytes())
-            .map(|h| h.to_string())
-            .map_err(|e| Error::Internal(format!("password hashing failed: {e}")))
-    })
-    .await
-    .map_err(|e| Error::Internal(format!("hashing task failed: {e}")))?
+/// What a refused caller is told to wait: a hash takes tens of
+/// milliseconds, so slots free up quickly once a burst passes.
+const RETRY_AFTER: Duration = Duration::from_secs(1);
+
+/// Hashes and verifies passwords on the blocking pool, at most `limit` at once.
+#[derive(Clone)]
+pub struct Passwords {
+    slots: Arc<Semaphore>,
+    limit: usize,
+    wait: Duration,
 }
 
-/// True when `password` matches `stored`. With no stored hash (unknown
-/// email, or an account without a password) it still spends the same time
-/// on a dummy hash, so response time does not reveal which emails exist.
-pub async fn verify(password: Password, stored: Option<String>) -> bool {
-    tokio::task::spawn_blocking(move || {
-        let argon = Argon2::default();
-        match stored {
-            Some(hash) => argon
-                .verify_password(password.expose().as_bytes(), hash.as_str())
-                .is_ok(),
-            None => {
-                let _ = argon.verify_password(password.expose().as_bytes(), dummy_hash());
-                false
+impl Passwords {
+    pub fn new(limit: usize, wait: Duration) -> Self {
+        let limit = limit.max(1);
+        Self {
+            slots: Arc::new(Semaphore::new(limit)),
+            limit,
+            wait,
+        }
+    }
+
+    pub fn from_config(config: &Config) -> Self {
+        Self::new(
+            usize::try_from(config.password_hash_concurrency).unwrap_or(usize::MAX),
+            config.password_hash_wait,
+        )
+    }
+
+    pub async fn hash(&self, password: Password) -> Result<String> {
+        let slot = self.slot().await?;
+        tokio::task::spawn_blocking(move || {
+            let _slot = slot;
+            Argon2::default()
+                .hash_password(password.expose().as_bytes())
+                .map(|h| h.to_string())
+                .map_err(|e| Error::Internal(format!("password hashing failed: {e}")))
+        })
+        .await
+        .map_err(|e| Error::Internal(format!("hashing task failed: {e}")))?
+    }
+
+    /// True when `password` matches `stored`. With no stored hash (unknown
+    /// email, or an account without a password) it still spends the same
+    /// time on a dummy hash, so response time does not reveal which emails exist.
+    pub async fn verify(&self, password: Password, stored: Option<String>) -> Result<bool> {
+        let slot = self.slot().await?;
+        tokio::task::spawn_blocking(move || {
+            // Held until the hash ends, even when the request is gone: the
+            // memory is in use until then.
+            let _slot = slot;
+            let argon = Argon2::default();
+            match stored {
+                Some(hash) => argon
+                    .verify_password(password.expose().as_bytes(), hash.as_str())
+                    .is_ok(),
+                None => {
+                    let _ = argon.verify_password(password.expose().as_bytes(), dummy_hash());
+                    false
+                }
+            }
+        })
+        .await
+        .map_err(|e| Error::Internal(format!("verifying task failed: {e}")))
+    }
+
+    /// Hashes running now.
+    pub fn in_progress(&self) -> usize {
+        self.limit - self.slots.available_permits()
+    }
+
+    /// A free slot now, or within `wait`; else `Overloaded`.
+    async fn slot(&self) -> Result<OwnedSemaphorePermit> {
+        if let Ok(slot) = self.slots.clone().try_acquire_owned() {
+            return Ok(slot);
+        }
+        match tokio::time::timeout(self.wait, self.slots.clone().acquire_owned()).await {
+            Ok(Ok(slot)) => Ok(slot),
+            // The wait ran out (the semaphore is never closed).
+            _ => {
+                metrics::counter!("password_hashes_refused_total").increment(1);
+                Err(Error::Overloaded {
+                    retry_after: RETRY_AFTER,
+                })
             }
         }
-    })
-    .await
-    .unwrap_or(false)
+    }
 }
 
 fn dummy_hash() -> &'static str {
@@ -51,22 +118,69 @@ fn dummy_hash() -> &'static str {
 
 #[cfg(test)]
 mod tests {
+    use std::future::{Future, poll_fn};
+    use std::pin::pin;
+    use std::task::Poll;
+
     use super::*;
+
+    fn pw(s: &str) -> Password {
+        Password::parse(s).unwrap()
+    }
 
     #[tokio::test]
     async fn hashes_verify_only_the_right_password() {
-        let stored = hash(Password::parse("correct horse").unwrap())
-            .await
-            .unwrap();
+        let passwords = Passwords::new(2, Duration::from_secs(5));
+        let stored = passwords.hash(pw("correct horse")).await.unwrap();
         assert!(stored.starts_with("$argon2id$"));
         assert!(
-            verify(
-                Password::parse("correct horse").unwrap(),
-                Some(stored.clone())
-            )
-            .await
+            passwords
+                .verify(pw("correct horse"), Some(stored.clone()))
+                .await
+                .unwrap()
         );
-        assert!(!verify(Password::parse("wrong horse").unwrap(), Some(stored)).await);
-        assert!(!verify(Password::parse("correct horse").unwrap(), None).await);
+        assert!(
+            !passwords
+                .verify(pw("wrong horse"), Some(stored))
+                .await
+                .unwrap()
+        );
+        assert!(!passwords.verify(pw("correct horse"), None).await.unwrap());
+        assert_eq!(passwords.in_progress(), 0, "slots come back");
+    }
+
+    #[tokio::test]
+    async fn no_more_than_the_limit_hash_at_once() {
+        let passwords = Passwords::new(2, Duration::ZERO);
+        let first = passwords.slot().await.unwrap();
+        let _second = passwords.slot().await.unwrap();
+        assert_eq!(passwords.in_progress(), 2);
+        for refused in [
+            passwords.hash(pw("correct horse")).await.unwrap_err(),
+            passwords
+                .verify(pw("correct horse"), None)
+                .await
+                .unwrap_err(),
+        ] {
+            match refused {
+                Error::Overloaded { retry_after } => assert!(retry_after >= Duration::from_secs(1)),
+                other => panic!("expected Overloaded, got {other:?}"),
+            }
+        }
+        assert_eq!(passwords.in_progress(), 2, "refused calls take no slot");
+        drop(first);
+        passwords.hash(pw("correct horse")).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_call_waits_for_a_slot_within_the_wait() {
+        let passwords = Passwords::new(1, Duration::from_secs(60));
+        let held = passwords.slot().await.unwrap();
+        let mut hashing = pin!(passwords.hash(pw("correct horse")));
+        // Polled once: it queues for the slot instead of running or failing.
+        let pending = poll_fn(|cx| Poll::Ready(hashing.as_mut().poll(cx).is_pending())).await;
+        assert!(pending);
+        drop(held);
+        assert!(hashing.await.unwrap().starts_with("$argon2id$"));
     }
 }

@@ -145,14 +145,22 @@ impl<'a> NewRow<'a> {
 /// Stores a user's message and its outbox record in one transaction; a new
 /// conversation is started when `conversation_id` is None. Publishing
 /// happens after commit (the caller, or the relay).
+///
+/// Err(TooManyRequests) when `user` already sent `per_minute` messages in
+/// the last 60 s (a sliding window, counted in PostgreSQL so every replica
+/// agrees). The count is taken in the same transaction as the insert, under
+/// a lock on the user's row, so parallel posts are counted one after the
+/// other and a burst cannot slip past the limit (issue 10).
 pub async fn post(
     pool: &PgPool,
     user: &UserId,
     conversation_id: Option<Uuid>,
     text: &str,
     request_id: Option<&str>,
+    per_minute: u32,
 ) -> Result<Posted> {
     let mut tx = pool.begin().await?;
+    check_rate(&mut tx, user, per_minute).await?;
     let (conversation, new_conversation) = match conversation_id {
         Some(id) => (super::conversations::get(&mut *tx, user, id).await?, false),
         None => {
@@ -209,15 +217,27 @@ pub async fn post(
     })
 }
 
-/// Err(TooManyRequests) when `user` sent `per_minute` messages in the last
-/// 60 s (a sliding window, counted in PostgreSQL so every replica agrees).
-pub async fn check_rate(pool: &PgPool, user: &UserId, per_minute: u32) -> Result<()> {
+/// The rate check of `post`, inside its transaction. `FOR NO KEY UPDATE`
+/// serialises the user's posts without blocking the foreign-key checks of
+/// their other writes (tasks, the worker's answers); the count runs after
+/// the lock is granted, so it sees every post committed before.
+async fn check_rate(
+    tx: &mut Transaction<'_, Postgres>,
+    user: &UserId,
+    per_minute: u32,
+) -> Result<()> {
+    sqlx::query("SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE")
+        .bind(user)
+        .execute(&mut **tx)
+        .await?;
+    // clock_timestamp(), not now(): the transaction may have waited for the lock.
     let (count, oldest): (i64, Option<DateTime<Utc>>) = sqlx::query_as(
         "SELECT count(*), min(created_at) FROM messages \
-         WHERE user_id = $1 AND role = 'user' AND created_at > now() - interval '60 seconds'",
+         WHERE user_id = $1 AND role = 'user' \
+           AND created_at > clock_timestamp() - interval '60 seconds'",
     )
     .bind(user)
-    .fetch_one(pool)
+    .fetch_one(&mut **tx)
     .await?;
     if count < i64::from(per_minute) {
         return Ok(());

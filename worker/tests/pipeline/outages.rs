@@ -253,3 +253,123 @@ async fn queues_with_an_expiry_live_as_long_as_our_processes_run() {
     all_answered_none_failed(&app).await;
     worker.stop().await;
 }
+
+#[tokio::test]
+async fn postgres_restarting_under_chat_traffic_costs_503s_never_500s_and_loses_nothing() {
+    // API and worker reach PostgreSQL through a proxy we can cut; the test
+    // keeps a direct pool of its own to look at the outcome.
+    let link = TcpProxy::start("127.0.0.1:5432").await;
+    let (db_name, direct) = fresh_database().await;
+    let via_proxy = format!("postgres://postgres@{}/{db_name}", link.addr);
+    let config = test_config(
+        &db_name,
+        &[
+            ("DATABASE_URL", via_proxy.as_str()),
+            ("DATABASE_CONNECT_TIMEOUT_SECONDS", "2"),
+            ("CHAT_RATE_LIMIT_PER_MINUTE", "1000"),
+        ],
+    );
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(10)
+        .acquire_timeout(Duration::from_secs(2))
+        .connect(&via_proxy)
+        .await
+        .unwrap();
+    let app = TestApp::spawn_on(config, pool).await;
+    let mock = start_mock().await;
+    let worker = app
+        .spawn_worker(Some(&mock), &[("DATABASE_URL", via_proxy.as_str())])
+        .await;
+    let user = app.signup("restart@example.com").await;
+
+    // A steady stream of chat messages while the database restarts.
+    let sender = {
+        let (http, base, user) = (app.http.clone(), app.base.clone(), user.clone());
+        tokio::spawn(async move {
+            let mut outcomes = Vec::new();
+            for n in 0..60 {
+                let res = http
+                    .post(format!("{base}/api/{}/chat", user.id))
+                    .bearer_auth(&user.token)
+                    .json(&serde_json::json!({ "message": format!("add chore {n}") }))
+                    .send()
+                    .await
+                    .unwrap();
+                let status = res.status();
+                let retry_after = res.headers().contains_key("retry-after");
+                let body: Value = res.json().await.unwrap_or(Value::Null);
+                outcomes.push((status, retry_after, body));
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            outcomes
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // A restart: every session is terminated (57P01, as PostgreSQL does when
+    // it shuts down), then connections are refused for a while.
+    sqlx::query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = $1 AND pid <> pg_backend_pid()",
+    )
+    .bind(&db_name)
+    .execute(&direct)
+    .await
+    .unwrap();
+    link.set(false);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    link.set(true);
+
+    let outcomes = sender.await.unwrap();
+    let mut accepted = 0;
+    let mut refused = 0;
+    for (status, retry_after, body) in &outcomes {
+        match *status {
+            StatusCode::ACCEPTED => accepted += 1,
+            StatusCode::SERVICE_UNAVAILABLE => {
+                refused += 1;
+                assert_eq!(body["error"]["code"], "service_unavailable", "{body}");
+                assert!(retry_after, "a 503 says when to retry");
+            }
+            other => panic!("{other} during the restart: {body}"),
+        }
+    }
+    assert!(refused > 0, "the outage was felt ({accepted} accepted)");
+    assert!(accepted > 0);
+
+    // Every accepted message is answered, once, without restarting anything.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let open: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM messages WHERE role = 'user' AND status IN ('queued', 'processing')",
+        )
+        .fetch_one(&direct)
+        .await
+        .unwrap();
+        if open == 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{open} turns still open");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let (stored, completed, answers, tasks): (i64, i64, i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM messages WHERE role = 'user'), \
+                (SELECT count(*) FROM messages WHERE role = 'user' AND status = 'completed'), \
+                (SELECT count(*) FROM messages WHERE role = 'assistant' AND is_final), \
+                (SELECT count(*) FROM tasks)",
+    )
+    .fetch_one(&direct)
+    .await
+    .unwrap();
+    assert_eq!(
+        stored, accepted,
+        "every accepted message was stored, nothing else"
+    );
+    assert_eq!(completed, accepted, "every one answered, none failed");
+    assert_eq!(answers, accepted, "one answer each");
+    assert_eq!(tasks, accepted, "one task each");
+    let (_, after) = app
+        .chat(&user, "add after the restart", None, Some(30))
+        .await;
+    assert_eq!(after["status"], "completed", "{after}");
+    worker.stop().await;
+}
