@@ -149,8 +149,8 @@ impl<'a> NewRow<'a> {
 /// Err(TooManyRequests) when `user` already sent `per_minute` messages in
 /// the last 60 s (a sliding window, counted in PostgreSQL so every replica
 /// agrees). The count is taken in the same transaction as the insert, under
-/// a lock on the user's row, so parallel posts are counted one after the
-/// other and a burst cannot slip past the limit (issue 10).
+/// a per-user lock, so parallel posts are counted one after the other and a
+/// burst cannot slip past the limit (issue 10).
 pub async fn post(
     pool: &PgPool,
     user: &UserId,
@@ -217,16 +217,19 @@ pub async fn post(
     })
 }
 
-/// The rate check of `post`, inside its transaction. `FOR NO KEY UPDATE`
-/// serialises the user's posts without blocking the foreign-key checks of
-/// their other writes (tasks, the worker's answers); the count runs after
-/// the lock is granted, so it sees every post committed before.
+/// The rate check of `post`, inside its transaction. A transaction-scoped
+/// advisory lock per user serialises the user's posts; the count runs after
+/// it is granted, so it sees every post committed before. Not the users row:
+/// every writer locks a conversation row before the user row (events::record
+/// comes last), and a post that locked the user row first could deadlock
+/// with a worker answering in the same conversation. Only posts take this
+/// lock, so it joins no cycle.
 async fn check_rate(
     tx: &mut Transaction<'_, Postgres>,
     user: &UserId,
     per_minute: u32,
 ) -> Result<()> {
-    sqlx::query("SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE")
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('chat-post:' || $1, 0))")
         .bind(user)
         .execute(&mut **tx)
         .await?;

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use reqwest::StatusCode;
 use testkit::{TestApp, start_mock};
 
 #[tokio::test]
@@ -18,16 +19,21 @@ async fn two_workers_answer_twenty_quick_messages_in_order() {
         .await;
     let user = app.signup("order@example.com").await;
 
-    let (_, first) = app.chat(&user, "add step 01", None, None).await;
+    let (status, first) = app.chat(&user, "add step 01", None, None).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{first}");
     let conversation = first["conversation_id"].as_str().unwrap().to_string();
     for i in 2..=20 {
-        app.chat(
-            &user,
-            &format!("add step {i:02}"),
-            Some(&conversation),
-            None,
-        )
-        .await;
+        // Posting while workers answer in the same conversation: no post may
+        // fail (a lock-order deadlock between the two once lost one).
+        let (status, body) = app
+            .chat(
+                &user,
+                &format!("add step {i:02}"),
+                Some(&conversation),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::ACCEPTED, "step {i}: {body}");
     }
     app.wait_until_all_answered(Duration::from_secs(90)).await;
 
