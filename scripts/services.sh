@@ -9,7 +9,9 @@ if ! pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then
 fi
 if ! (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null; then
   echo "starting RabbitMQ"
-  rabbitmq-server -detached
+  # A running node whose application was stopped (rabbitmqctl stop_app, as
+  # bench-load --restart-broker-at does) only needs start_app.
+  rabbitmqctl -q start_app 2>/dev/null || rabbitmq-server -detached
 fi
 
 for _ in $(seq 1 120); do

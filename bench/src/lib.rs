@@ -1,8 +1,10 @@
 //! What the benchmarks share: starting the real binaries (mock-openai, API,
 //! workers) on a fresh database and queue prefix, and reading results.
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
@@ -24,6 +26,17 @@ pub struct Stack {
     bin_dir: String,
     /// What the API and the workers run with (their environment is cleared).
     service_env: Vec<(String, String)>,
+    /// ERROR and WARN lines each service wrote to stderr (passed on to ours).
+    logs: Arc<Mutex<BTreeMap<String, LogTally>>>,
+}
+
+/// What one service logged at ERROR and WARN, counted from its stderr.
+#[derive(Clone, Debug, Default)]
+pub struct LogTally {
+    pub errors: usize,
+    pub warnings: usize,
+    /// The first few such lines, for the report.
+    pub first: Vec<String>,
 }
 
 impl Stack {
@@ -55,7 +68,7 @@ impl Stack {
             admin_url.rsplit_once('/').context("database URL")?.0
         );
         let prefix = format!("bench_{stamp}");
-        // BENCH_LOG_LEVEL=warn shows the services' warnings on stderr.
+        // BENCH_LOG_LEVEL=warn shows the services' warnings (on our stderr).
         let log_level = std::env::var("BENCH_LOG_LEVEL").unwrap_or_else(|_| "error".into());
         let mut stack = Stack {
             base: String::new(),
@@ -67,6 +80,7 @@ impl Stack {
             procs: Vec::new(),
             bin_dir: bin_dir.to_string(),
             service_env: Vec::new(),
+            logs: Arc::default(),
         };
 
         // mock-openai prints its address first.
@@ -123,9 +137,8 @@ impl Stack {
         let mut api = stack.command("todo-api");
         api.env("API_PORT", port.to_string())
             .env("API_HOST", "127.0.0.1");
-        stack
-            .procs
-            .push(("todo-api".into(), api.spawn().context("start todo-api")?));
+        let api = stack.spawn("todo-api", api).context("start todo-api")?;
+        stack.procs.push(("todo-api".into(), api));
         stack.base = format!("http://127.0.0.1:{port}");
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
@@ -141,11 +154,11 @@ impl Stack {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         for i in 0..workers {
-            let worker = stack.command("todo-worker").spawn();
-            stack.procs.push((
-                format!("todo-worker-{i}"),
-                worker.context("start todo-worker")?,
-            ));
+            let name = format!("todo-worker-{i}");
+            let worker = stack.spawn(&name, stack.command("todo-worker"));
+            stack
+                .procs
+                .push((name, worker.context("start todo-worker")?));
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
         Ok(stack)
@@ -156,9 +169,52 @@ impl Stack {
         let mut cmd = Command::new(format!("{}/{bin}", self.bin_dir));
         cmd.env_clear()
             .envs(self.service_env.iter().map(|(k, v)| (k, v)))
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit());
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
         cmd
+    }
+
+    /// Spawns a service as `name`; threads pass its output (tracing writes
+    /// to stdout) on to our stderr and count the ERROR and WARN lines (the
+    /// soak's "0 errors logged").
+    fn spawn(&self, name: &str, mut cmd: Command) -> Result<Child> {
+        let mut child = cmd.spawn()?;
+        let stdout = child.stdout.take().context("service stdout")?;
+        let stderr = child.stderr.take().context("service stderr")?;
+        self.tally(name, stdout);
+        self.tally(name, stderr);
+        Ok(child)
+    }
+
+    fn tally(&self, name: &str, output: impl std::io::Read + Send + 'static) {
+        let (logs, name) = (self.logs.clone(), name.to_string());
+        std::thread::spawn(move || {
+            for line in BufReader::new(output).lines().map_while(Result::ok) {
+                eprintln!("{name}: {line}");
+                // Text ("... ERROR target: ...", maybe with colour codes) or
+                // JSON ("level":"ERROR").
+                let error = line.contains("ERROR");
+                if !error && !line.contains("WARN") {
+                    continue;
+                }
+                let mut logs = logs.lock().unwrap_or_else(|e| e.into_inner());
+                let tally = logs.entry(name.clone()).or_default();
+                if error {
+                    tally.errors += 1;
+                } else {
+                    tally.warnings += 1;
+                }
+                if tally.first.len() < 5 {
+                    tally.first.push(line);
+                }
+            }
+        });
+    }
+
+    /// ERROR and WARN lines logged so far, by service (only those that
+    /// logged any). The services log at BENCH_LOG_LEVEL (default error).
+    pub fn log_tally(&self) -> BTreeMap<String, LogTally> {
+        self.logs.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// SIGKILLs worker `i` (as `todo-worker-{i}`), waits until it is gone
@@ -179,7 +235,7 @@ impl Stack {
     /// Starts worker `i` again after [`Stack::kill_worker`].
     pub fn start_worker(&mut self, i: usize) -> Result<()> {
         let name = format!("todo-worker-{i}");
-        let child = self.command("todo-worker").spawn()?;
+        let child = self.spawn(&name, self.command("todo-worker"))?;
         match self.procs.iter_mut().find(|(n, _)| *n == name) {
             Some((_, old)) => *old = child,
             None => self.procs.push((name, child)),

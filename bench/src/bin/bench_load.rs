@@ -15,11 +15,27 @@
 //! held (its lease owner names the process) the delay from the kill to the
 //! turn's next claim by another worker (its next `message.processing` event).
 //!
+//! Broker restart (`--restart-broker-at S`, issue 10): S seconds into the send
+//! phase the machine's RabbitMQ is stopped (`rabbitmqctl stop_app`) and
+//! started again `--broker-down` seconds later (`rabbitmqctl start_app`, also
+//! when the bench fails). Chat posts refused meanwhile are counted by status
+//! (503 is acceptable, 500 never) instead of ending the run; the report adds
+//! lost, failed and duplicated turns, the turns accepted before, during and
+//! after the outage that were answered, and whether every process is still
+//! running and the API connected again, i.e. recovered without a restart.
+//!
+//! Soak (issue 10): `--sse-churn N` connects N extra event-stream clients a
+//! second, for random users, each leaving after 1-30 s; `--rss-every S`
+//! samples the RSS of the API and each worker every S seconds and reports it
+//! after `--warmup` seconds against the end. The services' ERROR and WARN
+//! lines are counted from their stderr (set BENCH_LOG_LEVEL=warn to see WARN).
+//!
 //! Usage: bench-load [--workers W] [--users U] [--rate TURNS_PER_S] [--duration S]
 //!        [--latency-ms L] [--mock-rpm M] [--openai-rpm R|unset] [--shrink-at S --shrink-rpm M2]
-//!        [--target F] [--kill-every S] [--drain-timeout S] [--bin-dir DIR]
+//!        [--target F] [--kill-every S] [--restart-broker-at S [--broker-down S]]
+//!        [--sse-churn N] [--rss-every S [--warmup S]] [--drain-timeout S] [--bin-dir DIR]
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -44,6 +60,16 @@ struct Args {
     target: Option<String>,
     /// Chaos: SIGKILL (and restart) a random worker this often, in seconds.
     kill_every: Option<u64>,
+    /// Stop the machine's RabbitMQ this many seconds into the send phase...
+    restart_broker_at: Option<u64>,
+    /// ...for this many seconds.
+    broker_down: u64,
+    /// Extra event-stream clients connecting (and later leaving) per second.
+    sse_churn: usize,
+    /// Sample the services' RSS this often, in seconds (0: only peak RSS).
+    rss_every: u64,
+    /// RSS growth is measured from this many seconds into the run.
+    warmup: u64,
     bin_dir: String,
 }
 
@@ -61,6 +87,11 @@ fn parse_args() -> Result<Args> {
         drain_timeout: 1200,
         target: None,
         kill_every: None,
+        restart_broker_at: None,
+        broker_down: 5,
+        sse_churn: 0,
+        rss_every: 0,
+        warmup: 300,
         bin_dir: "target/release".into(),
     };
     let mut it = std::env::args().skip(1);
@@ -82,6 +113,11 @@ fn parse_args() -> Result<Args> {
             "--drain-timeout" => a.drain_timeout = v.parse()?,
             "--target" => a.target = Some(v),
             "--kill-every" => a.kill_every = num(&v)?.filter(|n| *n > 0),
+            "--restart-broker-at" => a.restart_broker_at = num(&v)?,
+            "--broker-down" => a.broker_down = v.parse()?,
+            "--sse-churn" => a.sse_churn = v.parse()?,
+            "--rss-every" => a.rss_every = v.parse()?,
+            "--warmup" => a.warmup = v.parse()?,
             "--bin-dir" => a.bin_dir = v,
             _ => bail!("unknown flag {flag}; see the file header"),
         }
@@ -140,6 +176,17 @@ async fn listen(mut res: reqwest::Response, book: Arc<Mutex<Book>>) {
 #[tokio::main]
 async fn main() -> Result<()> {
     let args = parse_args()?;
+    let result = run(&args).await;
+    // Whatever happened, leave the machine's broker running.
+    if args.restart_broker_at.is_some()
+        && let Err(e) = rabbitmqctl("start_app")
+    {
+        eprintln!("could not start RabbitMQ again ({e}); run `rabbitmqctl start_app`");
+    }
+    result
+}
+
+async fn run(args: &Args) -> Result<()> {
     let mut mock_config = json!({ "latency_ms": args.latency_ms });
     if let Some(rpm) = args.mock_rpm {
         mock_config["rpm"] = json!(rpm);
@@ -212,14 +259,55 @@ async fn main() -> Result<()> {
         let (workers, until) = (args.workers, Duration::from_secs(args.duration));
         tokio::spawn(chaos(stack, db, Duration::from_secs(every), workers, until))
     });
-
     let start = Instant::now();
+    let send_until = start + Duration::from_secs(args.duration);
+    let outage = args.restart_broker_at.map(|at| {
+        let (http, base) = (http.clone(), base.clone());
+        let (at, down) = (start + Duration::from_secs(at), args.broker_down);
+        tokio::spawn(restart_broker(http, base, at, Duration::from_secs(down)))
+    });
+    let churn_stats: Arc<Mutex<Churn>> = Arc::default();
+    if args.sse_churn > 0 {
+        let who = users
+            .iter()
+            .map(|(u, t, _)| (u.clone(), t.clone()))
+            .collect();
+        let (sse, base, stats) = (sse.clone(), base.clone(), churn_stats.clone());
+        tokio::spawn(churn(sse, base, who, args.sse_churn, send_until, stats));
+    }
+    let rss: Arc<Mutex<Vec<RssSample>>> = Arc::default();
+    let sampler = (args.rss_every > 0).then(|| {
+        let (stack, rss) = (stack.clone(), rss.clone());
+        let every = Duration::from_secs(args.rss_every);
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                let sample = sample_rss(&*stack.lock().await, start);
+                // Progress for long runs: one line a sample.
+                let now: Vec<String> = sample
+                    .by_process
+                    .iter()
+                    .map(|(n, r)| format!("{n}={r:.1}"))
+                    .collect();
+                eprintln!(
+                    "rss at {:.0} s (MiB): {}",
+                    sample.at.as_secs_f64(),
+                    now.join(" ")
+                );
+                rss.lock().expect("lock").push(sample);
+            }
+        })
+    });
+
     let mut accept_ms = Vec::new();
+    // Chat posts not accepted, by status ("error" when no answer came).
+    let mut refused: BTreeMap<String, usize> = BTreeMap::new();
     let interval = Duration::from_secs_f64(1.0 / args.rate);
     let mut next = Instant::now();
     let mut k = 0usize;
+    let mut accepted = 0usize;
     let mut shrunk = None;
-    while start.elapsed() < Duration::from_secs(args.duration) {
+    while Instant::now() < send_until {
         if let (Some(at), Some(rpm), None) = (args.shrink_at, args.shrink_rpm, shrunk)
             && start.elapsed() >= Duration::from_secs(at)
         {
@@ -247,12 +335,33 @@ async fn main() -> Result<()> {
             .bearer_auth(&token)
             .json(&body)
             .send()
-            .await?;
-        if res.status().as_u16() != 202 {
-            bail!("chat refused: {}", res.status());
-        }
+            .await;
+        let res = match res {
+            Ok(r) if r.status().as_u16() == 202 => r,
+            Ok(r) => {
+                let status = r.status().as_u16();
+                // A refusal must still be our JSON error body.
+                let json = r
+                    .json::<Value>()
+                    .await
+                    .is_ok_and(|v| v["error"].is_object());
+                let key = if json {
+                    status.to_string()
+                } else {
+                    format!("{status} (not JSON)")
+                };
+                *refused.entry(key).or_default() += 1;
+                continue;
+            }
+            Err(e) => {
+                eprintln!("chat post failed: {e}");
+                *refused.entry("error".into()).or_default() += 1;
+                continue;
+            }
+        };
         let v: Value = res.json().await?;
         accept_ms.push(t0.elapsed().as_secs_f64() * 1000.0);
+        accepted += 1;
         let id = v["message_id"].as_str().context("message id")?.to_string();
         let conv = v["conversation_id"]
             .as_str()
@@ -264,7 +373,7 @@ async fn main() -> Result<()> {
         b.sent_order.entry(conv).or_default().push(id);
     }
     let sent_phase = start.elapsed();
-    let total = k;
+    let total = accepted;
     let drain_deadline = Instant::now() + Duration::from_secs(args.drain_timeout);
     loop {
         let answered = book.lock().expect("lock").done.len();
@@ -281,12 +390,22 @@ async fn main() -> Result<()> {
         Some(task) => Some(task.await.context("chaos task")??),
         None => None,
     };
-    let stack = Arc::into_inner(stack)
-        .context("the chaos task still holds the stack")?
+    let outage = match outage {
+        Some(task) => Some(task.await.context("broker task")??),
+        None => None,
+    };
+    if let Some(task) = sampler {
+        task.abort();
+        let _ = task.await;
+        let last = sample_rss(&*stack.lock().await, start);
+        rss.lock().expect("lock").push(last);
+    }
+    let mut stack = Arc::into_inner(stack)
+        .context("a background task still holds the stack")?
         .into_inner();
     // The report reads the shared state; the guards end before the final await.
     report(
-        &args,
+        args,
         &book,
         &samples,
         &stack,
@@ -296,12 +415,292 @@ async fn main() -> Result<()> {
         shrunk,
         &mut accept_ms,
     );
-    if let Some(kills) = kills {
+    let by: Vec<String> = refused.iter().map(|(k, n)| format!("{k}: {n}")).collect();
+    let by = if by.is_empty() {
+        "none".into()
+    } else {
+        by.join(", ")
+    };
+    println!("| chat posts not accepted, by status | {by} |");
+    if kills.is_some() || outage.is_some() || args.rss_every > 0 {
         let sse_dupes = book.lock().expect("lock").duplicate_answers;
-        report_chaos(&db, total, &kills, sse_dupes).await?;
+        report_faults(&db, total, kills.as_deref(), sse_dupes).await?;
+    }
+    if let Some(outage) = &outage {
+        report_outage(outage, &book, &mut stack, &http).await;
+    }
+    if args.sse_churn > 0 {
+        let c = churn_stats.lock().expect("lock");
+        println!(
+            "| churn event streams opened / refused / ended by the server early | {} / {} / {} |",
+            c.opened, c.refused, c.ended_early
+        );
+        println!("| churn event streams open at most | {} |", c.max_open);
+    }
+    if args.rss_every > 0 {
+        report_rss(&rss.lock().expect("lock"), args.warmup);
+    }
+    for (name, t) in stack.log_tally() {
+        println!(
+            "| {name} ERROR / WARN lines | {} / {} |",
+            t.errors, t.warnings
+        );
+        for line in t.first {
+            println!("|   e.g. | `{}` |", line.replace('|', "/"));
+        }
     }
     db.close().await;
     stack.stop().await
+}
+
+/// `rabbitmqctl <action>` on this machine.
+fn rabbitmqctl(action: &str) -> Result<()> {
+    let out = std::process::Command::new("rabbitmqctl")
+        .arg(action)
+        .output()
+        .context("run rabbitmqctl")?;
+    if !out.status.success() {
+        bail!(
+            "rabbitmqctl {action}: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(())
+}
+
+/// When RabbitMQ was stopped and started, and when the API said it was
+/// connected again.
+struct Outage {
+    stopped: Instant,
+    started: Instant,
+    api_connected: Option<Instant>,
+}
+
+/// At `at`, stops the machine's RabbitMQ application (the node stays up),
+/// starts it after `down`, and waits (up to a minute) until the API's
+/// health check reports the broker connected again.
+async fn restart_broker(
+    http: reqwest::Client,
+    base: String,
+    at: Instant,
+    down: Duration,
+) -> Result<Outage> {
+    tokio::time::sleep_until(at.into()).await;
+    tokio::task::spawn_blocking(|| rabbitmqctl("stop_app")).await??;
+    let stopped = Instant::now();
+    tokio::time::sleep(down).await;
+    tokio::task::spawn_blocking(|| rabbitmqctl("start_app")).await??;
+    let started = Instant::now();
+    let mut api_connected = None;
+    while started.elapsed() < Duration::from_secs(60) {
+        if let Ok(r) = http.get(format!("{base}/health")).send().await
+            && let Ok(h) = r.json::<Value>().await
+            && h["broker_connected"] == true
+        {
+            api_connected = Some(Instant::now());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Ok(Outage {
+        stopped,
+        started,
+        api_connected,
+    })
+}
+
+/// Turns accepted before, during and after the outage and how many of each
+/// were answered; whether every process is still the one started (none
+/// exited) and the API is connected: recovery without a restart.
+async fn report_outage(o: &Outage, book: &Mutex<Book>, stack: &mut Stack, http: &reqwest::Client) {
+    // Fetch the API's health first: the book's guard must not live across an await.
+    let healthy = match http.get(format!("{}/health", stack.base)).send().await {
+        Ok(r) => r.json::<Value>().await.ok(),
+        Err(_) => None,
+    };
+    let b = book.lock().expect("lock");
+    let mut phases = [(0, 0); 3];
+    for (id, (_, sent)) in &b.sent {
+        let phase = if *sent < o.stopped {
+            0
+        } else if *sent < o.started {
+            1
+        } else {
+            2
+        };
+        phases[phase].0 += 1;
+        if b.done.get(id).is_some_and(|(_, failed)| !failed) {
+            phases[phase].1 += 1;
+        }
+    }
+    let first_after = b
+        .done
+        .values()
+        .map(|(t, _)| *t)
+        .filter(|t| *t > o.started)
+        .min();
+    drop(b);
+    println!(
+        "| RabbitMQ stopped (stop_app) / started (start_app) | {:.1} s down |",
+        (o.started - o.stopped).as_secs_f64()
+    );
+    println!(
+        "| turns accepted / answered before / during / after the outage | {} / {}, {} / {}, {} / {} |",
+        phases[0].0, phases[0].1, phases[1].0, phases[1].1, phases[2].0, phases[2].1
+    );
+    match o.api_connected {
+        Some(t) => println!(
+            "| start_app -> API health broker_connected | {:.1} s |",
+            (t - o.started).as_secs_f64()
+        ),
+        None => println!("| start_app -> API health broker_connected | not within 60 s |"),
+    }
+    if let Some(t) = first_after {
+        println!(
+            "| start_app -> first answer on SSE | {:.1} s |",
+            (t - o.started).as_secs_f64()
+        );
+    }
+    let exited: Vec<String> = stack
+        .procs
+        .iter_mut()
+        .filter_map(|(n, c)| (!matches!(c.try_wait(), Ok(None))).then(|| n.clone()))
+        .collect();
+    println!(
+        "| processes exited (none restarted by the bench) | {} |",
+        if exited.is_empty() {
+            "none".to_string()
+        } else {
+            exited.join(", ")
+        }
+    );
+    println!(
+        "| API health at the end | {} |",
+        healthy.map_or("no answer".into(), |h| h.to_string())
+    );
+}
+
+/// The extra event-stream clients of `--sse-churn`.
+#[derive(Default)]
+struct Churn {
+    opened: usize,
+    refused: usize,
+    /// Streams the server closed before the client left.
+    ended_early: usize,
+    open: usize,
+    max_open: usize,
+}
+
+/// Every second until `until`: `per_second` new event-stream clients for
+/// random users, each leaving after 1-30 s.
+async fn churn(
+    sse: reqwest::Client,
+    base: String,
+    users: Vec<(String, String)>,
+    per_second: usize,
+    until: Instant,
+    stats: Arc<Mutex<Churn>>,
+) {
+    // xorshift, seeded from the clock: random enough without a dependency.
+    let mut seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(1, |d| d.as_nanos() as u64)
+        | 1;
+    let mut rand = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let mut next = Instant::now();
+    while next < until {
+        tokio::time::sleep_until(next.into()).await;
+        next += Duration::from_secs(1);
+        for _ in 0..per_second {
+            let (user, token) = users[rand() as usize % users.len()].clone();
+            let life = Duration::from_secs(1 + rand() % 30);
+            let (sse, url, stats) = (
+                sse.clone(),
+                format!("{base}/api/{user}/events"),
+                stats.clone(),
+            );
+            tokio::spawn(async move {
+                let res = sse.get(url).bearer_auth(token).send().await;
+                let Ok(mut res) = res.and_then(|r| r.error_for_status()) else {
+                    stats.lock().expect("lock").refused += 1;
+                    return;
+                };
+                {
+                    let mut s = stats.lock().expect("lock");
+                    s.opened += 1;
+                    s.open += 1;
+                    s.max_open = s.max_open.max(s.open);
+                }
+                let read = async { while let Ok(Some(_)) = res.chunk().await {} };
+                let early = tokio::time::timeout(life, read).await.is_ok();
+                let mut s = stats.lock().expect("lock");
+                s.open -= 1;
+                if early {
+                    s.ended_early += 1;
+                }
+            });
+        }
+    }
+}
+
+/// RSS (MiB) of the API and each worker at one moment.
+struct RssSample {
+    at: Duration,
+    by_process: Vec<(String, f64)>,
+}
+
+fn sample_rss(stack: &Stack, start: Instant) -> RssSample {
+    let by_process = stack
+        .procs
+        .iter()
+        .filter(|(n, _)| n != "mock-openai")
+        .filter_map(|(n, c)| rss_mib(c.id(), false).map(|r| (n.clone(), r)))
+        .collect();
+    RssSample {
+        at: start.elapsed(),
+        by_process,
+    }
+}
+
+/// RSS after warm-up against the end, per process, and the whole series.
+fn report_rss(samples: &[RssSample], warmup: u64) {
+    let Some(last) = samples.last() else {
+        return;
+    };
+    let warm = samples
+        .iter()
+        .find(|s| s.at >= Duration::from_secs(warmup))
+        .unwrap_or(&samples[0]);
+    for (name, end) in &last.by_process {
+        let of = |s: &RssSample| {
+            s.by_process
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, r)| *r)
+        };
+        let Some(at_warm) = of(warm) else { continue };
+        let max = samples
+            .iter()
+            .filter(|s| s.at >= warm.at)
+            .filter_map(of)
+            .fold(f64::NAN, f64::max);
+        println!(
+            "| RSS {name} at {:.0} s / end ({:.0} s) / max after warm-up (MiB) | {at_warm:.1} / {end:.1} / {max:.1} ({:+.1} %) |",
+            warm.at.as_secs_f64(),
+            last.at.as_secs_f64(),
+            (end / at_warm - 1.0) * 100.0
+        );
+        let series: Vec<String> = samples
+            .iter()
+            .filter_map(|s| of(s).map(|r| format!("{:.0}s={r:.1}", s.at.as_secs_f64())))
+            .collect();
+        eprintln!("rss {name}: {}", series.join(" "));
+    }
 }
 
 /// One SIGKILL of the chaos mode.
@@ -348,9 +747,15 @@ async fn chaos(
     Ok(kills)
 }
 
-/// Chaos figures, from the database: lost and duplicated work, and how soon
-/// the turns of each killed worker were claimed again.
-async fn report_chaos(db: &PgPool, sent: usize, kills: &[Kill], sse_dupes: usize) -> Result<()> {
+/// Fault figures (chaos and broker restart), from the database: lost and
+/// duplicated work, chat posts refused, and how soon the turns of each killed
+/// worker were claimed again.
+async fn report_faults(
+    db: &PgPool,
+    sent: usize,
+    kills: Option<&[Kill]>,
+    sse_dupes: usize,
+) -> Result<()> {
     let (completed, failed): (i64, i64) = sqlx::query_as(
         "SELECT count(*) FILTER (WHERE status = 'completed'), count(*) FILTER (WHERE status = 'failed') \
          FROM messages WHERE role = 'user'",
@@ -369,6 +774,14 @@ async fn report_chaos(db: &PgPool, sent: usize, kills: &[Kill], sse_dupes: usize
     )
     .fetch_one(db)
     .await?;
+    let lost = sent as i64 - completed - failed;
+    println!("| turns lost (accepted, never answered) | {lost} |");
+    println!("| turns failed | {failed} |");
+    println!("| tasks created / duplicated (by title) | {tasks} / {dup_tasks} |");
+    println!("| answers duplicated (stored / SSE) | {dup_answers} / {sse_dupes} |");
+    let Some(kills) = kills else {
+        return Ok(());
+    };
     let resumed_rows: Vec<(String, i32, DateTime<Utc>)> = sqlx::query_as(
         "SELECT data->>'message_id', (data->>'attempt')::int, created_at FROM events \
          WHERE type = 'message.processing'",
@@ -397,12 +810,7 @@ async fn report_chaos(db: &PgPool, sent: usize, kills: &[Kill], sse_dupes: usize
     }
     delays.sort_by(f64::total_cmp);
     let held: usize = kills.iter().map(|k| k.held.len()).sum();
-    let lost = sent as i64 - completed - failed;
     println!("| workers SIGKILLed (and restarted) | {} |", kills.len());
-    println!("| turns lost (accepted, never answered) | {lost} |");
-    println!("| turns failed | {failed} |");
-    println!("| tasks created / duplicated (by title) | {tasks} / {dup_tasks} |");
-    println!("| answers duplicated (stored / SSE) | {dup_answers} / {sse_dupes} |");
     println!("| turns held by a killed worker / never resumed | {held} / {never} |");
     println!(
         "| kill -> next claim of a held turn p50 / p99 / max (s) | {:.2} / {:.2} / {:.2} |",
