@@ -45,6 +45,8 @@ export class ChatStore extends Store {
   private turns = new Map<string, Turn>();
   /** Turns of the conversation not created yet (the first message is on its way). */
   private drafts: Turn[] = [];
+  /** The id of the conversation the first draft is creating, once its post answers. */
+  private creating: Promise<string | null> | null = null;
   private threads = new Map<string, Thread>();
   private listSnapshots = new Snapshotting<LiveEvent>();
 
@@ -309,7 +311,7 @@ export class ChatStore extends Store {
   // ---- actions --------------------------------------------------------------
 
   async send(text: string, retryOf?: Turn): Promise<void> {
-    const conversation = this.current;
+    let conversation = this.current;
     let turn: Turn;
     if (retryOf && retryOf.state === 'unsent') {
       turn = retryOf;
@@ -322,14 +324,28 @@ export class ChatStore extends Store {
       else this.turns.set(turn.key, turn);
     }
     this.changed();
+    // A new conversation is made by its first message: until that post
+    // answers, later messages wait for its id instead of each starting one.
+    let creation: Deferred<string | null> | null = null;
+    if (conversation === null) {
+      if (this.creating) conversation = await this.creating;
+      else {
+        creation = deferred();
+        this.creating = creation.promise;
+      }
+    }
     try {
       const posted = await this.api.send(text, conversation);
       this.settle(turn, posted.message_id, posted.conversation_id);
+      creation?.resolve(posted.conversation_id);
     } catch (e) {
+      creation?.resolve(null);
       turn.state = 'unsent';
       turn.error = e instanceof ApiError && e.code === 'rate_limited'
         ? `You are sending messages quickly. Try again${e.retryAfter ? ` in ${e.retryAfter} s` : ' in a moment'}.`
         : message(e);
+    } finally {
+      if (creation) this.creating = null;
     }
     this.changed();
   }
@@ -339,6 +355,17 @@ export class ChatStore extends Store {
     this.applyToList({ id: null, type: 'conversation.deleted', data: { id } });
     this.changed();
   }
+}
+
+interface Deferred<T> {
+  promise: Promise<T>;
+  resolve: (value: T) => void;
+}
+
+function deferred<T>(): Deferred<T> {
+  let resolve!: (value: T) => void;
+  const promise = new Promise<T>((r) => (resolve = r));
+  return { promise, resolve };
 }
 
 function newTurn(key: string, text: string): Turn {

@@ -28,6 +28,10 @@ test('a turn held by the rate limit shows "waiting for the model, about N s"', a
     await composer.press('Enter');
   }
   const waiting = page.locator('.bubble.assistant .status', { hasText: /^Waiting for the model, about \d+ s$/ });
+  // Sent before the first one was even answered with its id: still one conversation.
+  await page.waitForFunction(() => document.querySelectorAll('.turn').length === 2 &&
+    document.querySelectorAll('nav.conversations ul.conversation-list > li').length > 0);
+  assert.equal(await page.locator('nav.conversations ul.conversation-list > li').count(), 1);
   await waiting.waitFor({ timeout: 20_000 });
   const seconds = Number(/about (\d+) s/.exec(await waiting.textContent())[1]);
   assert.ok(seconds > 2 && seconds <= 70, `a wait in the limiter's range: ${seconds} s`);
