@@ -3,7 +3,9 @@
 //! thousands would turn each of their changes into thousands of queries.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
+
+use parking_lot::{Mutex, MutexGuard};
 
 use todo_common::domain::UserId;
 
@@ -41,9 +43,9 @@ impl StreamSlots {
         })
     }
 
-    fn open(&self) -> std::sync::MutexGuard<'_, Open> {
-        // Nothing here can be left half-updated by a panic: recover the lock.
-        self.open.lock().unwrap_or_else(PoisonError::into_inner)
+    // parking_lot: a panic elsewhere cannot poison the lock (as in the hub).
+    fn open(&self) -> MutexGuard<'_, Open> {
+        self.open.lock()
     }
 
     pub fn acquire(self: &Arc<Self>, user: &UserId) -> Result<Slot, Full> {

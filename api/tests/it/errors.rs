@@ -5,6 +5,16 @@ use serde_json::json;
 
 use crate::helpers::{TestApp, expect_error};
 
+/// A body sent as it is, labelled as JSON.
+async fn post_raw(app: &TestApp, path: &str, token: &str, body: String) -> reqwest::Response {
+    app.request(Method::POST, path, Some(token))
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn malformed_bodies_are_400_with_a_reason() {
     let app = TestApp::spawn().await;
@@ -17,13 +27,7 @@ async fn malformed_bodies_are_400_with_a_reason() {
         "not json",
         "{\"title\":\"a\"} trailing",
     ] {
-        let res = app
-            .request(Method::POST, &path, Some(&user.token))
-            .header("content-type", "application/json")
-            .body(raw)
-            .send()
-            .await
-            .unwrap();
+        let res = post_raw(&app, &path, &user.token, raw.to_string()).await;
         let err = expect_error(res, StatusCode::BAD_REQUEST, "malformed_json").await;
         assert!(
             err["error"]["message"]
@@ -198,13 +202,7 @@ async fn deeply_nested_bodies_are_a_400_not_a_crash() {
             "]".repeat(depth)
         ),
     ] {
-        let res = app
-            .request(Method::POST, &path, Some(&user.token))
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
-            .await
-            .unwrap();
+        let res = post_raw(&app, &path, &user.token, body).await;
         let err = expect_error(res, StatusCode::BAD_REQUEST, "malformed_json").await;
         assert!(
             err["error"]["message"]
