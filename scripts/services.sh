@@ -16,6 +16,13 @@ fi
 
 for _ in $(seq 1 120); do
   if pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null && (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null; then
+    # RabbitMQ's Prometheus endpoint (:15692), which the dashboards read and
+    # worker/tests/pipeline/alerts.rs scrapes. Enabling a plugin is online:
+    # the broker keeps running. Without it that test uses a captured fixture.
+    if ! (exec 3<>/dev/tcp/127.0.0.1/15692) 2>/dev/null; then
+      rabbitmq-plugins -q enable rabbitmq_prometheus >/dev/null 2>&1 \
+        || echo "could not enable rabbitmq_prometheus (the metrics test will use its fixture)" >&2
+    fi
     exit 0
   fi
   sleep 1

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Runs the whole test suite against this machine's PostgreSQL and RabbitMQ:
-# the Rust tests, then the web app's browser tests on the debug binaries.
+# the Rust tests, then the web app's browser tests on the debug binaries,
+# the official MCP clients (scripts/mcp-clients.sh),
+# then the operations files' checks (scripts/ops-check.sh), and
+# Schemathesis against the API's /openapi.json (scripts/contract.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/services.sh
@@ -9,3 +12,10 @@ scripts/web.sh build
 cargo test --workspace --all-targets "$@"
 cargo build --bin todo-api --bin todo-worker --bin mock-openai
 scripts/web.sh test
+# MCP clients no one here wrote (Python SDK, Inspector CLI) against the debug todo-api.
+scripts/mcp-clients.sh
+# promtool / amtool / nginx -t / docker-compose config, and an alert delivered end to end.
+scripts/ops-check.sh
+# The API against its own OpenAPI document, checked by Schemathesis
+# (binaries built above).
+SKIP_BUILD=1 scripts/contract.sh

@@ -1,11 +1,13 @@
 //! The API's one error type and its mapping to HTTP, in one place.
 //! 4xx bodies are stable JSON: `{"error":{"code","message"[,"field"]}}`.
 //! 5xx bodies say nothing internal; the cause is logged with the request id.
+//! The body's type ([`ErrorBody`]) is the one the OpenAPI document shows.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
 use todo_common::Error as CoreError;
+
+use crate::openapi::{ErrorBody, ErrorDetail};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -96,16 +98,19 @@ impl IntoResponse for ApiError {
         } else {
             self.to_string()
         };
-        let mut error = json!({ "code": code, "message": message });
         let field = match &self {
             Self::Core(CoreError::Invalid { field, .. }) => Some(field.clone()),
             Self::BadBody { field, .. } => field.clone(),
             _ => None,
         };
-        if let Some(field) = field {
-            error["field"] = json!(field);
-        }
-        let mut response = (status, axum::Json(json!({ "error": error }))).into_response();
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code,
+                message,
+                field,
+            },
+        };
+        let mut response = (status, axum::Json(body)).into_response();
         let headers = response.headers_mut();
         match &self {
             Self::MissingToken => {

@@ -12,6 +12,7 @@ use sqlx::PgPool;
 use todo_common::Config;
 use todo_common::auth::{AuthThrottle, Passwords, Revocations, TokenService};
 use todo_common::queue::{Broker, Topology};
+use todo_common::tasks::Tasks;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -30,14 +31,38 @@ pub fn metrics_handle() -> PrometheusHandle {
             const LATENCY_BUCKETS: [f64; 12] = [
                 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
             ];
-            PrometheusBuilder::new()
+            let handle = PrometheusBuilder::new()
                 .set_buckets_for_metric(
                     Matcher::Suffix("duration_seconds".into()),
                     &LATENCY_BUCKETS,
                 )
                 .expect("static buckets are valid")
+                // Histograms, not summaries, so Grafana can aggregate instances.
+                .set_buckets_for_metric(
+                    Matcher::Full("sse_delivery_lag_seconds".into()),
+                    &LATENCY_BUCKETS,
+                )
+                .expect("static buckets are valid")
                 .install_recorder()
-                .expect("no other metrics recorder is installed")
+                .expect("no other metrics recorder is installed");
+            // Counters of rare events exist from the start (at 0), so the
+            // dashboards and alerts over them show 0, not "no data".
+            for name in [
+                "chat_messages_total",
+                "outbox_deferred_total",
+                "outbox_relayed_total",
+                "turns_redriven_total",
+                "sse_connections_total",
+                "sse_slow_clients_dropped_total",
+                "live_notices_lost_total",
+                "password_hashes_refused_total",
+            ] {
+                metrics::counter!(name).increment(0);
+            }
+            for kind in ["durable", "transient"] {
+                metrics::counter!("sse_events_sent_total", "kind" => kind).increment(0);
+            }
+            handle
         })
         .clone()
 }
@@ -48,6 +73,7 @@ pub fn build_state(config: Config, pool: PgPool, shutdown: CancellationToken) ->
     AppState {
         hub: Hub::new(broker.clone()),
         streams: StreamSlots::new(config.sse_max_streams_per_user, config.sse_max_streams),
+        tasks: Tasks::new(pool.clone(), broker.clone()),
         broker,
         shutdown,
         tokens: Arc::new(TokenService::new(&config)),
@@ -93,16 +119,11 @@ async fn serve_metrics(state: &AppState, shutdown: &CancellationToken) -> std::i
     Ok(())
 }
 
-/// Serves until `shutdown` is cancelled, then stops accepting and lets
-/// in-flight requests finish.
-pub async fn run(
-    config: Config,
-    pool: PgPool,
-    listener: TcpListener,
-    shutdown: CancellationToken,
-) -> std::io::Result<()> {
-    let state = build_state(config, pool, shutdown.clone());
-    serve_metrics(&state, &shutdown).await?;
+/// What every process serving requests runs beside its listeners: the
+/// metrics port, the broker connection, live notices, token revocations and
+/// the background checks. Shared by [`run`] and `mcp::serve`.
+pub async fn start_services(state: &AppState, shutdown: &CancellationToken) -> std::io::Result<()> {
+    serve_metrics(state, shutdown).await?;
     // The broker connection outlives the server by a moment: requests still
     // draining may publish.
     let broker_life = CancellationToken::new();
@@ -111,10 +132,58 @@ pub async fn run(
     // Until revocations are loaded, token checks answer 503 rather than let
     // a logged-out token through; loading first makes that window empty
     // unless the database is down at start (the sync then keeps trying).
-    background::load_revocations(&state).await;
+    background::load_revocations(state).await;
     background::spawn(state.clone(), shutdown.clone());
     background::spawn_revocation_sync(state.clone(), shutdown.clone());
+    Ok(())
+}
+
+/// The listeners a process serves on, bound by the caller (tests bind port 0).
+pub struct Listeners {
+    pub api: TcpListener,
+    /// The MCP server's, when it runs in this process (MCP_ENABLED).
+    pub mcp: Option<TcpListener>,
+}
+
+/// Serves until `shutdown` is cancelled, then stops accepting and lets
+/// in-flight requests finish. With MCP_ENABLED, the MCP server listens on
+/// MCP_SERVER_HOST:MCP_SERVER_PORT too; a port that cannot be bound stops the start.
+pub async fn run(
+    config: Config,
+    pool: PgPool,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
+    let mcp = match config.mcp_enabled {
+        true => {
+            let address = (config.mcp_server_host.as_str(), config.mcp_server_port);
+            Some(TcpListener::bind(address).await?)
+        }
+        false => None,
+    };
+    let listeners = Listeners { api: listener, mcp };
+    run_with(config, pool, listeners, shutdown).await
+}
+
+/// [`run`] on listeners the caller bound.
+pub async fn run_with(
+    config: Config,
+    pool: PgPool,
+    listeners: Listeners,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
+    let state = build_state(config, pool, shutdown.clone());
+    start_services(&state, &shutdown).await?;
     relay::spawn(state.clone(), shutdown.clone());
+    if let Some(mcp) = listeners.mcp {
+        let (state, shutdown) = (state.clone(), shutdown.clone());
+        tokio::spawn(async move {
+            if let Err(e) = crate::mcp::serve_with(state, mcp, shutdown).await {
+                tracing::error!(error = %e, "the MCP listener failed");
+            }
+        });
+    }
+    let listener = listeners.api;
     let app = build_router(state);
     tracing::info!(address = %listener.local_addr()?, "API listening");
     // Without TCP_NODELAY, a small write behind another (an SSE event after

@@ -11,6 +11,7 @@ use todo_common::accounts;
 use todo_common::auth::{AuthThrottle, Identity, Passwords, Revocations, TokenService};
 use todo_common::domain::UserId;
 use todo_common::queue::Broker;
+use todo_common::tasks::Tasks;
 use tokio_util::sync::CancellationToken;
 
 use crate::live::{Hub, StreamSlots};
@@ -30,6 +31,8 @@ pub struct AppState {
     pub known_users: Arc<KnownUsers>,
     /// RabbitMQ, kept connected by its maintainer task.
     pub broker: Arc<Broker>,
+    /// The task operations (each change records its event and wakes live streams).
+    pub tasks: Tasks,
     /// This instance's live subscribers (SSE, Prefer: wait).
     pub hub: Arc<Hub>,
     /// Open event streams, capped per user and per instance.

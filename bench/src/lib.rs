@@ -26,6 +26,10 @@ pub struct Stack {
     bin_dir: String,
     /// What the API and the workers run with (their environment is cleared).
     service_env: Vec<(String, String)>,
+    /// What only the workers run with on top (WORKER_CONCURRENCY, pool size...).
+    worker_env: Vec<(String, String)>,
+    /// Worker i serves its /metrics on `worker_metrics_ports[i]` (127.0.0.1).
+    pub worker_metrics_ports: Vec<u16>,
     /// ERROR and WARN lines each service wrote to stderr (passed on to ours).
     logs: Arc<Mutex<BTreeMap<String, LogTally>>>,
 }
@@ -46,17 +50,20 @@ impl Stack {
             workers,
             &json!({ "latency_ms": model_latency_ms }),
             &[],
+            &[],
         )
         .await
     }
 
     /// As `start`, with a full mock-openai config (e.g. `{"latency_ms": 800,
-    /// "rpm": 100}`) and extra variables for the API and workers.
+    /// "rpm": 100}`), extra variables for the API and workers, and variables
+    /// for the workers only (they win over the others).
     pub async fn start_with(
         bin_dir: &str,
         workers: usize,
         mock_config: &Value,
         extra_env: &[(&str, &str)],
+        worker_env: &[(String, String)],
     ) -> Result<Stack> {
         let admin_url = std::env::var("BENCH_DATABASE_URL")
             .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
@@ -80,6 +87,8 @@ impl Stack {
             procs: Vec::new(),
             bin_dir: bin_dir.to_string(),
             service_env: Vec::new(),
+            worker_env: worker_env.to_vec(),
+            worker_metrics_ports: Vec::new(),
             logs: Arc::default(),
         };
 
@@ -104,9 +113,7 @@ impl Stack {
             .await?
             .error_for_status()?;
 
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?
-            .local_addr()?
-            .port();
+        let port = free_port()?;
         let mut service_env: Vec<(String, String)> = [
             ("PATH", std::env::var("PATH").unwrap_or_default()),
             ("DATABASE_URL", stack.db_url.clone()),
@@ -124,6 +131,8 @@ impl Stack {
             ("OPENAI_BASE_URL", format!("http://{}/v1", stack.mock)),
             ("OPENAI_API_KEY", "sk-bench".into()),
             ("WORKER_METRICS_PORT", "0".into()),
+            // bench-mcp starts its own MCP listener; the others need none.
+            ("MCP_ENABLED", "false".into()),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
@@ -154,8 +163,9 @@ impl Stack {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         for i in 0..workers {
+            stack.worker_metrics_ports.push(free_port()?);
             let name = format!("todo-worker-{i}");
-            let worker = stack.spawn(&name, stack.command("todo-worker"));
+            let worker = stack.spawn(&name, stack.worker_command(i));
             stack
                 .procs
                 .push((name, worker.context("start todo-worker")?));
@@ -171,6 +181,17 @@ impl Stack {
             .envs(self.service_env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
+        cmd
+    }
+
+    /// Worker `i`: the stack's environment, the workers' own variables, and
+    /// its metrics port (so the bench can read its gauges).
+    fn worker_command(&self, i: usize) -> Command {
+        let mut cmd = self.command("todo-worker");
+        cmd.envs(self.worker_env.iter().map(|(k, v)| (k, v)));
+        if let Some(port) = self.worker_metrics_ports.get(i) {
+            cmd.env("WORKER_METRICS_PORT", port.to_string());
+        }
         cmd
     }
 
@@ -235,7 +256,7 @@ impl Stack {
     /// Starts worker `i` again after [`Stack::kill_worker`].
     pub fn start_worker(&mut self, i: usize) -> Result<()> {
         let name = format!("todo-worker-{i}");
-        let child = self.spawn(&name, self.command("todo-worker"))?;
+        let child = self.spawn(&name, self.worker_command(i))?;
         match self.procs.iter_mut().find(|(n, _)| *n == name) {
             Some((_, old)) => *old = child,
             None => self.procs.push((name, child)),
@@ -288,6 +309,13 @@ impl Drop for Stack {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// A port free on 127.0.0.1 right now.
+fn free_port() -> Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
 }
 
 /// Resident set size of a process in MiB: current (VmRSS) or peak (VmHWM).

@@ -7,7 +7,7 @@ use sqlx::PgPool;
 use crate::domain::{DisplayName, Email, UserId};
 use crate::error::Result;
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct User {
     pub id: UserId,
     pub email: Option<String>,

@@ -69,6 +69,19 @@ pub enum AllowedOrigins {
     List(Vec<String>),
 }
 
+/// Which request field carries the output limit (OPENAI_MAX_TOKENS_FIELD).
+/// OpenAI refuses `max_tokens` for its newer models and refuses the two
+/// fields together; Ollama and older llama.cpp/vLLM read only `max_tokens`
+/// (docs/models.md, "Output limit and timeouts").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MaxTokensField {
+    /// `max_completion_tokens` for OpenAI and Azure OpenAI, `max_tokens`
+    /// for every other server.
+    Auto,
+    MaxCompletionTokens,
+    MaxTokens,
+}
+
 /// RabbitMQ on this machine, as the services use it when RABBITMQ_URL is unset.
 pub const DEFAULT_RABBITMQ_URL: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
 
@@ -116,6 +129,9 @@ pub struct Config {
     /// MAX_TOOL_ROUNDS: model calls with tool use per turn before it is wrapped up.
     pub max_tool_rounds: u32,
     /// WORKER_CONCURRENCY: turns one worker handles at once (its prefetch).
+    /// A turn mostly waits on the model without a database connection, so
+    /// this is sized by memory (~90 KiB a turn), not by the pool; the shared
+    /// limiter paces the model (docs/benchmarks.md, issue 11).
     pub worker_concurrency: u16,
     /// WORKER_METRICS_PORT: where a worker serves /metrics (0: off).
     pub worker_metrics_port: u16,
@@ -171,8 +187,19 @@ pub struct Config {
     pub openai_api_key: Option<Secret>,
     pub openai_model: String,
     pub openai_base_url: Option<String>,
-    /// OPENAI_TIMEOUT_SECONDS: one model request, start to end.
+    /// OPENAI_TIMEOUT_SECONDS: the ceiling of one model request, start to
+    /// end, however steadily it streams.
     pub openai_timeout: Duration,
+    /// OPENAI_FIRST_BYTE_TIMEOUT_SECONDS: how long a request may go before
+    /// the first byte of the answer (prompt processing, a model loading).
+    pub openai_first_byte_timeout: Duration,
+    /// OPENAI_IDLE_TIMEOUT_SECONDS: the longest silence allowed between two
+    /// pieces of a streamed answer; a longer one is a stalled stream.
+    pub openai_idle_timeout: Duration,
+    /// OPENAI_MAX_OUTPUT_TOKENS: the output limit sent with every request.
+    pub openai_max_output_tokens: u32,
+    /// OPENAI_MAX_TOKENS_FIELD: which request field carries that limit.
+    pub openai_max_tokens_field: MaxTokensField,
     /// OPENAI_MAX_ATTEMPTS: tries per model call (5xx, timeouts), with
     /// exponential backoff and jitter, honouring Retry-After. Rate-limit
     /// 429s wait for the shared limiter instead and do not use up attempts.
@@ -186,6 +213,18 @@ pub struct Config {
 
     pub mcp_server_host: String,
     pub mcp_server_port: u16,
+    /// MCP_ENABLED: `todo-api` also serves MCP on MCP_SERVER_HOST:MCP_SERVER_PORT.
+    pub mcp_enabled: bool,
+    /// MCP_ALLOWED_HOSTS: the `Host` values the MCP server answers (its
+    /// DNS-rebinding defence); host names, or `host:port`.
+    pub mcp_allowed_hosts: Vec<String>,
+    /// MCP_ALLOWED_ORIGINS: browser origins that may call the MCP server.
+    /// Empty (the default) refuses every request that carries an `Origin`.
+    pub mcp_allowed_origins: Vec<String>,
+    /// MCP_PUBLIC_URL: the MCP endpoint as clients reach it
+    /// (`https://mcp.example.com/mcp`), named in the OAuth metadata; by
+    /// default `http://<Host header>/mcp`.
+    pub mcp_public_url: Option<String>,
 
     pub sentry_dsn: Option<Secret>,
     /// HEALTH_CHECK_INTERVAL_SECONDS: how often the background probe checks
@@ -310,7 +349,7 @@ impl Config {
         let chat_rate_limit_per_minute = r.number("CHAT_RATE_LIMIT_PER_MINUTE", 30u32);
         let chat_history_limit = r.number("CHAT_HISTORY_LIMIT", 20u32);
         let max_tool_rounds = r.number("MAX_TOOL_ROUNDS", 5u32);
-        let worker_concurrency = r.number("WORKER_CONCURRENCY", 8u16);
+        let worker_concurrency = r.number("WORKER_CONCURRENCY", 256u16);
         let worker_metrics_port = r.number("WORKER_METRICS_PORT", 9100u16);
         let turn_lease = Duration::from_secs(r.number("TURN_LEASE_SECONDS", 5u64));
         let turn_max_attempts = r.number("TURN_MAX_ATTEMPTS", 5u32);
@@ -368,7 +407,25 @@ impl Config {
         let openai_api_key = r.optional("OPENAI_API_KEY").map(Secret::new);
         let openai_model = r.string("OPENAI_MODEL", "gpt-4-turbo");
         let openai_base_url = r.optional("OPENAI_BASE_URL");
-        let openai_timeout = Duration::from_secs(r.number("OPENAI_TIMEOUT_SECONDS", 60u64));
+        // The ceiling lets a slow local model (~10 tokens/s) write a whole
+        // answer of OPENAI_MAX_OUTPUT_TOKENS; the two below catch a dead one.
+        let openai_timeout = Duration::from_secs(r.number("OPENAI_TIMEOUT_SECONDS", 300u64));
+        let openai_first_byte_timeout =
+            Duration::from_secs(r.number("OPENAI_FIRST_BYTE_TIMEOUT_SECONDS", 60u64));
+        let openai_idle_timeout =
+            Duration::from_secs(r.number("OPENAI_IDLE_TIMEOUT_SECONDS", 30u64));
+        let openai_max_output_tokens = r.number("OPENAI_MAX_OUTPUT_TOKENS", 1024u32);
+        let openai_max_tokens_field =
+            r.parse("OPENAI_MAX_TOKENS_FIELD", MaxTokensField::Auto, |v| match v
+                .trim()
+                .to_ascii_lowercase()
+                .as_str()
+            {
+                "auto" => Ok(MaxTokensField::Auto),
+                "max_completion_tokens" => Ok(MaxTokensField::MaxCompletionTokens),
+                "max_tokens" => Ok(MaxTokensField::MaxTokens),
+                _ => Err("expected auto, max_completion_tokens or max_tokens".to_string()),
+            });
         let openai_max_attempts = r.number("OPENAI_MAX_ATTEMPTS", 5u32);
         let openai_rpm = r.parse("OPENAI_RPM", None, |v| {
             v.parse::<u32>()
@@ -393,6 +450,22 @@ impl Config {
 
         let mcp_server_host = r.string("MCP_SERVER_HOST", "0.0.0.0");
         let mcp_server_port = r.number("MCP_SERVER_PORT", 5555u16);
+        let mcp_enabled = r.bool("MCP_ENABLED", true);
+        let mcp_allowed_hosts = r.parse(
+            "MCP_ALLOWED_HOSTS",
+            ["localhost", "127.0.0.1", "::1"].map(String::from).to_vec(),
+            |v| Ok(split_list(v)),
+        );
+        let mcp_allowed_origins = r.parse("MCP_ALLOWED_ORIGINS", Vec::new(), |v| {
+            if split_list(v).is_empty() {
+                return Ok(Vec::new());
+            }
+            match parse_origins(v)? {
+                AllowedOrigins::List(list) => Ok(list),
+                AllowedOrigins::Any => Err("list origins; * is not allowed here".into()),
+            }
+        });
+        let mcp_public_url = r.optional("MCP_PUBLIC_URL");
 
         let sentry_dsn = r.optional("SENTRY_DSN").map(Secret::new);
         let health_check_interval =
@@ -465,12 +538,20 @@ impl Config {
             openai_model,
             openai_base_url,
             openai_timeout,
+            openai_first_byte_timeout,
+            openai_idle_timeout,
+            openai_max_output_tokens,
+            openai_max_tokens_field,
             openai_max_attempts,
             openai_rpm,
             openai_tpm,
             openai_limit_target,
             mcp_server_host,
             mcp_server_port,
+            mcp_enabled,
+            mcp_allowed_hosts,
+            mcp_allowed_origins,
+            mcp_public_url,
             sentry_dsn,
             health_check_interval,
             metrics_enabled,
@@ -520,6 +601,7 @@ impl Config {
             ("TURN_MAX_ATTEMPTS", self.turn_max_attempts),
             ("TURNS_PER_USER", self.turns_per_user),
             ("OPENAI_MAX_ATTEMPTS", self.openai_max_attempts),
+            ("OPENAI_MAX_OUTPUT_TOKENS", self.openai_max_output_tokens),
             ("PASSWORD_HASH_CONCURRENCY", self.password_hash_concurrency),
         ] {
             if value == 0 {
@@ -531,6 +613,12 @@ impl Config {
         if self.turn_lease < Duration::from_secs(2) || self.openai_timeout.is_zero() {
             p.push(
                 "TURN_LEASE_SECONDS must be at least 2 and OPENAI_TIMEOUT_SECONDS positive".into(),
+            );
+        }
+        if self.openai_first_byte_timeout.is_zero() || self.openai_idle_timeout.is_zero() {
+            p.push(
+                "OPENAI_FIRST_BYTE_TIMEOUT_SECONDS and OPENAI_IDLE_TIMEOUT_SECONDS must be positive"
+                    .into(),
             );
         }
         if let Some(url) = &self.openai_base_url
@@ -613,6 +701,30 @@ impl Config {
     /// offline assistant.
     pub fn offline_assistant(&self) -> bool {
         self.openai_api_key.is_none() && self.openai_base_url.is_none()
+    }
+
+    /// The request field the output limit goes in, OPENAI_MAX_TOKENS_FIELD
+    /// resolved against OPENAI_BASE_URL.
+    pub fn output_limit_field(&self) -> &'static str {
+        let openai = || {
+            let Some(url) = &self.openai_base_url else {
+                return true; // OpenAI itself is the default server
+            };
+            let host = url
+                .split_once("://")
+                .map_or(url.as_str(), |(_, rest)| rest)
+                .split(['/', ':', '?'])
+                .next()
+                .unwrap_or_default()
+                .to_ascii_lowercase();
+            host == "api.openai.com" || host.ends_with(".openai.azure.com")
+        };
+        match self.openai_max_tokens_field {
+            MaxTokensField::MaxCompletionTokens => "max_completion_tokens",
+            MaxTokensField::MaxTokens => "max_tokens",
+            MaxTokensField::Auto if openai() => "max_completion_tokens",
+            MaxTokensField::Auto => "max_tokens",
+        }
     }
 
     pub fn is_production(&self) -> bool {
@@ -730,6 +842,15 @@ fn parse_origins(v: &str) -> Result<AllowedOrigins, String> {
         out.push(item.to_string());
     }
     Ok(AllowedOrigins::List(out))
+}
+
+/// "a, b,,c" -> [a, b, c]
+fn split_list(v: &str) -> Vec<String> {
+    v.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .collect()
 }
 
 /// "10.0.0.0/8, 192.168.1.7, fd00::/8": CIDRs, or single addresses.
@@ -1117,5 +1238,54 @@ mod tests {
         assert_eq!(err.problems.len(), 2, "{err}");
         let err = Config::from_vars(vars(&[("METRICS_PORT", "8000")])).unwrap_err();
         assert!(err.problems[0].contains("METRICS_PORT must differ from API_PORT"));
+    }
+
+    #[test]
+    fn model_output_limit_and_timeouts() {
+        let c = Config::from_vars(HashMap::new()).unwrap();
+        assert_eq!(c.openai_max_output_tokens, 1024);
+        assert_eq!(
+            (
+                c.openai_timeout,
+                c.openai_first_byte_timeout,
+                c.openai_idle_timeout
+            ),
+            (
+                Duration::from_secs(300),
+                Duration::from_secs(60),
+                Duration::from_secs(30)
+            )
+        );
+        // OpenAI (the default server) and Azure get max_completion_tokens;
+        // every other server max_tokens, unless told otherwise.
+        assert_eq!(c.output_limit_field(), "max_completion_tokens");
+        for (url, field) in [
+            ("https://api.openai.com/v1", "max_completion_tokens"),
+            (
+                "https://me.openai.azure.com/openai/v1",
+                "max_completion_tokens",
+            ),
+            ("http://localhost:11434/v1", "max_tokens"),
+            ("http://api.openai.com.example.net/v1", "max_tokens"),
+        ] {
+            let c = Config::from_vars(vars(&[("OPENAI_BASE_URL", url)])).unwrap();
+            assert_eq!(c.output_limit_field(), field, "{url}");
+        }
+        let c = Config::from_vars(vars(&[
+            ("OPENAI_BASE_URL", "http://localhost:8080/v1"),
+            ("OPENAI_MAX_TOKENS_FIELD", "max_completion_tokens"),
+            ("OPENAI_TIMEOUT_SECONDS", "60"),
+        ]))
+        .unwrap();
+        assert_eq!(c.output_limit_field(), "max_completion_tokens");
+        assert_eq!(c.openai_timeout, Duration::from_secs(60), "still the total");
+
+        let err = Config::from_vars(vars(&[
+            ("OPENAI_MAX_OUTPUT_TOKENS", "0"),
+            ("OPENAI_IDLE_TIMEOUT_SECONDS", "0"),
+            ("OPENAI_MAX_TOKENS_FIELD", "n_predict"),
+        ]))
+        .unwrap_err();
+        assert_eq!(err.problems.len(), 3, "{err}");
     }
 }

@@ -17,7 +17,8 @@ use uuid::Uuid;
 use crate::domain::UserId;
 use crate::error::Result;
 
-/// Event types. `message.delta` and `message.queued` are transient (never stored).
+/// Event types. `message.delta`, `message.queued` and `message.restarted` are
+/// transient (never stored).
 pub mod kind {
     pub const TASK_CREATED: &str = "task.created";
     pub const TASK_UPDATED: &str = "task.updated";
@@ -32,6 +33,9 @@ pub mod kind {
     pub const MESSAGE_DELTA: &str = "message.delta";
     /// The turn waits for the model's rate limit: `{message_id, expected_wait_ms}`.
     pub const MESSAGE_QUEUED: &str = "message.queued";
+    /// The model call is being tried again after a streamed attempt broke
+    /// off: drop the text streamed so far for `{message_id}`, it streams anew.
+    pub const MESSAGE_RESTARTED: &str = "message.restarted";
 }
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]

@@ -11,6 +11,7 @@ pub mod events;
 pub mod limiter;
 pub mod llm;
 pub mod paging;
+pub mod process_metrics;
 pub mod queue;
 pub mod shutdown;
 pub mod tasks;

@@ -12,12 +12,21 @@
 //! - `GET /_mock/stats`: [`Stats`]
 //! - `POST /_mock/reset`: back to a fresh state
 //!
+//! Real servers' ways with long answers are there too (issue 11): a model
+//! that rambles until the output limit ([`Behaviour::Ramble`]), servers that
+//! read only one of the two limit fields ([`LimitFields`]), answers cut at
+//! the limit with `finish_reason: "length"` (mid-argument for tool calls),
+//! tool arguments streamed a character at a time, a stream that stalls
+//! after N chunks ([`Failure::stall_after_chunks`]) and a late first byte
+//! ([`Failure::hang_ms`]).
+//!
 //! Rate limits work like OpenAI's: with `rpm` and/or `tpm` set, each limit is
 //! a token bucket holding a minute's worth that refills continuously; a
 //! completion request that does not fit gets a 429 (`rate_limit_exceeded`)
 //! with `retry-after-ms`/`retry-after`, and every completion response carries
 //! the `x-ratelimit-*` headers of the limits that are set.
 
+mod faults;
 mod limit;
 mod wire;
 
@@ -42,6 +51,7 @@ use tokio::net::TcpListener;
 use tokio_util::io::ReaderStream;
 use uuid::Uuid;
 
+pub use faults::LimitFields;
 use limit::{Limits, Refusal, Snapshot, format_duration};
 use wire::{ChatRequest, Header};
 
@@ -62,6 +72,10 @@ pub enum Behaviour {
     LoopTools,
     /// Always the text "Sure, noted." without tool calls.
     PlainText,
+    /// Text that goes on and on, until the output limit the request set
+    /// (as [`MockConfig::reads_limit_from`] reads it) or, with none, for
+    /// 16,384 tokens; either way it ends with `finish_reason: "length"`.
+    Ramble,
 }
 
 /// Settings that apply to every completion request until changed. Setting
@@ -90,6 +104,19 @@ pub struct MockConfig {
     /// answered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tpm: Option<u64>,
+    /// Which request fields set the output limit. An answer longer than
+    /// the limit is cut there, mid-word or mid-argument, with
+    /// `finish_reason: "length"`, as real servers do.
+    #[serde(default, skip_serializing_if = "LimitFields::is_either")]
+    pub reads_limit_from: LimitFields,
+    /// Characters of tool-call arguments per streamed chunk (0: 16). 1
+    /// splits them as finely as a slow local model streams them.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub tool_args_chunk_chars: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 impl MockConfig {
@@ -126,6 +153,11 @@ pub struct Failure {
     /// Sleep this long before answering (to trip client timeouts).
     #[serde(default)]
     pub hang_ms: Option<u64>,
+    /// A streamed answer sends this many chunks, then falls silent with
+    /// the connection open (a stalled model) until the client gives up.
+    /// Without `stream`, nothing is sent at all.
+    #[serde(default)]
+    pub stall_after_chunks: Option<u32>,
 }
 
 fn one() -> u32 {
@@ -140,6 +172,7 @@ impl Default for Failure {
             retry_after_ms: None,
             code: None,
             hang_ms: None,
+            stall_after_chunks: None,
         }
     }
 }
@@ -173,6 +206,14 @@ impl Failure {
         self
     }
 
+    /// One stalled answer: `chunks` streamed chunks, then silence.
+    pub fn stall_after(chunks: u32) -> Self {
+        Self {
+            stall_after_chunks: Some(chunks),
+            ..Self::default()
+        }
+    }
+
     /// Sets the error `code` (e.g. `insufficient_quota`).
     pub fn code(mut self, code: impl Into<String>) -> Self {
         self.code = Some(code.into());
@@ -186,8 +227,11 @@ impl Failure {
         {
             return Err(format!("status must be 400-599, not {status}"));
         }
-        if self.status.is_none() && self.hang_ms.is_none() {
-            return Err("a failure needs a status, a hang_ms, or both".to_string());
+        if self.status.is_none() && self.hang_ms.is_none() && self.stall_after_chunks.is_none() {
+            return Err("a failure needs a status, a hang_ms or a stall_after_chunks".to_string());
+        }
+        if self.status.is_some() && self.stall_after_chunks.is_some() {
+            return Err("a stall is a successful answer: it takes no status".to_string());
         }
         Ok(())
     }
@@ -206,6 +250,14 @@ pub struct Stats {
     /// `by_status`; injected 429s are not counted here).
     #[serde(default)]
     pub rate_limited: u64,
+    /// Completion requests being answered right now (from arrival until the
+    /// response starts, so the configured latency is inside).
+    #[serde(default)]
+    pub in_flight: u64,
+    /// The most completion requests ever in flight at once: how many turns a
+    /// worker really held against a slow model (issue 11).
+    #[serde(default)]
+    pub peak_in_flight: u64,
 }
 
 #[derive(Debug, Default)]
@@ -330,6 +382,14 @@ impl MockState {
         self.lock().record(status);
     }
 
+    /// Counts a completion request in flight until the guard is dropped.
+    fn busy(&self) -> Busy {
+        let mut inner = self.lock();
+        inner.stats.in_flight += 1;
+        inner.stats.peak_in_flight = inner.stats.peak_in_flight.max(inner.stats.in_flight);
+        Busy(self.clone())
+    }
+
     /// The rate limits' state, nothing taken.
     fn limits(&self) -> Snapshot {
         self.lock().limits.snapshot(Instant::now())
@@ -351,6 +411,17 @@ impl MockState {
         self.lock()
             .limits
             .correct_tokens(reserved, actual, Instant::now());
+    }
+}
+
+/// One completion request in flight (see [`Stats::in_flight`]).
+struct Busy(MockState);
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        // Saturating: a reset while requests were in flight zeroed the count.
+        let mut inner = self.0.lock();
+        inner.stats.in_flight = inner.stats.in_flight.saturating_sub(1);
     }
 }
 
@@ -405,6 +476,7 @@ pub fn router(state: MockState) -> Router {
 }
 
 async fn completions(State(state): State<MockState>, body: Bytes) -> Response {
+    let _busy = state.busy();
     let parsed = serde_json::from_slice::<Value>(&body);
     let (config, failure) = state.arrive(parsed.as_ref().ok());
     let wait = config
@@ -445,16 +517,31 @@ async fn completions(State(state): State<MockState>, body: Bytes) -> Response {
         }
     };
 
-    let reply = misbehave(
-        config.behaviour,
-        offline::respond(&request.messages, Utc::now().date_naive()),
+    let reply = faults::apply_limit(
+        misbehave(
+            config.behaviour,
+            offline::respond(&request.messages, Utc::now().date_naive()),
+        ),
+        config.reads_limit_from.limit(&request),
     );
     let usage = wire::estimate_usage(&request.messages, &reply);
     state.correct_tokens(reserved, u64::from(usage.completion_tokens));
     state.record(StatusCode::OK);
     sleep(wait).await;
     with_limits(
-        answer(&request, &reply, usage, config.chunk_delay_ms),
+        answer(
+            &request,
+            &reply,
+            usage,
+            Pacing {
+                chunk_delay_ms: config.chunk_delay_ms,
+                arg_chunk_chars: match config.tool_args_chunk_chars {
+                    0 => 16,
+                    n => n as usize,
+                },
+                stall_after_chunks: failure.as_ref().and_then(|f| f.stall_after_chunks),
+            },
+        ),
         &limits,
     )
 }
@@ -523,7 +610,7 @@ fn misbehave(behaviour: Behaviour, reply: Reply) -> Reply {
             name: name.to_string(),
             arguments: arguments.to_string(),
         }],
-        usage: None,
+        ..Reply::default()
     };
     match behaviour {
         Behaviour::Normal => reply,
@@ -543,23 +630,56 @@ fn misbehave(behaviour: Behaviour, reply: Reply) -> Reply {
         Behaviour::LoopTools => one_call("list_tasks", "{\"status\":\"pending\"}"),
         Behaviour::PlainText => Reply {
             content: Some("Sure, noted.".to_string()),
-            tool_calls: Vec::new(),
-            usage: None,
+            ..Reply::default()
+        },
+        Behaviour::Ramble => Reply {
+            content: Some(faults::ramble(faults::RAMBLE_MAX_TOKENS)),
+            // A model that never stops has used up its context.
+            truncated: true,
+            ..Reply::default()
         },
     }
 }
 
-fn answer(request: &ChatRequest, reply: &Reply, usage: Usage, chunk_delay_ms: u64) -> Response {
+/// How a streamed answer goes out.
+struct Pacing {
+    chunk_delay_ms: u64,
+    arg_chunk_chars: usize,
+    /// Stop writing after this many chunks and hold the connection open.
+    stall_after_chunks: Option<u32>,
+}
+
+/// How long a stalled answer keeps its connection open at most.
+const STALL_MS: u64 = 10 * 60 * 1000;
+
+fn answer(request: &ChatRequest, reply: &Reply, usage: Usage, pacing: Pacing) -> Response {
     let id = format!("chatcmpl-{}", Uuid::new_v4().simple());
     let header = Header {
         id: &id,
         created: Utc::now().timestamp(),
         model: &request.model,
     };
-    if !request.stream {
+    let Pacing {
+        chunk_delay_ms,
+        arg_chunk_chars,
+        stall_after_chunks,
+    } = pacing;
+    if !request.stream && stall_after_chunks.is_none() {
         return json_response(StatusCode::OK, wire::completion(&header, reply, usage));
     }
-    let events = wire::stream_events(&header, reply, request.include_usage.then_some(usage));
+    let mut events = if request.stream {
+        wire::stream_events(
+            &header,
+            reply,
+            request.include_usage.then_some(usage),
+            arg_chunk_chars,
+        )
+    } else {
+        Vec::new()
+    };
+    if let Some(chunks) = stall_after_chunks {
+        events.truncate(chunks as usize);
+    }
     // The events go through a pipe so the client receives them as a real
     // chunked stream rather than one body.
     let (mut writer, reader) = tokio::io::duplex(16 * 1024);
@@ -572,6 +692,14 @@ fn answer(request: &ChatRequest, reply: &Reply, usage: Usage, chunk_delay_ms: u6
                 tokio::time::sleep(Duration::from_millis(chunk_delay_ms)).await;
             } else {
                 tokio::task::yield_now().await;
+            }
+        }
+        if stall_after_chunks.is_some() {
+            // Silence with the connection open, until the client leaves (an
+            // empty write fails once the response is dropped).
+            let until = Instant::now() + Duration::from_millis(STALL_MS);
+            while Instant::now() < until && writer.write(&[]).await.is_ok() {
+                tokio::time::sleep(Duration::from_millis(100)).await;
             }
         }
     });

@@ -15,6 +15,10 @@ pub(crate) struct ChatRequest {
     /// `max_completion_tokens`, else `max_tokens`: reserved by the token
     /// rate limit until the real completion size is known.
     pub max_tokens: Option<u64>,
+    /// The two fields as sent, for servers that read only one of them
+    /// ([`crate::LimitFields`]).
+    pub max_completion_tokens_field: Option<u64>,
+    pub max_tokens_field: Option<u64>,
 }
 
 /// Model name used when a request names none.
@@ -57,16 +61,16 @@ pub(crate) fn parse_request(body: &Value) -> Result<ChatRequest, String> {
             .and_then(|o| o.get("include_usage"))
             .and_then(Value::as_bool)
             .unwrap_or(false);
-    let max_tokens = match token_limit(object, "max_completion_tokens")? {
-        Some(max) => Some(max),
-        None => token_limit(object, "max_tokens")?,
-    };
+    let max_completion_tokens_field = token_limit(object, "max_completion_tokens")?;
+    let max_tokens_field = token_limit(object, "max_tokens")?;
     Ok(ChatRequest {
         model,
         messages,
         stream,
         include_usage,
-        max_tokens,
+        max_tokens: max_completion_tokens_field.or(max_tokens_field),
+        max_completion_tokens_field,
+        max_tokens_field,
     })
 }
 
@@ -221,7 +225,9 @@ fn usage_json(usage: Usage) -> Value {
 }
 
 fn finish_reason(reply: &Reply) -> &'static str {
-    if reply.tool_calls.is_empty() {
+    if reply.truncated {
+        "length"
+    } else if reply.tool_calls.is_empty() {
         "stop"
     } else {
         "tool_calls"
@@ -272,8 +278,14 @@ pub(crate) fn completion(header: &Header, reply: &Reply, usage: Usage) -> Value 
     })
 }
 
-/// Server-sent events for a streamed completion, `[DONE]` included.
-pub(crate) fn stream_events(header: &Header, reply: &Reply, usage: Option<Usage>) -> Vec<String> {
+/// Server-sent events for a streamed completion, `[DONE]` included. Tool
+/// arguments go out `arg_chunk_chars` characters a chunk.
+pub(crate) fn stream_events(
+    header: &Header,
+    reply: &Reply,
+    usage: Option<Usage>,
+    arg_chunk_chars: usize,
+) -> Vec<String> {
     let chunk = |choices: Value, usage: Option<Value>| -> String {
         let mut chunk = json!({
             "id": header.id,
@@ -309,9 +321,15 @@ pub(crate) fn stream_events(header: &Header, reply: &Reply, usage: Option<Usage>
             "type": "function",
             "function": {"name": call.name, "arguments": ""},
         }]})));
-        events.extend(char_pieces(&call.arguments, 16).into_iter().map(|piece| {
-            delta(json!({"tool_calls": [{"index": index, "function": {"arguments": piece}}]}))
-        }));
+        events.extend(
+            char_pieces(&call.arguments, arg_chunk_chars)
+                .into_iter()
+                .map(|piece| {
+                    delta(
+                        json!({"tool_calls": [{"index": index, "function": {"arguments": piece}}]}),
+                    )
+                }),
+        );
     }
     events.push(chunk(
         json!([{"index": 0, "delta": {}, "finish_reason": finish_reason(reply)}]),

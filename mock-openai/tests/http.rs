@@ -543,7 +543,8 @@ async fn stats_count_and_reset_clears() {
     let mock = start().await;
     assert_eq!(
         mock.stats().await,
-        json!({"requests": 0, "by_status": {}, "last_request": null, "rate_limited": 0})
+        json!({"requests": 0, "by_status": {}, "last_request": null, "rate_limited": 0,
+               "in_flight": 0, "peak_in_flight": 0})
     );
     fail(&mock, json!({"status": 429})).await;
     configure(&mock, json!({"latency_ms": 1, "behaviour": "plain_text"})).await;
@@ -561,12 +562,35 @@ async fn stats_count_and_reset_clears() {
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(
         mock.stats().await,
-        json!({"requests": 0, "by_status": {}, "last_request": null, "rate_limited": 0})
+        json!({"requests": 0, "by_status": {}, "last_request": null, "rate_limited": 0,
+               "in_flight": 0, "peak_in_flight": 0})
     );
     let message = mock.message(&request(ADD)).await;
     assert_eq!(message["tool_calls"][0]["function"]["name"], "add_task");
     mock.state.reset();
     assert_eq!(mock.state.stats().requests, 0);
+}
+
+#[tokio::test]
+async fn stats_count_requests_in_flight_and_their_peak() {
+    let mock = start().await;
+    // Long enough that eight requests sent together all overlap.
+    configure(&mock, json!({"latency_ms": 1000})).await;
+    let mut calls = tokio::task::JoinSet::new();
+    for _ in 0..8 {
+        let (http, url) = (
+            mock.http.clone(),
+            format!("{}/v1/chat/completions", mock.base),
+        );
+        calls.spawn(async move { http.post(url).json(&request("list")).send().await });
+    }
+    while let Some(answer) = calls.join_next().await {
+        let answer = answer.expect("task").expect("request");
+        assert_eq!(answer.status(), StatusCode::OK);
+    }
+    let stats = mock.stats().await;
+    assert_eq!(stats["in_flight"], 0, "{stats}");
+    assert_eq!(stats["peak_in_flight"], 8, "{stats}");
 }
 
 #[tokio::test]

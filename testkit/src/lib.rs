@@ -106,6 +106,8 @@ pub struct TestApp {
     /// False for peers: the first instance removes the shared queues.
     owns_topology: bool,
     pub base: String,
+    /// The MCP server's `http://host:port` (when MCP_ENABLED); MCP is at `/mcp`.
+    pub mcp_base: Option<String>,
     /// The configuration the app runs with (workers reuse its database and queue names).
     pub config: Config,
     pub pool: PgPool,
@@ -139,17 +141,27 @@ impl TestApp {
         let _ = todo_common::telemetry::init(&config);
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
+        // The MCP server too (MCP_ENABLED), on its own port 0.
+        let mcp = match config.mcp_enabled {
+            true => Some(TcpListener::bind("127.0.0.1:0").await.unwrap()),
+            false => None,
+        };
+        let mcp_base = mcp
+            .as_ref()
+            .map(|l| format!("http://{}", l.local_addr().unwrap()));
         let shutdown = CancellationToken::new();
-        let server = tokio::spawn(todo_api::run(
+        let listeners = todo_api::startup::Listeners { api: listener, mcp };
+        let server = tokio::spawn(todo_api::startup::run_with(
             config.clone(),
             pool.clone(),
-            listener,
+            listeners,
             shutdown.clone(),
         ));
         let app = Self {
             owns_topology: true,
             config,
             base,
+            mcp_base,
             pool,
             http: reqwest::Client::new(),
             shutdown,

@@ -230,6 +230,13 @@ export class ChatStore extends Store {
         if (!finished(turn)) turn.waitUntil = Date.now() + Number(d.expected_wait_ms ?? 0);
         return;
       }
+      case 'message.restarted': {
+        // The model call is tried again from the start: what it streamed
+        // so far would otherwise show twice.
+        const turn = this.turnFor(d.message_id, d.conversation_id);
+        if (!finished(turn)) turn.streamed = '';
+        return;
+      }
       case 'message.delta': {
         const turn = this.turnFor(d.message_id, d.conversation_id);
         if (finished(turn)) return;

@@ -16,7 +16,7 @@ use todo_common::events;
 use todo_common::limiter;
 use todo_common::llm::{Message, Reply};
 use todo_common::queue::Broker;
-use todo_common::tools::{self, ToolDefinition};
+use todo_common::tools::{self, Tool, ToolDefinition};
 use tokio_util::sync::CancellationToken;
 
 use crate::lease::Leases;
@@ -111,8 +111,7 @@ impl Agent {
             let pending = progress.pending_calls();
             if !pending.is_empty() {
                 for call in &pending {
-                    turns::run_tool(&self.pool, turn, call).await?;
-                    self.announce(turn).await;
+                    turns::run_tool(&self.pool, &self.broker, turn, call).await?;
                 }
                 progress = turns::progress(&self.pool, turn).await?;
             }
@@ -151,6 +150,18 @@ impl Agent {
                     return Ok(Outcome::Failed);
                 }
             };
+            if reply.truncated {
+                // Cut by the output limit: a normal answer, not an error (a
+                // retry would be cut the same way). Tool calls in it may end
+                // mid-argument, so none of them runs.
+                metrics::counter!("openai_answers_cut_total").increment(1);
+                let text = cut_short(reply.content.as_deref(), !reply.tool_calls.is_empty());
+                let mut metadata = self.metadata(rounds);
+                metadata["truncated"] = Value::Bool(true);
+                turns::finish(&self.pool, turn, &text, metadata).await?;
+                self.announce(turn).await;
+                return Ok(Outcome::Answered);
+            }
             if reply.tool_calls.is_empty() {
                 // Words, not tools: the final answer (also when a tool was expected).
                 let text = reply
@@ -166,10 +177,9 @@ impl Agent {
                 turns::record_round(&self.pool, turn, round, &reply, self.metadata(rounds + 1))
                     .await?;
             for call in &calls {
-                turns::run_tool(&self.pool, turn, call).await?;
-                self.announce(turn).await;
-                metrics::counter!("tool_calls_total", "tool" => tool_label(&call.name))
-                    .increment(1);
+                turns::run_tool(&self.pool, &self.broker, turn, call).await?;
+                let tool = Tool::from_name(&call.name).map_or("unknown", Tool::metric_label);
+                metrics::counter!("tool_calls_total", "tool" => tool).increment(1);
             }
         }
     }
@@ -189,7 +199,9 @@ impl Agent {
     ) -> Result<Option<Reply>, ModelError> {
         let prompt_chars =
             messages.iter().map(|m| m.content.len()).sum::<usize>() + self.tools_chars;
-        let estimate = limiter::estimate_tokens(prompt_chars, 0);
+        // Like OpenAI's own limiter: the prompt plus the most the answer may
+        // use, corrected from `usage` afterwards.
+        let estimate = limiter::estimate_tokens(prompt_chars, self.model.max_output_tokens());
         let patience = Instant::now() + RATE_LIMIT_PATIENCE;
         let mut failures = 0;
         loop {
@@ -218,7 +230,22 @@ impl Agent {
                     return Ok(None);
                 }
             }
-            match self.request(messages, turn, abort).await {
+            let (result, streamed) = self.request(messages, turn, abort).await;
+            // A retry writes the answer from its start: clients drop the
+            // text this attempt streamed (message.restarted), or they would
+            // show it twice.
+            let restart = async || {
+                if streamed {
+                    let data = json!({
+                        "message_id": turn.message_id,
+                        "conversation_id": turn.conversation_id,
+                    });
+                    self.broker
+                        .publish_transient(&turn.user_id, events::kind::MESSAGE_RESTARTED, &data)
+                        .await;
+                }
+            };
+            match result {
                 None => return Ok(None),
                 Some(Ok(reply)) => {
                     if let Some(usage) = reply.usage {
@@ -240,7 +267,9 @@ impl Agent {
                 // The limiter is paused for everyone; queue up again behind it.
                 Some(Err(ModelError::Retryable {
                     rate_limited: true, ..
-                })) if self.model.limiter().is_some() && Instant::now() < patience => {}
+                })) if self.model.limiter().is_some() && Instant::now() < patience => {
+                    restart().await;
+                }
                 Some(Err(ModelError::Retryable {
                     reason,
                     retry_after,
@@ -250,6 +279,7 @@ impl Agent {
                     let wait = backoff(failures, retry_after);
                     tracing::info!(%reason, failures, wait_ms = wait.as_millis() as u64, "model call failed; retrying");
                     metrics::counter!("openai_retries_total").increment(1);
+                    restart().await;
                     if !self.wait(wait, abort).await {
                         return Ok(None);
                     }
@@ -269,13 +299,13 @@ impl Agent {
 
     /// One request; text streams to the user's live clients as message.delta
     /// while the model writes (the stored answer carries the whole text).
-    /// None when aborted.
+    /// None when aborted; the flag says whether any text was streamed.
     async fn request(
         &self,
         messages: &[Message],
         turn: &Turn,
         abort: &CancellationToken,
-    ) -> Option<Result<Reply, ModelError>> {
+    ) -> (Option<Result<Reply, ModelError>>, bool) {
         let (deltas, mut pieces) = tokio::sync::mpsc::unbounded_channel::<String>();
         let forward = {
             let broker = self.broker.clone();
@@ -283,7 +313,9 @@ impl Agent {
             let ids =
                 json!({ "message_id": turn.message_id, "conversation_id": turn.conversation_id });
             tokio::spawn(async move {
+                let mut streamed = false;
                 while let Some(mut delta) = pieces.recv().await {
+                    streamed = true;
                     // Pieces that arrived while the last one was published go
                     // out together: one publish per burst, not per token.
                     while let Ok(more) = pieces.try_recv() {
@@ -295,6 +327,7 @@ impl Agent {
                         .publish_transient(&user, events::kind::MESSAGE_DELTA, &data)
                         .await;
                 }
+                streamed
             })
         };
         let result = tokio::select! {
@@ -303,20 +336,28 @@ impl Agent {
         };
         drop(deltas);
         // Deltas go out before the step that follows is announced.
-        let _ = forward.await;
-        result
+        let streamed = forward.await.unwrap_or(true);
+        (result, streamed)
     }
 }
 
-/// Known tool names as metric labels; anything else is "unknown" (bounded cardinality).
-fn tool_label(name: &str) -> &'static str {
-    match name {
-        "add_task" => "add_task",
-        "list_tasks" => "list_tasks",
-        "complete_task" => "complete_task",
-        "update_task" => "update_task",
-        "delete_task" => "delete_task",
-        _ => "unknown",
+/// The answer when the model hit the output limit: what it wrote, and a
+/// note that says so (also what did not happen, when a tool call was cut).
+fn cut_short(content: Option<&str>, tool_call_cut: bool) -> String {
+    let said = content.map(str::trim_end).filter(|c| !c.trim().is_empty());
+    let note = match (said.is_some(), tool_call_cut) {
+        (_, true) => {
+            "(My answer was cut short while I was preparing a change to your tasks, \
+             so nothing was changed. Try asking for less at once.)"
+        }
+        (true, false) => "(My answer was cut short: it reached the length limit for one answer.)",
+        (false, false) => {
+            "(My answer was cut short before I could say anything. Try asking for less at once.)"
+        }
+    };
+    match said {
+        Some(text) => format!("{text}\n\n{note}"),
+        None => note.to_string(),
     }
 }
 

@@ -24,6 +24,8 @@ use todo_common::queue::Broker;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
+use crate::gauges;
+
 /// Expired leases re-driven per pass, at most.
 const REDRIVE_BATCH: i64 = 100;
 
@@ -58,6 +60,8 @@ pub enum Lost {
 impl Leases {
     pub fn new(pool: PgPool, lease: Duration) -> Arc<Self> {
         let random = Uuid::new_v4().simple().to_string();
+        // Exported from the start, so a dashboard shows 0, not "no data".
+        gauges::turns_in_flight(0);
         Arc::new(Self {
             pool,
             lease,
@@ -93,7 +97,8 @@ impl Leases {
     /// the returned guard is dropped.
     pub fn hold(self: &Arc<Self>, turn: &Turn, claimed: Instant) -> LeaseGuard {
         let lost = CancellationToken::new();
-        self.held().insert(
+        let mut held = self.held();
+        held.insert(
             turn.lease_owner.clone(),
             Held {
                 message_id: turn.message_id,
@@ -101,6 +106,8 @@ impl Leases {
                 lost: lost.clone(),
             },
         );
+        gauges::turns_in_flight(held.len());
+        drop(held);
         LeaseGuard {
             leases: self.clone(),
             owner: turn.lease_owner.clone(),
@@ -178,6 +185,8 @@ impl Leases {
                     _ = stop.cancelled() => return,
                     _ = tick.tick() => {}
                 }
+                // The pool's gauges ride on the beat (once a second by default).
+                gauges::pool(&leases.pool);
                 // Bounded, so a hung statement cannot stall the loop; the
                 // turns' own deadlines do not depend on it anyway.
                 let renewed = tokio::time::timeout(leases.lease, leases.renew()).await;
@@ -241,6 +250,8 @@ impl LeaseGuard {
 
 impl Drop for LeaseGuard {
     fn drop(&mut self) {
-        self.leases.held().remove(&self.owner);
+        let mut held = self.leases.held();
+        held.remove(&self.owner);
+        gauges::turns_in_flight(held.len());
     }
 }

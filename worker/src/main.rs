@@ -48,8 +48,31 @@ fn serve_metrics(port: u16, shutdown: CancellationToken) {
             return;
         }
     };
+    // Counters of rare events exist from the start (at 0), so the
+    // dashboards and alerts over them show 0, not "no data".
+    for name in [
+        "openai_retries_total",
+        "openai_rate_limited_total",
+        "openai_quota_exhausted_total",
+        "openai_ratelimit_pauses_total",
+        "openai_output_cut_total",
+        "turn_leases_expired_total",
+        "queue_settle_lost_total",
+    ] {
+        metrics::counter!(name).increment(0);
+    }
+    for kind in ["first_byte", "idle", "total"] {
+        metrics::counter!("openai_timeouts_total", "kind" => kind).increment(0);
+    }
     let app = Router::new()
-        .route("/metrics", get(move || std::future::ready(handle.render())))
+        .route(
+            "/metrics",
+            get(move || {
+                // CPU and memory of this process, against its limits (the alerts' input).
+                todo_common::process_metrics::collect();
+                std::future::ready(handle.render())
+            }),
+        )
         .route("/health", get(|| async { "ok" }));
     tokio::spawn(async move {
         match tokio::net::TcpListener::bind(("0.0.0.0", port)).await {

@@ -15,7 +15,8 @@ pub const BODY_LIMIT: usize = 64 * 1024;
 /// 400 naming the field for anything that does not fit `T`.
 pub struct ApiJson<T>(pub T);
 
-/// Like [`ApiJson`], but an empty body is `None` (for endpoints whose body is optional).
+/// Like [`ApiJson`], but an empty body, or JSON `null`, is `None` (for
+/// endpoints whose body is optional).
 pub struct OptionalJson<T>(pub Option<T>);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
@@ -33,7 +34,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for OptionalJson<T> {
         if body.iter().all(u8::is_ascii_whitespace) {
             return Ok(Self(None));
         }
-        parse_json(&headers, &body).map(|v| Self(Some(v)))
+        parse_json::<Option<T>>(&headers, &body).map(Self)
     }
 }
 
@@ -69,6 +70,14 @@ fn parse_json<T: DeserializeOwned>(headers: &HeaderMap, body: &[u8]) -> Result<T
     // earlier value also has the wrong type; then the shape, with its path.
     let value: serde_json::Value = serde_json::from_slice(body)
         .map_err(|e| ApiError::MalformedJson(format!("malformed JSON: {e}")))?;
+    // Every body is an object (or, where optional, null): serde would also
+    // fill a struct from an array, by position.
+    if value.is_array() {
+        return Err(ApiError::BadBody {
+            field: None,
+            message: "the body must be a JSON object".into(),
+        });
+    }
     serde_path_to_error::deserialize(value).map_err(|err| {
         let path = err.path().to_string();
         ApiError::BadBody {

@@ -7,33 +7,49 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use todo_common::Error;
 use todo_common::accounts::{self, User};
-use todo_common::domain::{DisplayName, Email, Password};
+use todo_common::domain::{DisplayName, Email, Password, schema};
+use utoipa::{IntoParams, ToSchema};
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiQuery, AuthToken, AuthUser, ClientIp};
+use crate::openapi::{BadInput, BodyErrors, ErrorBody, RateLimited, ServerErrors, TokenErrors};
 use crate::state::AppState;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SignupBody {
+    /// An address of the form local@domain.tld (stored lower-cased).
+    #[schema(format = Email, example = "ada@example.com")]
     email: String,
+    #[schema(schema_with = schema::password)]
     password: String,
     #[serde(default)]
+    #[schema(schema_with = schema::display_name)]
     name: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginBody {
+    #[schema(format = Email, example = "ada@example.com")]
     email: String,
+    #[schema(example = "correct horse battery")]
     password: String,
 }
 
-#[derive(Serialize)]
+/// A signed-in session: send `token` as `Authorization: Bearer <token>`.
+#[derive(Serialize, ToSchema)]
 pub struct Session {
     user: User,
+    /// A JWT (HS256), valid until `expires_at` or logout.
     token: String,
     expires_at: DateTime<Utc>,
+}
+
+/// The token's user.
+#[derive(Serialize, ToSchema)]
+pub struct Me {
+    user: User,
 }
 
 /// `valid_after`: the user's last "log out everywhere", so the new token
@@ -49,6 +65,22 @@ fn session(state: &AppState, user: User, valid_after: Option<DateTime<Utc>>) -> 
 
 /// Throttled per client IP, then hashed within the hashing bound; a sign-up
 /// refused as overloaded (503) does not count against the IP.
+#[utoipa::path(
+    post,
+    path = "/api/auth/signup",
+    tag = "auth",
+    operation_id = "auth_signup",
+    summary = "Create an account",
+    description = "Creates an account and signs it in. Sign-ups are limited per client address (`SIGNUP_MAX_PER_IP`).",
+    request_body = SignupBody,
+    responses(
+        (status = 201, description = "The account, signed in.", body = Session),
+        (status = 409, description = "`email_taken`: an account with this email exists.", body = ErrorBody),
+        BodyErrors,
+        RateLimited,
+        ServerErrors,
+    ),
+)]
 pub async fn signup(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -77,6 +109,22 @@ pub async fn signup(
 /// The attempt is counted before the password is checked (see
 /// `todo_common::auth::AuthThrottle` for the policy); a success, or a check
 /// refused as overloaded, gives it back.
+#[utoipa::path(
+    post,
+    path = "/api/auth/login",
+    tag = "auth",
+    operation_id = "auth_login",
+    summary = "Sign in",
+    description = "Repeated failures from one address or for one email are refused for a while (429 with `Retry-After`).",
+    request_body = LoginBody,
+    responses(
+        (status = 200, description = "Signed in.", body = Session),
+        (status = 401, description = "`unauthorized`: the email or the password is wrong.", body = ErrorBody),
+        BodyErrors,
+        RateLimited,
+        ServerErrors,
+    ),
+)]
 pub async fn login(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -124,10 +172,20 @@ pub async fn login(
     }
 }
 
-pub async fn me(
-    State(state): State<AppState>,
-    AuthUser(who): AuthUser,
-) -> ApiResult<Json<serde_json::Value>> {
+#[utoipa::path(
+    get,
+    path = "/api/auth/me",
+    tag = "auth",
+    operation_id = "auth_me",
+    summary = "The token's user",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The signed-in user.", body = Me),
+        TokenErrors,
+        ServerErrors,
+    ),
+)]
+pub async fn me(State(state): State<AppState>, AuthUser(who): AuthUser) -> ApiResult<Json<Me>> {
     let user = accounts::find(&state.pool, &who.user_id)
         .await?
         .ok_or_else(|| {
@@ -135,13 +193,15 @@ pub async fn me(
                 "this account no longer exists".into(),
             ))
         })?;
-    Ok(Json(serde_json::json!({ "user": user })))
+    Ok(Json(Me { user }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct LogoutParams {
-    /// Every token of the user issued so far, not only this one.
+    /// Every token of the user issued so far, not only this one ("log out everywhere").
     #[serde(default)]
+    #[param(default = false)]
     all: bool,
 }
 
@@ -149,6 +209,23 @@ pub struct LogoutParams {
 /// issued up to now): 204, after which the token gets 401 like any invalid
 /// one, here at once and on other instances within a couple of seconds. So
 /// a second logout with the same token is a 401.
+#[utoipa::path(
+    post,
+    path = "/api/auth/logout",
+    tag = "auth",
+    operation_id = "auth_logout",
+    summary = "Revoke the token",
+    description = "Revokes the presented token (with `all=true`, every token of its user issued so far). \
+        The token then gets 401, so a second logout with it is a 401 too.",
+    security(("bearer" = [])),
+    params(LogoutParams),
+    responses(
+        (status = 204, description = "Revoked."),
+        BadInput,
+        TokenErrors,
+        ServerErrors,
+    ),
+)]
 pub async fn logout(
     State(state): State<AppState>,
     AuthToken { identity, digest }: AuthToken,

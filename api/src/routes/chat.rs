@@ -7,25 +7,104 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use todo_common::chat::{messages, outbox};
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::error::ApiResult;
 use crate::extract::{ApiJson, ApiPath, RequestId, UserScope};
+use crate::openapi::{AuthErrors, BadInput, BodyErrors, NotFound, RateLimited, ServerErrors};
 use crate::state::AppState;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChatBody {
+    /// What to tell the assistant.
+    #[schema(schema_with = message_schema)]
     message: String,
+    /// Continue this conversation; left out (or null), a new one starts.
     #[serde(default)]
     conversation_id: Option<Uuid>,
+}
+
+fn message_schema() -> utoipa::openapi::schema::Object {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .pattern(Some(todo_common::domain::schema::text_pattern(
+            1,
+            todo_common::chat::MAX_MESSAGE_CHARS,
+            true,
+        )))
+        .description(Some(format!(
+            "1 to {} characters once trimmed; may span lines.",
+            todo_common::chat::MAX_MESSAGE_CHARS
+        )))
+        .examples(["add call mom tomorrow, high priority"])
+        .build()
+}
+
+/// The answer to a chat message that is not finished yet.
+#[derive(Serialize, ToSchema)]
+pub struct Queued {
+    conversation_id: Uuid,
+    /// Poll `GET /api/{user_id}/chat/{message_id}` (the `Location`).
+    message_id: Uuid,
+    status: QueuedStatus,
+}
+
+/// Always `queued` here.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+enum QueuedStatus {
+    Queued,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)]
+struct PreferWait {
+    /// RFC 7240 preferences; `wait=N` answers within N seconds (at most 60) with the finished
+    /// turn, else 202 as without it. Other preferences are ignored, as the RFC asks.
+    #[param(rename = "Prefer", value_type = String, required = false, example = "wait=30")]
+    prefer: Option<String>,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)]
+struct ChatPath {
+    /// The token's user id.
+    user_id: String,
 }
 
 /// Longest `Prefer: wait` honoured.
 const MAX_WAIT: Duration = Duration::from_secs(60);
 
+#[utoipa::path(
+    post,
+    path = "/api/{user_id}/chat",
+    tag = "chat",
+    operation_id = "chat_post",
+    summary = "Send a message to the assistant",
+    description = "Stores the message and hands it to the workers: 202 with `Location` to poll. \
+        With `Prefer: wait=N` the answer comes in the response (200, `Preference-Applied`) if the turn \
+        finishes within N seconds. Limited to `CHAT_RATE_LIMIT_PER_MINUTE` messages per user.",
+    security(("bearer" = [])),
+    params(ChatPath, PreferWait),
+    request_body = ChatBody,
+    responses(
+        (status = 200, description = "Finished within the `Prefer: wait` time: completed or failed.", body = messages::TurnView,
+            headers(("Preference-Applied" = String, description = "`wait=N`"))),
+        (status = 202, description = "Queued; poll the `Location`.", body = Queued,
+            headers(("Location" = String, description = "`/api/{user_id}/chat/{message_id}`"))),
+        (status = 404, description = "`not_found`: no such conversation for this user.", body = crate::openapi::ErrorBody),
+        BodyErrors,
+        AuthErrors,
+        RateLimited,
+        ServerErrors,
+    ),
+)]
 pub async fn post(
     State(state): State<AppState>,
     scope: UserScope,
@@ -90,11 +169,11 @@ pub async fn post(
     let location = format!("/api/{}/chat/{}", scope.user_id, job.message_id);
     let mut response = (
         StatusCode::ACCEPTED,
-        Json(serde_json::json!({
-            "conversation_id": job.conversation_id,
-            "message_id": job.message_id,
-            "status": "queued",
-        })),
+        Json(Queued {
+            conversation_id: job.conversation_id,
+            message_id: job.message_id,
+            status: QueuedStatus::Queued,
+        }),
     )
         .into_response();
     if let Ok(value) = HeaderValue::from_str(&location) {
@@ -120,14 +199,34 @@ fn prefer_wait(headers: &HeaderMap) -> Option<Duration> {
         .map(|secs| Duration::from_secs(secs).min(MAX_WAIT))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
 pub struct TurnPath {
+    /// The token's user id.
     #[allow(dead_code)]
     user_id: String,
+    /// The user message that started the turn.
     message_id: Uuid,
 }
 
 /// GET /api/{user_id}/chat/{message_id}: where a turn stands (the Location of a 202).
+#[utoipa::path(
+    get,
+    path = "/api/{user_id}/chat/{message_id}",
+    tag = "chat",
+    operation_id = "chat_status",
+    summary = "Where a turn stands",
+    description = "The `Location` of a 202: queued, processing, or finished with the answer and its tool calls.",
+    security(("bearer" = [])),
+    params(TurnPath),
+    responses(
+        (status = 200, description = "The turn.", body = messages::TurnView),
+        BadInput,
+        AuthErrors,
+        NotFound,
+        ServerErrors,
+    ),
+)]
 pub async fn status(
     State(state): State<AppState>,
     scope: UserScope,

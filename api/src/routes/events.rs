@@ -31,17 +31,70 @@ use todo_common::auth::{Identity, Revocations, TokenDigest};
 use todo_common::domain::UserId;
 use todo_common::events;
 use tokio_util::sync::CancellationToken;
+use utoipa::IntoParams;
 use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiQuery, StreamScope};
 use crate::live::{Full, Live, Slot, Subscription};
+use crate::openapi::{AuthErrors, BadInput, RateLimited, ServerErrors};
 use crate::state::AppState;
 
 /// Events read from PostgreSQL per query.
 const PAGE: i64 = 500;
 /// How often a connection re-reads even without a notice (a notice can be lost).
 const CHECK_EVERY: Duration = Duration::from_secs(15);
+
+// The document's view of the stream's parameters (the token may come as
+// `?access_token=`, a security scheme of its own).
+#[derive(IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)]
+struct StreamPath {
+    /// The token's user id.
+    user_id: String,
+}
+
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+struct StreamQuery {
+    /// Only this conversation's events (no `task.*` events then); empty: all.
+    #[param(schema_with = conversation_filter)]
+    conversation_id: Option<String>,
+    /// Resume after this event id, for clients that cannot send the `Last-Event-ID` header.
+    #[param(schema_with = event_id_schema)]
+    last_event_id: Option<String>,
+}
+
+#[derive(IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)]
+struct StreamHeaders {
+    /// Resume after this event id (one this stream sent): the stream first replays what was missed.
+    #[param(rename = "Last-Event-ID", schema_with = event_id_schema)]
+    last_event_id: Option<String>,
+}
+
+fn conversation_filter() -> utoipa::openapi::Schema {
+    use utoipa::openapi::schema::{AnyOfBuilder, KnownFormat, ObjectBuilder, SchemaFormat, Type};
+    AnyOfBuilder::new()
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid))),
+        )
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .max_length(Some(0)),
+        )
+        .into()
+}
+
+fn event_id_schema() -> utoipa::openapi::Schema {
+    todo_common::domain::schema::integer_or_blank(0, i64::MAX, 0)
+}
 
 #[derive(Deserialize, Default)]
 pub struct StreamParams {
@@ -51,6 +104,28 @@ pub struct StreamParams {
     access_token: Option<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/{user_id}/events",
+    tag = "events",
+    operation_id = "events_stream",
+    summary = "Live changes (server-sent events)",
+    description = "Streams the user's changes as `text/event-stream`: tasks, conversations, messages, tool calls, \
+        and the answer as the model writes it. Every stored event has an `id:` that grows by one per user; \
+        reconnect with `Last-Event-ID` to replay exactly what was missed. Keep-alive comments every 15 s, `retry: 3000`. \
+        A browser's EventSource may pass the token as `?access_token=` instead of the header. \
+        The events and their `data` are in the `ServerEvent` schema.",
+    security(("bearer" = []), ("access_token" = [])),
+    params(StreamPath, StreamQuery, StreamHeaders),
+    responses(
+        (status = 200, description = "The stream; it ends with `session.expired` when the token does.",
+            content_type = "text/event-stream", body = crate::openapi::ServerEvent),
+        BadInput,
+        AuthErrors,
+        RateLimited,
+        ServerErrors,
+    ),
+)]
 pub async fn stream(
     State(state): State<AppState>,
     StreamScope {
@@ -80,22 +155,13 @@ pub async fn stream(
             Uuid::parse_str(s).map_err(|_| Error::invalid("conversation_id", "must be a UUID"))
         })
         .transpose()?;
-    let resume = headers
-        .get("last-event-id")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
-        .or(params.last_event_id)
-        .filter(|s| !s.trim().is_empty())
-        .map(|s| {
-            s.trim()
-                .parse::<i64>()
-                .ok()
-                .filter(|n| *n >= 0)
-                .ok_or_else(|| {
-                    Error::invalid("last_event_id", "must be an event id this stream sent")
-                })
-        })
-        .transpose()?;
+    // The header (what EventSource sends) wins over `?last_event_id=`; each
+    // given form must be valid, so a typo is not silently a fresh start.
+    let from_query = event_id(params.last_event_id.as_deref())?;
+    let resume = match headers.get("last-event-id") {
+        None => from_query,
+        Some(v) => event_id(Some(v.to_str().map_err(|_| not_sent())?))?,
+    };
 
     // Subscribe before reading, so nothing committed in between is missed.
     let subscription = state.hub.subscribe(&scope.user_id).await;
@@ -158,6 +224,7 @@ pub async fn stream(
         shutdown: state.shutdown.clone(),
         check: tokio::time::interval_at(tokio::time::Instant::now(), CHECK_EVERY),
         more: true,
+        opened_at: chrono::Utc::now(),
     };
     let mut response = Sse::new(events_of(conn))
         .keep_alive(
@@ -170,6 +237,23 @@ pub async fn stream(
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     h.insert("x-accel-buffering", HeaderValue::from_static("no"));
     Ok(response)
+}
+
+fn not_sent() -> Error {
+    Error::invalid("last_event_id", "must be an event id this stream sent")
+}
+
+/// A `Last-Event-ID` as given: blank is none, else a whole number >= 0.
+fn event_id(raw: Option<&str>) -> Result<Option<i64>, Error> {
+    match raw.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(s) => s
+            .parse::<i64>()
+            .ok()
+            .filter(|n| *n >= 0)
+            .map(Some)
+            .ok_or_else(not_sent),
+    }
 }
 
 struct Connection {
@@ -191,6 +275,9 @@ struct Connection {
     check: tokio::time::Interval,
     /// Read again before waiting: the last read may not have been the end.
     more: bool,
+    /// Events recorded before this are replays: they count as sent but not
+    /// in the delivery lag (a client back after an hour is not a slow path).
+    opened_at: chrono::DateTime<chrono::Utc>,
 }
 
 impl Connection {
@@ -199,8 +286,15 @@ impl Connection {
         let batch =
             events::after(&self.pool, &self.user, self.last, self.conversation, PAGE).await?;
         self.more = batch.len() as i64 == PAGE;
+        let now = chrono::Utc::now();
         for e in batch {
             self.last = e.seq;
+            metrics::counter!("sse_events_sent_total", "kind" => "durable").increment(1);
+            if e.created_at >= self.opened_at {
+                // From the recording transaction's start to the frame queued here.
+                let lag = (now - e.created_at).to_std().unwrap_or_default();
+                metrics::histogram!("sse_delivery_lag_seconds").record(lag.as_secs_f64());
+            }
             self.pending.push_back(
                 SseEvent::default()
                     .id(e.seq.to_string())
@@ -261,6 +355,7 @@ fn events_of(conn: Connection) -> impl Stream<Item = Result<SseEvent, Infallible
                     Some(Live::Notice) => conn.more = true,
                     Some(Live::Transient { kind, data }) => {
                         if conn.wants(&data) {
+                            metrics::counter!("sse_events_sent_total", "kind" => "transient").increment(1);
                             conn.pending.push_back(SseEvent::default().event(kind).data(data.to_string()));
                         }
                     }

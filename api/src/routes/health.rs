@@ -7,37 +7,72 @@ use std::time::Duration;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde_json::{Value, json};
+use serde::Serialize;
 use todo_common::db;
+use utoipa::ToSchema;
 
 use crate::state::AppState;
 
 /// Far above the 5 ms target, far below a load balancer's patience.
 const DB_TIMEOUT: Duration = Duration::from_secs(2);
 
-pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+/// What `/health` reports.
+#[derive(Serialize, ToSchema)]
+pub struct Health {
+    status: HealthStatus,
+    database_connected: bool,
+    /// The probe's round trip; null when it failed.
+    database_latency_ms: Option<f64>,
+    broker_connected: bool,
+    version: &'static str,
+    environment: &'static str,
+}
+
+/// `healthy`; `degraded` without RabbitMQ (chat is kept in the outbox);
+/// `unhealthy` (503) without PostgreSQL.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+enum HealthStatus {
+    Healthy,
+    Degraded,
+    Unhealthy,
+}
+
+#[utoipa::path(
+    get,
+    path = "/health",
+    tag = "operations",
+    operation_id = "health",
+    summary = "Health check",
+    description = "A live round trip to PostgreSQL on every call (for load balancers), and the RabbitMQ connection state.",
+    responses(
+        (status = 200, description = "Serving (healthy or degraded).", body = Health),
+        (status = 503, description = "PostgreSQL is unreachable.", body = Health),
+    ),
+)]
+pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
     let probe = db::ping(&state.pool, DB_TIMEOUT).await;
     let broker_connected = state.broker.is_connected();
     let latency_ms = probe.as_ref().ok().map(|l| l.as_secs_f64() * 1000.0);
     // Without the broker the API still takes chat (the outbox holds it), so
     // it stays in rotation: degraded, not down.
     let (status, label) = match (&probe, broker_connected) {
-        (Ok(_), true) => (StatusCode::OK, "healthy"),
-        (Ok(_), false) => (StatusCode::OK, "degraded"),
-        (Err(_), _) => (StatusCode::SERVICE_UNAVAILABLE, "unhealthy"),
+        (Ok(_), true) => (StatusCode::OK, HealthStatus::Healthy),
+        (Ok(_), false) => (StatusCode::OK, HealthStatus::Degraded),
+        (Err(_), _) => (StatusCode::SERVICE_UNAVAILABLE, HealthStatus::Unhealthy),
     };
     if let Err(why) = &probe {
         tracing::warn!(error = %why, "health check: database unreachable");
     }
     (
         status,
-        Json(json!({
-            "status": label,
-            "database_connected": probe.is_ok(),
-            "database_latency_ms": latency_ms,
-            "broker_connected": broker_connected,
-            "version": todo_common::VERSION,
-            "environment": state.config.environment.as_str(),
-        })),
+        Json(Health {
+            status: label,
+            database_connected: probe.is_ok(),
+            database_latency_ms: latency_ms,
+            broker_connected,
+            version: todo_common::VERSION,
+            environment: state.config.environment.as_str(),
+        }),
     )
 }

@@ -8,6 +8,19 @@ use axum::response::IntoResponse;
 use crate::error::ApiError;
 use crate::state::AppState;
 
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "operations",
+    operation_id = "metrics",
+    summary = "Prometheus metrics",
+    description = "The Prometheus text format. 404 when `METRICS_ENABLED` is false; with `METRICS_PORT` set, \
+        served only on that port (and then not listed here).",
+    responses(
+        (status = 200, description = "Metrics.", content_type = "text/plain; version=0.0.4; charset=utf-8", body = String),
+        (status = 404, description = "`not_found`: metrics are disabled.", body = crate::openapi::ErrorBody),
+    ),
+)]
 pub async fn render(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
     let handle = state.metrics.as_ref().ok_or(ApiError::RouteNotFound)?;
     // Pool gauges are read at scrape time so they are never stale
@@ -18,6 +31,7 @@ pub async fn render(State(state): State<AppState>) -> Result<impl IntoResponse, 
     metrics::gauge!("db_pool_connections", "state" => "in_use").set(size - idle);
     metrics::gauge!("db_pool_max_connections")
         .set(f64::from(state.config.database_max_connections()));
+    todo_common::process_metrics::collect();
     Ok((
         [(
             header::CONTENT_TYPE,

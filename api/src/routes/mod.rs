@@ -3,6 +3,7 @@
 mod auth;
 mod chat;
 mod conversations;
+mod docs;
 mod events;
 mod health;
 mod metrics;
@@ -10,43 +11,58 @@ mod tasks;
 mod web;
 
 use axum::Router;
-use axum::routing::{get, patch, post};
+use axum::routing::get;
 use todo_common::Config;
+use utoipa::OpenApi as _;
+use utoipa::openapi::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::error::ApiError;
+use crate::openapi::{self, ApiDoc};
 use crate::state::AppState;
 
-pub fn router(config: &Config) -> Router<AppState> {
-    let api = Router::new()
-        .route("/health", get(health::health))
-        .route("/api/auth/signup", post(auth::signup))
-        .route("/api/auth/login", post(auth::login))
-        .route("/api/auth/me", get(auth::me))
-        .route("/api/auth/logout", post(auth::logout))
-        .route("/api/{user_id}/tasks", get(tasks::list).post(tasks::create))
-        .route(
-            "/api/{user_id}/tasks/{id}",
-            get(tasks::get).put(tasks::update).delete(tasks::delete),
-        )
-        .route("/api/{user_id}/tasks/{id}/complete", patch(tasks::complete))
-        .route("/api/{user_id}/chat", post(chat::post))
-        .route("/api/{user_id}/chat/{message_id}", get(chat::status))
-        .route("/api/{user_id}/events", get(events::stream))
-        .route("/api/{user_id}/conversations", get(conversations::list))
-        .route(
-            "/api/{user_id}/conversations/{id}",
-            get(conversations::get).delete(conversations::delete),
-        )
-        .route(
-            "/api/{user_id}/conversations/{id}/messages",
-            get(conversations::messages),
-        );
+pub use docs::DOCUMENT_PATH;
+
+/// Every route of the API with its documentation. `routes!` registers each
+/// handler together with its `#[utoipa::path]`, so the router and the
+/// OpenAPI document come from this one list; handlers sharing a path go in
+/// one `routes!`.
+pub fn api(config: &Config) -> OpenApiRouter<AppState> {
+    let api = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(health::health))
+        .routes(routes!(auth::signup))
+        .routes(routes!(auth::login))
+        .routes(routes!(auth::me))
+        .routes(routes!(auth::logout))
+        .routes(routes!(tasks::list, tasks::create))
+        .routes(routes!(tasks::get, tasks::update, tasks::delete))
+        .routes(routes!(tasks::complete))
+        .routes(routes!(chat::post))
+        .routes(routes!(chat::status))
+        .routes(routes!(events::stream))
+        .routes(routes!(conversations::list))
+        .routes(routes!(conversations::get, conversations::delete))
+        .routes(routes!(conversations::messages));
     // With METRICS_PORT, /metrics is served on that listener only.
-    let api = if config.metrics_port.is_none() {
-        api.route("/metrics", get(metrics::render))
+    if config.metrics_port.is_none() {
+        api.routes(routes!(metrics::render))
     } else {
         api
-    };
+    }
+}
+
+/// The OpenAPI document of what `router(config)` serves.
+pub fn document(config: &Config) -> OpenApi {
+    let mut doc = api(config).into_openapi();
+    openapi::finish(&mut doc);
+    doc
+}
+
+pub fn router(config: &Config) -> Router<AppState> {
+    let (api, mut doc) = api(config).split_for_parts();
+    openapi::finish(&mut doc);
+    let api = api.merge(docs::router(&doc));
     // The web app at `/`; without it `/` stays the JSON 404 below.
     let router = if config.web_enabled {
         api.merge(web::router())

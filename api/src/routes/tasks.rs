@@ -1,6 +1,6 @@
-//! Task routes: thin adapters over `todo_common::tasks`, the implementation
-//! the chat tools and the MCP server share. After each change, the user's
-//! live streams are told (the change's event is already committed).
+//! Task routes: thin adapters over `todo_common::tasks::Tasks`, the
+//! implementation the chat tools and the MCP server share (it records each
+//! change's event and wakes the user's live streams).
 
 use axum::Json;
 use axum::extract::State;
@@ -8,18 +8,33 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use todo_common::domain::TaskId;
-use todo_common::tasks::{self, ListParams, NewTaskInput, Task, TaskPage, TaskPatchInput};
+use todo_common::tasks::{ListParams, NewTaskInput, Task, TaskPage, TaskPatchInput};
+use utoipa::{IntoParams, ToSchema};
 
 use crate::error::ApiResult;
 use crate::extract::{ApiJson, ApiPath, ApiQuery, OptionalJson, UserScope};
+use crate::openapi::{AuthErrors, BadInput, BodyErrors, NotFound, ServerErrors};
 use crate::state::AppState;
 
 /// `/api/{user_id}/tasks/{id}`; the user part is checked by [`UserScope`].
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
 pub struct TaskPath {
+    /// The token's user id.
     #[allow(dead_code)]
     user_id: String,
+    /// The task's number.
+    #[param(value_type = i64, minimum = 1, maximum = 9223372036854775807i64)]
     id: String,
+}
+
+/// `/api/{user_id}/tasks`.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)]
+pub struct UserPath {
+    /// The token's user id.
+    user_id: String,
 }
 
 impl TaskPath {
@@ -28,24 +43,56 @@ impl TaskPath {
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/{user_id}/tasks",
+    tag = "tasks",
+    operation_id = "tasks_list",
+    summary = "List tasks",
+    description = "Filtered and sorted, one page at a time (keyset pagination): pass `next_cursor` back as \
+        `cursor` with the same `sort` and `order`.",
+    security(("bearer" = [])),
+    params(UserPath, ListParams),
+    responses(
+        (status = 200, description = "One page of tasks.", body = TaskPage),
+        BadInput,
+        AuthErrors,
+        ServerErrors,
+    ),
+)]
 pub async fn list(
     State(state): State<AppState>,
     scope: UserScope,
     ApiQuery(params): ApiQuery<ListParams>,
 ) -> ApiResult<Json<TaskPage>> {
     let query = params.parse()?;
-    Ok(Json(
-        tasks::list(&state.pool, &scope.user_id, &query).await?,
-    ))
+    Ok(Json(state.tasks.list(&scope.user_id, &query).await?))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/{user_id}/tasks",
+    tag = "tasks",
+    operation_id = "tasks_create",
+    summary = "Create a task",
+    security(("bearer" = [])),
+    params(UserPath),
+    request_body = NewTaskInput,
+    responses(
+        (status = 201, description = "Created.", body = Task, headers(
+            ("Location" = String, description = "`/api/{user_id}/tasks/{id}`"),
+        )),
+        BodyErrors,
+        AuthErrors,
+        ServerErrors,
+    ),
+)]
 pub async fn create(
     State(state): State<AppState>,
     scope: UserScope,
     ApiJson(input): ApiJson<NewTaskInput>,
 ) -> ApiResult<Response> {
-    let task = tasks::create(&state.pool, &scope.user_id, input.parse()?).await?;
-    state.broker.notify(&scope.user_id).await;
+    let task = state.tasks.create(&scope.user_id, input.parse()?).await?;
     let location = format!("/api/{}/tasks/{}", scope.user_id, task.id);
     let mut response = (StatusCode::CREATED, Json(task)).into_response();
     if let Ok(value) = HeaderValue::from_str(&location) {
@@ -54,16 +101,48 @@ pub async fn create(
     Ok(response)
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/{user_id}/tasks/{id}",
+    tag = "tasks",
+    operation_id = "tasks_get",
+    summary = "Get a task",
+    security(("bearer" = [])),
+    params(TaskPath),
+    responses(
+        (status = 200, description = "The task.", body = Task),
+        BadInput,
+        AuthErrors,
+        NotFound,
+        ServerErrors,
+    ),
+)]
 pub async fn get(
     State(state): State<AppState>,
     scope: UserScope,
     ApiPath(path): ApiPath<TaskPath>,
 ) -> ApiResult<Json<Task>> {
-    Ok(Json(
-        tasks::get(&state.pool, &scope.user_id, path.id()?).await?,
-    ))
+    Ok(Json(state.tasks.get(&scope.user_id, path.id()?).await?))
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/{user_id}/tasks/{id}",
+    tag = "tasks",
+    operation_id = "tasks_update",
+    summary = "Change a task",
+    description = "Changes the fields present; `null` clears `description`, `due_at` and `tags`.",
+    security(("bearer" = [])),
+    params(TaskPath),
+    request_body = TaskPatchInput,
+    responses(
+        (status = 200, description = "The changed task.", body = Task),
+        BodyErrors,
+        AuthErrors,
+        NotFound,
+        ServerErrors,
+    ),
+)]
 pub async fn update(
     State(state): State<AppState>,
     scope: UserScope,
@@ -71,15 +150,19 @@ pub async fn update(
     ApiJson(input): ApiJson<TaskPatchInput>,
 ) -> ApiResult<Json<Task>> {
     let id = path.id()?;
-    let task = tasks::update(&state.pool, &scope.user_id, id, input.parse()?).await?;
-    state.broker.notify(&scope.user_id).await;
+    let task = state
+        .tasks
+        .update(&scope.user_id, id, input.parse()?)
+        .await?;
     Ok(Json(task))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CompleteBody {
+    /// True (the default) marks it done, false pending again.
     #[serde(default = "yes")]
+    #[schema(default = true)]
     completed: bool,
 }
 
@@ -88,6 +171,24 @@ fn yes() -> bool {
 }
 
 /// Body `{"completed": bool}`, optional: no body means "mark done".
+#[utoipa::path(
+    patch,
+    path = "/api/{user_id}/tasks/{id}/complete",
+    tag = "tasks",
+    operation_id = "tasks_complete",
+    summary = "Mark a task done (or pending)",
+    description = "The body is optional: none marks the task done. Completing a completed task keeps its `completed_at`.",
+    security(("bearer" = [])),
+    params(TaskPath),
+    request_body(content = Option<CompleteBody>, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The task.", body = Task),
+        BodyErrors,
+        AuthErrors,
+        NotFound,
+        ServerErrors,
+    ),
+)]
 pub async fn complete(
     State(state): State<AppState>,
     scope: UserScope,
@@ -96,17 +197,34 @@ pub async fn complete(
 ) -> ApiResult<Json<Task>> {
     let id = path.id()?;
     let completed = body.is_none_or(|b| b.completed);
-    let task = tasks::set_completed(&state.pool, &scope.user_id, id, completed).await?;
-    state.broker.notify(&scope.user_id).await;
+    let task = state
+        .tasks
+        .set_completed(&scope.user_id, id, completed)
+        .await?;
     Ok(Json(task))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/{user_id}/tasks/{id}",
+    tag = "tasks",
+    operation_id = "tasks_delete",
+    summary = "Delete a task",
+    security(("bearer" = [])),
+    params(TaskPath),
+    responses(
+        (status = 204, description = "Deleted."),
+        BadInput,
+        AuthErrors,
+        NotFound,
+        ServerErrors,
+    ),
+)]
 pub async fn delete(
     State(state): State<AppState>,
     scope: UserScope,
     ApiPath(path): ApiPath<TaskPath>,
 ) -> ApiResult<StatusCode> {
-    tasks::delete(&state.pool, &scope.user_id, path.id()?).await?;
-    state.broker.notify(&scope.user_id).await;
+    state.tasks.delete(&scope.user_id, path.id()?).await?;
     Ok(StatusCode::NO_CONTENT)
 }

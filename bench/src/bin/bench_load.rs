@@ -30,10 +30,20 @@
 //! after `--warmup` seconds against the end. The services' ERROR and WARN
 //! lines are counted from their stderr (set BENCH_LOG_LEVEL=warn to see WARN).
 //!
+//! Worker sizing (issue 11): `--worker-concurrency N` sets the workers'
+//! WORKER_CONCURRENCY and `--worker-env KEY=VALUE` (repeatable) any other
+//! variable of the workers only (DATABASE_POOL_SIZE, TURNS_PER_USER...);
+//! `--latency-ms` is the mock's latency per model call. Each worker serves
+//! its /metrics on a port of its own, and the report adds, per worker, the
+//! peak of `worker_turns_in_flight` and of its pool's connections in use
+//! (sampled every 250 ms), and the most model calls mock-openai had in
+//! flight at once.
+//!
 //! Usage: bench-load [--workers W] [--users U] [--rate TURNS_PER_S] [--duration S]
 //!        [--latency-ms L] [--mock-rpm M] [--openai-rpm R|unset] [--shrink-at S --shrink-rpm M2]
 //!        [--target F] [--kill-every S] [--restart-broker-at S [--broker-down S]]
 //!        [--sse-churn N] [--rss-every S [--warmup S]] [--drain-timeout S] [--bin-dir DIR]
+//!        [--worker-concurrency N] [--worker-env KEY=VALUE]...
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -71,6 +81,8 @@ struct Args {
     /// RSS growth is measured from this many seconds into the run.
     warmup: u64,
     bin_dir: String,
+    /// Variables for the workers only (`--worker-env`, `--worker-concurrency`).
+    worker_env: Vec<(String, String)>,
 }
 
 fn parse_args() -> Result<Args> {
@@ -93,6 +105,7 @@ fn parse_args() -> Result<Args> {
         rss_every: 0,
         warmup: 300,
         bin_dir: "target/release".into(),
+        worker_env: Vec::new(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -119,6 +132,17 @@ fn parse_args() -> Result<Args> {
             "--rss-every" => a.rss_every = v.parse()?,
             "--warmup" => a.warmup = v.parse()?,
             "--bin-dir" => a.bin_dir = v,
+            "--worker-concurrency" => {
+                let n: u16 = v.parse()?;
+                a.worker_env
+                    .push(("WORKER_CONCURRENCY".into(), n.to_string()));
+            }
+            "--worker-env" => {
+                let (key, value) = v
+                    .split_once('=')
+                    .with_context(|| format!("--worker-env {v}: expected KEY=VALUE"))?;
+                a.worker_env.push((key.to_string(), value.to_string()));
+            }
             _ => bail!("unknown flag {flag}; see the file header"),
         }
     }
@@ -199,7 +223,15 @@ async fn run(args: &Args) -> Result<()> {
     if let Some(t) = &args.target {
         env.push(("OPENAI_LIMIT_TARGET", t.as_str()));
     }
-    let stack = Stack::start_with(&args.bin_dir, args.workers, &mock_config, &env).await?;
+    let stack = Stack::start_with(
+        &args.bin_dir,
+        args.workers,
+        &mock_config,
+        &env,
+        &args.worker_env,
+    )
+    .await?;
+    let gauges = watch_workers(stack.worker_metrics_ports.clone());
     let db = PgPool::connect(&stack.db_url).await?;
     let (base, mock_url) = (stack.base.clone(), format!("http://{}", stack.mock));
     let http = reqwest::Client::builder()
@@ -422,6 +454,25 @@ async fn run(args: &Args) -> Result<()> {
         by.join(", ")
     };
     println!("| chat posts not accepted, by status | {by} |");
+    report_gauges(&gauges.lock().expect("lock"));
+    let peak_calls = match http.get(format!("{mock_url}/_mock/stats")).send().await {
+        Ok(r) => r
+            .json::<Value>()
+            .await
+            .ok()
+            .map(|v| v["peak_in_flight"].clone()),
+        Err(_) => None,
+    };
+    if let Some(peak) = peak_calls {
+        println!("| model calls in flight at mock-openai, at most | {peak} |");
+    }
+    // A turn claimed again lost its lease or hit a database error midway
+    // (e.g. a heartbeat starved of connections): must stay 0 without chaos.
+    let reclaimed: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM messages WHERE role = 'user' AND attempts > 1")
+            .fetch_one(&db)
+            .await?;
+    println!("| turns claimed more than once | {reclaimed} |");
     if kills.is_some() || outage.is_some() || args.rss_every > 0 {
         let sse_dupes = book.lock().expect("lock").duplicate_answers;
         report_faults(&db, total, kills.as_deref(), sse_dupes).await?;
@@ -451,6 +502,68 @@ async fn run(args: &Args) -> Result<()> {
     }
     db.close().await;
     stack.stop().await
+}
+
+/// The peaks of one worker's gauges, read from its /metrics.
+#[derive(Clone, Copy, Default)]
+struct WorkerGauges {
+    turns_in_flight: f64,
+    pool_in_use: f64,
+    pool_max: f64,
+}
+
+/// Every 250 ms: each worker's `worker_turns_in_flight` and pool gauges,
+/// keeping the peaks (a restarted worker keeps its port and its entry).
+fn watch_workers(ports: Vec<u16>) -> Arc<Mutex<Vec<WorkerGauges>>> {
+    let peaks = Arc::new(Mutex::new(vec![WorkerGauges::default(); ports.len()]));
+    let out = peaks.clone();
+    tokio::spawn(async move {
+        let http = reqwest::Client::new();
+        loop {
+            for (i, port) in ports.iter().enumerate() {
+                let url = format!("http://127.0.0.1:{port}/metrics");
+                let Ok(text) = async { http.get(url).send().await?.text().await }.await else {
+                    continue;
+                };
+                let value = |name: &str| {
+                    text.lines()
+                        .find_map(|l| l.strip_prefix(name)?.trim().parse::<f64>().ok())
+                };
+                let mut p = peaks.lock().expect("lock");
+                let g = &mut p[i];
+                if let Some(v) = value("worker_turns_in_flight ") {
+                    g.turns_in_flight = g.turns_in_flight.max(v);
+                }
+                if let Some(v) = value("db_pool_connections{state=\"in_use\"} ") {
+                    g.pool_in_use = g.pool_in_use.max(v);
+                }
+                if let Some(v) = value("db_pool_max_connections ") {
+                    g.pool_max = v;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    });
+    out
+}
+
+fn report_gauges(gauges: &[WorkerGauges]) {
+    let turns: Vec<String> = gauges
+        .iter()
+        .map(|g| format!("{:.0}", g.turns_in_flight))
+        .collect();
+    let pool: Vec<String> = gauges
+        .iter()
+        .map(|g| format!("{:.0} / {:.0}", g.pool_in_use, g.pool_max))
+        .collect();
+    println!(
+        "| turns in flight per worker, at most (worker_turns_in_flight) | {} |",
+        turns.join(", ")
+    );
+    println!(
+        "| pool connections in use / max per worker, at most (sampled) | {} |",
+        pool.join(", ")
+    );
 }
 
 /// `rabbitmqctl <action>` on this machine.

@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::events::{self, kind};
 use crate::paging;
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Conversation {
     pub id: Uuid,
     pub title: String,
@@ -26,7 +26,8 @@ fn not_found(id: Uuid) -> Error {
 }
 
 /// One page of conversations, most recently active first.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = ConversationPage)]
 pub struct Page {
     pub conversations: Vec<Conversation>,
     /// Pass back as `cursor` for the next page; None on the last one.

@@ -18,24 +18,51 @@ use crate::error::{Error, Result};
 use crate::events::{self, kind};
 
 /// A stored message as clients see it.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct ChatMessage {
     pub id: Uuid,
     pub conversation_id: Uuid,
     pub seq: i64,
+    #[schema(value_type = MessageRole)]
     pub role: String,
     pub content: String,
+    #[schema(value_type = MessageStatus)]
     pub status: String,
     /// Assistant messages that asked for tools: `[{id, name, arguments}]`.
+    #[schema(value_type = Option<Vec<Object>>)]
     pub tool_calls: Option<Json<Value>>,
     pub tool_call_id: Option<String>,
     pub tool_name: Option<String>,
     /// Assistant and tool messages: the user message they answer.
     pub reply_to: Option<Uuid>,
     pub is_final: bool,
+    #[schema(value_type = Object)]
     pub metadata: Json<Value>,
     pub error: Option<String>,
     pub created_at: DateTime<Utc>,
+}
+
+// The values the `messages` table allows for `role` and `status` (its CHECK
+// constraints), for the API's document; the columns stay strings in code.
+/// Who wrote a message.
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+enum MessageRole {
+    User,
+    Assistant,
+    Tool,
+}
+
+/// Where a message (for a user message: its turn) stands.
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+enum MessageStatus {
+    Queued,
+    Processing,
+    Completed,
+    Failed,
 }
 
 const MESSAGE_COLUMNS: &str = "id, conversation_id, seq, role, content, status, tool_calls, \
@@ -277,18 +304,23 @@ pub async fn list(
 }
 
 /// One tool call of a turn with its result, as the chat response shows it.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct ToolCallView {
     pub name: String,
+    /// The arguments the model sent (a string when they were not JSON).
+    #[schema(value_type = Value)]
     pub arguments: Value,
+    /// What the tool answered.
+    #[schema(value_type = Value)]
     pub result: Value,
 }
 
 /// Where a turn stands, in the shape of the chat response.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TurnView {
     pub conversation_id: Uuid,
     pub message_id: Uuid,
+    #[schema(value_type = MessageStatus)]
     pub status: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub response: Option<String>,
@@ -296,6 +328,7 @@ pub struct TurnView {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
     pub metadata: Option<Value>,
 }
 

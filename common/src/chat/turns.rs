@@ -30,6 +30,7 @@ use crate::domain::UserId;
 use crate::error::Result;
 use crate::events::{self, kind};
 use crate::llm::{Message, Reply, Role, ToolCall};
+use crate::queue::Broker;
 use crate::tools;
 
 /// A claimed turn: the user message being answered.
@@ -349,7 +350,14 @@ pub async fn record_round(
 
 /// Runs one tool call exactly once: its effect and its recorded result
 /// commit together; a call already recorded returns the stored result.
-pub async fn run_tool(pool: &PgPool, turn: &Turn, call: &ToolCall) -> Result<String> {
+/// After the commit the user's live streams are woken (the task change and
+/// `tool.called` are theirs to read).
+pub async fn run_tool(
+    pool: &PgPool,
+    live: &Broker,
+    turn: &Turn,
+    call: &ToolCall,
+) -> Result<String> {
     let mut tx = pool.begin().await?;
     lock_conversation(&mut tx, turn).await?;
     let stored: Option<String> = sqlx::query_scalar(
@@ -387,6 +395,7 @@ pub async fn run_tool(pool: &PgPool, turn: &Turn, call: &ToolCall) -> Result<Str
     )
     .await?;
     tx.commit().await?;
+    live.notify(&turn.user_id).await;
     Ok(text)
 }
 

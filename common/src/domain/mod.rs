@@ -1,6 +1,7 @@
 //! Domain types. Each is built only through a parse that enforces its rules,
 //! so a value that exists is valid wherever it travels (REST, chat tools, MCP).
 
+pub mod schema;
 pub mod task;
 pub(crate) mod text;
 pub mod user;

@@ -8,7 +8,10 @@ use super::text::{bounded, check_chars};
 use crate::error::Error;
 
 /// A task's id: positive, as stored in `tasks.id`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, sqlx::Type)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, sqlx::Type, utoipa::ToSchema,
+)]
+#[schema(value_type = i64, minimum = 1)]
 #[serde(transparent)]
 #[sqlx(transparent)]
 pub struct TaskId(i64);
@@ -67,7 +70,18 @@ impl TaskDescription {
 }
 
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Serialize, Deserialize, sqlx::Type,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Default,
+    Serialize,
+    Deserialize,
+    sqlx::Type,
+    utoipa::ToSchema,
 )]
 #[serde(rename_all = "lowercase")]
 #[sqlx(type_name = "task_priority", rename_all = "lowercase")]
@@ -96,7 +110,8 @@ impl Priority {
     }
 }
 
-/// Up to 10 distinct tags, each 1..=32 characters, lower-cased, no spaces or commas.
+/// Up to 10 tags, each 1..=32 characters, lower-cased, no spaces or commas;
+/// repeats are dropped.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct TaskTags(Vec<String>);
 
@@ -105,18 +120,21 @@ impl TaskTags {
     pub const MAX_LEN: usize = 32;
 
     pub fn parse<S: AsRef<str>>(raw: &[S]) -> Result<Self, Error> {
+        // Counted as given, before repeats are dropped: one rule a client
+        // can check without knowing how tags compare (the API document's
+        // `maxItems`).
+        if raw.len() > Self::MAX_TAGS {
+            return Err(Error::invalid(
+                "tags",
+                format!("at most {} tags (got {})", Self::MAX_TAGS, raw.len()),
+            ));
+        }
         let mut tags: Vec<String> = Vec::with_capacity(raw.len());
         for tag in raw {
             let tag = Self::parse_one(tag.as_ref())?;
             if !tags.contains(&tag) {
                 tags.push(tag);
             }
-        }
-        if tags.len() > Self::MAX_TAGS {
-            return Err(Error::invalid(
-                "tags",
-                format!("at most {} tags (got {})", Self::MAX_TAGS, tags.len()),
-            ));
         }
         Ok(Self(tags))
     }
@@ -182,6 +200,9 @@ mod tests {
         assert!(TaskTags::parse(&["x".repeat(33)]).is_err());
         let eleven: Vec<String> = (0..11).map(|i| format!("t{i}")).collect();
         assert!(TaskTags::parse(&eleven).is_err());
+        // Repeats count: the limit is on what was sent.
+        assert!(TaskTags::parse(&["a"; 11]).is_err());
+        assert_eq!(TaskTags::parse(&["a"; 10]).unwrap().as_slice(), ["a"]);
     }
 
     #[test]

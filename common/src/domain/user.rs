@@ -8,7 +8,10 @@ use super::text::bounded;
 use crate::error::Error;
 
 /// An opaque user id: ours are UUIDv7 strings, Better Auth's are its own.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, sqlx::Type)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, sqlx::Type, utoipa::ToSchema,
+)]
+#[schema(value_type = String)]
 #[serde(transparent)]
 #[sqlx(transparent)]
 pub struct UserId(String);

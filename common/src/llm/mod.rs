@@ -78,4 +78,9 @@ pub struct Reply {
     pub content: Option<String>,
     pub tool_calls: Vec<ToolCall>,
     pub usage: Option<Usage>,
+    /// The model stopped at the output limit (`finish_reason: "length"`):
+    /// the text is what it wrote until then, and a tool call may be cut
+    /// in the middle of its arguments.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub truncated: bool,
 }

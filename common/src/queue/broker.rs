@@ -116,6 +116,9 @@ impl Broker {
                     Err(e) => {
                         metrics::counter!("rabbitmq_connections_total", "outcome" => "failed")
                             .increment(1);
+                        // Also when it never connected: a service started
+                        // without its broker must fire ApiBrokerDisconnected.
+                        metrics::gauge!("rabbitmq_connected").set(0.0);
                         tracing::warn!(error = %e, retry_in = ?backoff, "cannot connect to RabbitMQ");
                         tokio::select! {
                             _ = shutdown.cancelled() => {}

@@ -4,22 +4,32 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer};
+use utoipa::PartialSchema;
+use utoipa::openapi::schema::AdditionalProperties;
+use utoipa::openapi::{RefOr, Schema};
 
-use crate::domain::{Priority, TaskDescription, TaskTags, TaskTitle};
+use crate::domain::{Priority, TaskDescription, TaskTags, TaskTitle, schema};
 use crate::error::{Error, Result};
 
 /// Raw fields of a new task.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = NewTask)]
 pub struct NewTaskInput {
+    #[schema(schema_with = schema::title)]
     pub title: String,
     #[serde(default)]
+    #[schema(schema_with = schema::description_nullable)]
     pub description: Option<String>,
     #[serde(default)]
+    #[schema(schema_with = schema::due_at_nullable)]
     pub due_at: Option<String>,
+    /// Medium when left out.
     #[serde(default)]
+    #[schema(value_type = Option<Priority>)]
     pub priority: Option<String>,
     #[serde(default)]
+    #[schema(schema_with = schema::tags_nullable)]
     pub tags: Option<Vec<String>>,
 }
 
@@ -40,6 +50,75 @@ pub struct TaskPatchInput {
     pub tags: Option<Option<Vec<String>>>,
     #[serde(default)]
     pub completed: Option<bool>,
+}
+
+/// The document's view of a change: every field optional, and at least one
+/// that changes something (`null` clears description, due date and tags,
+/// and means "keep" for the others), as `TaskPatchInput::parse` requires.
+impl utoipa::PartialSchema for TaskPatchInput {
+    fn schema() -> RefOr<Schema> {
+        use utoipa::openapi::schema::{AllOfBuilder, AnyOfBuilder, ObjectBuilder, Type};
+        let nullable = |ty: Type| schema::maybe_null(ty, true);
+        let fields = ObjectBuilder::new()
+            .property(
+                "title",
+                ObjectBuilder::new()
+                    .schema_type(nullable(Type::String))
+                    .pattern(Some(schema::text_pattern(1, TaskTitle::MAX, false)))
+                    .description(Some("The new title (see NewTask); `null` keeps it.")),
+            )
+            .property("description", schema::description_nullable())
+            .property("due_at", schema::due_at_nullable())
+            .property(
+                "priority",
+                AnyOfBuilder::new()
+                    .item(Priority::schema())
+                    .item(ObjectBuilder::new().schema_type(Type::Null))
+                    .description(Some("`null` keeps it.")),
+            )
+            .property("tags", schema::tags_nullable())
+            .property(
+                "completed",
+                ObjectBuilder::new()
+                    .schema_type(nullable(Type::Boolean))
+                    .description(Some("`null` keeps it.")),
+            )
+            .additional_properties(Some(AdditionalProperties::FreeForm(false)));
+        let present = |name: &str, ty: Option<Type>| {
+            let mut one = ObjectBuilder::new().required(name);
+            if let Some(ty) = ty {
+                one = one.property(name, ObjectBuilder::new().schema_type(ty));
+            }
+            one
+        };
+        let something = AnyOfBuilder::new()
+            .item(present("title", Some(Type::String)))
+            .item(present("description", None))
+            .item(present("due_at", None))
+            .item(present("priority", Some(Type::String)))
+            .item(present("tags", None))
+            .item(present("completed", Some(Type::Boolean)));
+        AllOfBuilder::new()
+            .item(fields)
+            .item(something)
+            .description(Some(
+                "The fields to change; at least one must change something.",
+            ))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for TaskPatchInput {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "TaskChange".into()
+    }
+
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        schemas.push((
+            <Priority as utoipa::ToSchema>::name().into(),
+            Priority::schema(),
+        ));
+    }
 }
 
 fn nullable<'de, D, T>(de: D) -> Result<Option<Option<T>>, D::Error>

@@ -13,7 +13,7 @@ use sqlx::{PgExecutor, Postgres, QueryBuilder};
 use super::input::parse_timestamp;
 use super::{Task, columns};
 use crate::domain::task::search_text;
-use crate::domain::{Priority, TaskTags, UserId};
+use crate::domain::{Priority, TaskTags, UserId, schema};
 use crate::error::{Error, Result};
 use crate::paging;
 
@@ -21,17 +21,72 @@ pub const DEFAULT_LIMIT: u32 = 50;
 pub const MAX_LIMIT: u32 = 200;
 
 /// Raw query parameters, as strings so every problem gets our own message.
-#[derive(Debug, Default, Deserialize)]
+/// An empty (or blank) parameter is the same as a missing one.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListParams {
+    /// Which tasks: all (default), pending or completed.
+    #[param(schema_with = status_schema)]
     pub status: Option<String>,
+    /// Words in the title or description (case-insensitive), at most 200 characters.
+    #[param(schema_with = search_schema)]
     pub q: Option<String>,
+    /// Only tasks with this tag.
+    #[param(schema_with = tag_schema)]
     pub tag: Option<String>,
+    /// Only tasks of this priority.
+    #[param(schema_with = priority_schema)]
     pub priority: Option<String>,
+    /// Only tasks due before this instant (RFC 3339).
+    #[param(schema_with = schema::timestamp_or_blank)]
     pub due_before: Option<String>,
+    /// Order: created (default), due, priority or title.
+    #[param(schema_with = sort_schema)]
     pub sort: Option<String>,
+    /// Direction; by default newest, most important, soonest due and A to Z first.
+    #[param(schema_with = order_schema)]
     pub order: Option<String>,
+    /// Page size (default 50).
+    #[param(schema_with = limit_schema)]
     pub limit: Option<String>,
+    /// The `next_cursor` of the previous page, with the same `sort` and `order`.
+    #[param(value_type = String, required = false)]
     pub cursor: Option<String>,
+}
+
+fn status_schema() -> utoipa::openapi::Schema {
+    schema::enum_or_blank(&["all", "pending", "completed"])
+}
+
+fn priority_schema() -> utoipa::openapi::Schema {
+    schema::enum_or_blank(&["low", "medium", "high"])
+}
+
+fn sort_schema() -> utoipa::openapi::Schema {
+    schema::enum_or_blank(&["created", "due", "priority", "title"])
+}
+
+fn order_schema() -> utoipa::openapi::Schema {
+    schema::enum_or_blank(&["asc", "desc"])
+}
+
+fn limit_schema() -> utoipa::openapi::Schema {
+    schema::integer_or_blank(1, i64::from(MAX_LIMIT), i64::from(DEFAULT_LIMIT))
+}
+
+fn search_schema() -> utoipa::openapi::schema::Object {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .pattern(Some(schema::text_pattern(0, 200, false)))
+        .build()
+}
+
+fn tag_schema() -> utoipa::openapi::Schema {
+    schema::or_blank(
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .pattern(Some(schema::tag_pattern())),
+    )
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -84,9 +139,12 @@ struct Cursor {
     i: i64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// One page of tasks.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TaskPage {
     pub tasks: Vec<Task>,
+    /// Pass back as `cursor` (with the same `sort` and `order`) for the
+    /// next page; null on the last one.
     pub next_cursor: Option<String>,
 }
 

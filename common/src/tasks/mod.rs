@@ -6,6 +6,7 @@
 
 mod input;
 mod list;
+mod service;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -17,18 +18,22 @@ use crate::events::{self, kind};
 
 pub use input::{NewTask, NewTaskInput, TaskPatch, TaskPatchInput};
 pub use list::{ListParams, ListQuery, MAX_LIMIT as MAX_LIST_LIMIT, Sort, StatusFilter, TaskPage};
+pub use service::Tasks;
 
 /// A task as stored and as returned by every front door.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Task {
     pub id: TaskId,
     pub user_id: UserId,
     pub title: String,
+    /// Empty when the task has none.
     pub description: String,
     pub completed: bool,
     pub priority: Priority,
+    /// Lower-cased, distinct, in the order given.
     pub tags: Vec<String>,
     pub due_at: Option<DateTime<Utc>>,
+    /// When it was last marked done; null while pending.
     pub completed_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -48,12 +53,14 @@ fn not_found(id: TaskId) -> Error {
     Error::NotFound(format!("task {id}"))
 }
 
-// Writes take anything that can begin a transaction: a pool (REST), or the
-// caller's own transaction (a chat tool call, whose effect must commit
-// together with its recorded result). Each runs in its own transaction or
-// savepoint, so the events that announce a change can join it later.
+// Writes take anything that can begin a transaction: a pool ([`Tasks`], for
+// REST and MCP), or the caller's own transaction (a chat tool call, whose
+// effect must commit together with its recorded result). Each runs in its
+// own transaction or savepoint and records its event in it. They are not
+// public: a door goes through [`Tasks`] or the tools, which also wake the
+// user's live streams once the change is committed.
 
-pub async fn create<'c, A>(conn: A, user: &UserId, new: NewTask) -> Result<Task>
+pub(crate) async fn create<'c, A>(conn: A, user: &UserId, new: NewTask) -> Result<Task>
 where
     A: Acquire<'c, Database = Postgres>,
 {
@@ -99,7 +106,12 @@ pub async fn list<'c>(
 }
 
 /// Applies the fields present in `patch`; absent fields keep their value.
-pub async fn update<'c, A>(conn: A, user: &UserId, id: TaskId, patch: TaskPatch) -> Result<Task>
+pub(crate) async fn update<'c, A>(
+    conn: A,
+    user: &UserId,
+    id: TaskId,
+    patch: TaskPatch,
+) -> Result<Task>
 where
     A: Acquire<'c, Database = Postgres>,
 {
@@ -140,7 +152,7 @@ where
 
 /// Marks a task done (or not done). Completing a completed task keeps its
 /// original completed_at, so repeating the request changes nothing.
-pub async fn set_completed<'c, A>(
+pub(crate) async fn set_completed<'c, A>(
     conn: A,
     user: &UserId,
     id: TaskId,
@@ -162,7 +174,7 @@ where
 }
 
 /// Deletes a task and returns what it was.
-pub async fn delete<'c, A>(conn: A, user: &UserId, id: TaskId) -> Result<Task>
+pub(crate) async fn delete<'c, A>(conn: A, user: &UserId, id: TaskId) -> Result<Task>
 where
     A: Acquire<'c, Database = Postgres>,
 {

@@ -9,10 +9,11 @@ use crate::domain::TaskId;
 use crate::error::{Error, Result};
 use crate::tasks::{NewTaskInput, TaskPatchInput};
 
+/// A tool's arguments: a JSON object, read leniently.
 pub(super) struct Args(Map<String, Value>);
 
 /// Parses the model's argument text into a JSON object.
-pub(super) fn parse_object(raw: &str) -> std::result::Result<Args, String> {
+pub(super) fn parse_text(raw: &str) -> std::result::Result<Args, String> {
     let text = raw.trim();
     if text.is_empty() {
         return Ok(Args(Map::new()));
@@ -20,12 +21,19 @@ pub(super) fn parse_object(raw: &str) -> std::result::Result<Args, String> {
     let value = serde_json::from_str::<Value>(text)
         .or_else(|_| serde_json::from_str::<Value>(&unescape_html(text)))
         .map_err(|e| format!("arguments are not valid JSON ({e})"))?;
-    match value {
-        Value::Object(map) => Ok(Args(map)),
-        // Some servers double-encode: a JSON string holding the object.
-        Value::String(inner) => parse_object(&inner),
-        Value::Null => Ok(Args(Map::new())),
-        _ => Err("arguments must be a JSON object".into()),
+    Args::from_value(value)
+}
+
+impl Args {
+    /// Decoded arguments: an object, nothing (null), or (as some servers
+    /// double-encode) a JSON string holding the object.
+    pub(super) fn from_value(value: Value) -> std::result::Result<Args, String> {
+        match value {
+            Value::Object(map) => Ok(Args(map)),
+            Value::String(inner) => parse_text(&inner),
+            Value::Null => Ok(Args(Map::new())),
+            _ => Err("arguments must be a JSON object".into()),
+        }
     }
 }
 
@@ -153,22 +161,22 @@ mod tests {
 
     #[test]
     fn html_escaped_and_double_encoded_arguments_parse() {
-        let a = parse_object("{&quot;title&quot;: &quot;milk &amp; eggs&quot;}").unwrap();
+        let a = parse_text("{&quot;title&quot;: &quot;milk &amp; eggs&quot;}").unwrap();
         assert_eq!(a.string("title").as_deref(), Some("milk & eggs"));
-        let a = parse_object(r##""{\"task_id\": \"#7\"}""##).unwrap();
+        let a = parse_text(r##""{\"task_id\": \"#7\"}""##).unwrap();
         assert_eq!(a.task_id().unwrap().get(), 7);
-        assert!(parse_object("{\"title\": ").is_err());
-        assert!(parse_object("[1,2]").is_err());
+        assert!(parse_text("{\"title\": ").is_err());
+        assert!(parse_text("[1,2]").is_err());
     }
 
     #[test]
     fn dates_without_time_mean_end_of_day() {
-        let a = parse_object(r#"{"title":"x","due_at":"2026-11-26"}"#).unwrap();
+        let a = parse_text(r#"{"title":"x","due_at":"2026-11-26"}"#).unwrap();
         assert_eq!(
             a.new_task().unwrap().due_at.as_deref(),
             Some("2026-11-26T23:59:59Z")
         );
-        let a = parse_object(r#"{"title":"x","due_at":"2026-11-26 09:30:00"}"#).unwrap();
+        let a = parse_text(r#"{"title":"x","due_at":"2026-11-26 09:30:00"}"#).unwrap();
         assert_eq!(
             a.new_task().unwrap().due_at.as_deref(),
             Some("2026-11-26T09:30:00Z")
@@ -177,7 +185,7 @@ mod tests {
 
     #[test]
     fn tags_may_come_as_text() {
-        let a = parse_object(r##"{"title":"x","tags":"#Work, home"}"##).unwrap();
+        let a = parse_text(r##"{"title":"x","tags":"#Work, home"}"##).unwrap();
         assert_eq!(a.new_task().unwrap().tags.unwrap(), ["Work", "home"]);
     }
 }

@@ -1,8 +1,13 @@
-//! The task tools as the chat assistant (and later the MCP server) sees
-//! them: names, JSON-schema parameters, lenient argument parsing and result
-//! shapes. Every tool calls `crate::tasks`, the same implementation the REST
-//! routes use; the user is bound by the caller (the queued turn), never
-//! taken from the arguments, so no prompt can reach another user's tasks.
+//! The task tools, one typed list for every door that offers them: the chat
+//! agent (sent to the model), the offline assistant (which calls them by
+//! [`Tool`]) and the MCP server (`tools/list`, `tools/call`). Each entry has
+//! its name, description, JSON schema, annotations, metric label and
+//! dispatch here, so adding a tool is one change in this module; the
+//! compiler points at every `match` that must learn it.
+//!
+//! Every tool calls `crate::tasks`, the same implementation the REST routes
+//! use; the user is bound by the caller (the queued turn, the MCP token),
+//! never taken from the arguments, so no prompt can reach another user's tasks.
 
 mod args;
 mod schema;
@@ -14,88 +19,235 @@ use crate::domain::UserId;
 use crate::error::Error;
 use crate::tasks::{self, ListParams, Task};
 
-pub use schema::{ToolDefinition, definitions};
+use args::Args;
 
-/// A tool's answer as the model reads it: a JSON value. `Ok` carries both
-/// successes and the model-readable failures (`{"error": "..."}`); `Err` is
-/// only for infrastructure trouble (database down), after which the turn is
-/// retried rather than answered.
-pub type ToolResult = Result<Value, Error>;
+/// The task tools.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Tool {
+    AddTask,
+    ListTasks,
+    CompleteTask,
+    UpdateTask,
+    DeleteTask,
+}
 
-/// Runs tool `name` for `user` inside the caller's transaction.
+/// What a client may assume about a tool (MCP's tool annotations).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Annotations {
+    /// Changes nothing.
+    pub read_only: bool,
+    /// May overwrite or remove what the user stored (not only add to it).
+    pub destructive: bool,
+    /// Repeating the same call changes nothing more.
+    pub idempotent: bool,
+}
+
+impl Tool {
+    pub const ALL: [Tool; 5] = [
+        Tool::AddTask,
+        Tool::ListTasks,
+        Tool::CompleteTask,
+        Tool::UpdateTask,
+        Tool::DeleteTask,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Tool::AddTask => "add_task",
+            Tool::ListTasks => "list_tasks",
+            Tool::CompleteTask => "complete_task",
+            Tool::UpdateTask => "update_task",
+            Tool::DeleteTask => "delete_task",
+        }
+    }
+
+    /// The tool called `name`, if there is one.
+    pub fn from_name(name: &str) -> Option<Tool> {
+        Tool::ALL.into_iter().find(|t| t.name() == name)
+    }
+
+    pub fn description(self) -> &'static str {
+        match self {
+            Tool::AddTask => "Create a new task for the user.",
+            Tool::ListTasks => {
+                "List the user's tasks, optionally only pending or completed ones, or those matching a text."
+            }
+            Tool::CompleteTask => "Mark a task as done (or, with completed=false, as not done).",
+            Tool::UpdateTask => "Change a task's title, description, due date, priority or tags.",
+            Tool::DeleteTask => "Delete a task.",
+        }
+    }
+
+    /// The JSON schema of the arguments.
+    pub fn parameters(self) -> Value {
+        schema::parameters(self)
+    }
+
+    pub fn annotations(self) -> Annotations {
+        let (read_only, destructive, idempotent) = match self {
+            // Each call adds one more task.
+            Tool::AddTask => (false, false, false),
+            Tool::ListTasks => (true, false, true),
+            // Completing a completed task keeps its completed_at; nothing is lost.
+            Tool::CompleteTask => (false, false, true),
+            // The old title, description, ... are overwritten.
+            Tool::UpdateTask => (false, true, true),
+            // A second delete finds nothing to delete (and says so).
+            Tool::DeleteTask => (false, true, true),
+        };
+        Annotations {
+            read_only,
+            destructive,
+            idempotent,
+        }
+    }
+
+    /// The `tool` label of tool metrics (bounded: one per tool).
+    pub fn metric_label(self) -> &'static str {
+        self.name()
+    }
+
+    /// Runs the tool for `user` inside the caller's transaction. `Err` only
+    /// for trouble the caller must handle (see [`Output::from_result`]).
+    async fn run(self, conn: &mut PgConnection, user: &UserId, args: Args) -> crate::Result<Value> {
+        match self {
+            Tool::AddTask => {
+                let task = tasks::create(&mut *conn, user, args.new_task()?.parse()?).await?;
+                Ok(changed(&task, "created"))
+            }
+            Tool::ListTasks => {
+                let params = ListParams {
+                    // Models say "open" or "done" as often as the enum's words.
+                    status: args
+                        .string("status")
+                        .map(|s| match s.to_ascii_lowercase().as_str() {
+                            "open" | "todo" | "incomplete" | "not done" => "pending".into(),
+                            "done" | "finished" | "complete" => "completed".into(),
+                            _ => s,
+                        }),
+                    q: args.string("query"),
+                    limit: Some(tasks::MAX_LIST_LIMIT.to_string()),
+                    ..ListParams::default()
+                };
+                let page = tasks::list(&mut *conn, user, &params.parse()?).await?;
+                Ok(Value::Array(page.tasks.iter().map(listed).collect()))
+            }
+            Tool::CompleteTask => {
+                let id = args.task_id()?;
+                let completed = args.boolean("completed")?.unwrap_or(true);
+                let task = tasks::set_completed(&mut *conn, user, id, completed).await?;
+                Ok(changed(
+                    &task,
+                    if completed { "completed" } else { "updated" },
+                ))
+            }
+            Tool::UpdateTask => {
+                let id = args.task_id()?;
+                let task = tasks::update(&mut *conn, user, id, args.patch()?.parse()?).await?;
+                Ok(changed(&task, "updated"))
+            }
+            Tool::DeleteTask => {
+                let task = tasks::delete(&mut *conn, user, args.task_id()?).await?;
+                Ok(changed(&task, "deleted"))
+            }
+        }
+    }
+}
+
+/// What a tool call came to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Output {
+    /// It did what was asked; the result.
+    Done(Value),
+    /// It refused (bad arguments, unknown task): why, in words the caller can act on.
+    Refused(String),
+}
+
+impl Output {
+    /// Sorts a tool's `Result`: what the caller got wrong becomes a refusal;
+    /// infrastructure trouble (database down) stays an error, after which
+    /// a chat turn is retried rather than answered.
+    fn from_result(result: crate::Result<Value>) -> crate::Result<Output> {
+        match result {
+            Ok(value) => Ok(Output::Done(value)),
+            Err(e @ (Error::Invalid { .. } | Error::NotFound(_))) => {
+                Ok(Output::Refused(e.to_string()))
+            }
+            Err(Error::Conflict { message, .. }) => Ok(Output::Refused(message)),
+            Err(other) => Err(other),
+        }
+    }
+
+    /// The result as a model reads it: the value, or `{"error": "..."}`.
+    pub fn into_json(self) -> Value {
+        match self {
+            Output::Done(value) => value,
+            Output::Refused(message) => json!({ "error": message }),
+        }
+    }
+
+    /// The `outcome` label of tool metrics.
+    pub fn outcome_label(&self) -> &'static str {
+        match self {
+            Output::Done(_) => "ok",
+            Output::Refused(_) => "refused",
+        }
+    }
+}
+
+/// Calls `tool` with already-decoded arguments (a JSON object, or null).
+pub async fn call(
+    conn: &mut PgConnection,
+    user: &UserId,
+    tool: Tool,
+    arguments: Value,
+) -> crate::Result<Output> {
+    let result = match Args::from_value(arguments) {
+        Err(problem) => Err(Error::invalid("arguments", problem)),
+        Ok(args) => tool.run(conn, user, args).await,
+    };
+    Output::from_result(result)
+}
+
+/// Runs tool `name` as the model asked for it (raw, possibly malformed
+/// argument text) and answers as the model reads it. `Err` only for
+/// infrastructure trouble.
 pub async fn execute(
     conn: &mut PgConnection,
     user: &UserId,
     name: &str,
     arguments: &str,
-) -> ToolResult {
-    let outcome = match args::parse_object(arguments) {
-        Err(problem) => Err(Error::invalid("arguments", problem)),
-        Ok(args) => run(conn, user, name, args).await,
+) -> crate::Result<Value> {
+    let Some(tool) = Tool::from_name(name) else {
+        let known: Vec<&str> = Tool::ALL.iter().map(|t| t.name()).collect();
+        let problem = format!("unknown tool `{name}`; available: {}", known.join(", "));
+        return Ok(Output::Refused(Error::invalid("name", problem).to_string()).into_json());
     };
-    match outcome {
-        Ok(value) => Ok(value),
-        Err(e @ (Error::Invalid { .. } | Error::NotFound(_))) => {
-            Ok(json!({ "error": e.to_string() }))
-        }
-        Err(Error::Conflict { message, .. }) => Ok(json!({ "error": message })),
-        Err(other) => Err(other),
-    }
+    let output = match args::parse_text(arguments) {
+        Err(problem) => Output::from_result(Err(Error::invalid("arguments", problem)))?,
+        Ok(args) => Output::from_result(tool.run(conn, user, args).await)?,
+    };
+    Ok(output.into_json())
 }
 
-async fn run(conn: &mut PgConnection, user: &UserId, name: &str, args: args::Args) -> ToolResult {
-    match name {
-        "add_task" => {
-            let task = tasks::create(&mut *conn, user, args.new_task()?.parse()?).await?;
-            Ok(changed(&task, "created"))
-        }
-        "list_tasks" => {
-            let params = ListParams {
-                // Models say "open" or "done" as often as the enum's words.
-                status: args
-                    .string("status")
-                    .map(|s| match s.to_ascii_lowercase().as_str() {
-                        "open" | "todo" | "incomplete" | "not done" => "pending".into(),
-                        "done" | "finished" | "complete" => "completed".into(),
-                        _ => s,
-                    }),
-                q: args.string("query"),
-                limit: Some(tasks::MAX_LIST_LIMIT.to_string()),
-                ..ListParams::default()
-            };
-            let page = tasks::list(&mut *conn, user, &params.parse()?).await?;
-            Ok(Value::Array(page.tasks.iter().map(listed).collect()))
-        }
-        "complete_task" => {
-            let id = args.task_id()?;
-            let completed = args.boolean("completed")?.unwrap_or(true);
-            let task = tasks::set_completed(&mut *conn, user, id, completed).await?;
-            Ok(changed(
-                &task,
-                if completed { "completed" } else { "updated" },
-            ))
-        }
-        "update_task" => {
-            let id = args.task_id()?;
-            let task = tasks::update(&mut *conn, user, id, args.patch()?.parse()?).await?;
-            Ok(changed(&task, "updated"))
-        }
-        "delete_task" => {
-            let task = tasks::delete(&mut *conn, user, args.task_id()?).await?;
-            Ok(changed(&task, "deleted"))
-        }
-        other => Err(Error::invalid(
-            "name",
-            format!(
-                "unknown tool `{other}`; available: {}",
-                definitions()
-                    .iter()
-                    .map(|d| d.name)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        )),
-    }
+/// A tool as the model is told about it.
+#[derive(Debug, Clone)]
+pub struct ToolDefinition {
+    pub name: &'static str,
+    pub description: &'static str,
+    pub parameters: Value,
+}
+
+/// Every tool, for the model.
+pub fn definitions() -> Vec<ToolDefinition> {
+    Tool::ALL
+        .into_iter()
+        .map(|tool| ToolDefinition {
+            name: tool.name(),
+            description: tool.description(),
+            parameters: tool.parameters(),
+        })
+        .collect()
 }
 
 /// The original system's result shape for changes, plus the fields a reply needs.
@@ -120,4 +272,28 @@ fn listed(task: &Task) -> Value {
         "tags": task.tags,
         "description": task.description,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_every_tool_has_an_object_schema() {
+        for tool in Tool::ALL {
+            assert_eq!(Tool::from_name(tool.name()), Some(tool));
+            assert_eq!(tool.parameters()["type"], "object", "{tool:?}");
+            assert!(!tool.description().is_empty());
+        }
+        assert_eq!(Tool::from_name("drop_tables"), None);
+    }
+
+    #[test]
+    fn only_listing_is_read_only() {
+        let read_only: Vec<Tool> = Tool::ALL
+            .into_iter()
+            .filter(|t| t.annotations().read_only)
+            .collect();
+        assert_eq!(read_only, [Tool::ListTasks]);
+    }
 }

@@ -114,6 +114,8 @@ export class Stack {
       API_PORT: String(this.port),
       ALLOWED_ORIGINS: this.base,
       WORKER_METRICS_PORT: '0',
+      // Several todo-api processes run at once (peers): none takes the MCP port.
+      MCP_ENABLED: 'false',
       OPENAI_API_KEY: 'test-key-not-secret',
       OPENAI_BASE_URL: `${this.mockUrl}/v1`,
       OPENAI_MODEL: 'gpt-4o-mini',

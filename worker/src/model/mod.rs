@@ -67,6 +67,15 @@ impl Model {
         }
     }
 
+    /// The output limit each request carries (0 for the offline assistant),
+    /// part of the limiter's token estimate as in OpenAI's own limiter.
+    pub fn max_output_tokens(&self) -> u32 {
+        match self {
+            Self::OpenAi(c) => c.max_output_tokens(),
+            Self::Offline => 0,
+        }
+    }
+
     pub fn is_offline(&self) -> bool {
         matches!(self, Self::Offline)
     }

@@ -29,6 +29,12 @@ use super::ModelError;
 
 const DEFAULT_BASE: &str = "https://api.openai.com/v1";
 
+/// A streamed answer longer than this many characters per token of the
+/// output limit is cut by us: the server ignored the limit (it reads the
+/// other field, or none). Twice the usual four characters a token, so a
+/// server that honours the limit always stops first.
+const CHARS_PER_TOKEN_CAP: usize = 8;
+
 pub struct OpenAiClient {
     http: reqwest::Client,
     url: String,
@@ -36,6 +42,19 @@ pub struct OpenAiClient {
     model: String,
     /// Learns limits from headers and pauses everyone on a 429.
     limiter: Option<Limiter>,
+    /// OPENAI_MAX_OUTPUT_TOKENS, sent in `limit_field` with every request.
+    max_output_tokens: u32,
+    limit_field: &'static str,
+    timeouts: Timeouts,
+}
+
+/// The three clocks of one request (see docs/models.md): until the first
+/// byte of the answer, between two pieces of it, and the whole call.
+#[derive(Debug, Clone, Copy)]
+struct Timeouts {
+    first_byte: Duration,
+    idle: Duration,
+    total: Duration,
 }
 
 impl OpenAiClient {
@@ -46,8 +65,9 @@ impl OpenAiClient {
             .unwrap_or(DEFAULT_BASE)
             .trim_end_matches('/');
         Self {
+            // No overall timeout here: a steady stream may take minutes;
+            // `Timeouts` watches the request instead.
             http: reqwest::Client::builder()
-                .timeout(config.openai_timeout)
                 .connect_timeout(Duration::from_secs(10))
                 .build()
                 .expect("HTTP client with static settings"),
@@ -55,7 +75,19 @@ impl OpenAiClient {
             key: config.openai_api_key.clone(),
             model: config.openai_model.clone(),
             limiter,
+            max_output_tokens: config.openai_max_output_tokens,
+            limit_field: config.output_limit_field(),
+            timeouts: Timeouts {
+                first_byte: config.openai_first_byte_timeout,
+                idle: config.openai_idle_timeout,
+                total: config.openai_timeout,
+            },
         }
+    }
+
+    /// The output limit every request carries (the limiter reserves it).
+    pub fn max_output_tokens(&self) -> u32 {
+        self.max_output_tokens
     }
 
     pub fn limiter(&self) -> Option<&Limiter> {
@@ -100,7 +132,7 @@ impl OpenAiClient {
         tools: &[ToolDefinition],
         deltas: Option<&UnboundedSender<String>>,
     ) -> Result<Reply, ModelError> {
-        let request = CreateChatCompletionRequest {
+        let mut request = CreateChatCompletionRequest {
             model: self.model.clone(),
             messages: messages.iter().map(to_wire).collect(),
             tools: (!tools.is_empty()).then(|| tools.iter().map(tool_to_wire).collect()),
@@ -111,22 +143,36 @@ impl OpenAiClient {
             }),
             ..Default::default()
         };
+        // One field, never both: OpenAI refuses the pair (docs/models.md).
+        if self.limit_field == "max_tokens" {
+            // Deprecated by OpenAI, but the field every local server reads.
+            #[allow(deprecated)]
+            {
+                request.max_tokens = Some(self.max_output_tokens);
+            }
+        } else {
+            request.max_completion_tokens = Some(self.max_output_tokens);
+        }
         let mut req = self.http.post(&self.url).json(&request);
         if let Some(key) = &self.key {
             req = req.bearer_auth(key.expose());
         }
         let started = std::time::Instant::now();
-        let response = req.send().await.map_err(|e| ModelError::Retryable {
-            reason: if e.is_timeout() {
-                "the model did not answer in time".into()
-            } else {
-                format!("could not reach the model ({})", e.without_url())
-            },
-            retry_after: None,
-            rate_limited: false,
-        })?;
-        let status = response.status();
-        let headers = response.headers().clone();
+        let mut clock = Clock::start(self.timeouts);
+        let response = match tokio::time::timeout_at(clock.deadline(), req.send()).await {
+            Err(_) => return Err(clock.expired()),
+            Ok(sent) => sent.map_err(|e| ModelError::Retryable {
+                reason: format!("could not reach the model ({})", e.without_url()),
+                retry_after: None,
+                rate_limited: false,
+            })?,
+        };
+        let mut body = Body {
+            response,
+            clock: &mut clock,
+        };
+        let status = body.response.status();
+        let headers = body.response.headers().clone();
         self.observe(&headers).await;
         let streamed = headers
             .get(reqwest::header::CONTENT_TYPE)
@@ -136,7 +182,8 @@ impl OpenAiClient {
             && streamed
             && let Some(deltas) = deltas
         {
-            let reply = read_stream(response, deltas).await;
+            let cap = (self.max_output_tokens as usize).saturating_mul(CHARS_PER_TOKEN_CAP);
+            let reply = read_stream(body, deltas, cap).await;
             metrics::histogram!("openai_request_duration_seconds")
                 .record(started.elapsed().as_secs_f64());
             metrics::counter!("openai_requests_total", "status" => status.as_u16().to_string())
@@ -144,11 +191,11 @@ impl OpenAiClient {
             return reply;
         }
         // Servers that ignore `stream` answer with plain JSON: read that.
-        let body = response.text().await.map_err(|e| ModelError::Retryable {
-            reason: format!("the model's answer was cut off ({})", e.without_url()),
-            retry_after: None,
-            rate_limited: false,
-        })?;
+        let mut bytes = Vec::new();
+        while let Some(piece) = body.next().await? {
+            bytes.extend_from_slice(&piece);
+        }
+        let body = String::from_utf8_lossy(&bytes);
         metrics::histogram!("openai_request_duration_seconds")
             .record(started.elapsed().as_secs_f64());
         metrics::counter!("openai_requests_total", "status" => status.as_u16().to_string())
@@ -180,11 +227,127 @@ impl OpenAiClient {
     }
 }
 
+/// Which clock ran out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Expiry {
+    FirstByte,
+    Idle,
+    Total,
+}
+
+/// The deadlines of one request: the first byte must come within
+/// `first_byte` of the start, every later piece within `idle` of the one
+/// before, and all of it within `total`. A model that keeps streaming is
+/// only ever stopped by `total`.
+struct Clock {
+    timeouts: Timeouts,
+    ceiling: tokio::time::Instant,
+    next: tokio::time::Instant,
+    started_answering: bool,
+}
+
+impl Clock {
+    fn start(timeouts: Timeouts) -> Self {
+        let now = tokio::time::Instant::now();
+        let ceiling = now + timeouts.total;
+        Self {
+            timeouts,
+            ceiling,
+            next: (now + timeouts.first_byte).min(ceiling),
+            started_answering: false,
+        }
+    }
+
+    /// When the request gives up if nothing more arrives.
+    fn deadline(&self) -> tokio::time::Instant {
+        self.next
+    }
+
+    /// Something arrived: the idle clock starts again.
+    fn alive(&mut self) {
+        self.started_answering = true;
+        self.next = (tokio::time::Instant::now() + self.timeouts.idle).min(self.ceiling);
+    }
+
+    fn expiry(&self) -> Expiry {
+        if self.next >= self.ceiling {
+            Expiry::Total
+        } else if self.started_answering {
+            Expiry::Idle
+        } else {
+            Expiry::FirstByte
+        }
+    }
+
+    /// The deadline passed: a retryable error that says which clock ran out.
+    fn expired(&self) -> ModelError {
+        let secs = |d: Duration| d.as_secs();
+        let (kind, reason) = match self.expiry() {
+            Expiry::FirstByte => (
+                "first_byte",
+                format!(
+                    "the model did not start answering within {} s",
+                    secs(self.timeouts.first_byte)
+                ),
+            ),
+            Expiry::Idle => (
+                "idle",
+                format!(
+                    "the model's stream stalled (nothing for {} s)",
+                    secs(self.timeouts.idle)
+                ),
+            ),
+            Expiry::Total => (
+                "total",
+                format!(
+                    "the model's answer took longer than {} s",
+                    secs(self.timeouts.total)
+                ),
+            ),
+        };
+        metrics::counter!("openai_timeouts_total", "kind" => kind).increment(1);
+        ModelError::Retryable {
+            reason,
+            retry_after: None,
+            rate_limited: false,
+        }
+    }
+}
+
+/// A response body read piece by piece under the request's clock.
+struct Body<'a> {
+    response: reqwest::Response,
+    clock: &'a mut Clock,
+}
+
+impl Body<'_> {
+    /// The next piece; None at the end of the body.
+    async fn next(&mut self) -> Result<Option<Vec<u8>>, ModelError> {
+        match tokio::time::timeout_at(self.clock.deadline(), self.response.chunk()).await {
+            Err(_) => Err(self.clock.expired()),
+            Ok(Err(e)) => Err(ModelError::Retryable {
+                reason: format!("the model's stream broke off ({})", e.without_url()),
+                retry_after: None,
+                rate_limited: false,
+            }),
+            Ok(Ok(piece)) => {
+                if piece.is_some() {
+                    self.clock.alive();
+                }
+                Ok(piece.map(|bytes| bytes.to_vec()))
+            }
+        }
+    }
+}
+
 /// Reads an OpenAI-style SSE stream of `chat.completion.chunk`s into a
 /// Reply, sending content pieces to `deltas` unless the round calls tools.
+/// `finish_reason: "length"` marks the reply truncated; so does passing
+/// `cap` characters, where we stop reading a server that ignores the limit.
 async fn read_stream(
-    mut response: reqwest::Response,
+    mut body: Body<'_>,
     deltas: &UnboundedSender<String>,
+    cap: usize,
 ) -> Result<Reply, ModelError> {
     let cut = |what: &str| ModelError::Retryable {
         reason: format!("the model's stream {what}"),
@@ -197,8 +360,12 @@ async fn read_stream(
     let mut tool_round = false;
     let mut usage = None;
     let mut done = false;
+    let mut finished = false;
+    let mut truncated = false;
+    // Characters written so far (text and tool arguments), against `cap`.
+    let mut written = 0usize;
     while !done {
-        let Some(bytes) = response.chunk().await.map_err(|_| cut("broke off"))? else {
+        let Some(bytes) = body.next().await? else {
             break;
         };
         pending.extend_from_slice(&bytes);
@@ -224,6 +391,11 @@ async fn read_stream(
                 });
             }
             for choice in chunk["choices"].as_array().into_iter().flatten() {
+                match choice["finish_reason"].as_str() {
+                    Some("length") => (finished, truncated) = (true, true),
+                    Some(_) => finished = true,
+                    None => {}
+                }
                 let delta = &choice["delta"];
                 if let Some(parts) = delta["tool_calls"].as_array() {
                     tool_round = true;
@@ -237,13 +409,17 @@ async fn read_stream(
                             entry.1.push_str(name);
                         }
                         match &part["function"]["arguments"] {
-                            Value::String(a) => entry.2.push_str(a),
+                            Value::String(a) => {
+                                written += a.chars().count();
+                                entry.2.push_str(a);
+                            }
                             Value::Null => {}
                             other => entry.2.push_str(&other.to_string()),
                         }
                     }
                 }
                 if let Some(text) = delta["content"].as_str() {
+                    written += text.chars().count();
                     content.push_str(text);
                     // Tool rounds are not streamed as text.
                     if !tool_round && !text.is_empty() {
@@ -251,10 +427,27 @@ async fn read_stream(
                     }
                 }
             }
+            if written > cap {
+                // Far past the limit: the server did not apply it. Stop
+                // reading (dropping the response closes the connection, so
+                // the server stops writing) and keep what came, as if cut.
+                tracing::info!(
+                    chars = written,
+                    "the model ignored the output limit; its answer was cut"
+                );
+                metrics::counter!("openai_output_cut_total").increment(1);
+                (done, truncated) = (true, true);
+                break;
+            }
         }
     }
-    if !done && content.is_empty() && calls.is_empty() {
-        return Err(cut("ended before an answer"));
+    if !done && !finished {
+        // Neither [DONE] nor a finish_reason: the connection ended early.
+        return Err(cut(if content.is_empty() && calls.is_empty() {
+            "ended before an answer"
+        } else {
+            "ended before the answer was complete"
+        }));
     }
     let tool_calls = calls
         .into_iter()
@@ -273,6 +466,7 @@ async fn read_stream(
         content: Some(content).filter(|c| !c.trim().is_empty()),
         tool_calls,
         usage,
+        truncated,
     })
 }
 
@@ -472,6 +666,7 @@ fn parse_reply(value: &Value) -> Result<Reply, ModelError> {
         content,
         tool_calls,
         usage,
+        truncated: value["choices"][0]["finish_reason"] == "length",
     })
 }
 
@@ -492,6 +687,42 @@ mod tests {
         let v = json!({"choices": [{"message": {"content": [{"type": "text", "text": "hi"}]}}]});
         assert_eq!(parse_reply(&v).unwrap().content.as_deref(), Some("hi"));
         assert!(parse_reply(&json!({"choices": []})).is_err());
+    }
+
+    #[test]
+    fn finish_reason_length_marks_a_reply_truncated() {
+        let v = json!({"choices": [{"message": {"content": "a long"}, "finish_reason": "length"}]});
+        assert!(parse_reply(&v).unwrap().truncated);
+        let v = json!({"choices": [{"message": {"content": "done"}, "finish_reason": "stop"}]});
+        assert!(!parse_reply(&v).unwrap().truncated);
+    }
+
+    #[test]
+    fn the_clock_says_which_deadline_ran_out() {
+        let secs = Duration::from_secs;
+        let timeouts = |first, idle, total| Timeouts {
+            first_byte: secs(first),
+            idle: secs(idle),
+            total: secs(total),
+        };
+        let before = tokio::time::Instant::now();
+        let mut clock = Clock::start(timeouts(60, 30, 300));
+        assert!(clock.deadline() >= before + secs(60));
+        assert!(clock.deadline() <= tokio::time::Instant::now() + secs(60));
+        assert_eq!(clock.expiry(), Expiry::FirstByte);
+        // A piece arrived: from now on the idle timeout applies.
+        clock.alive();
+        assert!(clock.deadline() <= tokio::time::Instant::now() + secs(30));
+        assert_eq!(clock.expiry(), Expiry::Idle);
+        // Neither goes past the ceiling.
+        let mut clock = Clock::start(timeouts(60, 30, 10));
+        assert_eq!(clock.expiry(), Expiry::Total);
+        clock.alive();
+        assert_eq!(clock.expiry(), Expiry::Total);
+        let ModelError::Retryable { reason, .. } = clock.expired() else {
+            panic!("timeouts are retryable");
+        };
+        assert!(reason.contains("10 s"), "{reason}");
     }
 
     #[test]

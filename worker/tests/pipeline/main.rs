@@ -4,11 +4,13 @@
 
 mod alerts;
 mod chat;
+mod concurrency;
 mod failures;
 mod fairness;
 mod kill;
 mod limiter;
 mod live;
+mod models;
 mod ordering;
 mod outages;
 mod procs;

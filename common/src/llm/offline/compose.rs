@@ -4,6 +4,7 @@ use chrono::NaiveDate;
 use serde_json::Value;
 
 use super::ToolResult;
+use crate::tools::Tool;
 
 /// Longer lists are cut: a chat answer is not a report.
 pub(super) const MAX_LISTED: usize = 50;
@@ -24,12 +25,12 @@ fn result_line(result: &ToolResult) -> String {
     if let Some(error) = error_of(&value) {
         return error_line(&error);
     }
-    let name = result.call.map_or("", |c| c.name.as_str());
+    let tool = result.call.and_then(|c| Tool::from_name(&c.name));
     let args = result
         .call
         .and_then(|c| serde_json::from_str::<Value>(&c.arguments).ok())
         .unwrap_or(Value::Null);
-    if (value.is_array() || name == "list_tasks")
+    if (value.is_array() || tool == Some(Tool::ListTasks))
         && let Some(items) = task_items(&value)
     {
         return list_text(&args, items);
@@ -40,14 +41,14 @@ fn result_line(result: &ToolResult) -> String {
     let status = str_field(&value, "status").unwrap_or("");
     let now_completed = value.get("completed").and_then(Value::as_bool);
     let asked_reopen =
-        name == "complete_task" && args.get("completed") == Some(&Value::Bool(false));
+        tool == Some(Tool::CompleteTask) && args.get("completed") == Some(&Value::Bool(false));
     let action = match status {
         "created" => Action::Added,
         "deleted" => Action::Deleted,
         "reopened" | "uncompleted" => Action::Reopened,
         "completed" if now_completed == Some(false) => Action::Reopened,
         "completed" => Action::Done,
-        "updated" if name == "complete_task" => {
+        "updated" if tool == Some(Tool::CompleteTask) => {
             if asked_reopen || now_completed == Some(false) {
                 Action::Reopened
             } else {
@@ -55,13 +56,13 @@ fn result_line(result: &ToolResult) -> String {
             }
         }
         "updated" => Action::Updated,
-        _ => match name {
-            "add_task" => Action::Added,
-            "complete_task" if asked_reopen => Action::Reopened,
-            "complete_task" => Action::Done,
-            "update_task" => Action::Updated,
-            "delete_task" => Action::Deleted,
-            _ => return raw_line(result.content),
+        _ => match tool {
+            Some(Tool::AddTask) => Action::Added,
+            Some(Tool::CompleteTask) if asked_reopen => Action::Reopened,
+            Some(Tool::CompleteTask) => Action::Done,
+            Some(Tool::UpdateTask) => Action::Updated,
+            Some(Tool::DeleteTask) => Action::Deleted,
+            Some(Tool::ListTasks) | None => return raw_line(result.content),
         },
     };
     let id = int_field(&value, &["task_id", "id"]).or_else(|| int_field(&args, &["task_id"]));

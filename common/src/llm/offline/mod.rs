@@ -19,6 +19,7 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::{Message, Reply, Role, ToolCall};
+use crate::tools::Tool;
 use command::{Command, Status, Target, help_text, parse_command};
 use compose::{MAX_LISTED, compose, error_line, error_of, int_field, str_field, task_items};
 
@@ -44,7 +45,7 @@ fn text(content: impl Into<String>) -> Reply {
     Reply {
         content: Some(content.into()),
         tool_calls: Vec::new(),
-        usage: None,
+        ..Reply::default()
     }
 }
 
@@ -56,15 +57,15 @@ fn calls(tool_calls: Vec<ToolCall>) -> Reply {
     Reply {
         content: None,
         tool_calls,
-        usage: None,
+        ..Reply::default()
     }
 }
 
-fn tool_call(name: &str, args: Map<String, Value>) -> ToolCall {
+fn tool_call(tool: Tool, args: Map<String, Value>) -> ToolCall {
     let hex = Uuid::new_v4().simple().to_string();
     ToolCall {
         id: format!("call_{}", hex.get(..24).unwrap_or(&hex)),
-        name: name.to_string(),
+        name: tool.name().to_string(),
         arguments: Value::Object(args).to_string(),
     }
 }
@@ -75,7 +76,7 @@ fn list_call(status: Status, query: Option<&str>) -> ToolCall {
     if let Some(query) = query {
         args.insert("query".into(), query.into());
     }
-    tool_call("list_tasks", args)
+    tool_call(Tool::ListTasks, args)
 }
 
 /// The tool call that carries out `command` on task `id`.
@@ -87,16 +88,16 @@ fn action_call(command: &Command, id: i64) -> Option<ToolCall> {
             if !done {
                 args.insert("completed".into(), false.into());
             }
-            Some(tool_call("complete_task", args))
+            Some(tool_call(Tool::CompleteTask, args))
         }
         Command::Update { title, mods, .. } => {
             if let Some(title) = title {
                 args.insert("title".into(), title.as_str().into());
             }
             mods.write_to(&mut args);
-            Some(tool_call("update_task", args))
+            Some(tool_call(Tool::UpdateTask, args))
         }
-        Command::Delete { .. } => Some(tool_call("delete_task", args)),
+        Command::Delete { .. } => Some(tool_call(Tool::DeleteTask, args)),
         _ => None,
     }
 }
@@ -109,7 +110,7 @@ fn first_round(command: &Command) -> Reply {
             let mut args = Map::new();
             args.insert("title".into(), title.as_str().into());
             mods.write_to(&mut args);
-            calls(vec![tool_call("add_task", args)])
+            calls(vec![tool_call(Tool::AddTask, args)])
         }
         Command::List { status, query } => calls(vec![list_call(*status, query.as_deref())]),
         _ => match command.target() {
@@ -165,7 +166,9 @@ fn follow_up(command: &Command, after: &[Message]) -> Reply {
     // A title lookup is resolved once; after that only text, so never a loop.
     if let Some(Target::Title(query)) = command.target()
         && rounds <= 1
-        && calls_made.iter().all(|c| c.name == "list_tasks")
+        && calls_made
+            .iter()
+            .all(|c| Tool::from_name(&c.name) == Some(Tool::ListTasks))
     {
         return resolve_lookup(command, query, &results);
     }

@@ -1,0 +1,488 @@
+//! The MCP server (issue 12) as a client sees it: a small Streamable HTTP
+//! client written here against the real app, PostgreSQL and RabbitMQ.
+
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use reqwest::header::{HeaderMap, HeaderValue};
+use serde_json::{Value, json};
+use todo_common::tools::Tool;
+
+use crate::helpers::{TestApp, TestUser};
+
+/// One MCP session, speaking JSON-RPC over POST /mcp (answers come as SSE).
+struct Mcp {
+    url: String,
+    http: reqwest::Client,
+    token: String,
+    session: Option<String>,
+    next_id: u64,
+}
+
+/// Protocol version with `initialize` and sessions, as today's clients use.
+const VERSION: &str = "2025-11-25";
+
+impl Mcp {
+    fn new(app: &TestApp, token: &str) -> Self {
+        Self {
+            url: format!("{}/mcp", app.mcp_base.as_ref().expect("MCP is enabled")),
+            http: reqwest::Client::new(),
+            token: token.to_string(),
+            session: None,
+            next_id: 1,
+        }
+    }
+
+    /// A connected session for `user`.
+    async fn connect(app: &TestApp, user: &TestUser) -> Self {
+        let mut mcp = Self::new(app, &user.token);
+        let init = mcp
+            .request("initialize", initialize(0)["params"].clone())
+            .await;
+        assert_eq!(init["result"]["serverInfo"]["name"], "todo-chat", "{init}");
+        let res = mcp
+            .post(&json!({"jsonrpc": "2.0", "method": "notifications/initialized"}))
+            .await;
+        assert_eq!(res.status(), StatusCode::ACCEPTED);
+        mcp
+    }
+
+    fn headers(&self) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(
+            "accept",
+            HeaderValue::from_static("application/json, text/event-stream"),
+        );
+        h.insert("content-type", HeaderValue::from_static("application/json"));
+        h.insert(
+            "authorization",
+            format!("Bearer {}", self.token).parse().unwrap(),
+        );
+        h.insert("mcp-protocol-version", HeaderValue::from_static(VERSION));
+        if let Some(s) = &self.session {
+            h.insert("mcp-session-id", s.parse().unwrap());
+        }
+        h
+    }
+
+    async fn post(&self, body: &Value) -> reqwest::Response {
+        self.http
+            .post(&self.url)
+            .headers(self.headers())
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Sends a request and returns its JSON-RPC answer (`result` or `error`).
+    async fn request(&mut self, method: &str, params: Value) -> Value {
+        let id = self.next_id;
+        self.next_id += 1;
+        let res = self
+            .post(&json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}))
+            .await;
+        assert_eq!(res.status(), StatusCode::OK, "{method}");
+        if let Some(s) = res.headers().get("mcp-session-id") {
+            self.session = Some(s.to_str().unwrap().to_string());
+        }
+        let text = res.text().await.unwrap();
+        sse_messages(&text)
+            .into_iter()
+            .find(|m| m["id"] == id)
+            .unwrap_or_else(|| panic!("no answer to {method} in {text}"))
+    }
+
+    async fn call_tool(&mut self, name: &str, arguments: Value) -> Value {
+        let answer = self
+            .request("tools/call", json!({"name": name, "arguments": arguments}))
+            .await;
+        answer["result"].clone()
+    }
+}
+
+/// An `initialize` request, as today's clients send it.
+fn initialize(id: u64) -> Value {
+    json!({"jsonrpc": "2.0", "id": id, "method": "initialize",
+           "params": {"protocolVersion": VERSION, "capabilities": {},
+                      "clientInfo": {"name": "it", "version": "1"}}})
+}
+
+/// The OAuth protected-resource metadata (RFC 9728) the server publishes.
+async fn resource_metadata(base: &str) -> Value {
+    reqwest::get(format!("{base}/.well-known/oauth-protected-resource"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// The JSON messages in an SSE body.
+fn sse_messages(text: &str) -> Vec<Value> {
+    text.lines()
+        .filter_map(|l| l.strip_prefix("data:"))
+        .filter_map(|d| serde_json::from_str(d.trim()).ok())
+        .collect()
+}
+
+/// A tool result's text content, parsed as JSON.
+fn content(result: &Value) -> Value {
+    let text = result["content"][0]["text"].as_str().expect("text content");
+    serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_string()))
+}
+
+#[tokio::test]
+async fn the_tools_are_the_chat_assistants_with_truthful_annotations() {
+    let app = TestApp::spawn().await;
+    let alice = app.signup("alice@example.com").await;
+    let mut mcp = Mcp::connect(&app, &alice).await;
+    let list = mcp.request("tools/list", json!({})).await;
+    let tools = list["result"]["tools"].as_array().unwrap().clone();
+    let names: Vec<&str> = tools.iter().map(|t| t["name"].as_str().unwrap()).collect();
+    assert_eq!(names, Tool::ALL.map(Tool::name));
+    for (listed, tool) in tools.iter().zip(Tool::ALL) {
+        assert_eq!(listed["description"], tool.description());
+        assert_eq!(listed["inputSchema"], tool.parameters());
+        let hints = &listed["annotations"];
+        let a = tool.annotations();
+        assert_eq!(hints["readOnlyHint"], a.read_only, "{listed}");
+        assert_eq!(hints["destructiveHint"], a.destructive, "{listed}");
+        assert_eq!(hints["idempotentHint"], a.idempotent, "{listed}");
+        assert_eq!(hints["openWorldHint"], false);
+    }
+}
+
+#[tokio::test]
+async fn every_tool_works_and_its_changes_are_seen_through_rest_and_events() {
+    let app = TestApp::spawn().await;
+    let alice = app.signup("alice@example.com").await;
+    let mut mcp = Mcp::connect(&app, &alice).await;
+
+    let added = mcp
+        .call_tool(
+            "add_task",
+            json!({"title": "call mom", "priority": "high", "due_at": "2026-11-26", "tags": ["family"]}),
+        )
+        .await;
+    assert_eq!(added["isError"], false, "{added}");
+    let added = content(&added);
+    assert_eq!(added["status"], "created");
+    let id = added["task_id"].as_i64().unwrap();
+    let (_, rest) = app.list_tasks(&alice, "").await;
+    assert_eq!(rest["tasks"][0]["title"], "call mom");
+    assert_eq!(rest["tasks"][0]["priority"], "high");
+
+    let listed = content(
+        &mcp.call_tool("list_tasks", json!({"status": "pending"}))
+            .await,
+    );
+    assert_eq!(listed[0]["id"], id, "{listed}");
+    assert_eq!(listed[0]["tags"], json!(["family"]));
+
+    let done = content(&mcp.call_tool("complete_task", json!({"task_id": id})).await);
+    assert_eq!(
+        (done["status"].as_str(), done["completed"].as_bool()),
+        (Some("completed"), Some(true))
+    );
+    let pending = content(
+        &mcp.call_tool("list_tasks", json!({"status": "pending"}))
+            .await,
+    );
+    assert_eq!(pending, json!([]));
+
+    let renamed = content(
+        &mcp.call_tool("update_task", json!({"task_id": id, "title": "call dad"}))
+            .await,
+    );
+    assert_eq!(renamed["title"], "call dad");
+    let (_, rest) = app.list_tasks(&alice, "").await;
+    assert_eq!(rest["tasks"][0]["title"], "call dad");
+
+    let deleted = content(&mcp.call_tool("delete_task", json!({"task_id": id})).await);
+    assert_eq!(deleted["status"], "deleted");
+    let (_, rest) = app.list_tasks(&alice, "").await;
+    assert_eq!(rest["tasks"], json!([]));
+
+    // Each change recorded its event, as REST and chat changes do.
+    let user = todo_common::domain::UserId::parse(&alice.id).unwrap();
+    let kinds: Vec<String> = todo_common::events::after(&app.pool, &user, 0, None, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "task.created",
+            "task.updated",
+            "task.updated",
+            "task.deleted"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn tool_errors_are_results_and_unknown_tools_are_protocol_errors() {
+    let app = TestApp::spawn().await;
+    let alice = app.signup("alice@example.com").await;
+    let mut mcp = Mcp::connect(&app, &alice).await;
+    for (tool, arguments, says) in [
+        ("add_task", json!({}), "title"),
+        ("add_task", json!({"title": "x".repeat(201)}), "200"),
+        (
+            "add_task",
+            json!({"title": "x", "priority": "urgent"}),
+            "priority",
+        ),
+        ("complete_task", json!({"task_id": 999}), "not found"),
+        ("complete_task", json!({"task_id": "abc"}), "task_id"),
+        (
+            "update_task",
+            json!({"task_id": 999, "title": "y"}),
+            "not found",
+        ),
+        ("delete_task", json!({"task_id": 999}), "not found"),
+        ("delete_task", json!({}), "task_id"),
+    ] {
+        let result = mcp.call_tool(tool, arguments.clone()).await;
+        assert_eq!(result["isError"], true, "{tool} {arguments}: {result}");
+        let text = result["content"][0]["text"].as_str().unwrap();
+        assert!(text.contains(says), "{tool} {arguments}: {text}");
+    }
+    let answer = mcp
+        .request(
+            "tools/call",
+            json!({"name": "drop_tables", "arguments": {}}),
+        )
+        .await;
+    assert_eq!(answer["error"]["code"], -32602, "{answer}");
+    let (_, rest) = app.list_tasks(&alice, "").await;
+    assert_eq!(rest["tasks"], json!([]));
+}
+
+#[tokio::test]
+async fn no_token_or_a_bad_one_is_a_401_that_points_at_the_resource_metadata() {
+    let app = TestApp::spawn().await;
+    let base = app.mcp_base.clone().unwrap();
+    let init = initialize(1);
+    for token in [None, Some("not-a-jwt")] {
+        let mut req = reqwest::Client::new()
+            .post(format!("{base}/mcp"))
+            .header("accept", "application/json, text/event-stream")
+            .json(&init);
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        let res = req.send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "{token:?}");
+        let challenge = res.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert!(challenge.starts_with("Bearer "), "{challenge}");
+        assert!(
+            challenge.contains(&format!(
+                "resource_metadata=\"{base}/.well-known/oauth-protected-resource\""
+            )),
+            "{challenge}"
+        );
+    }
+    let metadata = resource_metadata(&base).await;
+    assert_eq!(metadata["resource"], format!("{base}/mcp"));
+    assert_eq!(metadata["bearer_methods_supported"], json!(["header"]));
+}
+
+#[tokio::test]
+async fn the_metadata_names_better_auth_when_its_keys_are_trusted() {
+    let app = TestApp::spawn_with(&[
+        ("AUTH_JWKS_URL", "http://127.0.0.1:9/api/auth/jwks"),
+        ("AUTH_JWT_ISSUER", "https://auth.example.com"),
+        ("MCP_PUBLIC_URL", "https://mcp.example.com/mcp"),
+    ])
+    .await;
+    let base = app.mcp_base.clone().unwrap();
+    let metadata = resource_metadata(&base).await;
+    assert_eq!(metadata["resource"], "https://mcp.example.com/mcp");
+    assert_eq!(
+        metadata["authorization_servers"],
+        json!(["https://auth.example.com"])
+    );
+}
+
+#[tokio::test]
+async fn one_users_token_never_touches_another_users_tasks_or_session() {
+    let app = TestApp::spawn().await;
+    let alice = app.signup("alice@example.com").await;
+    let mallory = app.signup("mallory@example.com").await;
+    let task = app
+        .create_task(&alice, json!({"title": "alice's plan"}))
+        .await;
+    let id = task["id"].as_i64().unwrap();
+
+    let mut mcp = Mcp::connect(&app, &mallory).await;
+    let listed = content(
+        &mcp.call_tool("list_tasks", json!({"user_id": alice.id}))
+            .await,
+    );
+    assert_eq!(listed, json!([]));
+    for (tool, arguments) in [
+        ("complete_task", json!({"task_id": id, "user_id": alice.id})),
+        (
+            "update_task",
+            json!({"task_id": id, "user_id": alice.id, "title": "pwned"}),
+        ),
+        ("delete_task", json!({"task_id": id, "user_id": alice.id})),
+    ] {
+        let result = mcp.call_tool(tool, arguments).await;
+        assert_eq!(result["isError"], true, "{tool}: {result}");
+    }
+    let read = mcp
+        .request("resources/read", json!({"uri": "tasks://all"}))
+        .await;
+    let text = read["result"]["contents"][0]["text"].as_str().unwrap();
+    assert_eq!(
+        serde_json::from_str::<Value>(text).unwrap()["tasks"],
+        json!([])
+    );
+
+    // Alice's session id with Mallory's token is refused.
+    let alices = Mcp::connect(&app, &alice).await;
+    let mut stolen = Mcp::new(&app, &mallory.token);
+    stolen.session = alices.session.clone();
+    let res = stolen
+        .post(&json!({"jsonrpc": "2.0", "id": 9, "method": "tools/call",
+                      "params": {"name": "list_tasks", "arguments": {}}}))
+        .await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+
+    let (_, list) = app.list_tasks(&alice, "").await;
+    assert_eq!(list["tasks"][0]["title"], "alice's plan");
+    assert_eq!(list["tasks"][0]["completed"], false);
+}
+
+#[tokio::test]
+async fn foreign_origins_and_hosts_are_refused() {
+    let app = TestApp::spawn_with(&[("MCP_ALLOWED_ORIGINS", "https://ide.example.com")]).await;
+    let alice = app.signup("alice@example.com").await;
+    let mcp = Mcp::new(&app, &alice.token);
+    let init = initialize(1);
+    let send = |extra: (&'static str, &'static str)| {
+        mcp.http
+            .post(&mcp.url)
+            .headers(mcp.headers())
+            .header(extra.0, extra.1)
+            .json(&init)
+            .send()
+    };
+    // A page on another site (or one that rebound its name to us).
+    let res = send(("origin", "https://evil.example")).await.unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let res = send(("host", "evil.example")).await.unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    // The listed origin, and clients that send none, are served.
+    let res = send(("origin", "https://ide.example.com")).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let res = mcp.post(&init).await;
+    assert_eq!(res.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn resources_list_and_read_the_users_tasks() {
+    let app = TestApp::spawn().await;
+    let alice = app.signup("alice@example.com").await;
+    app.create_task(&alice, json!({"title": "open one"})).await;
+    let done = app.create_task(&alice, json!({"title": "done one"})).await;
+    let path = format!("/api/{}/tasks/{}/complete", alice.id, done["id"]);
+    let res = app
+        .call(reqwest::Method::PATCH, &path, Some(&alice.token))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+
+    let mut mcp = Mcp::connect(&app, &alice).await;
+    let list = mcp.request("resources/list", json!({})).await;
+    let uris: Vec<&str> = list["result"]["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["uri"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        uris,
+        ["tasks://all", "tasks://pending", "tasks://completed"]
+    );
+    for (uri, titles) in [
+        ("tasks://all", vec!["done one", "open one"]),
+        ("tasks://pending", vec!["open one"]),
+        ("tasks://completed", vec!["done one"]),
+    ] {
+        let read = mcp.request("resources/read", json!({"uri": uri})).await;
+        let contents = &read["result"]["contents"][0];
+        assert_eq!(contents["mimeType"], "application/json");
+        let page: Value = serde_json::from_str(contents["text"].as_str().unwrap()).unwrap();
+        let got: Vec<&str> = page["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["title"].as_str().unwrap())
+            .collect();
+        assert_eq!(got, titles, "{uri}");
+    }
+    let missing = mcp
+        .request("resources/read", json!({"uri": "tasks://nope"}))
+        .await;
+    assert!(missing["error"].is_object(), "{missing}");
+}
+
+/// Reads the session's GET stream until `wanted` arrives, or fails at the deadline.
+async fn wait_for_message(
+    stream: &mut reqwest::Response,
+    wanted: impl Fn(&Value) -> bool,
+) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let mut buffer = String::new();
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let chunk = tokio::time::timeout(left, stream.chunk())
+            .await
+            .unwrap_or_else(|_| panic!("nothing wanted arrived; got {buffer}"))
+            .unwrap()
+            .expect("the stream stayed open");
+        buffer.push_str(&String::from_utf8_lossy(&chunk));
+        if let Some(found) = sse_messages(&buffer).into_iter().find(|m| wanted(m)) {
+            return found;
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_subscriber_hears_when_its_tasks_change_through_rest() {
+    let app = TestApp::spawn().await;
+    let alice = app.signup("alice@example.com").await;
+    let mut mcp = Mcp::connect(&app, &alice).await;
+    let answer = mcp
+        .request("resources/subscribe", json!({"uri": "tasks://pending"}))
+        .await;
+    assert!(answer["result"].is_object(), "{answer}");
+    // The session's stream for server-to-client messages.
+    let mut stream = mcp
+        .http
+        .get(&mcp.url)
+        .headers(mcp.headers())
+        .header("accept", "text/event-stream")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), StatusCode::OK);
+
+    // A change through another door, on another API instance.
+    let peer = app.spawn_peer().await;
+    peer.create_task(&alice, json!({"title": "from the web app"}))
+        .await;
+    let note = wait_for_message(&mut stream, |m| {
+        m["method"] == "notifications/resources/updated"
+    })
+    .await;
+    assert_eq!(note["params"]["uri"], "tasks://pending");
+}

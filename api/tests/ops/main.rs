@@ -1,0 +1,16 @@
+//! Operations (issue 14): the compose file against the code, backups that
+//! restore, the schema page, and the healthcheck, preflight and smoke
+//! commands' logic against real PostgreSQL, RabbitMQ and a running API.
+
+mod backup;
+mod compose;
+mod docs;
+mod healthcheck;
+mod preflight;
+mod schema_doc;
+mod smoke;
+
+/// The repository root (api/..).
+pub fn root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
