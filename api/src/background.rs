@@ -5,6 +5,7 @@
 //! (through any instance) into this instance's memory.
 
 use std::time::Duration;
+use todo_common::error::ErrorChain;
 
 use todo_common::{db, events};
 use tokio_util::sync::CancellationToken;
@@ -13,7 +14,7 @@ use crate::state::AppState;
 
 pub fn spawn(state: AppState, shutdown: CancellationToken) {
     tokio::spawn(async move {
-        let mut ticker = tokio::time::interval(state.config.health_check_interval);
+        let mut ticker = tokio::time::interval(state.config.http.health_check_interval);
         let mut was_up = true;
         loop {
             tokio::select! {
@@ -33,16 +34,16 @@ pub fn spawn(state: AppState, shutdown: CancellationToken) {
             }
             was_up = up;
             if up && let Err(e) = state.throttle.prune().await {
-                tracing::warn!(error = %e, "could not prune the auth throttle");
+                tracing::warn!(error = %e.chain(), "could not prune the auth throttle");
             }
             if up {
-                match events::prune(&state.pool, state.config.event_retention).await {
+                match events::prune(&state.pool, state.config.http.event_retention).await {
                     Ok(0) => {}
                     Ok(n) => tracing::info!(events = n, "pruned events past EVENT_RETENTION"),
-                    Err(e) => tracing::warn!(error = %e, "could not prune events"),
+                    Err(e) => tracing::warn!(error = %e.chain(), "could not prune events"),
                 }
                 if let Err(e) = state.revocations.prune().await {
-                    tracing::warn!(error = %e, "could not prune revoked tokens");
+                    tracing::warn!(error = %e.chain(), "could not prune revoked tokens");
                 }
             }
         }
@@ -58,7 +59,7 @@ const REVOCATION_SYNC: Duration = Duration::from_secs(2);
 pub async fn load_revocations(state: &AppState) {
     match tokio::time::timeout(Duration::from_secs(5), state.revocations.refresh()).await {
         Ok(Ok(())) => {}
-        Ok(Err(e)) => tracing::warn!(error = %e, "could not load revoked tokens; retrying"),
+        Ok(Err(e)) => tracing::warn!(error = %e.chain(), "could not load revoked tokens; retrying"),
         Err(_) => tracing::warn!("loading revoked tokens timed out; retrying"),
     }
 }
@@ -80,7 +81,7 @@ pub fn spawn_revocation_sync(state: AppState, shutdown: CancellationToken) {
                 Ok(()) => {}
                 Err(e) if !failing => {
                     failing = true;
-                    tracing::warn!(error = %e, "could not read revoked tokens");
+                    tracing::warn!(error = %e.chain(), "could not read revoked tokens");
                 }
                 Err(_) => {}
             }

@@ -6,6 +6,7 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use todo_common::Error as CoreError;
+use todo_common::error::ErrorChain;
 
 use crate::openapi::{ErrorBody, ErrorDetail};
 
@@ -89,10 +90,10 @@ impl IntoResponse for ApiError {
         } else if status.is_server_error() {
             if status == StatusCode::INTERNAL_SERVER_ERROR {
                 // The chain goes to the log (with the request id from the span), never to the client.
-                tracing::error!(error = ?self, "request failed");
+                tracing::error!(error = %self.chain(), "request failed");
                 "internal server error".to_string()
             } else {
-                tracing::warn!(error = %self, "dependency unavailable");
+                tracing::warn!(error = %self.chain(), "dependency unavailable");
                 "the service is temporarily unavailable; try again shortly".to_string()
             }
         } else {

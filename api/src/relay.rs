@@ -4,6 +4,7 @@
 //! of API replicas: records are taken with SKIP LOCKED and a lease.
 
 use std::time::Duration;
+use todo_common::error::ErrorChain;
 
 use todo_common::chat::{outbox, turns};
 use tokio_util::sync::CancellationToken;
@@ -28,12 +29,12 @@ pub fn spawn(state: AppState, shutdown: CancellationToken) {
                 continue;
             }
             if let Err(e) = relay_once(&state).await {
-                tracing::warn!(error = %e, "outbox relay pass failed");
+                tracing::warn!(error = %e.chain(), "outbox relay pass failed");
             }
             if last_sweep.elapsed() >= SWEEP_EVERY {
                 last_sweep = tokio::time::Instant::now();
                 if let Err(e) = sweep(&state).await {
-                    tracing::warn!(error = %e, "stale-turn sweep failed");
+                    tracing::warn!(error = %e.chain(), "stale-turn sweep failed");
                 }
             }
         }
@@ -54,7 +55,7 @@ async fn relay_once(state: &AppState) -> todo_common::Result<()> {
                     metrics::counter!("outbox_relayed_total").increment(1);
                 }
                 Err(e) => {
-                    tracing::warn!(error = %e, message_id = %job.message_id, "relay publish failed; will retry");
+                    tracing::warn!(error = %e.chain(), message_id = %job.message_id, "relay publish failed; will retry");
                     return Ok(());
                 }
             }
@@ -70,7 +71,7 @@ async fn relay_once(state: &AppState) -> todo_common::Result<()> {
 async fn sweep(state: &AppState) -> todo_common::Result<()> {
     // Long enough that a turn merely waiting in a backlog (a rate-limited
     // model, a burst) is not queued twice; duplicates are harmless, churn is not.
-    let idle = (state.config.turn_lease * 2).max(Duration::from_secs(900));
+    let idle = (state.config.chat.turn_lease * 2).max(Duration::from_secs(900));
     for job in turns::stale(&state.pool, idle, BATCH).await? {
         tracing::warn!(message_id = %job.message_id, "re-queueing a turn whose queue message was lost");
         metrics::counter!("turns_redriven_total").increment(1);

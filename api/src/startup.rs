@@ -3,13 +3,14 @@
 
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
+use todo_common::error::ErrorChain;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::serve::ListenerExt;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use sqlx::PgPool;
-use todo_common::Config;
+use todo_common::ApiConfig;
 use todo_common::auth::{AuthThrottle, Passwords, Revocations, TokenService};
 use todo_common::queue::{Broker, Topology};
 use todo_common::tasks::Tasks;
@@ -67,19 +68,25 @@ pub fn metrics_handle() -> PrometheusHandle {
         .clone()
 }
 
-pub fn build_state(config: Config, pool: PgPool, shutdown: CancellationToken) -> AppState {
-    let metrics = config.metrics_enabled.then(metrics_handle);
-    let broker = Broker::new(config.rabbitmq_url.clone(), Topology::from_config(&config));
+pub fn build_state(config: ApiConfig, pool: PgPool, shutdown: CancellationToken) -> AppState {
+    let metrics = config.observability.metrics_enabled.then(metrics_handle);
+    let broker = Broker::new(
+        config.broker.url.clone(),
+        Topology::from_config(&config.broker),
+    );
     AppState {
         hub: Hub::new(broker.clone()),
-        streams: StreamSlots::new(config.sse_max_streams_per_user, config.sse_max_streams),
+        streams: StreamSlots::new(
+            config.http.sse_max_streams_per_user,
+            config.http.sse_max_streams,
+        ),
         tasks: Tasks::new(pool.clone(), broker.clone()),
         broker,
         shutdown,
-        tokens: Arc::new(TokenService::new(&config)),
+        tokens: Arc::new(TokenService::new(&config.auth)),
         revocations: Arc::new(Revocations::new(pool.clone())),
-        throttle: AuthThrottle::new(pool.clone(), &config),
-        passwords: Passwords::from_config(&config),
+        throttle: AuthThrottle::new(pool.clone(), &config.auth),
+        passwords: Passwords::from_config(&config.auth),
         known_users: Arc::new(KnownUsers::default()),
         config: Arc::new(config),
         pool,
@@ -88,10 +95,10 @@ pub fn build_state(config: Config, pool: PgPool, shutdown: CancellationToken) ->
 }
 
 pub fn build_router(state: AppState) -> Router {
-    let router = routes::router(&state.config)
+    let router = routes::router(&state.config.http)
         .route_layer(axum::middleware::from_fn(observe::tag_route))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(cors::layer(&state.config));
+        .layer(cors::layer(&state.config.http));
     security_headers::apply(router, state.config.is_production())
         .layer(axum::middleware::from_fn(observe::observe))
         .with_state(state)
@@ -101,10 +108,10 @@ pub fn build_router(state: AppState) -> Router {
 /// listener on API_HOST, which the API router then lacks: the port can stay
 /// off the public load balancer. A port that cannot be bound stops the start.
 async fn serve_metrics(state: &AppState, shutdown: &CancellationToken) -> std::io::Result<()> {
-    let (Some(port), Some(_)) = (state.config.metrics_port, &state.metrics) else {
+    let (Some(port), Some(_)) = (state.config.http.metrics_port, &state.metrics) else {
         return Ok(());
     };
-    let listener = TcpListener::bind((state.config.api_host.as_str(), port)).await?;
+    let listener = TcpListener::bind((state.config.http.host.as_str(), port)).await?;
     tracing::info!(address = %listener.local_addr()?, "metrics listening");
     let app = routes::metrics_router().with_state(state.clone());
     let stop = shutdown.clone().cancelled_owned();
@@ -113,7 +120,7 @@ async fn serve_metrics(state: &AppState, shutdown: &CancellationToken) -> std::i
             .with_graceful_shutdown(stop)
             .await
         {
-            tracing::error!(error = %e, "the metrics listener failed");
+            tracing::error!(error = %e.chain(), "the metrics listener failed");
         }
     });
     Ok(())
@@ -149,16 +156,13 @@ pub struct Listeners {
 /// in-flight requests finish. With MCP_ENABLED, the MCP server listens on
 /// MCP_SERVER_HOST:MCP_SERVER_PORT too; a port that cannot be bound stops the start.
 pub async fn run(
-    config: Config,
+    config: ApiConfig,
     pool: PgPool,
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
-    let mcp = match config.mcp_enabled {
-        true => {
-            let address = (config.mcp_server_host.as_str(), config.mcp_server_port);
-            Some(TcpListener::bind(address).await?)
-        }
+    let mcp = match config.mcp.enabled {
+        true => Some(crate::mcp::bind(&config.mcp).await?),
         false => None,
     };
     let listeners = Listeners { api: listener, mcp };
@@ -167,7 +171,7 @@ pub async fn run(
 
 /// [`run`] on listeners the caller bound.
 pub async fn run_with(
-    config: Config,
+    config: ApiConfig,
     pool: PgPool,
     listeners: Listeners,
     shutdown: CancellationToken,
@@ -179,7 +183,7 @@ pub async fn run_with(
         let (state, shutdown) = (state.clone(), shutdown.clone());
         tokio::spawn(async move {
             if let Err(e) = crate::mcp::serve_with(state, mcp, shutdown).await {
-                tracing::error!(error = %e, "the MCP listener failed");
+                tracing::error!(error = %e.chain(), "the MCP listener failed");
             }
         });
     }

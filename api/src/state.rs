@@ -6,7 +6,7 @@ use std::sync::Arc;
 use metrics_exporter_prometheus::PrometheusHandle;
 use parking_lot::Mutex;
 use sqlx::PgPool;
-use todo_common::Config;
+use todo_common::ApiConfig;
 use todo_common::accounts;
 use todo_common::auth::{AuthThrottle, Identity, Passwords, Revocations, TokenService};
 use todo_common::domain::UserId;
@@ -18,7 +18,7 @@ use crate::live::{Hub, StreamSlots};
 
 #[derive(Clone)]
 pub struct AppState {
-    pub config: Arc<Config>,
+    pub config: Arc<ApiConfig>,
     pub pool: PgPool,
     pub tokens: Arc<TokenService>,
     /// Logged-out tokens, in memory; kept in step with the database by

@@ -7,16 +7,16 @@ use sqlx::migrate::{MigrateDatabase, Migrator};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, PgPool, Postgres};
 
-use crate::config::Config;
+use crate::config::Database;
 
 pub static MIGRATOR: Migrator = sqlx::migrate!("../migrations");
 
 /// Connects to DATABASE_URL, creating the database first when it does not
 /// exist yet (a fresh machine needs no manual `createdb`).
-pub async fn connect(config: &Config) -> anyhow_like::Result<PgPool> {
-    let url = config.database_url.expose();
+pub async fn connect(config: &Database) -> anyhow_like::Result<PgPool> {
+    let url = config.url.expose();
     if !Postgres::database_exists(url).await? {
-        tracing::info!(database = %config.database_display(), "creating database");
+        tracing::info!(database = %config.display(), "creating database");
         Postgres::create_database(url).await?;
     }
     let options: PgConnectOptions = url
@@ -31,11 +31,11 @@ pub async fn connect(config: &Config) -> anyhow_like::Result<PgPool> {
 
 /// Pool sizing from the checklist's variables: up to POOL_SIZE + MAX_OVERFLOW
 /// connections; idle ones above what traffic needs are closed after a while.
-pub fn pool_options(config: &Config) -> PgPoolOptions {
+pub fn pool_options(config: &Database) -> PgPoolOptions {
     PgPoolOptions::new()
-        .max_connections(config.database_max_connections())
+        .max_connections(config.max_connections())
         .min_connections(1)
-        .acquire_timeout(config.database_connect_timeout)
+        .acquire_timeout(config.connect_timeout)
         .idle_timeout(Duration::from_secs(300))
 }
 
@@ -54,37 +54,102 @@ pub async fn ping(pool: &PgPool, timeout: Duration) -> Result<Duration, String> 
 pub struct MigrationStatus {
     pub version: i64,
     pub description: String,
-    pub applied: bool,
+    pub state: MigrationState,
 }
 
-pub async fn migrate_up(pool: &PgPool) -> anyhow_like::Result<()> {
-    MIGRATOR.run(pool).await?;
-    Ok(())
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MigrationState {
+    Applied,
+    Pending,
+    /// Applied, but this binary does not know it: a newer one migrated.
+    Unknown,
 }
 
-/// Reverts the newest applied migration; returns its version (None when
-/// nothing was applied).
-pub async fn migrate_down_one(pool: &PgPool) -> anyhow_like::Result<Option<i64>> {
+impl MigrationState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Applied => "applied",
+            Self::Pending => "pending",
+            Self::Unknown => "unknown",
+        }
+    }
+}
+
+/// Applies pending migrations, all of them or up to and including `to`;
+/// returns the versions applied.
+pub async fn migrate_up(pool: &PgPool, to: Option<i64>) -> anyhow_like::Result<Vec<i64>> {
+    let before = applied_versions(pool).await?;
+    match to {
+        Some(version) => {
+            known_version(version)?;
+            MIGRATOR.run_to(version, pool).await?;
+        }
+        None => MIGRATOR.run(pool).await?,
+    }
+    let after = applied_versions(pool).await?;
+    Ok(after.into_iter().filter(|v| !before.contains(v)).collect())
+}
+
+/// Reverts the newest applied migration, or every one newer than `to`
+/// (`to` itself stays applied; 0 reverts all); returns the versions
+/// reverted, newest first.
+pub async fn migrate_down(pool: &PgPool, to: Option<i64>) -> anyhow_like::Result<Vec<i64>> {
     let applied = applied_versions(pool).await?;
-    let Some(&newest) = applied.last() else {
-        return Ok(None);
+    let target = match to {
+        Some(0) => 0,
+        Some(version) => {
+            known_version(version)?;
+            version
+        }
+        None => applied.iter().rev().nth(1).copied().unwrap_or(0),
     };
-    let target = applied.iter().rev().nth(1).copied().unwrap_or(0);
+    if applied.is_empty() {
+        return Ok(Vec::new());
+    }
     MIGRATOR.undo(pool, target).await?;
-    Ok(Some(newest))
+    Ok(applied.into_iter().rev().filter(|v| *v > target).collect())
 }
 
+fn known_version(version: i64) -> anyhow_like::Result<()> {
+    if MIGRATOR.version_exists(version) {
+        Ok(())
+    } else {
+        let known: Vec<String> = MIGRATOR
+            .iter()
+            .filter(|m| m.migration_type.is_up_migration())
+            .map(|m| m.version.to_string())
+            .collect();
+        Err(format!("no migration {version}; known: {}", known.join(", ")).into())
+    }
+}
+
+/// Every migration this binary knows, applied or pending, then any applied
+/// version it does not know (a newer binary migrated this database).
 pub async fn migrate_status(pool: &PgPool) -> anyhow_like::Result<Vec<MigrationStatus>> {
     let applied = applied_versions(pool).await?;
-    Ok(MIGRATOR
+    let mut status: Vec<MigrationStatus> = MIGRATOR
         .iter()
         .filter(|m| m.migration_type.is_up_migration())
         .map(|m| MigrationStatus {
             version: m.version,
             description: m.description.to_string(),
-            applied: applied.contains(&m.version),
+            state: if applied.contains(&m.version) {
+                MigrationState::Applied
+            } else {
+                MigrationState::Pending
+            },
         })
-        .collect())
+        .collect();
+    for version in applied {
+        if !MIGRATOR.version_exists(version) {
+            status.push(MigrationStatus {
+                version,
+                description: String::new(),
+                state: MigrationState::Unknown,
+            });
+        }
+    }
+    Ok(status)
 }
 
 async fn applied_versions(pool: &PgPool) -> Result<Vec<i64>, sqlx::Error> {

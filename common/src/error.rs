@@ -43,6 +43,29 @@ pub enum Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// An error with its causes, for logs: `database error: error returned from
+/// database: relation "x" does not exist` rather than `database error`.
+pub trait ErrorChain {
+    fn chain(&self) -> String;
+}
+
+impl<E: std::error::Error + ?Sized> ErrorChain for E {
+    fn chain(&self) -> String {
+        let mut text = self.to_string();
+        let mut source = self.source();
+        while let Some(cause) = source {
+            let cause_text = cause.to_string();
+            // Some errors repeat their source's message in their own.
+            if !text.ends_with(&cause_text) {
+                text.push_str(": ");
+                text.push_str(&cause_text);
+            }
+            source = cause.source();
+        }
+        text
+    }
+}
+
 impl Error {
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self::Invalid {

@@ -14,11 +14,12 @@ pub mod paging;
 pub mod process_metrics;
 pub mod queue;
 pub mod shutdown;
+pub mod startup;
 pub mod tasks;
 pub mod telemetry;
 pub mod tools;
 
-pub use config::Config;
+pub use config::{ApiConfig, WorkerConfig};
 pub use error::{Error, Result};
 
 /// The version reported by /health and the logs.
@@ -33,17 +34,16 @@ pub fn install_tls_provider() {
 
 /// The start of every binary: TLS provider, configuration (on error: every
 /// problem on stderr, exit status 2), logging.
-pub fn init_process(
-    binary: &str,
-) -> Result<(Config, telemetry::TelemetryGuard), std::process::ExitCode> {
+pub fn init_process<T: config::Settings>()
+-> Result<(T, telemetry::TelemetryGuard), std::process::ExitCode> {
     install_tls_provider();
-    match Config::from_env() {
+    match config::from_env::<T>() {
         Ok(config) => {
-            let guard = telemetry::init(&config);
+            let guard = telemetry::init(config.general(), config.observability());
             Ok((config, guard))
         }
         Err(e) => {
-            eprintln!("{binary}: {e}");
+            eprintln!("{}: {e}", T::BINARY);
             Err(std::process::ExitCode::from(2))
         }
     }

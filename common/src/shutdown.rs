@@ -1,6 +1,7 @@
 //! One cancellation signal per process: SIGTERM (orchestrators) or Ctrl-C
 //! cancels the token; servers drain, streams end, consumers stop.
 
+use crate::error::ErrorChain;
 use tokio_util::sync::CancellationToken;
 
 pub async fn cancel_on_signal(token: CancellationToken) {
@@ -15,7 +16,7 @@ pub async fn cancel_on_signal(token: CancellationToken) {
                 }
             }
             Err(e) => {
-                tracing::warn!(error = %e, "no SIGTERM handler; Ctrl-C only");
+                tracing::warn!(error = %e.chain(), "no SIGTERM handler; Ctrl-C only");
                 let _ = ctrl_c.await;
             }
         }

@@ -5,7 +5,7 @@
 
 use tracing_subscriber::{EnvFilter, fmt, prelude::*};
 
-use crate::config::{Config, LogFormat};
+use crate::config::{General, LogFormat, Observability};
 
 /// Keep it alive for the life of the process: dropping it flushes pending
 /// Sentry events.
@@ -16,7 +16,7 @@ pub struct TelemetryGuard {
 
 /// Installs the global subscriber. Safe to call more than once (tests): later
 /// calls keep the first subscriber.
-pub fn init(config: &Config) -> TelemetryGuard {
+pub fn init(general: &General, config: &Observability) -> TelemetryGuard {
     let sentry = config.sentry_dsn.as_ref().and_then(|dsn| {
         let parsed = dsn.expose().parse().map_err(|e| {
             eprintln!("SENTRY_DSN is not a valid DSN ({e}); error reporting is off");
@@ -25,7 +25,7 @@ pub fn init(config: &Config) -> TelemetryGuard {
             let mut options = sentry::ClientOptions::default();
             options.dsn = Some(dsn);
             options.release = Some(crate::VERSION.into());
-            options.environment = Some(config.environment.as_str().into());
+            options.environment = Some(general.environment.as_str().into());
             // Never send request bodies, headers or user IPs.
             options.send_default_pii = false;
             sentry::init(options)
@@ -53,7 +53,10 @@ pub fn init(config: &Config) -> TelemetryGuard {
                     .with_span_list(false),
             )
             .try_init(),
-        LogFormat::Text => registry.with(fmt::layer()).try_init(),
+        // Colours only for a person at a terminal, not in log files.
+        LogFormat::Text => registry
+            .with(fmt::layer().with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout())))
+            .try_init(),
     };
     TelemetryGuard { _sentry: sentry }
 }

@@ -1,22 +1,43 @@
-//! `mock-openai [--port N]`: serve the mock on 127.0.0.1 until SIGTERM or
-//! Ctrl-C. The port comes from `--port`, else `MOCK_OPENAI_PORT`, else 0 (a
-//! random free port). The first line on stdout is `listening on ADDR`, so a
-//! parent process can read where to connect. `MOCK_OPENAI_RPM` and
-//! `MOCK_OPENAI_TPM` set starting rate limits (requests and tokens per
-//! minute; unset or empty = unlimited), which `POST /_mock/reset` restores.
+//! `mock-openai`: serve the mock on 127.0.0.1 until SIGTERM or Ctrl-C. The
+//! first line on stdout is `listening on ADDR`, so a parent process can read
+//! where to connect. Starting rate limits (restored by `POST /_mock/reset`)
+//! come from flags or their environment variables; see `--help`.
 
 use std::io::Write;
 use std::process::ExitCode;
 
+use clap::Parser;
 use mock_openai::{MockConfig, MockState};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-const USAGE: &str = "usage: mock-openai [--port N]   (env MOCK_OPENAI_PORT; default 0 = random)
-env MOCK_OPENAI_RPM, MOCK_OPENAI_TPM: rate limits per minute (default unlimited)";
+/// A real HTTP server speaking the OpenAI chat-completions protocol, for
+/// tests and benchmarks: answers with the offline assistant, enforces rate
+/// limits like OpenAI's, and misbehaves on request (`/_mock/...`).
+#[derive(Parser, Debug, PartialEq)]
+#[command(name = "mock-openai", version)]
+struct Cli {
+    /// Port on 127.0.0.1 (0: a random free port).
+    #[arg(long, short, env = "MOCK_OPENAI_PORT", default_value_t = 0)]
+    port: u16,
+    /// Requests per minute before 429 (unset: unlimited).
+    #[arg(long, env = "MOCK_OPENAI_RPM", value_parser = positive)]
+    rpm: Option<u64>,
+    /// Tokens per minute before 429 (unset: unlimited).
+    #[arg(long, env = "MOCK_OPENAI_TPM", value_parser = positive)]
+    tpm: Option<u64>,
+}
+
+fn positive(raw: &str) -> Result<u64, String> {
+    match raw.trim().parse::<u64>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(format!("not a positive whole number: {raw:?}")),
+    }
+}
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    let cli = Cli::parse();
     // Logs go to stderr: stdout carries the address line only.
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
@@ -26,33 +47,15 @@ async fn main() -> ExitCode {
         )
         .init();
 
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let port = match port(&args, std::env::var("MOCK_OPENAI_PORT").ok().as_deref()) {
-        Ok(Some(port)) => port,
-        Ok(None) => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Err(problem) => {
-            eprintln!("mock-openai: {problem}\n{USAGE}");
-            return ExitCode::from(2);
-        }
+    let config = MockConfig {
+        rpm: cli.rpm,
+        tpm: cli.tpm,
+        ..MockConfig::default()
     };
-    let env = |name: &str| std::env::var(name).ok();
-    let config = match limits(
-        env("MOCK_OPENAI_RPM").as_deref(),
-        env("MOCK_OPENAI_TPM").as_deref(),
-    ) {
-        Ok(config) => config,
-        Err(problem) => {
-            eprintln!("mock-openai: {problem}\n{USAGE}");
-            return ExitCode::from(2);
-        }
-    };
-    let listener = match TcpListener::bind(("127.0.0.1", port)).await {
+    let listener = match TcpListener::bind(("127.0.0.1", cli.port)).await {
         Ok(listener) => listener,
         Err(e) => {
-            eprintln!("mock-openai: cannot listen on 127.0.0.1:{port}: {e}");
+            eprintln!("mock-openai: cannot listen on 127.0.0.1:{}: {e}", cli.port);
             return ExitCode::FAILURE;
         }
     };
@@ -85,88 +88,31 @@ async fn main() -> ExitCode {
     }
 }
 
-/// The port to use; `None` when help was asked for.
-fn port(args: &[String], env: Option<&str>) -> Result<Option<u16>, String> {
-    let parse = |raw: &str| -> Result<u16, String> {
-        raw.trim()
-            .parse()
-            .map_err(|_| format!("not a port number: {raw:?}"))
-    };
-    let mut port = match env.filter(|v| !v.trim().is_empty()) {
-        Some(raw) => parse(raw).map_err(|e| format!("MOCK_OPENAI_PORT: {e}"))?,
-        None => 0,
-    };
-    let mut args = args.iter();
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "-h" | "--help" => return Ok(None),
-            "--port" | "-p" => {
-                let raw = args.next().ok_or("--port needs a value")?;
-                port = parse(raw)?;
-            }
-            other => match other.strip_prefix("--port=") {
-                Some(raw) => port = parse(raw)?,
-                None => return Err(format!("unknown argument {other:?}")),
-            },
-        }
-    }
-    Ok(Some(port))
-}
-
-/// The starting configuration: rate limits from `MOCK_OPENAI_RPM` and
-/// `MOCK_OPENAI_TPM` (unset or empty = unlimited).
-fn limits(rpm: Option<&str>, tpm: Option<&str>) -> Result<MockConfig, String> {
-    let parse = |name: &str, raw: Option<&str>| -> Result<Option<u64>, String> {
-        match raw.map(str::trim).filter(|v| !v.is_empty()) {
-            None => Ok(None),
-            Some(raw) => match raw.parse::<u64>() {
-                Ok(limit) if limit > 0 => Ok(Some(limit)),
-                _ => Err(format!("{name}: not a positive whole number: {raw:?}")),
-            },
-        }
-    };
-    Ok(MockConfig {
-        rpm: parse("MOCK_OPENAI_RPM", rpm)?,
-        tpm: parse("MOCK_OPENAI_TPM", tpm)?,
-        ..MockConfig::default()
-    })
-}
-
 #[cfg(test)]
 mod tests {
-    use super::{limits, port};
+    use clap::Parser;
 
-    fn args(list: &[&str]) -> Vec<String> {
-        list.iter().map(|s| s.to_string()).collect()
+    use super::Cli;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("mock-openai").chain(args.iter().copied()))
     }
 
     #[test]
-    fn port_from_flag_env_or_default() {
-        assert_eq!(port(&args(&[]), None), Ok(Some(0)));
-        assert_eq!(port(&args(&[]), Some("8089")), Ok(Some(8089)));
-        assert_eq!(
-            port(&args(&["--port", "9000"]), Some("8089")),
-            Ok(Some(9000))
-        );
-        assert_eq!(port(&args(&["--port=9001"]), None), Ok(Some(9001)));
-        assert_eq!(port(&args(&["--help"]), None), Ok(None));
-        assert!(port(&args(&["--port"]), None).is_err());
-        assert!(port(&args(&["--port", "70000"]), None).is_err());
-        assert!(port(&args(&["serve"]), None).is_err());
-        assert!(port(&args(&[]), Some("x")).is_err());
-    }
-
-    #[test]
-    fn rate_limits_from_env() {
-        let config = limits(None, None).expect("unset");
-        assert_eq!((config.rpm, config.tpm), (None, None));
-        let config = limits(Some(""), Some(" ")).expect("empty");
-        assert_eq!((config.rpm, config.tpm), (None, None));
-        let config = limits(Some("60"), Some(" 90000 ")).expect("set");
-        assert_eq!((config.rpm, config.tpm), (Some(60), Some(90_000)));
-        assert_eq!(config.latency_ms, 0);
-        assert!(limits(Some("0"), None).is_err());
-        assert!(limits(None, Some("-5")).is_err());
-        assert!(limits(Some("lots"), None).is_err());
+    fn flags_parse_and_bad_values_are_refused() {
+        let cli = parse(&["--port", "9000", "--rpm", "60", "--tpm", "90000"]).unwrap();
+        assert_eq!((cli.port, cli.rpm, cli.tpm), (9000, Some(60), Some(90_000)));
+        assert_eq!(parse(&["-p", "9001"]).unwrap().port, 9001);
+        for bad in [
+            &["--port"][..],
+            &["--port", "70000"],
+            &["serve"],
+            &["--rpm", "0"],
+            &["--tpm", "-5"],
+            &["--rpm", "lots"],
+        ] {
+            let err = parse(bad).unwrap_err();
+            assert_eq!(err.exit_code(), 2, "{bad:?}");
+        }
     }
 }

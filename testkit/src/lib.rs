@@ -11,7 +11,7 @@ use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde_json::{Value, json};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{Connection, Executor, PgConnection, PgPool};
-use todo_common::{Config, db};
+use todo_common::{ApiConfig, WorkerConfig, db};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -33,6 +33,18 @@ pub fn url_for(name: &str) -> String {
 /// A fresh, migrated database. Databases of earlier runs (older than an
 /// hour) are dropped the first time, so runs do not pile them up.
 pub async fn fresh_database() -> (String, PgPool) {
+    let name = empty_database().await;
+    let pool = PgPoolOptions::new()
+        .max_connections(10)
+        .connect(&url_for(&name))
+        .await
+        .expect("connect to test database");
+    db::migrate_up(&pool, None).await.expect("migrations apply");
+    (name, pool)
+}
+
+/// A fresh database without any migration applied; returns its name.
+pub async fn empty_database() -> String {
     static SWEEP: Once = Once::new();
     let mut admin = PgConnection::connect(&admin_url())
         .await
@@ -64,16 +76,10 @@ pub async fn fresh_database() -> (String, PgPool) {
         .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
         .await
         .expect("create test database");
-    let pool = PgPoolOptions::new()
-        .max_connections(10)
-        .connect(&url_for(&name))
-        .await
-        .expect("connect to test database");
-    db::migrate_up(&pool).await.expect("migrations apply");
-    (name, pool)
+    name
 }
 
-pub fn test_config(db_name: &str, overrides: &[(&str, &str)]) -> Config {
+pub fn test_config(db_name: &str, overrides: &[(&str, &str)]) -> ApiConfig {
     let mut vars: HashMap<String, String> = [
         ("ENVIRONMENT", "test"),
         ("BETTER_AUTH_SECRET", TEST_SECRET),
@@ -99,7 +105,7 @@ pub fn test_config(db_name: &str, overrides: &[(&str, &str)]) -> Config {
     for (k, v) in overrides {
         vars.insert(k.to_string(), v.to_string());
     }
-    Config::from_vars(vars).expect("test configuration is valid")
+    ApiConfig::from_vars(vars).expect("test configuration is valid")
 }
 
 pub struct TestApp {
@@ -109,7 +115,7 @@ pub struct TestApp {
     /// The MCP server's `http://host:port` (when MCP_ENABLED); MCP is at `/mcp`.
     pub mcp_base: Option<String>,
     /// The configuration the app runs with (workers reuse its database and queue names).
-    pub config: Config,
+    pub config: ApiConfig,
     pub pool: PgPool,
     pub http: reqwest::Client,
     pub shutdown: CancellationToken,
@@ -135,14 +141,14 @@ impl TestApp {
     }
 
     /// Runs the app with an explicit config and pool (e.g. a pool through a proxy).
-    pub async fn spawn_on(config: Config, pool: PgPool) -> Self {
+    pub async fn spawn_on(config: ApiConfig, pool: PgPool) -> Self {
         todo_common::install_tls_provider();
         // No SENTRY_DSN in tests: the guard holds nothing.
-        let _ = todo_common::telemetry::init(&config);
+        let _ = todo_common::telemetry::init(&config.general, &config.observability);
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         // The MCP server too (MCP_ENABLED), on its own port 0.
-        let mcp = match config.mcp_enabled {
+        let mcp = match config.mcp.enabled {
             true => Some(TcpListener::bind("127.0.0.1:0").await.unwrap()),
             false => None,
         };
@@ -176,7 +182,7 @@ impl TestApp {
     pub async fn spawn_peer(&self) -> TestApp {
         let pool = PgPoolOptions::new()
             .max_connections(10)
-            .connect(self.config.database_url.expose())
+            .connect(self.config.database.url.expose())
             .await
             .expect("peer pool");
         let mut peer = TestApp::spawn_on(self.config.clone(), pool).await;
@@ -202,13 +208,13 @@ impl TestApp {
 
     /// A worker configuration for this app's database and queues, talking to
     /// `mock` (or the offline assistant when None).
-    pub fn worker_config(&self, mock: Option<&Mock>, overrides: &[(&str, &str)]) -> Config {
+    pub fn worker_config(&self, mock: Option<&Mock>, overrides: &[(&str, &str)]) -> WorkerConfig {
         let mut vars: HashMap<String, String> = HashMap::new();
         for (k, v) in [
             ("ENVIRONMENT", "test"),
             ("LOG_LEVEL", "warn"),
-            ("DATABASE_URL", self.config.database_url.expose()),
-            ("RABBITMQ_PREFIX", self.config.rabbitmq_prefix.as_str()),
+            ("DATABASE_URL", self.config.database.url.expose()),
+            ("RABBITMQ_PREFIX", self.config.broker.prefix.as_str()),
             ("RABBITMQ_QUEUE_EXPIRES_SECONDS", "600"),
             ("OPENAI_API_KEY", "sk-test-not-a-real-key"),
         ] {
@@ -222,7 +228,7 @@ impl TestApp {
         for (k, v) in overrides {
             vars.insert(k.to_string(), v.to_string());
         }
-        Config::from_vars(vars).expect("worker test configuration is valid")
+        WorkerConfig::from_vars(vars).expect("worker test configuration is valid")
     }
 
     /// Runs a worker in this process until the returned handle is stopped.
@@ -230,7 +236,7 @@ impl TestApp {
         let config = self.worker_config(mock, overrides);
         let pool = PgPoolOptions::new()
             .max_connections(10)
-            .connect(config.database_url.expose())
+            .connect(config.database.url.expose())
             .await
             .expect("worker pool");
         let token = CancellationToken::new();
@@ -488,7 +494,7 @@ pub async fn start_mock() -> Mock {
 /// A worker running in this process.
 pub struct Worker {
     pub token: CancellationToken,
-    pub handle: tokio::task::JoinHandle<()>,
+    pub handle: tokio::task::JoinHandle<Result<(), todo_worker::StartError>>,
 }
 
 impl Worker {
@@ -496,6 +502,87 @@ impl Worker {
     pub async fn stop(self) {
         self.token.cancel();
         let _ = tokio::time::timeout(Duration::from_secs(40), self.handle).await;
+    }
+}
+
+/// A child process (one of our binaries) whose output lines are collected,
+/// so a test can wait for what it logs. Killed when dropped.
+pub struct LoggedProcess {
+    child: std::process::Child,
+    lines: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl LoggedProcess {
+    /// Starts `cmd` with stdout and stderr captured.
+    pub fn spawn(mut cmd: std::process::Command) -> Self {
+        use std::io::BufRead;
+        use std::process::Stdio;
+        let mut child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start the binary");
+        let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let out: Box<dyn std::io::Read + Send> = Box::new(child.stdout.take().unwrap());
+        let err: Box<dyn std::io::Read + Send> = Box::new(child.stderr.take().unwrap());
+        for pipe in [out, err] {
+            let lines = lines.clone();
+            std::thread::spawn(move || {
+                for line in std::io::BufReader::new(pipe).lines().map_while(Result::ok) {
+                    lines.lock().unwrap().push(line);
+                }
+            });
+        }
+        Self { child, lines }
+    }
+
+    /// Everything printed so far.
+    pub fn output(&self) -> String {
+        self.lines.lock().unwrap().join("\n")
+    }
+
+    /// Waits until a line contains `needle`; panics with the output if it
+    /// does not appear within `within`.
+    pub async fn wait_for_line(&self, needle: &str, within: Duration) {
+        let deadline = Instant::now() + within;
+        while !self
+            .lines
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|l| l.contains(needle))
+        {
+            assert!(
+                Instant::now() < deadline,
+                "never printed `{needle}`; output:\n{}",
+                self.output()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Waits for the process to exit by itself; its exit code.
+    pub async fn exit_code(&mut self, within: Duration) -> Option<i32> {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("process status") {
+                return status.code();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "still running; output:\n{}",
+                self.output()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+impl Drop for LoggedProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
@@ -682,7 +769,7 @@ impl Drop for TestApp {
         // TcpProxy whose task runs on this test's runtime, which is blocked
         // while Drop waits below.
         let url = todo_common::config::DEFAULT_RABBITMQ_URL.to_string();
-        let topology = todo_common::queue::Topology::from_config(&self.config);
+        let topology = todo_common::queue::Topology::from_config(&self.config.broker);
         // Drop cannot await; a short-lived thread with its own runtime can.
         let cleanup = std::thread::spawn(move || {
             let Ok(rt) = tokio::runtime::Builder::new_current_thread()

@@ -5,11 +5,12 @@
 //! attempt stopped, from what it stored.
 
 use std::sync::Arc;
+use todo_common::error::ErrorChain;
 
 use serde_json::{Value, json};
 use sqlx::PgPool;
 use std::time::{Duration, Instant};
-use todo_common::Config;
+use todo_common::WorkerConfig;
 use todo_common::chat::turns::{self, Turn};
 
 use todo_common::events;
@@ -31,7 +32,7 @@ const QUEUED_NOTICE_AFTER: Duration = Duration::from_secs(2);
 pub struct Agent {
     pub pool: PgPool,
     pub model: Model,
-    pub config: Arc<Config>,
+    pub config: Arc<WorkerConfig>,
     /// Live notices after each committed step; deltas while the model streams.
     pub broker: Arc<Broker>,
     /// The leases of this process's turns, renewed by its heartbeat.
@@ -61,7 +62,7 @@ impl Agent {
     pub fn new(
         pool: PgPool,
         model: Model,
-        config: Arc<Config>,
+        config: Arc<WorkerConfig>,
         broker: Arc<Broker>,
         leases: Arc<Leases>,
     ) -> Self {
@@ -93,7 +94,7 @@ impl Agent {
         turn: &Turn,
         abort: &CancellationToken,
     ) -> todo_common::Result<Outcome> {
-        if turn.attempts > self.config.turn_max_attempts as i32 {
+        if turn.attempts > self.config.chat.turn_max_attempts as i32 {
             turns::fail(
                 &self.pool,
                 turn.message_id,
@@ -104,7 +105,7 @@ impl Agent {
             return Ok(Outcome::Failed);
         }
         let history =
-            turns::history(&self.pool, turn, i64::from(self.config.chat_history_limit)).await?;
+            turns::history(&self.pool, turn, i64::from(self.config.chat.history_limit)).await?;
         loop {
             let mut progress = turns::progress(&self.pool, turn).await?;
             // A previous attempt may have stopped between a round and its tools.
@@ -116,8 +117,8 @@ impl Agent {
                 progress = turns::progress(&self.pool, turn).await?;
             }
             let rounds = progress.rounds.len();
-            if rounds >= self.config.max_tool_rounds as usize {
-                let text = wrap_up(self.config.max_tool_rounds, &progress.messages());
+            if rounds >= self.config.chat.max_tool_rounds as usize {
+                let text = wrap_up(self.config.chat.max_tool_rounds, &progress.messages());
                 turns::finish(&self.pool, turn, &text, self.metadata(rounds)).await?;
                 self.announce(turn).await;
                 return Ok(Outcome::Answered);
@@ -144,7 +145,7 @@ impl Agent {
                             "the assistant's model refused the request".to_string()
                         }
                     };
-                    tracing::warn!(error = %e, message_id = %turn.message_id, "turn failed at the model");
+                    tracing::warn!(error = %e.chain(), message_id = %turn.message_id, "turn failed at the model");
                     turns::fail(&self.pool, turn.message_id, &reason).await?;
                     self.announce(turn).await;
                     return Ok(Outcome::Failed);
@@ -274,7 +275,7 @@ impl Agent {
                     reason,
                     retry_after,
                     ..
-                })) if failures + 1 < self.config.openai_max_attempts => {
+                })) if failures + 1 < self.config.model.max_attempts => {
                     failures += 1;
                     let wait = backoff(failures, retry_after);
                     tracing::info!(%reason, failures, wait_ms = wait.as_millis() as u64, "model call failed; retrying");

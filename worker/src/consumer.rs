@@ -5,6 +5,7 @@
 //! requeued, so another worker continues them).
 
 use std::sync::Arc;
+use todo_common::error::ErrorChain;
 
 use futures_util::StreamExt;
 use lapin::message::Delivery;
@@ -24,7 +25,7 @@ pub async fn run(agent: Arc<Agent>, broker: Arc<Broker>, shutdown: CancellationT
     let abort = CancellationToken::new();
     let mut in_flight = JoinSet::new();
     let mut generations = broker.generations();
-    let prefetch = agent.config.worker_concurrency;
+    let prefetch = agent.config.worker.concurrency;
     'connection: while !shutdown.is_cancelled() {
         if !broker.is_connected() {
             tokio::select! {
@@ -64,7 +65,7 @@ pub async fn run(agent: Arc<Agent>, broker: Arc<Broker>, shutdown: CancellationT
         let (mut turns_stream, mut dead_stream) = match subscribed {
             Ok(s) => s,
             Err(e) => {
-                tracing::warn!(error = %e, "could not subscribe to the turn queues");
+                tracing::warn!(error = %e.chain(), "could not subscribe to the turn queues");
                 tokio::time::sleep(std::time::Duration::from_millis(500)).await;
                 continue;
             }
@@ -78,7 +79,7 @@ pub async fn run(agent: Arc<Agent>, broker: Arc<Broker>, shutdown: CancellationT
                 }
                 _ = generations.changed() => continue 'connection,
                 Some(done) = in_flight.join_next(), if !in_flight.is_empty() => {
-                    if let Err(e) = done { tracing::error!(error = %e, "turn task panicked"); }
+                    if let Err(e) = done { tracing::error!(error = %e.chain(), "turn task panicked"); }
                 }
                 delivery = turns_stream.next() => match delivery {
                     Some(Ok(d)) => {
@@ -125,7 +126,7 @@ async fn process(agent: &Agent, broker: &Broker, delivery: Delivery, abort: &Can
                 .message_id()
                 .as_ref()
                 .map(|m| m.to_string());
-            tracing::error!(error = %e, bytes = delivery.data.len(), message_id = ?id, "unreadable turn message; dropping it");
+            tracing::error!(error = %e.chain(), bytes = delivery.data.len(), message_id = ?id, "unreadable turn message; dropping it");
             let _ = delivery
                 .nack(BasicNackOptions {
                     requeue: false,

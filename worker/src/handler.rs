@@ -2,6 +2,7 @@
 //! turn of the same conversation, and say what to do with the delivery.
 
 use std::time::{Duration, Instant};
+use todo_common::error::ErrorChain;
 
 use todo_common::chat::TurnJob;
 use todo_common::chat::turns::{self, Claim};
@@ -33,14 +34,14 @@ pub async fn handle(agent: &Agent, job: &TurnJob, abort: &CancellationToken) -> 
             &agent.pool,
             message_id,
             agent.leases.worker(),
-            agent.config.turn_lease,
-            i64::from(agent.config.turns_per_user),
+            agent.config.chat.turn_lease,
+            i64::from(agent.config.chat.turns_per_user),
         )
         .await
         {
             Ok(c) => c,
             Err(e) => {
-                tracing::warn!(error = %e, %message_id, "could not claim the turn");
+                tracing::warn!(error = %e.chain(), %message_id, "could not claim the turn");
                 return if step == 0 {
                     Disposition::Defer(RetryDelay::Short)
                 } else {
@@ -118,7 +119,7 @@ pub async fn handle(agent: &Agent, job: &TurnJob, abort: &CancellationToken) -> 
             Err(e) => {
                 // Database trouble mid-turn: give the turn back and try later;
                 // stored steps make the retry resume, not repeat.
-                tracing::warn!(error = %e, message_id = %turn.message_id, "turn interrupted by an error; will resume");
+                tracing::warn!(error = %e.chain(), message_id = %turn.message_id, "turn interrupted by an error; will resume");
                 let _ = turns::release(&agent.pool, &turn).await;
                 return if step == 0 {
                     Disposition::Defer(RetryDelay::Short)

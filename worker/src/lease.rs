@@ -17,6 +17,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
+use todo_common::error::ErrorChain;
 
 use sqlx::PgPool;
 use todo_common::chat::turns::{self, Turn};
@@ -154,7 +155,7 @@ impl Leases {
         for job in &jobs {
             if let Err(e) = broker.publish_turn(job).await {
                 // Rolled back: the next pass tries again.
-                tracing::warn!(error = %e, message_id = %job.message_id, "could not re-drive a turn whose lease ran out");
+                tracing::warn!(error = %e.chain(), message_id = %job.message_id, "could not re-drive a turn whose lease ran out");
                 break;
             }
             ids.push(job.message_id);
@@ -198,7 +199,7 @@ impl Leases {
                     Ok(Ok(())) => {}
                     Ok(Err(e)) if !failing => {
                         failing = true;
-                        tracing::warn!(error = %e, "could not renew turn leases; turns stop if this lasts");
+                        tracing::warn!(error = %e.chain(), "could not renew turn leases; turns stop if this lasts");
                     }
                     Err(_) if !failing => {
                         failing = true;
@@ -210,7 +211,7 @@ impl Leases {
                     && let Ok(Err(e)) =
                         tokio::time::timeout(leases.lease, leases.redrive(&broker)).await
                 {
-                    tracing::debug!(error = %e, "re-driving expired leases failed; retrying");
+                    tracing::debug!(error = %e.chain(), "re-driving expired leases failed; retrying");
                 }
             }
         })

@@ -12,31 +12,39 @@ pub mod prompt;
 use std::sync::Arc;
 
 use sqlx::PgPool;
-use todo_common::Config;
+use todo_common::WorkerConfig;
+use todo_common::error::ErrorChain;
 use todo_common::limiter::Limiter;
 use todo_common::queue::{Broker, Topology};
 use tokio_util::sync::CancellationToken;
 
+/// What stops a worker from starting.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot set up the shared rate limiter: {0}")]
+pub struct StartError(String);
+
 /// Runs a worker until `shutdown`, then drains. Tests call this in-process.
-pub async fn run(config: Config, pool: PgPool, shutdown: CancellationToken) {
+pub async fn run(
+    config: WorkerConfig,
+    pool: PgPool,
+    shutdown: CancellationToken,
+) -> Result<(), StartError> {
     let config = Arc::new(config);
-    let limiter = if config.offline_assistant() {
+    let limiter = if config.model.offline() {
         None
     } else {
         match Limiter::new(
             pool.clone(),
-            config.openai_rpm,
-            config.openai_tpm,
-            config.openai_limit_target,
+            config.model.rpm,
+            config.model.tpm,
+            config.model.limit_target,
         )
         .await
         {
             Ok(l) => {
                 // The account's limits as configured (headers may refine them).
-                for (kind, limit) in [
-                    ("requests", config.openai_rpm),
-                    ("tokens", config.openai_tpm),
-                ] {
+                for (kind, limit) in [("requests", config.model.rpm), ("tokens", config.model.tpm)]
+                {
                     if let Some(limit) = limit {
                         metrics::gauge!("openai_ratelimit_limit", "kind" => kind)
                             .set(f64::from(limit));
@@ -44,26 +52,26 @@ pub async fn run(config: Config, pool: PgPool, shutdown: CancellationToken) {
                 }
                 Some(l)
             }
-            Err(e) => {
-                tracing::error!(error = %e, "cannot set up the shared rate limiter");
-                return;
-            }
+            Err(e) => return Err(StartError(e.chain())),
         }
     };
-    let model = model::Model::from_config(&config, limiter);
+    let model = model::Model::from_config(&config.model, limiter);
     tracing::info!(
         model = model.name(),
         offline = model.is_offline(),
         "worker starting"
     );
-    let broker = Broker::new(config.rabbitmq_url.clone(), Topology::from_config(&config));
+    let broker = Broker::new(
+        config.broker.url.clone(),
+        Topology::from_config(&config.broker),
+    );
     // The broker connection outlives consumption a little: deliveries are
     // settled during the drain.
     let connection = CancellationToken::new();
     broker.spawn_maintainer(connection.clone());
     // One heartbeat for all of this process's turns; it runs until the
     // drain is over, so turns finishing after SIGTERM keep their leases.
-    let leases = lease::Leases::new(pool.clone(), config.turn_lease);
+    let leases = lease::Leases::new(pool.clone(), config.chat.turn_lease);
     let heartbeat_stop = CancellationToken::new();
     let heartbeat = leases.spawn(broker.clone(), heartbeat_stop.clone());
     let agent = Arc::new(agent::Agent::new(
@@ -77,4 +85,5 @@ pub async fn run(config: Config, pool: PgPool, shutdown: CancellationToken) {
     heartbeat_stop.cancel();
     let _ = heartbeat.await;
     connection.cancel();
+    Ok(())
 }

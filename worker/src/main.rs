@@ -4,32 +4,56 @@ use std::process::ExitCode;
 
 use axum::Router;
 use axum::routing::get;
+use clap::Parser;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
-use todo_common::{db, shutdown};
+use todo_common::WorkerConfig;
+use todo_common::config;
+use todo_common::error::ErrorChain;
+use todo_common::shutdown;
+use todo_common::startup::{self, Schema};
 use tokio_util::sync::CancellationToken;
+
+/// Todo Chat's worker: takes chat turns from RabbitMQ, asks the model (or
+/// the offline assistant), runs the task tools and writes the answers. Run as
+/// many as the load needs; they share one rate limit for the model.
+#[derive(Parser)]
+#[command(name = "todo-worker", version, after_help = "Run with --help for the environment variables.", after_long_help = config::docs::help::<WorkerConfig>())]
+struct Cli {}
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let (config, _telemetry) = match todo_common::init_process("todo-worker") {
+    Cli::parse();
+    let (config, _telemetry) = match todo_common::init_process::<WorkerConfig>() {
         Ok(c) => c,
         Err(code) => return code,
     };
     let token = CancellationToken::new();
     tokio::spawn(shutdown::cancel_on_signal(token.clone()));
-    let pool = match db::connect(&config).await {
-        Ok(p) => p,
+    // Workers never migrate: they wait for `todo-api migrate up` (or an API
+    // with RUN_MIGRATIONS) to do it.
+    let pool = match startup::database(&config.database, Schema::WaitForMigrations, &token).await {
+        Ok(pool) => pool,
+        Err(startup::StartError::Stopped(_)) => return ExitCode::SUCCESS,
         Err(e) => {
-            tracing::error!(error = %e, "cannot reach PostgreSQL");
+            tracing::error!(error = %e.chain(), "todo-worker cannot start");
             return ExitCode::FAILURE;
         }
     };
-    if config.metrics_enabled && config.worker_metrics_port != 0 {
-        serve_metrics(config.worker_metrics_port, token.clone());
+    if config.observability.metrics_enabled && config.worker.metrics_port != 0 {
+        serve_metrics(config.worker.metrics_port, token.clone());
     }
-    todo_worker::run(config, pool.clone(), token).await;
+    let result = todo_worker::run(config, pool.clone(), token).await;
     pool.close().await;
-    tracing::info!("todo-worker stopped");
-    ExitCode::SUCCESS
+    match result {
+        Ok(()) => {
+            tracing::info!("todo-worker stopped");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            tracing::error!(error = %e.chain(), "todo-worker cannot start");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 /// GET /metrics (and a trivial /health) for Prometheus on WORKER_METRICS_PORT.
@@ -44,7 +68,7 @@ fn serve_metrics(port: u16, shutdown: CancellationToken) {
     let handle = match recorder {
         Ok(h) => h,
         Err(e) => {
-            tracing::warn!(error = %e, "metrics recorder not installed");
+            tracing::warn!(error = %e.chain(), "metrics recorder not installed");
             return;
         }
     };
@@ -81,7 +105,7 @@ fn serve_metrics(port: u16, shutdown: CancellationToken) {
                     .with_graceful_shutdown(shutdown.cancelled_owned())
                     .await;
             }
-            Err(e) => tracing::warn!(error = %e, port, "cannot serve worker metrics"),
+            Err(e) => tracing::warn!(error = %e.chain(), port, "cannot serve worker metrics"),
         }
     });
 }

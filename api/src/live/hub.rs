@@ -3,6 +3,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use todo_common::error::ErrorChain;
 
 use futures_util::StreamExt;
 use lapin::Channel;
@@ -185,7 +186,7 @@ impl Hub {
                 if hub.broker.is_connected() {
                     generations.borrow_and_update();
                     if let Err(e) = hub.consume(&shutdown, &mut generations).await {
-                        tracing::warn!(error = %e, "live event consumer stopped; retrying");
+                        tracing::warn!(error = %e.chain(), "live event consumer stopped; retrying");
                     }
                 }
                 tokio::select! {
@@ -292,14 +293,17 @@ async fn bind(
 mod tests {
     use std::panic::{AssertUnwindSafe, catch_unwind};
 
-    use todo_common::Config;
+    use todo_common::ApiConfig;
 
     use super::*;
 
     #[tokio::test]
     async fn a_panic_while_subscribers_are_locked_does_not_break_the_hub() {
-        let config = Config::from_vars(HashMap::new()).unwrap();
-        let broker = Broker::new(config.rabbitmq_url.clone(), Topology::from_config(&config));
+        let config = ApiConfig::from_vars(HashMap::new()).unwrap();
+        let broker = Broker::new(
+            config.broker.url.clone(),
+            Topology::from_config(&config.broker),
+        );
         let hub = Hub::new(broker);
         let user = UserId::parse("someone").unwrap();
         let crashed = catch_unwind(AssertUnwindSafe(|| {

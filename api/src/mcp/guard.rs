@@ -63,7 +63,7 @@ impl Guard {
     /// The MCP endpoint as clients reach it: MCP_PUBLIC_URL, or this
     /// request's (allowed) Host.
     fn resource(&self, headers: &HeaderMap) -> String {
-        match &self.app.config.mcp_public_url {
+        match &self.app.config.mcp.public_url {
             Some(url) => url.clone(),
             None => format!("http://{}/mcp", host_of(headers).unwrap_or("localhost")),
         }
@@ -82,7 +82,7 @@ impl Guard {
             .host()
             .trim_start_matches('[')
             .trim_end_matches(']');
-        self.app.config.mcp_allowed_hosts.iter().any(|allowed| {
+        self.app.config.mcp.allowed_hosts.iter().any(|allowed| {
             allowed.eq_ignore_ascii_case(name) || allowed.eq_ignore_ascii_case(authority.as_str())
         })
     }
@@ -91,7 +91,8 @@ impl Guard {
         let origin = origin.trim_end_matches('/');
         self.app
             .config
-            .mcp_allowed_origins
+            .mcp
+            .allowed_origins
             .iter()
             .any(|allowed| allowed.eq_ignore_ascii_case(origin))
     }
@@ -207,10 +208,10 @@ pub(super) async fn resource_metadata(
     State(guard): State<Guard>,
     headers: HeaderMap,
 ) -> Json<Value> {
-    let config = &guard.app.config;
-    let issuer = match &config.auth_jwks_url {
+    let config = &guard.app.config.auth;
+    let issuer = match &config.jwks_url {
         Some(jwks) => config
-            .auth_jwt_issuer
+            .jwt_issuer
             .clone()
             .or_else(|| config.better_auth_url.clone())
             .or_else(|| Some(origin_of(jwks).to_owned())),

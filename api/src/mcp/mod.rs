@@ -36,7 +36,8 @@ use axum::serve::ListenerExt;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
 use sqlx::PgPool;
-use todo_common::Config;
+use todo_common::ApiConfig;
+use todo_common::config::Mcp;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -50,7 +51,7 @@ use guard::SessionOwners;
 /// (broker, live notices, token revocations, metrics port) and the MCP
 /// listener, until `shutdown`.
 pub async fn serve(
-    config: Config,
+    config: ApiConfig,
     pool: PgPool,
     listener: TcpListener,
     shutdown: CancellationToken,
@@ -58,6 +59,22 @@ pub async fn serve(
     let state = startup::build_state(config, pool, shutdown.clone());
     startup::start_services(&state, &shutdown).await?;
     serve_with(state, listener, shutdown).await
+}
+
+/// Binds MCP_SERVER_HOST:MCP_SERVER_PORT; the error names the address and
+/// the variables, since a second API on one machine fails exactly here.
+pub async fn bind(config: &Mcp) -> std::io::Result<TcpListener> {
+    TcpListener::bind((config.host.as_str(), config.port))
+        .await
+        .map_err(|e| {
+            std::io::Error::new(
+                e.kind(),
+                format!(
+                    "cannot listen for MCP on {}:{} (MCP_SERVER_HOST, MCP_SERVER_PORT; MCP_ENABLED=false turns it off): {e}",
+                    config.host, config.port
+                ),
+            )
+        })
 }
 
 /// Serves MCP on `listener` with an already running app state.
@@ -85,11 +102,12 @@ pub fn router(state: AppState, shutdown: &CancellationToken) -> Router {
     spawn_session_gauge(sessions.clone(), owners.clone(), shutdown.clone());
 
     let mut config = StreamableHttpServerConfig::default()
-        .with_allowed_hosts(state.config.mcp_allowed_hosts.clone())
+        .with_allowed_hosts(state.config.mcp.allowed_hosts.clone())
         .with_allowed_origins(
             state
                 .config
-                .mcp_allowed_origins
+                .mcp
+                .allowed_origins
                 .iter()
                 .map(|o| explicit_port(o)),
         )

@@ -4,11 +4,11 @@
 use std::time::Duration;
 
 use axum::http::{HeaderName, HeaderValue, Method, header};
-use todo_common::Config;
 use todo_common::config::AllowedOrigins;
+use todo_common::config::Http;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
-pub fn layer(config: &Config) -> CorsLayer {
+pub fn layer(config: &Http) -> CorsLayer {
     let methods: Vec<Method> = config
         .cors_allow_methods
         .iter()

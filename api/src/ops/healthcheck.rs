@@ -5,15 +5,16 @@
 //! (`WORKER_METRICS_PORT`) answers `/health` with a plain `ok`, which passes.
 
 use std::time::Duration;
+use todo_common::error::ErrorChain;
 
-use todo_common::Config;
+use todo_common::config::Http;
 
 /// How long a healthcheck waits for the answer; Docker's own timeout should be longer.
 pub const TIMEOUT: Duration = Duration::from_secs(3);
 
 /// This process's own API: `http://127.0.0.1:{API_PORT}/health`.
-pub fn default_url(config: &Config) -> String {
-    format!("http://127.0.0.1:{}/health", config.api_port)
+pub fn default_url(config: &Http) -> String {
+    format!("http://127.0.0.1:{}/health", config.port)
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -41,7 +42,7 @@ pub struct Healthy {
 pub async fn healthcheck(url: &str, timeout: Duration) -> Result<Healthy, HealthError> {
     let unreachable = |e: reqwest::Error| HealthError::Unreachable {
         url: url.to_string(),
-        reason: e.without_url().to_string(),
+        reason: e.without_url().chain(),
     };
     let client = reqwest::Client::builder()
         .timeout(timeout)

@@ -11,13 +11,46 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
+use todo_common::error::ErrorChain;
 
 use sqlx::postgres::PgPoolOptions;
-use todo_common::Config;
-use todo_common::config::{AllowedOrigins, Environment, LogFormat};
+use todo_common::config::{
+    AllowedOrigins, ApiConfig, ConfigError, Environment, LogFormat, Model, WorkerConfig,
+};
 use todo_common::queue::Topology;
 
 use super::{Check, Report, Status};
+
+/// The settings both services read from one environment: the API's
+/// sections, and the worker's model (the API never calls it).
+struct Deployment {
+    api: ApiConfig,
+    model: Model,
+}
+
+impl Deployment {
+    /// Both services' configurations; their problems together, each once.
+    fn from_vars(vars: HashMap<String, String>) -> Result<Self, ConfigError> {
+        match (
+            ApiConfig::from_vars(vars.clone()),
+            WorkerConfig::from_vars(vars),
+        ) {
+            (Ok(api), Ok(worker)) => Ok(Self {
+                api,
+                model: worker.model,
+            }),
+            (api, worker) => {
+                let mut problems = api.err().map(|e| e.problems).unwrap_or_default();
+                for p in worker.err().map(|e| e.problems).unwrap_or_default() {
+                    if !problems.contains(&p) {
+                        problems.push(p);
+                    }
+                }
+                Err(ConfigError { problems })
+            }
+        }
+    }
+}
 
 /// What the operator says about the deployment, and how long to wait.
 #[derive(Debug, Clone)]
@@ -49,7 +82,7 @@ pub fn env_vars() -> HashMap<String, String> {
 /// Runs every check against `vars`.
 pub async fn preflight(vars: HashMap<String, String>, options: &Options) -> Report {
     let mut report = Report::default();
-    let parsed = Config::from_vars(vars.clone());
+    let parsed = Deployment::from_vars(vars.clone());
     match &parsed {
         Ok(_) => report.push(Check::pass(
             "config",
@@ -93,10 +126,10 @@ pub async fn preflight(vars: HashMap<String, String>, options: &Options) -> Repo
     // A URL the configuration could not use was dropped for these checks;
     // checking the default instead would report on the wrong server.
     let given = |name: &str| vars.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
-    if given("DATABASE_URL").is_none_or(|v| v == config.database_url.expose()) {
+    if given("DATABASE_URL").is_none_or(|v| v == config.api.database.url.expose()) {
         database(&mut report, &config, options).await;
     }
-    if given("RABBITMQ_URL").is_none_or(|v| v == config.rabbitmq_url.expose()) {
+    if given("RABBITMQ_URL").is_none_or(|v| v == config.api.broker.url.expose()) {
         rabbitmq(&mut report, &config, options).await;
     }
     model(&mut report, &config, options).await;
@@ -172,11 +205,11 @@ fn leading_var(problem: &str) -> Option<&str> {
 
 /// A configuration good enough for the connection checks: the production
 /// and secret rules relaxed, and variables that do not parse dropped.
-fn readable_config(vars: &HashMap<String, String>) -> Option<Config> {
+fn readable_config(vars: &HashMap<String, String>) -> Option<Deployment> {
     let mut vars = vars.clone();
     vars.insert("ENVIRONMENT".into(), "test".into());
     for _ in 0..3 {
-        match Config::from_vars(vars.clone()) {
+        match Deployment::from_vars(vars.clone()) {
             Ok(c) => return Some(c),
             Err(e) => {
                 for p in &e.problems {
@@ -192,7 +225,7 @@ fn readable_config(vars: &HashMap<String, String>) -> Option<Config> {
 
 /// ENVIRONMENT, DEBUG, LOG_LEVEL, LOG_FORMAT, secrets, CORS and DATABASE_URL
 /// against what production needs.
-fn settings(report: &mut Report, vars: &HashMap<String, String>, config: &Config) {
+fn settings(report: &mut Report, vars: &HashMap<String, String>, config: &Deployment) {
     // The declared one: `config` may be the relaxed copy made for the
     // connection checks.
     let environment = declared_environment(vars);
@@ -215,22 +248,23 @@ fn settings(report: &mut Report, vars: &HashMap<String, String>, config: &Config
             "set ENVIRONMENT=production",
         ),
     });
-    report.push(if config.debug {
+    report.push(if config.api.general.debug {
         Check::fail("debug", "DEBUG=true", "set DEBUG=false")
     } else {
         Check::pass("debug", "DEBUG=false")
     });
-    report.push(match config.log_level.as_str() {
-        "info" | "warn" | "error" => {
-            Check::pass("log_level", format!("LOG_LEVEL={}", config.log_level))
-        }
+    report.push(match config.api.observability.log_level.as_str() {
+        "info" | "warn" | "error" => Check::pass(
+            "log_level",
+            format!("LOG_LEVEL={}", config.api.observability.log_level),
+        ),
         other => Check::warn(
             "log_level",
             format!("LOG_LEVEL={other}: verbose logs cost disk and may show more than needed"),
             "set LOG_LEVEL=INFO (or WARNING)",
         ),
     });
-    report.push(match config.log_format {
+    report.push(match config.api.observability.log_format {
         LogFormat::Json => Check::pass("log_format", "LOG_FORMAT=json"),
         LogFormat::Text if production => Check::fail(
             "log_format",
@@ -258,7 +292,7 @@ fn settings(report: &mut Report, vars: &HashMap<String, String>, config: &Config
         )
     });
     report.push(cors(config, production));
-    let url = config.database_url.expose();
+    let url = config.api.database.url.expose();
     let tls = [
         "sslmode=require",
         "sslmode=verify-ca",
@@ -281,8 +315,8 @@ fn settings(report: &mut Report, vars: &HashMap<String, String>, config: &Config
     });
 }
 
-fn cors(config: &Config, production: bool) -> Check {
-    let origins = match &config.allowed_origins {
+fn cors(config: &Deployment, production: bool) -> Check {
+    let origins = match &config.api.http.allowed_origins {
         AllowedOrigins::Any => {
             let mut check = Check::warn(
                 "cors",
@@ -324,19 +358,19 @@ fn cors(config: &Config, production: bool) -> Check {
     }
 }
 
-async fn database(report: &mut Report, config: &Config, options: &Options) {
+async fn database(report: &mut Report, config: &Deployment, options: &Options) {
     let start = Instant::now();
     let pool = PgPoolOptions::new()
         .max_connections(1)
         .acquire_timeout(options.timeout)
-        .connect(config.database_url.expose())
+        .connect(config.api.database.url.expose())
         .await;
     let pool = match pool {
         Ok(pool) => pool,
         Err(e) => {
             report.push(Check::fail(
                 "database.reachable",
-                format!("cannot connect to {}: {e}", config.database_display()),
+                format!("cannot connect to {}: {e}", config.api.database.display()),
                 "check DATABASE_URL (host, port, user, password, database) and that PostgreSQL accepts connections from here",
             ));
             return;
@@ -347,14 +381,14 @@ async fn database(report: &mut Report, config: &Config, options: &Options) {
             "database.reachable",
             format!(
                 "{} answers in {:.1} ms (connect {:.0} ms)",
-                config.database_display(),
+                config.api.database.display(),
                 latency.as_secs_f64() * 1000.0,
                 start.elapsed().as_secs_f64() * 1000.0
             ),
         )),
         Err(e) => report.push(Check::fail(
             "database.reachable",
-            format!("{} does not answer: {e}", config.database_display()),
+            format!("{} does not answer: {e}", config.api.database.display()),
             "check PostgreSQL's health and load",
         )),
     }
@@ -460,7 +494,7 @@ pub async fn migrations(pool: &sqlx::PgPool) -> Check {
 
 /// Every replica's pool at its maximum, plus a migration, against the
 /// connections PostgreSQL accepts from non-superusers.
-async fn pool_capacity(pool: &sqlx::PgPool, config: &Config, options: &Options) -> Check {
+async fn pool_capacity(pool: &sqlx::PgPool, config: &Deployment, options: &Options) -> Check {
     let row: Result<(i32, i32, i64), _> = sqlx::query_as(
         "SELECT current_setting('max_connections')::int, \
                 current_setting('superuser_reserved_connections')::int, \
@@ -479,7 +513,7 @@ async fn pool_capacity(pool: &sqlx::PgPool, config: &Config, options: &Options) 
         }
     };
     let available = i64::from(max - reserved);
-    let per = i64::from(config.database_max_connections());
+    let per = i64::from(config.api.database.max_connections());
     let replicas = i64::from(options.api_replicas) + i64::from(options.worker_replicas);
     let need = replicas * per + 1;
     let what = format!(
@@ -506,12 +540,12 @@ async fn pool_capacity(pool: &sqlx::PgPool, config: &Config, options: &Options) 
     }
 }
 
-async fn rabbitmq(report: &mut Report, config: &Config, options: &Options) {
-    let display = todo_common::config::redact_url(config.rabbitmq_url.expose());
+async fn rabbitmq(report: &mut Report, config: &Deployment, options: &Options) {
+    let display = todo_common::config::redact_url(config.api.broker.url.expose());
     let connect = tokio::time::timeout(
         options.timeout,
         lapin::Connection::connect(
-            config.rabbitmq_url.expose(),
+            config.api.broker.url.expose(),
             lapin::ConnectionProperties::default(),
         ),
     )
@@ -539,7 +573,7 @@ async fn rabbitmq(report: &mut Report, config: &Config, options: &Options) {
         "rabbitmq.reachable",
         format!("connected to {display}"),
     ));
-    let topology = Topology::from_config(config);
+    let topology = Topology::from_config(&config.api.broker);
     let declared = async {
         let ch = conn.create_channel().await?;
         topology.declare(&ch).await
@@ -547,11 +581,11 @@ async fn rabbitmq(report: &mut Report, config: &Config, options: &Options) {
     report.push(match tokio::time::timeout(options.timeout, declared).await {
         Ok(Ok(())) => Check::pass(
             "rabbitmq.topology",
-            format!("exchanges and queues of prefix `{}` declared", config.rabbitmq_prefix),
+            format!("exchanges and queues of prefix `{}` declared", config.api.broker.prefix),
         ),
         Ok(Err(e)) => Check::fail(
             "rabbitmq.topology",
-            format!("cannot declare the `{}` topology: {e}", config.rabbitmq_prefix),
+            format!("cannot declare the `{}` topology: {e}", config.api.broker.prefix),
             "give the user configure/write/read rights on the vhost; a PRECONDITION_FAILED means queues exist with other arguments: delete them when empty, or use another RABBITMQ_PREFIX",
         ),
         Err(_) => Check::fail(
@@ -563,8 +597,8 @@ async fn rabbitmq(report: &mut Report, config: &Config, options: &Options) {
     let _ = conn.close(200, "preflight done".into()).await;
 }
 
-async fn model(report: &mut Report, config: &Config, options: &Options) {
-    if config.offline_assistant() {
+async fn model(report: &mut Report, config: &Deployment, options: &Options) {
+    if config.model.offline() {
         report.push(Check::warn(
             "model",
             "no OPENAI_API_KEY or OPENAI_BASE_URL: workers answer with the built-in offline assistant",
@@ -573,7 +607,8 @@ async fn model(report: &mut Report, config: &Config, options: &Options) {
         return;
     }
     let base = config
-        .openai_base_url
+        .model
+        .base_url
         .clone()
         .unwrap_or_else(|| "https://api.openai.com/v1".into());
     let url = format!("{}/models", base.trim_end_matches('/'));
@@ -585,7 +620,7 @@ async fn model(report: &mut Report, config: &Config, options: &Options) {
         }
     };
     let mut request = http.get(&url);
-    if let Some(key) = &config.openai_api_key {
+    if let Some(key) = &config.model.api_key {
         request = request.bearer_auth(key.expose());
     }
     let response = match request.send().await {
@@ -593,7 +628,7 @@ async fn model(report: &mut Report, config: &Config, options: &Options) {
         Err(e) => {
             report.push(Check::fail(
                 "model",
-                format!("{url} did not answer: {}", e.without_url()),
+                format!("{url} did not answer: {}", e.without_url().chain()),
                 "check OPENAI_BASE_URL and that this host may reach it (proxy, firewall)",
             ));
             return;
@@ -607,10 +642,10 @@ async fn model(report: &mut Report, config: &Config, options: &Options) {
                 .as_array()
                 .map(|a| a.iter().filter_map(|m| m["id"].as_str()).collect())
                 .unwrap_or_default();
-            if ids.contains(&config.openai_model.as_str()) {
+            if ids.contains(&config.model.name.as_str()) {
                 Check::pass(
                     "model",
-                    format!("{base} accepts the key and serves {}", config.openai_model),
+                    format!("{base} accepts the key and serves {}", config.model.name),
                 )
             } else {
                 let some: Vec<&str> = ids.iter().take(8).copied().collect();
@@ -618,7 +653,7 @@ async fn model(report: &mut Report, config: &Config, options: &Options) {
                     "model",
                     format!(
                         "{base} does not list OPENAI_MODEL={} (it has: {})",
-                        config.openai_model,
+                        config.model.name,
                         if some.is_empty() {
                             "none".into()
                         } else {
@@ -660,8 +695,8 @@ async fn model(report: &mut Report, config: &Config, options: &Options) {
     });
 }
 
-async fn jwks(report: &mut Report, config: &Config, options: &Options) {
-    let Some(url) = &config.auth_jwks_url else {
+async fn jwks(report: &mut Report, config: &Deployment, options: &Options) {
+    let Some(url) = &config.api.auth.jwks_url else {
         return;
     };
     let http = reqwest::Client::builder()
@@ -688,7 +723,7 @@ async fn jwks(report: &mut Report, config: &Config, options: &Options) {
         Err(e) => {
             report.push(Check::fail(
                 "jwks",
-                format!("{url} did not answer: {}", e.without_url()),
+                format!("{url} did not answer: {}", e.without_url().chain()),
                 "check AUTH_JWKS_URL and that this host may reach it",
             ));
             return;

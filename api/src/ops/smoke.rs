@@ -7,6 +7,7 @@
 //! every token logged out: the API has no account deletion).
 
 use std::time::Duration;
+use todo_common::error::ErrorChain;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -97,7 +98,7 @@ impl Smoke<'_> {
 
     /// Status and JSON body (Null when not JSON), or the transport error.
     async fn call(&self, r: reqwest::RequestBuilder) -> Result<(StatusCode, Value), String> {
-        let response = r.send().await.map_err(|e| e.without_url().to_string())?;
+        let response = r.send().await.map_err(|e| e.without_url().chain())?;
         let status = response.status();
         let body = response.json().await.unwrap_or(Value::Null);
         Ok((status, body))
@@ -404,7 +405,7 @@ impl Smoke<'_> {
             .header("accept", "text/event-stream")
             .send()
             .await
-            .map_err(|e| format!("the event stream did not open: {}", e.without_url()))?;
+            .map_err(|e| format!("the event stream did not open: {}", e.without_url().chain()))?;
         if response.status() != StatusCode::OK {
             return Err(format!("the event stream answered {}", response.status()));
         }
@@ -426,7 +427,7 @@ impl Smoke<'_> {
             while let Some(chunk) = response
                 .chunk()
                 .await
-                .map_err(|e| format!("the event stream broke: {}", e.without_url()))?
+                .map_err(|e| format!("the event stream broke: {}", e.without_url().chain()))?
             {
                 buffer.push_str(&String::from_utf8_lossy(&chunk));
                 while let Some(end) = buffer.find("\n\n") {
@@ -521,7 +522,7 @@ impl Smoke<'_> {
                     )
                 }
             }
-            Err(e) => Check::fail("cors", e.without_url().to_string(), "check --url"),
+            Err(e) => Check::fail("cors", e.without_url().chain(), "check --url"),
         };
         self.report.push(check);
     }
@@ -565,7 +566,7 @@ impl Smoke<'_> {
                     format!("{path} answered {}", r.status()),
                     "503 web_not_built: build the image with the web app (scripts/web.sh build before cargo build)",
                 ),
-                Err(e) => Check::fail(id, e.without_url().to_string(), "check --url"),
+                Err(e) => Check::fail(id, e.without_url().chain(), "check --url"),
             };
             self.report.push(check);
         }

@@ -2,6 +2,7 @@
 //! The API never calls the model.
 
 use std::time::Duration;
+use todo_common::error::ErrorChain;
 
 use axum::Json;
 use axum::extract::State;
@@ -125,7 +126,7 @@ pub async fn post(
         body.conversation_id,
         &text,
         Some(&request_id),
-        state.config.chat_rate_limit_per_minute,
+        state.config.chat.rate_limit_per_minute,
     )
     .await?;
     metrics::counter!("chat_messages_total").increment(1);
@@ -136,12 +137,12 @@ pub async fn post(
     match state.broker.publish_turn(&posted.job).await {
         Ok(()) => {
             if let Err(e) = outbox::delete(&state.pool, posted.outbox_id).await {
-                tracing::warn!(error = %e, "published, but could not clear the outbox record; the relay will re-publish (harmless)");
+                tracing::warn!(error = %e.chain(), "published, but could not clear the outbox record; the relay will re-publish (harmless)");
             }
         }
         Err(e) => {
             metrics::counter!("outbox_deferred_total").increment(1);
-            tracing::warn!(error = %e, message_id = %posted.job.message_id, "publish deferred to the outbox relay");
+            tracing::warn!(error = %e.chain(), message_id = %posted.job.message_id, "publish deferred to the outbox relay");
         }
     }
 

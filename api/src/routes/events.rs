@@ -17,6 +17,7 @@ use std::convert::Infallible;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
+use todo_common::error::ErrorChain;
 
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
@@ -331,7 +332,7 @@ fn events_of(conn: Connection) -> impl Stream<Item = Result<SseEvent, Infallible
             if conn.more {
                 if let Err(e) = conn.read().await {
                     // Database trouble: end the stream; the client resumes later.
-                    tracing::warn!(error = %e, "event stream read failed; closing it");
+                    tracing::warn!(error = %e.chain(), "event stream read failed; closing it");
                     return None;
                 }
                 if !conn.pending.is_empty() || conn.more {

@@ -72,7 +72,7 @@ pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Health>)
             database_latency_ms: latency_ms,
             broker_connected,
             version: todo_common::VERSION,
-            environment: state.config.environment.as_str(),
+            environment: state.config.general.environment.as_str(),
         }),
     )
 }

@@ -30,7 +30,7 @@ pub async fn render(State(state): State<AppState>) -> Result<impl IntoResponse, 
     metrics::gauge!("db_pool_connections", "state" => "idle").set(idle);
     metrics::gauge!("db_pool_connections", "state" => "in_use").set(size - idle);
     metrics::gauge!("db_pool_max_connections")
-        .set(f64::from(state.config.database_max_connections()));
+        .set(f64::from(state.config.database.max_connections()));
     todo_common::process_metrics::collect();
     Ok((
         [(

@@ -12,7 +12,7 @@ mod web;
 
 use axum::Router;
 use axum::routing::get;
-use todo_common::Config;
+use todo_common::config::Http;
 use utoipa::OpenApi as _;
 use utoipa::openapi::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
@@ -28,7 +28,7 @@ pub use docs::DOCUMENT_PATH;
 /// handler together with its `#[utoipa::path]`, so the router and the
 /// OpenAPI document come from this one list; handlers sharing a path go in
 /// one `routes!`.
-pub fn api(config: &Config) -> OpenApiRouter<AppState> {
+pub fn api(config: &Http) -> OpenApiRouter<AppState> {
     let api = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(health::health))
         .routes(routes!(auth::signup))
@@ -53,13 +53,13 @@ pub fn api(config: &Config) -> OpenApiRouter<AppState> {
 }
 
 /// The OpenAPI document of what `router(config)` serves.
-pub fn document(config: &Config) -> OpenApi {
+pub fn document(config: &Http) -> OpenApi {
     let mut doc = api(config).into_openapi();
     openapi::finish(&mut doc);
     doc
 }
 
-pub fn router(config: &Config) -> Router<AppState> {
+pub fn router(config: &Http) -> Router<AppState> {
     let (api, mut doc) = api(config).split_for_parts();
     openapi::finish(&mut doc);
     let api = api.merge(docs::router(&doc));

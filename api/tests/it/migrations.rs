@@ -34,10 +34,10 @@ async fn every_migration_reverts_and_reapplies() {
     );
     let total = db::migrate_status(&pool).await.unwrap().len();
     for _ in 0..total {
-        assert!(db::migrate_down_one(&pool).await.unwrap().is_some());
+        assert_eq!(db::migrate_down(&pool, None).await.unwrap().len(), 1);
     }
     assert!(
-        db::migrate_down_one(&pool).await.unwrap().is_none(),
+        db::migrate_down(&pool, None).await.unwrap().is_empty(),
         "nothing left to revert"
     );
     assert!(
@@ -49,9 +49,9 @@ async fn every_migration_reverts_and_reapplies() {
             .await
             .unwrap()
             .iter()
-            .all(|m| !m.applied)
+            .all(|m| m.state == db::MigrationState::Pending)
     );
-    db::migrate_up(&pool).await.unwrap();
+    db::migrate_up(&pool, None).await.unwrap();
     assert_eq!(tables(&pool).await.len(), 9);
 }
 
@@ -124,4 +124,110 @@ async fn migrate_command_creates_the_database_and_reports_status() {
 
     let out = todo_api(&["frobnicate"], &env);
     assert_eq!(out.status.code(), Some(2));
+}
+
+/// `todo-api migrate up|down [--to VERSION]|status`, as an operator runs it.
+#[tokio::test]
+async fn migrate_commands_apply_revert_and_report() {
+    let name = crate::helpers::empty_database().await;
+    let url = url_for(&name);
+    let migrate = |args: &[&str]| {
+        let mut all = vec!["migrate"];
+        all.extend_from_slice(args);
+        let out = todo_api(&all, &[("DATABASE_URL", &url), ("LOG_LEVEL", "error")]);
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let versions: Vec<i64> = db::MIGRATOR
+        .iter()
+        .filter(|m| m.migration_type.is_up_migration())
+        .map(|m| m.version)
+        .collect();
+    let states = |status: &str| -> Vec<String> {
+        status
+            .lines()
+            .map(|l| l.split_whitespace().nth(1).unwrap_or_default().to_string())
+            .collect()
+    };
+
+    let (code, status, _) = migrate(&["status"]);
+    assert_eq!(code, Some(0));
+    assert_eq!(states(&status), vec!["pending"; versions.len()]);
+
+    let second = versions[1].to_string();
+    let (code, out, _) = migrate(&["up", "--to", &second]);
+    assert_eq!(code, Some(0));
+    assert_eq!(
+        out,
+        format!(
+            "applied migration {}\napplied migration {}\n",
+            versions[0], versions[1]
+        )
+    );
+    let (_, status, _) = migrate(&["status"]);
+    let mut expected = vec!["applied"; 2];
+    expected.extend(vec!["pending"; versions.len() - 2]);
+    assert_eq!(states(&status), expected);
+
+    let (code, _, _) = migrate(&["up"]);
+    assert_eq!(code, Some(0));
+    let (_, status, _) = migrate(&["status"]);
+    assert_eq!(states(&status), vec!["applied"; versions.len()]);
+    let (_, out, _) = migrate(&["up"]);
+    assert_eq!(out, "nothing to apply\n");
+
+    let newest = versions.last().unwrap();
+    let (code, out, _) = migrate(&["down"]);
+    assert_eq!(
+        (code, out),
+        (Some(0), format!("reverted migration {newest}\n"))
+    );
+    let (code, out, _) = migrate(&["down", "--to", &versions[0].to_string()]);
+    assert_eq!(code, Some(0));
+    assert_eq!(out.lines().count(), versions.len() - 2, "{out}");
+    let (_, status, _) = migrate(&["status"]);
+    assert_eq!(states(&status)[..2], ["applied", "pending"]);
+
+    let (code, _, err) = migrate(&["up", "--to", "42"]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("no migration 42"), "{err}");
+
+    let (code, _, _) = migrate(&["down", "--to", "0"]);
+    assert_eq!(code, Some(0));
+    let (_, status, _) = migrate(&["status"]);
+    assert_eq!(states(&status), vec!["pending"; versions.len()]);
+}
+
+/// An API that does not migrate (production) waits for `migrate up`, then serves.
+#[tokio::test]
+async fn an_api_without_run_migrations_waits_for_them() {
+    let name = crate::helpers::empty_database().await;
+    let url = url_for(&name);
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_todo-api"));
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("ENVIRONMENT", "test")
+        .env("LOG_FORMAT", "text")
+        .env("DATABASE_URL", &url)
+        .env("RUN_MIGRATIONS", "false")
+        .env("API_HOST", "127.0.0.1")
+        .env("API_PORT", "0")
+        .env("WEB_ENABLED", "false")
+        .env("RABBITMQ_QUEUE_EXPIRES_SECONDS", "600")
+        .env(
+            "RABBITMQ_PREFIX",
+            format!("wait{}", &name[name.len() - 8..]),
+        )
+        .current_dir(std::env::temp_dir());
+    let api = crate::helpers::LoggedProcess::spawn(cmd);
+    let wait = std::time::Duration::from_secs(30);
+    api.wait_for_line("waiting for migrations: run `todo-api migrate up`", wait)
+        .await;
+    assert!(!api.output().contains("API listening"));
+    let out = todo_api(&["migrate", "up"], &[("DATABASE_URL", &url)]);
+    assert!(out.status.success());
+    api.wait_for_line("API listening", wait).await;
 }

@@ -129,7 +129,7 @@ async fn the_document_lists_exactly_the_operations_the_router_serves() {
     );
 
     // The router's paths: each documented, or one of the deliberate others.
-    let router = todo_api::routes::router(&app.config);
+    let router = todo_api::routes::router(&app.config.http);
     let doc_paths: BTreeSet<String> = in_doc.iter().map(|(_, p)| p.clone()).collect();
     let served = router_paths(&router);
     let undocumented: Vec<&String> = served
@@ -191,9 +191,9 @@ async fn the_document_lists_exactly_the_operations_the_router_serves() {
 #[tokio::test]
 async fn with_metrics_on_their_own_port_the_document_leaves_them_out() {
     let config = test_config("unused", &[("METRICS_PORT", "9999")]);
-    let doc = todo_api::routes::document(&config);
+    let doc = todo_api::routes::document(&config.http);
     assert!(!doc.paths.paths.contains_key("/metrics"));
     assert!(doc.paths.paths.contains_key("/health"));
-    let router = todo_api::routes::router(&config);
+    let router = todo_api::routes::router(&config.http);
     assert!(!router_paths(&router).contains("/metrics"));
 }

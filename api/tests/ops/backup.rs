@@ -57,7 +57,7 @@ async fn a_backup_restores_into_a_fresh_database_with_every_row() {
         .call(Method::POST, "/api/auth/logout", Some(&user.token))
         .await;
     assert_eq!(res.status(), 204);
-    let source_url = app.config.database_url.expose().to_string();
+    let source_url = app.config.database.url.expose().to_string();
     let before = contents(&app.pool).await;
     assert!(
         before.iter().any(|(t, n, _)| t == "tasks" && *n == 2),

@@ -45,8 +45,8 @@ async fn a_running_api_is_healthy() {
     );
     // The default URL is this process's own API port.
     assert_eq!(
-        default_url(&app.config),
-        format!("http://127.0.0.1:{}/health", app.config.api_port)
+        default_url(&app.config.http),
+        format!("http://127.0.0.1:{}/health", app.config.http.port)
     );
 }
 

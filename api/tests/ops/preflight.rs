@@ -413,10 +413,7 @@ async fn a_running_app_is_not_disturbed_by_a_preflight_on_its_topology() {
     // Declaring the topology is what every process does at start: a
     // preflight next to running services changes nothing for them.
     let app = TestApp::spawn().await;
-    let mut vars = sound(
-        app.config.database_url.expose(),
-        &app.config.rabbitmq_prefix,
-    );
+    let mut vars = sound(app.config.database.url.expose(), &app.config.broker.prefix);
     vars.insert("RABBITMQ_QUEUE_EXPIRES_SECONDS".into(), "600".into());
     let report = preflight(vars, &Options::default()).await;
     assert_eq!(

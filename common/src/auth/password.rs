@@ -13,7 +13,7 @@ use std::time::Duration;
 use argon2::{Argon2, PasswordHasher, PasswordVerifier};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::config::Config;
+use crate::config::Auth;
 use crate::domain::Password;
 use crate::error::{Error, Result};
 
@@ -39,7 +39,7 @@ impl Passwords {
         }
     }
 
-    pub fn from_config(config: &Config) -> Self {
+    pub fn from_config(config: &Auth) -> Self {
         Self::new(
             usize::try_from(config.password_hash_concurrency).unwrap_or(usize::MAX),
             config.password_hash_wait,

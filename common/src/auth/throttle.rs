@@ -26,7 +26,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use sqlx::PgPool;
 
-use crate::config::Config;
+use crate::config::Auth;
 use crate::error::{Error, Result};
 
 #[derive(Clone)]
@@ -65,7 +65,7 @@ impl Counted {
 }
 
 impl AuthThrottle {
-    pub fn new(pool: PgPool, config: &Config) -> Self {
+    pub fn new(pool: PgPool, config: &Auth) -> Self {
         let limit = |max: u32, window| Limit {
             max: i32::try_from(max).unwrap_or(i32::MAX),
             window,

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::jwks::Jwks;
-use crate::config::Config;
+use crate::config::Auth;
 use crate::domain::UserId;
 use crate::error::{Error, Result};
 
@@ -83,16 +83,16 @@ pub struct TokenService {
 pub(crate) const LEEWAY_SECONDS: u64 = 30;
 
 impl TokenService {
-    pub fn new(config: &Config) -> Self {
+    pub fn new(config: &Auth) -> Self {
         let secret = config.better_auth_secret.expose().as_bytes();
         Self {
             algorithm: config.jwt_algorithm,
             lifetime: Duration::hours(i64::from(config.jwt_expiration_hours)),
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
-            jwks: config.auth_jwks_url.clone().map(Jwks::new),
-            issuer: config.auth_jwt_issuer.clone(),
-            audience: config.auth_jwt_audience.clone(),
+            jwks: config.jwks_url.clone().map(Jwks::new),
+            issuer: config.jwt_issuer.clone(),
+            audience: config.jwt_audience.clone(),
             better_auth_url: config.better_auth_url.clone(),
         }
     }

@@ -4,6 +4,7 @@
 //! event. Publishing uses confirms and `mandatory`, so "sent" means "stored
 //! by the broker in a queue".
 
+use crate::error::ErrorChain;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -119,7 +120,7 @@ impl Broker {
                         // Also when it never connected: a service started
                         // without its broker must fire ApiBrokerDisconnected.
                         metrics::gauge!("rabbitmq_connected").set(0.0);
-                        tracing::warn!(error = %e, retry_in = ?backoff, "cannot connect to RabbitMQ");
+                        tracing::warn!(error = %e.chain(), retry_in = ?backoff, "cannot connect to RabbitMQ");
                         tokio::select! {
                             _ = shutdown.cancelled() => {}
                             _ = tokio::time::sleep(backoff) => {}
@@ -184,7 +185,7 @@ impl Broker {
                 if let Some(link) = &*self.link.read().await
                     && let Err(e) = self.topology.declare(&link.publisher).await
                 {
-                    tracing::warn!(error = %e, "could not re-declare the queues");
+                    tracing::warn!(error = %e.chain(), "could not re-declare the queues");
                 }
             }
             let healthy = match &*self.link.read().await {
@@ -268,7 +269,7 @@ impl Broker {
             .await;
         if let Err(e) = sent {
             metrics::counter!("live_notices_lost_total").increment(1);
-            tracing::debug!(error = %e, "live notice not sent");
+            tracing::debug!(error = %e.chain(), "live notice not sent");
         }
     }
 

@@ -113,10 +113,10 @@ impl Topology {
         delay.key()
     }
 
-    pub fn from_config(config: &crate::Config) -> Self {
+    pub fn from_config(config: &crate::config::Broker) -> Self {
         Self {
-            expires: config.rabbitmq_queue_expires,
-            ..Self::new(&config.rabbitmq_prefix)
+            expires: config.queue_expires,
+            ..Self::new(&config.prefix)
         }
     }
 

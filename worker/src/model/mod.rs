@@ -7,7 +7,7 @@ mod openai;
 
 use std::time::Duration;
 
-use todo_common::Config;
+use todo_common::config::Model as ModelConfig;
 use todo_common::limiter::Limiter;
 use todo_common::llm::{Message, Reply, offline};
 use todo_common::tools::ToolDefinition;
@@ -51,8 +51,8 @@ pub enum Model {
 }
 
 impl Model {
-    pub fn from_config(config: &Config, limiter: Option<Limiter>) -> Self {
-        if config.offline_assistant() {
+    pub fn from_config(config: &ModelConfig, limiter: Option<Limiter>) -> Self {
+        if config.offline() {
             Self::Offline
         } else {
             Self::OpenAi(OpenAiClient::new(config, limiter))

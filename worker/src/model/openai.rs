@@ -18,7 +18,7 @@ use async_openai::types::chat::{
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 use serde_json::Value;
-use todo_common::Config;
+use todo_common::config::Model as ModelConfig;
 use todo_common::config::Secret;
 use todo_common::limiter::{self, Limiter};
 use todo_common::llm::{Message, Reply, Role, ToolCall, Usage};
@@ -58,9 +58,9 @@ struct Timeouts {
 }
 
 impl OpenAiClient {
-    pub fn new(config: &Config, limiter: Option<Limiter>) -> Self {
+    pub fn new(config: &ModelConfig, limiter: Option<Limiter>) -> Self {
         let base = config
-            .openai_base_url
+            .base_url
             .as_deref()
             .unwrap_or(DEFAULT_BASE)
             .trim_end_matches('/');
@@ -72,15 +72,15 @@ impl OpenAiClient {
                 .build()
                 .expect("HTTP client with static settings"),
             url: format!("{base}/chat/completions"),
-            key: config.openai_api_key.clone(),
-            model: config.openai_model.clone(),
+            key: config.api_key.clone(),
+            model: config.name.clone(),
             limiter,
-            max_output_tokens: config.openai_max_output_tokens,
+            max_output_tokens: config.max_output_tokens,
             limit_field: config.output_limit_field(),
             timeouts: Timeouts {
-                first_byte: config.openai_first_byte_timeout,
-                idle: config.openai_idle_timeout,
-                total: config.openai_timeout,
+                first_byte: config.first_byte_timeout,
+                idle: config.idle_timeout,
+                total: config.timeout,
             },
         }
     }

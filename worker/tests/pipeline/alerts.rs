@@ -255,7 +255,7 @@ async fn every_alert_watches_exported_metrics_and_quota_failures_count() {
         .unwrap();
     drop(worker);
     // The queues of this test's prefix are in the per-queue scrape.
-    let turns_queue = format!("{}.chat.turns", app.config.rabbitmq_prefix);
+    let turns_queue = format!("{}.chat.turns", app.config.broker.prefix);
     let (rabbitmq_scrape, live) = rabbitmq_scrape(&http, &turns_queue).await;
     let node_scrape = std::fs::read_to_string(format!("{FIXTURES}/node-exporter.txt"))
         .expect("the node-exporter fixture");

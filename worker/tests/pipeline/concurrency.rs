@@ -24,7 +24,7 @@ async fn a_worker_with_three_connections_holds_forty_slow_turns_at_once() {
     let config = app.worker_config(Some(&mock), &[("WORKER_CONCURRENCY", "200")]);
     let pool = PgPoolOptions::new()
         .max_connections(POOL)
-        .connect(config.database_url.expose())
+        .connect(config.database.url.expose())
         .await
         .expect("worker pool");
     let stop = CancellationToken::new();

@@ -401,8 +401,8 @@ async fn a_client_that_never_reads_is_cut_off_and_costs_bounded_memory() {
     let mut reader = EventStream::open(&app, &user, "", None).await;
 
     let broker = Broker::new(
-        app.config.rabbitmq_url.clone(),
-        Topology::from_config(&app.config),
+        app.config.broker.url.clone(),
+        Topology::from_config(&app.config.broker),
     );
     let life = tokio_util::sync::CancellationToken::new();
     broker.spawn_maintainer(life.clone());

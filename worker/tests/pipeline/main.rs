@@ -15,3 +15,4 @@ mod ordering;
 mod outages;
 mod procs;
 mod recovery;
+mod startup;

@@ -18,12 +18,15 @@ async fn wait_until(what: &str, mut check: impl AsyncFnMut() -> bool) {
 /// The app's queue names, and a RabbitMQ connection of the test's own.
 async fn own_connection(app: &TestApp) -> (todo_common::queue::Topology, lapin::Connection) {
     let conn = lapin::Connection::connect(
-        app.config.rabbitmq_url.expose(),
+        app.config.broker.url.expose(),
         lapin::ConnectionProperties::default(),
     )
     .await
     .unwrap();
-    (todo_common::queue::Topology::from_config(&app.config), conn)
+    (
+        todo_common::queue::Topology::from_config(&app.config.broker),
+        conn,
+    )
 }
 
 async fn all_answered_none_failed(app: &TestApp) {

@@ -37,7 +37,7 @@ async fn wait_until(what: &str, mut check: impl AsyncFnMut() -> bool) {
 /// Consumers on the app's turn queue (one per running worker).
 async fn turn_consumers(app: &TestApp) -> u32 {
     let conn = lapin::Connection::connect(
-        app.config.rabbitmq_url.expose(),
+        app.config.broker.url.expose(),
         lapin::ConnectionProperties::default(),
     )
     .await
@@ -45,7 +45,9 @@ async fn turn_consumers(app: &TestApp) -> u32 {
     let ch = conn.create_channel().await.unwrap();
     let queue = ch
         .queue_declare(
-            Topology::from_config(&app.config).turns_queue().into(),
+            Topology::from_config(&app.config.broker)
+                .turns_queue()
+                .into(),
             QueueDeclareOptions {
                 passive: true,
                 ..Default::default()
@@ -185,7 +187,7 @@ async fn a_model_call_several_leases_long_never_loses_its_turn() {
         .unwrap()
     };
     let conn = lapin::Connection::connect(
-        app.config.rabbitmq_url.expose(),
+        app.config.broker.url.expose(),
         lapin::ConnectionProperties::default(),
     )
     .await
@@ -194,7 +196,7 @@ async fn a_model_call_several_leases_long_never_loses_its_turn() {
     let body = serde_json::to_vec(&job).unwrap();
     for _ in 0..4 {
         ch.basic_publish(
-            Topology::from_config(&app.config).exchange().into(),
+            Topology::from_config(&app.config.broker).exchange().into(),
             "turns".into(),
             BasicPublishOptions::default(),
             &body,
@@ -255,7 +257,8 @@ async fn a_worker_cut_off_from_postgres_stops_its_turn_before_the_lease_runs_out
     let link = TcpProxy::start("127.0.0.1:5432").await;
     let url =
         app.config
-            .database_url
+            .database
+            .url
             .expose()
             .replacen("127.0.0.1:5432", &link.addr.to_string(), 1);
     let pool = PgPoolOptions::new()
@@ -266,8 +269,8 @@ async fn a_worker_cut_off_from_postgres_stops_its_turn_before_the_lease_runs_out
         .unwrap();
     let leases = Leases::new(pool.clone(), Duration::from_secs(5));
     let broker = Broker::new(
-        app.config.rabbitmq_url.clone(),
-        Topology::from_config(&app.config),
+        app.config.broker.url.clone(),
+        Topology::from_config(&app.config.broker),
     );
     let stop = CancellationToken::new();
     let heartbeat = leases.spawn(broker, stop.clone());
@@ -325,8 +328,8 @@ async fn the_heartbeat_tells_a_turn_it_was_taken_over() {
     let message_id: Uuid = sent["message_id"].as_str().unwrap().parse().unwrap();
     let leases = Leases::new(app.pool.clone(), Duration::from_secs(5));
     let broker = Broker::new(
-        app.config.rabbitmq_url.clone(),
-        Topology::from_config(&app.config),
+        app.config.broker.url.clone(),
+        Topology::from_config(&app.config.broker),
     );
     let stop = CancellationToken::new();
     let heartbeat = leases.spawn(broker, stop.clone());

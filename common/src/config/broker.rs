@@ -1,0 +1,52 @@
+//! RabbitMQ.
+
+use std::time::Duration;
+
+use super::{Reader, Secret};
+
+/// RabbitMQ on this machine, as the services use it when RABBITMQ_URL is unset.
+pub const DEFAULT_RABBITMQ_URL: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
+
+#[derive(Debug, Clone)]
+pub struct Broker {
+    pub url: Secret,
+    /// Prefix of every exchange and queue name, so several deployments (or
+    /// test runs) can share one broker.
+    pub prefix: String,
+    /// Delete our queues after this long unused (test runs, previews).
+    pub queue_expires: Option<Duration>,
+}
+
+impl Broker {
+    pub fn read(r: &mut Reader) -> Self {
+        r.section("broker");
+        let url = Secret::new(
+            r.var("RABBITMQ_URL", "The broker.")
+                .string(DEFAULT_RABBITMQ_URL),
+        );
+        let prefix = r
+            .var(
+                "RABBITMQ_PREFIX",
+                "Prefix of every exchange and queue name.",
+            )
+            .string("todo");
+        if !prefix
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        {
+            r.problem("RABBITMQ_PREFIX may use letters, digits, '-', '_' and '.' only");
+        }
+        let queue_expires = r
+            .var(
+                "RABBITMQ_QUEUE_EXPIRES_SECONDS",
+                "Let RabbitMQ delete our queues after this long unused (tests, previews); running processes re-declare them every third of it, so they expire only after the last one stops. Never in production.",
+            )
+            .optional_positive::<u64>()
+            .map(Duration::from_secs);
+        Self {
+            url,
+            prefix,
+            queue_expires,
+        }
+    }
+}
