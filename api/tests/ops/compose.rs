@@ -82,8 +82,16 @@ fn app_services(c: &Value) -> BTreeMap<String, Value> {
 #[test]
 fn every_variable_given_to_our_services_is_read_and_documented() {
     let c = compose();
-    let api = variables_read::<todo_common::ApiConfig>();
     let worker = variables_read::<todo_common::WorkerConfig>();
+    // `todo-api preflight`, run in the api service (docs/deployment.md),
+    // also checks the worker's model settings.
+    let mut api = variables_read::<todo_common::ApiConfig>();
+    api.extend(
+        todo_common::config::describe::<todo_common::WorkerConfig>()
+            .into_iter()
+            .filter(|v| v.section == "model")
+            .map(|v| v.name.to_string()),
+    );
     let documented = variables_documented();
     let apps = app_services(&c);
     assert_eq!(

@@ -12,44 +12,36 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
+use clap::Parser;
 use serde_json::{Value, json};
 use sqlx::{Connection, PgConnection};
 use todo_bench::{Stack, pct, rss_mib};
 
+/// End-to-end chat turns: C clients each send a message and wait for its
+/// answer (`Prefer: wait`) before the next, through one API and N workers.
+#[derive(Parser)]
+#[command(name = "bench-chat", version)]
 struct Args {
+    /// Worker processes.
+    #[arg(long, default_value_t = 1)]
     workers: usize,
+    /// Concurrent clients, one user and conversation each.
+    #[arg(long, default_value_t = 32)]
     clients: usize,
+    /// Turns in total, split between the clients.
+    #[arg(long, default_value_t = 2000)]
     turns: usize,
+    /// mock-openai's latency per model call.
+    #[arg(long, default_value_t = 0)]
     latency_ms: u64,
+    /// Where todo-api, todo-worker and mock-openai are.
+    #[arg(long, default_value = "target/release")]
     bin_dir: String,
-}
-
-fn parse_args() -> Result<Args> {
-    let mut a = Args {
-        workers: 1,
-        clients: 32,
-        turns: 2000,
-        latency_ms: 0,
-        bin_dir: "target/release".into(),
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let v = it.next().with_context(|| format!("{flag} needs a value"))?;
-        match flag.as_str() {
-            "--workers" => a.workers = v.parse()?,
-            "--clients" => a.clients = v.parse()?,
-            "--turns" => a.turns = v.parse()?,
-            "--latency-ms" => a.latency_ms = v.parse()?,
-            "--bin-dir" => a.bin_dir = v,
-            _ => bail!("unknown flag {flag}; see the file header"),
-        }
-    }
-    Ok(a)
 }
 
 #[tokio::main]
 async fn main() -> Result<()> {
-    let args = parse_args()?;
+    let args = Args::parse();
     let stack = Stack::start(&args.bin_dir, args.workers, args.latency_ms).await?;
     let http = reqwest::Client::new();
     let base = stack.base.clone();

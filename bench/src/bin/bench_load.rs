@@ -51,102 +51,108 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use chrono::{DateTime, Utc};
+use clap::Parser;
 use serde_json::{Value, json};
 use sqlx::PgPool;
 use todo_bench::{Stack, pct, rss_mib};
 
+/// Chat load at a set rate through one API and W workers against
+/// mock-openai; the file header says what each mode reports.
+#[derive(Parser)]
+#[command(name = "bench-load", version)]
 struct Args {
+    /// Worker processes.
+    #[arg(long, default_value_t = 1)]
     workers: usize,
+    /// Users, each with an event stream open.
+    #[arg(long, default_value_t = 20)]
     users: usize,
+    /// Chat messages per second, all users together.
+    #[arg(long, default_value_t = 2.0)]
     rate: f64,
+    /// Seconds of sending.
+    #[arg(long, default_value_t = 60)]
     duration: u64,
+    /// mock-openai's latency per model call.
+    #[arg(long, default_value_t = 0)]
     latency_ms: u64,
-    mock_rpm: Option<u64>,
-    openai_rpm: Option<u64>,
-    shrink_at: Option<u64>,
-    shrink_rpm: Option<u64>,
+    /// Requests per minute mock-openai enforces with 429s (`unset`: none).
+    #[arg(long, value_parser = or_unset, default_value = "unset")]
+    mock_rpm: Unset,
+    /// OPENAI_RPM for the workers (`unset`: learnt from headers).
+    #[arg(long, value_parser = or_unset, default_value = "unset")]
+    openai_rpm: Unset,
+    /// Seconds into the run at which mock-openai's limit shrinks...
+    #[arg(long, value_parser = or_unset, default_value = "unset", requires = "shrink_rpm")]
+    shrink_at: Unset,
+    /// ...to this many requests per minute.
+    #[arg(long, value_parser = or_unset, default_value = "unset")]
+    shrink_rpm: Unset,
+    /// Seconds to wait for the last answers after sending stops.
+    #[arg(long, default_value_t = 1200)]
     drain_timeout: u64,
-    /// OPENAI_LIMIT_TARGET for the workers (None: their default).
+    /// OPENAI_LIMIT_TARGET for the workers (default: theirs).
+    #[arg(long)]
     target: Option<String>,
     /// Chaos: SIGKILL (and restart) a random worker this often, in seconds.
-    kill_every: Option<u64>,
+    #[arg(long, value_parser = or_unset, default_value = "unset")]
+    kill_every: Unset,
     /// Stop the machine's RabbitMQ this many seconds into the send phase...
-    restart_broker_at: Option<u64>,
+    #[arg(long, value_parser = or_unset, default_value = "unset")]
+    restart_broker_at: Unset,
     /// ...for this many seconds.
+    #[arg(long, default_value_t = 5)]
     broker_down: u64,
     /// Extra event-stream clients connecting (and later leaving) per second.
+    #[arg(long, default_value_t = 0)]
     sse_churn: usize,
     /// Sample the services' RSS this often, in seconds (0: only peak RSS).
+    #[arg(long, default_value_t = 0)]
     rss_every: u64,
     /// RSS growth is measured from this many seconds into the run.
+    #[arg(long, default_value_t = 300)]
     warmup: u64,
+    /// Where todo-api, todo-worker and mock-openai are.
+    #[arg(long, default_value = "target/release")]
     bin_dir: String,
-    /// Variables for the workers only (`--worker-env`, `--worker-concurrency`).
+    /// WORKER_CONCURRENCY for the workers.
+    #[arg(long, value_name = "N")]
+    worker_concurrency: Option<u16>,
+    /// Any other variable for the workers only (repeatable).
+    #[arg(long = "worker-env", value_name = "KEY=VALUE", value_parser = key_value)]
     worker_env: Vec<(String, String)>,
 }
 
-fn parse_args() -> Result<Args> {
-    let mut a = Args {
-        workers: 1,
-        users: 20,
-        rate: 2.0,
-        duration: 60,
-        latency_ms: 0,
-        mock_rpm: None,
-        openai_rpm: None,
-        shrink_at: None,
-        shrink_rpm: None,
-        drain_timeout: 1200,
-        target: None,
-        kill_every: None,
-        restart_broker_at: None,
-        broker_down: 5,
-        sse_churn: 0,
-        rss_every: 0,
-        warmup: 300,
-        bin_dir: "target/release".into(),
-        worker_env: Vec::new(),
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let v = it.next().with_context(|| format!("{flag} needs a value"))?;
-        let num = |v: &str| -> Result<Option<u64>> {
-            Ok(if v == "unset" { None } else { Some(v.parse()?) })
-        };
-        match flag.as_str() {
-            "--workers" => a.workers = v.parse()?,
-            "--users" => a.users = v.parse()?,
-            "--rate" => a.rate = v.parse()?,
-            "--duration" => a.duration = v.parse()?,
-            "--latency-ms" => a.latency_ms = v.parse()?,
-            "--mock-rpm" => a.mock_rpm = num(&v)?,
-            "--openai-rpm" => a.openai_rpm = num(&v)?,
-            "--shrink-at" => a.shrink_at = num(&v)?,
-            "--shrink-rpm" => a.shrink_rpm = num(&v)?,
-            "--drain-timeout" => a.drain_timeout = v.parse()?,
-            "--target" => a.target = Some(v),
-            "--kill-every" => a.kill_every = num(&v)?.filter(|n| *n > 0),
-            "--restart-broker-at" => a.restart_broker_at = num(&v)?,
-            "--broker-down" => a.broker_down = v.parse()?,
-            "--sse-churn" => a.sse_churn = v.parse()?,
-            "--rss-every" => a.rss_every = v.parse()?,
-            "--warmup" => a.warmup = v.parse()?,
-            "--bin-dir" => a.bin_dir = v,
-            "--worker-concurrency" => {
-                let n: u16 = v.parse()?;
-                a.worker_env
-                    .push(("WORKER_CONCURRENCY".into(), n.to_string()));
-            }
-            "--worker-env" => {
-                let (key, value) = v
-                    .split_once('=')
-                    .with_context(|| format!("--worker-env {v}: expected KEY=VALUE"))?;
-                a.worker_env.push((key.to_string(), value.to_string()));
-            }
-            _ => bail!("unknown flag {flag}; see the file header"),
-        }
+/// A number, or `unset` for none. (An alias, so that clap parses it with
+/// [`or_unset`] instead of treating the flag as optional.)
+type Unset = Option<u64>;
+
+/// A number, or `unset` for none.
+fn or_unset(v: &str) -> Result<Unset, String> {
+    match v {
+        "unset" => Ok(None),
+        v => v
+            .parse()
+            .map(Some)
+            .map_err(|_| format!("`{v}`: expected a number or `unset`")),
     }
-    Ok(a)
+}
+
+fn key_value(v: &str) -> Result<(String, String), String> {
+    v.split_once('=')
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .ok_or_else(|| format!("`{v}`: expected KEY=VALUE"))
+}
+
+impl Args {
+    /// Variables for the workers only.
+    fn worker_env(&self) -> Vec<(String, String)> {
+        let mut env = self.worker_env.clone();
+        if let Some(n) = self.worker_concurrency {
+            env.push(("WORKER_CONCURRENCY".into(), n.to_string()));
+        }
+        env
+    }
 }
 
 #[derive(Default)]
@@ -199,7 +205,7 @@ async fn listen(mut res: reqwest::Response, book: Arc<Mutex<Book>>) {
 
 #[tokio::main]
 async fn main() -> Result<()> {
-    let args = parse_args()?;
+    let args = Args::parse();
     let result = run(&args).await;
     // Whatever happened, leave the machine's broker running.
     if args.restart_broker_at.is_some()
@@ -228,7 +234,7 @@ async fn run(args: &Args) -> Result<()> {
         args.workers,
         &mock_config,
         &env,
-        &args.worker_env,
+        &args.worker_env(),
     )
     .await?;
     let gauges = watch_workers(stack.worker_metrics_ports.clone());
@@ -286,7 +292,7 @@ async fn run(args: &Args) -> Result<()> {
     }
 
     let stack = Arc::new(tokio::sync::Mutex::new(stack));
-    let chaos = args.kill_every.map(|every| {
+    let chaos = args.kill_every.filter(|n| *n > 0).map(|every| {
         let (stack, db) = (stack.clone(), db.clone());
         let (workers, until) = (args.workers, Duration::from_secs(args.duration));
         tokio::spawn(chaos(stack, db, Duration::from_secs(every), workers, until))

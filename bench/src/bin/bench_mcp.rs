@@ -9,35 +9,27 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+use clap::Parser;
 use serde_json::{Value, json};
 use todo_bench::pct;
 
+/// Tool calls through the MCP server: C sessions, each adding, listing
+/// and completing tasks in turn; prints a Markdown table.
+#[derive(Parser)]
+#[command(name = "bench-mcp", version)]
 struct Args {
+    /// The API's base URL (to sign up the benchmark's user).
+    #[arg(long = "base-url", default_value = "http://127.0.0.1:8000")]
     base: String,
+    /// The MCP endpoint.
+    #[arg(long = "mcp-url", default_value = "http://127.0.0.1:5555/mcp")]
     mcp: String,
+    /// Tool calls in total.
+    #[arg(long, default_value_t = 3000)]
     calls: usize,
+    /// Concurrent MCP sessions.
+    #[arg(long, default_value_t = 8)]
     concurrency: usize,
-}
-
-fn parse_args() -> Result<Args> {
-    let mut args = Args {
-        base: "http://127.0.0.1:8000".into(),
-        mcp: "http://127.0.0.1:5555/mcp".into(),
-        calls: 3000,
-        concurrency: 8,
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let value = it.next().with_context(|| format!("{flag} needs a value"))?;
-        match flag.as_str() {
-            "--base-url" => args.base = value,
-            "--mcp-url" => args.mcp = value,
-            "--calls" => args.calls = value.parse()?,
-            "--concurrency" => args.concurrency = value.parse()?,
-            _ => bail!("unknown flag {flag}; see the file header for usage"),
-        }
-    }
-    Ok(args)
 }
 
 struct Session {
@@ -135,7 +127,7 @@ async fn client(mut s: Session, calls: usize) -> Result<Vec<(&'static str, Durat
 
 #[tokio::main]
 async fn main() -> Result<()> {
-    let args = parse_args()?;
+    let args = Args::parse();
     let http = reqwest::Client::new();
     let per_client = args.calls / args.concurrency.max(1);
     let mut sessions = Vec::new();

@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+use clap::Parser;
 use serde_json::{Value, json};
 use todo_bench::{SECRET, Stack, pct, rss_mib};
 use tokio::sync::mpsc;
@@ -57,20 +58,29 @@ async fn listen(mut res: reqwest::Response, delays: mpsc::UnboundedSender<f64>) 
     }
 }
 
+/// Live-event delivery: C event streams open at once, then T answers to
+/// random users, timing commit-to-delivery of each.
+#[derive(Parser)]
+#[command(name = "bench-sse", version)]
+struct Args {
+    /// Event streams held open.
+    #[arg(long, default_value_t = 1000)]
+    connections: usize,
+    /// Chat turns sent to random connected users.
+    #[arg(long, default_value_t = 200)]
+    turns: usize,
+    /// Where todo-api, todo-worker and mock-openai are.
+    #[arg(long, default_value = "target/release")]
+    bin_dir: String,
+}
+
 #[tokio::main]
 async fn main() -> Result<()> {
-    let (mut connections, mut turns, mut bin_dir) =
-        (1000usize, 200usize, "target/release".to_string());
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let v = it.next().with_context(|| format!("{flag} needs a value"))?;
-        match flag.as_str() {
-            "--connections" => connections = v.parse()?,
-            "--turns" => turns = v.parse()?,
-            "--bin-dir" => bin_dir = v,
-            _ => bail!("unknown flag {flag}; see the file header"),
-        }
-    }
+    let Args {
+        connections,
+        turns,
+        bin_dir,
+    } = Args::parse();
     let stack = Stack::start(&bin_dir, 1, 0).await?;
     let api_pid = stack.pid("todo-api").context("api pid")?;
     let idle_rss = rss_mib(api_pid, false).unwrap_or(f64::NAN);

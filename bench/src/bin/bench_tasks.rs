@@ -7,31 +7,23 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+use clap::Parser;
 use serde_json::{Value, json};
 
+/// Latency of GET /health and of a task list with many tasks, against a
+/// running API; prints a Markdown table.
+#[derive(Parser)]
+#[command(name = "bench-tasks", version)]
 struct Args {
+    /// The API's base URL.
+    #[arg(long = "base-url", default_value = "http://127.0.0.1:8000")]
     base: String,
+    /// Tasks created in the account first.
+    #[arg(long, default_value_t = 10_000)]
     tasks: usize,
+    /// Requests timed per endpoint.
+    #[arg(long, default_value_t = 500)]
     requests: usize,
-}
-
-fn parse_args() -> Result<Args> {
-    let mut args = Args {
-        base: "http://127.0.0.1:8000".into(),
-        tasks: 10_000,
-        requests: 500,
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let value = it.next().with_context(|| format!("{flag} needs a value"))?;
-        match flag.as_str() {
-            "--base-url" => args.base = value,
-            "--tasks" => args.tasks = value.parse()?,
-            "--requests" => args.requests = value.parse()?,
-            _ => bail!("unknown flag {flag}; see the file header for usage"),
-        }
-    }
-    Ok(args)
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
@@ -74,7 +66,7 @@ async fn measure(
 
 #[tokio::main]
 async fn main() -> Result<()> {
-    let args = parse_args()?;
+    let args = Args::parse();
     let http = reqwest::Client::new();
     let email = format!("bench-{}@example.com", std::process::id());
     let session: Value = http
