@@ -113,6 +113,11 @@ pub struct MockConfig {
     /// splits them as finely as a slow local model streams them.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub tool_args_chunk_chars: u32,
+    /// The context window: a request whose estimated prompt plus output
+    /// limit exceeds it is refused with OpenAI's 400
+    /// `context_length_exceeded` (llama.cpp refuses the same way).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context_tokens: Option<u64>,
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -122,7 +127,11 @@ fn is_zero(n: &u32) -> bool {
 impl MockConfig {
     /// Problems that make the configuration meaningless, for the admin API.
     fn check(&self) -> Result<(), String> {
-        for (name, limit) in [("rpm", self.rpm), ("tpm", self.tpm)] {
+        for (name, limit) in [
+            ("rpm", self.rpm),
+            ("tpm", self.tpm),
+            ("context_tokens", self.context_tokens),
+        ] {
             if limit == Some(0) {
                 return Err(format!(
                     "{name} must be at least 1 (leave it out or null for no limit)"
@@ -508,7 +517,30 @@ async fn completions(State(state): State<MockState>, body: Bytes) -> Response {
     // Rate limits, like OpenAI: the prompt estimate plus the most the
     // completion may use, corrected below once the real size is known.
     let reserved = request.max_tokens.unwrap_or(0);
-    let estimate = wire::prompt_tokens(&request.messages).saturating_add(reserved);
+    let prompt = wire::prompt_tokens(&request.messages);
+    let estimate = prompt.saturating_add(reserved);
+    if let Some(window) = config.context_tokens
+        && estimate > window
+    {
+        state.record(StatusCode::BAD_REQUEST);
+        sleep(wait).await;
+        let message = format!(
+            "This model's maximum context length is {window} tokens. However, you requested \
+             {estimate} tokens ({prompt} in the messages, {reserved} in the completion). \
+             Please reduce the length of the messages or completion."
+        );
+        return with_limits(
+            json_response(
+                StatusCode::BAD_REQUEST,
+                wire::error_body(
+                    &message,
+                    "invalid_request_error",
+                    Some("context_length_exceeded"),
+                ),
+            ),
+            &state.limits(),
+        );
+    }
     let limits = match state.admit(estimate) {
         Ok(limits) => limits,
         Err(refusal) => {

@@ -212,3 +212,29 @@ async fn a_stall_takes_no_status() {
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test]
+async fn a_request_larger_than_the_context_is_refused_like_openai() {
+    let mock = start().await;
+    configure(&mock, json!({"context_tokens": 100})).await;
+    // "You manage a to-do list." is 24 characters = 6 tokens; 300 more = 75.
+    let fits = with(request(&"x".repeat(300)), json!({"max_tokens": 19}));
+    let (status, _, value) = mock.chat(&fits).await;
+    assert_eq!(status, StatusCode::OK, "{value}");
+
+    let over = with(request(&"x".repeat(300)), json!({"max_tokens": 20}));
+    let (status, _, value) = mock.chat(&over).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(value["error"]["code"], "context_length_exceeded");
+    assert!(
+        value["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("maximum context length is 100 tokens"),
+        "{value}"
+    );
+    let (status, _, _) = mock
+        .post("/_mock/config", &json!({"context_tokens": 0}))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "a zero window is refused");
+}

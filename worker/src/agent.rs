@@ -20,6 +20,7 @@ use todo_common::queue::Broker;
 use todo_common::tools::{self, Tool, ToolDefinition};
 use tokio_util::sync::CancellationToken;
 
+use crate::context;
 use crate::lease::Leases;
 use crate::model::{Model, ModelError, backoff};
 use crate::prompt;
@@ -124,11 +125,18 @@ impl Agent {
                 return Ok(Outcome::Answered);
             }
 
-            let mut messages = Vec::with_capacity(history.len() + 2 + rounds * 2);
-            messages.push(Message::system(prompt::system(chrono::Utc::now())));
-            messages.extend(history.iter().cloned());
-            messages.push(Message::user(turn.content.clone()));
-            messages.extend(progress.messages());
+            let system = Message::system(prompt::system(chrono::Utc::now()));
+            let user = Message::user(turn.content.clone());
+            let own = progress.messages();
+            let earlier = self.history_that_fits(
+                &history,
+                context::tokens(&[system.clone(), user.clone()]) + context::tokens(&own),
+            );
+            let mut messages = Vec::with_capacity(earlier.len() + 2 + own.len());
+            messages.push(system);
+            messages.extend(earlier.iter().cloned());
+            messages.push(user);
+            messages.extend(own);
 
             let reply = match self.call_model(&messages, turn, abort).await {
                 Ok(Some(reply)) => reply,
@@ -183,6 +191,29 @@ impl Agent {
                 metrics::counter!("tool_calls_total", "tool" => tool).increment(1);
             }
         }
+    }
+
+    /// The newest history that fits the model's context window beside this
+    /// turn's own `own_tokens`, the tool schemas and the output limit.
+    fn history_that_fits<'h>(&self, history: &'h [Message], own_tokens: usize) -> &'h [Message] {
+        let Some(window) = self.config.model.context_tokens else {
+            return history;
+        };
+        let budget = (window as usize).saturating_sub(
+            own_tokens
+                + context::tool_tokens(self.tools_chars)
+                + self.model.max_output_tokens() as usize,
+        );
+        let kept = context::fit(history, budget);
+        if kept.len() < history.len() {
+            metrics::counter!("chat_history_trimmed_total").increment(1);
+            tracing::debug!(
+                left_out = history.len() - kept.len(),
+                kept = kept.len(),
+                "history trimmed to the model's context window"
+            );
+        }
+        kept
     }
 
     /// One model call with the retry policy; None when aborted for shutdown.

@@ -3,6 +3,7 @@
 
 pub mod agent;
 pub mod consumer;
+mod context;
 mod gauges;
 pub mod handler;
 pub mod lease;

@@ -47,6 +47,9 @@ pub struct Model {
     pub max_output_tokens: u32,
     /// Which request field carries that limit.
     pub max_tokens_field: MaxTokensField,
+    /// The model's context window in tokens; None: no budget but
+    /// CHAT_HISTORY_LIMIT.
+    pub context_tokens: Option<u32>,
     /// Tries per model call (5xx, timeouts).
     pub max_attempts: u32,
     /// The account's per-minute limits; unset: learnt from headers.
@@ -106,6 +109,17 @@ impl Model {
             "max_tokens" => Ok(MaxTokensField::MaxTokens),
             _ => Err("expected auto, max_completion_tokens or max_tokens".to_string()),
         });
+        let context_tokens: Option<u32> = r.var(
+            "OPENAI_CONTEXT_TOKENS",
+            "The model's context window (per parallel request: llama.cpp's `-c` divided by `-np`, Ollama's `OLLAMA_CONTEXT_LENGTH`, vLLM's `--max-model-len`). When set, the oldest history is left out of a request until its estimated prompt plus `OPENAI_MAX_OUTPUT_TOKENS` fits, so a long conversation keeps working instead of being refused. Unset: only `CHAT_HISTORY_LIMIT` bounds the history (fine for OpenAI's large windows).",
+        ).optional_positive();
+        if let Some(context) = context_tokens
+            && context <= max_output_tokens
+        {
+            r.problem(format!(
+                "OPENAI_CONTEXT_TOKENS ({context}) must be larger than OPENAI_MAX_OUTPUT_TOKENS ({max_output_tokens}): the answer has to fit in the context with its prompt"
+            ));
+        }
         let max_attempts = r.var(
             "OPENAI_MAX_ATTEMPTS",
             "Tries per model call on 5xx/timeouts (exponential backoff, full jitter, or the server's `retry-after-ms`/`retry-after`). Rate-limit 429s wait for the shared limiter instead and do not use up attempts (for up to 10 minutes); `insufficient_quota` is never retried.",
@@ -140,6 +154,7 @@ impl Model {
             idle_timeout,
             max_output_tokens,
             max_tokens_field,
+            context_tokens,
             max_attempts,
             rpm,
             tpm,

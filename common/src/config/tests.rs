@@ -336,6 +336,20 @@ fn model_output_limit_and_timeouts() {
     ])
     .unwrap_err();
     assert_eq!(err.problems.len(), 3, "{err}");
+
+    // The context window: unset by default, and it must hold the answer.
+    assert_eq!(worker(&[]).unwrap().model.context_tokens, None);
+    let m = worker(&[("OPENAI_CONTEXT_TOKENS", "4096")]).unwrap().model;
+    assert_eq!(m.context_tokens, Some(4096));
+    let err = worker(&[
+        ("OPENAI_CONTEXT_TOKENS", "1024"),
+        ("OPENAI_MAX_OUTPUT_TOKENS", "1024"),
+    ])
+    .unwrap_err();
+    assert!(
+        err.problems[0].contains("OPENAI_CONTEXT_TOKENS (1024) must be larger"),
+        "{err}"
+    );
 }
 
 #[test]

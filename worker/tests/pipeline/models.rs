@@ -275,3 +275,69 @@ async fn a_model_that_keeps_streaming_is_only_stopped_by_the_ceiling() {
     assert_eq!(mock.stats().await["requests"], 3);
     worker.stop().await;
 }
+
+/// A long conversation outgrows a small context window (llama.cpp refuses
+/// such a request with a 400). With OPENAI_CONTEXT_TOKENS the oldest history
+/// is left out and every turn is answered.
+#[tokio::test]
+async fn a_long_conversation_keeps_working_in_a_small_context_window() {
+    const WINDOW: &str = "3000";
+    let app = TestApp::spawn().await;
+    let mock = start_mock().await;
+    mock.configure(json!({"context_tokens": 3000})).await;
+    let user = app.signup("context@example.com").await;
+    // ~500 of the mock's tokens each, numbered to be found again.
+    let long = |n: usize| format!("note {n}: {}", "la ".repeat(660));
+    let limit = ("OPENAI_MAX_OUTPUT_TOKENS", "100");
+
+    // Without a window: the history grows until the server refuses.
+    let worker = app.spawn_worker(Some(&mock), &[limit]).await;
+    let (_, first) = app.chat(&user, &long(0), None, Some(60)).await;
+    assert_eq!(first["status"], "completed", "{first}");
+    let conversation = first["conversation_id"].as_str().unwrap().to_string();
+    let mut sent = 1;
+    let refused = loop {
+        assert!(sent < 10, "the mock never refused a growing history");
+        let (_, turn) = app
+            .chat(&user, &long(sent), Some(&conversation), Some(60))
+            .await;
+        sent += 1;
+        if turn["status"] == "failed" {
+            break turn;
+        }
+        assert_eq!(turn["status"], "completed", "{turn}");
+    };
+    assert!(
+        refused["response"].as_str().unwrap().contains("refused"),
+        "{refused}"
+    );
+    worker.stop().await;
+
+    // With the window given: the same conversation goes on.
+    let worker = app
+        .spawn_worker(Some(&mock), &[limit, ("OPENAI_CONTEXT_TOKENS", WINDOW)])
+        .await;
+    for n in sent..sent + 3 {
+        let (_, turn) = app
+            .chat(&user, &long(n), Some(&conversation), Some(60))
+            .await;
+        assert_eq!(turn["status"], "completed", "turn {n}: {turn}");
+        let request = &mock.stats().await["last_request"];
+        let texts: Vec<&str> = request["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|m| m["content"].as_str())
+            .collect();
+        let has = |k: usize| texts.iter().any(|t| t.starts_with(&format!("note {k}:")));
+        assert!(has(n), "the current message is always sent");
+        assert!(has(n - 1), "the newest history is kept");
+        assert!(!has(0), "the oldest is left out");
+        assert_eq!(request["messages"][0]["role"], "system");
+        assert_eq!(
+            request["messages"][1]["role"], "user",
+            "history starts with a question"
+        );
+    }
+    worker.stop().await;
+}
