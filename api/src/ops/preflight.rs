@@ -606,6 +606,7 @@ async fn model(report: &mut Report, config: &Deployment, options: &Options) {
         ));
         return;
     }
+    report.push(context_window(&config.model));
     let base = config
         .model
         .base_url
@@ -693,6 +694,26 @@ async fn model(report: &mut Report, config: &Deployment, options: &Options) {
             "check OPENAI_BASE_URL and the provider's status page",
         ),
     });
+}
+
+/// Local servers have small context windows that a long conversation
+/// outgrows; the worker only trims its history to one it is told.
+fn context_window(model: &Model) -> Check {
+    match model.context_tokens {
+        Some(tokens) => Check::pass(
+            "model.context",
+            format!("OPENAI_CONTEXT_TOKENS={tokens}: history is trimmed to fit"),
+        ),
+        None if model.is_openai() => Check::pass(
+            "model.context",
+            "OpenAI's context windows hold CHAT_HISTORY_LIMIT messages",
+        ),
+        None => Check::warn(
+            "model.context",
+            "OPENAI_CONTEXT_TOKENS is unset for a server other than OpenAI: a long conversation can outgrow its context window and every later turn be refused",
+            "set OPENAI_CONTEXT_TOKENS to the server's context per parallel request (docs/models.md)",
+        ),
+    }
 }
 
 async fn jwks(report: &mut Report, config: &Deployment, options: &Options) {

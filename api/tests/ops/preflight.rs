@@ -116,6 +116,13 @@ async fn a_sound_deployment_passes_with_its_latency_and_pool_budget() {
         worker_replicas: 1,
         ..Options::default()
     };
+    // A local server without its context window: said, with the fix.
+    let report = preflight(vars.clone(), &options).await;
+    let context = report.get("model.context").expect("checked");
+    assert_eq!(context.status, Status::Warn, "{}", report.to_text());
+    assert!(context.fix.contains("OPENAI_CONTEXT_TOKENS"));
+
+    vars.insert("OPENAI_CONTEXT_TOKENS".into(), "8192".into());
     let report = preflight(vars, &options).await;
     let text = report.to_text();
     assert!(report.passed(), "{text}");
@@ -131,6 +138,7 @@ async fn a_sound_deployment_passes_with_its_latency_and_pool_budget() {
         "rabbitmq.reachable",
         "rabbitmq.topology",
         "model",
+        "model.context",
     ] {
         assert_eq!(status(&report, id), Status::Pass, "{id}:\n{text}");
     }

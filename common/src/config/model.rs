@@ -171,24 +171,26 @@ impl Model {
     /// The request field the output limit goes in: OPENAI_MAX_TOKENS_FIELD
     /// resolved against OPENAI_BASE_URL.
     pub fn output_limit_field(&self) -> &'static str {
-        let openai = || {
-            let Some(url) = &self.base_url else {
-                return true; // OpenAI itself is the default server
-            };
-            let host = url
-                .split_once("://")
-                .map_or(url.as_str(), |(_, rest)| rest)
-                .split(['/', ':', '?'])
-                .next()
-                .unwrap_or_default()
-                .to_ascii_lowercase();
-            host == "api.openai.com" || host.ends_with(".openai.azure.com")
-        };
         match self.max_tokens_field {
             MaxTokensField::MaxCompletionTokens => "max_completion_tokens",
             MaxTokensField::MaxTokens => "max_tokens",
-            MaxTokensField::Auto if openai() => "max_completion_tokens",
+            MaxTokensField::Auto if self.is_openai() => "max_completion_tokens",
             MaxTokensField::Auto => "max_tokens",
         }
+    }
+
+    /// True for OpenAI itself (the default server) and Azure OpenAI.
+    pub fn is_openai(&self) -> bool {
+        let Some(url) = &self.base_url else {
+            return true;
+        };
+        let host = url
+            .split_once("://")
+            .map_or(url.as_str(), |(_, rest)| rest)
+            .split(['/', ':', '?'])
+            .next()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        host == "api.openai.com" || host.ends_with(".openai.azure.com")
     }
 }
