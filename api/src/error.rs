@@ -55,7 +55,7 @@ impl ApiError {
                 (StatusCode::TOO_MANY_REQUESTS, "rate_limited")
             }
             Self::Core(C::Overloaded { .. }) => (StatusCode::SERVICE_UNAVAILABLE, "overloaded"),
-            Self::Core(C::Unavailable(_)) => {
+            Self::Core(C::Unavailable(_) | C::DatabaseUnavailable(_)) => {
                 (StatusCode::SERVICE_UNAVAILABLE, "service_unavailable")
             }
             Self::Core(C::Database(_) | C::Internal(_)) => {
@@ -134,7 +134,7 @@ impl IntoResponse for ApiError {
                     HeaderValue::from(retry_after.as_secs().max(1)),
                 );
             }
-            Self::Core(CoreError::Unavailable(_)) => {
+            Self::Core(CoreError::Unavailable(_) | CoreError::DatabaseUnavailable(_)) => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
             }
             Self::TooManyStreams(_) => {

@@ -33,6 +33,10 @@ pub enum Error {
     #[error("service unavailable: {0}")]
     Unavailable(String),
 
+    /// PostgreSQL is unreachable or restarting; logs show what it said.
+    #[error("service unavailable: database")]
+    DatabaseUnavailable(#[source] sqlx::Error),
+
     /// Anything else from the database: logged in full, never shown.
     #[error("database error")]
     Database(#[source] sqlx::Error),
@@ -98,7 +102,7 @@ impl From<sqlx::Error> for Error {
                 .code()
                 .is_some_and(|code| code.starts_with("08") || code.starts_with("57P"))
             {
-                return Self::Unavailable("database".into());
+                return Self::DatabaseUnavailable(err);
             }
         }
         match err {
@@ -108,7 +112,7 @@ impl From<sqlx::Error> for Error {
             | sqlx::Error::Io(_)
             | sqlx::Error::Tls(_)
             | sqlx::Error::Protocol(_)
-            | sqlx::Error::WorkerCrashed => Self::Unavailable("database".into()),
+            | sqlx::Error::WorkerCrashed => Self::DatabaseUnavailable(err),
             other => Self::Database(other),
         }
     }
@@ -136,9 +140,17 @@ mod tests {
             _ => None,
         };
         assert_eq!(code.as_deref(), Some("57P01"), "{err:?}");
+        let mapped = Error::from(err);
         assert!(
-            matches!(Error::from(err), Error::Unavailable(_)),
-            "mapped to Unavailable"
+            matches!(mapped, Error::DatabaseUnavailable(_)),
+            "mapped to DatabaseUnavailable: {mapped:?}"
+        );
+        // The log line says why, not just "database".
+        use super::ErrorChain;
+        assert!(
+            mapped.chain().contains("terminating connection"),
+            "{}",
+            mapped.chain()
         );
     }
 }
