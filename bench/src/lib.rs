@@ -14,6 +14,15 @@ use sqlx::{Connection, Executor, PgConnection};
 /// The shared secret the bench's API signs tokens with (bench-only).
 pub const SECRET: &str = "bench-only-secret-0123456789abcdefghijkl";
 
+/// The variables a benchmark that starts its own stack reads, for `--help`.
+pub const STACK_ENV_HELP: &str = "Environment:
+  BENCH_DATABASE_URL [postgres://postgres@127.0.0.1:5432/postgres]
+      A PostgreSQL server where the run may create (and drop) its own database
+  BENCH_LOG_LEVEL [error]
+      The services' log level (their logs go to stderr)
+  BENCH_KEEP_DB [unset]
+      Set to keep the run's database for inspection";
+
 /// mock-openai, one API and N workers, killed when dropped; the database is dropped too.
 pub struct Stack {
     pub base: String,

@@ -25,6 +25,12 @@ fn every_bench_answers_help_and_version() {
         assert!(help.status.success(), "{name} --help");
         let text = String::from_utf8_lossy(&help.stdout);
         assert!(text.contains(&format!("Usage: {name}")), "{name}:\n{text}");
+        if ["bench-chat", "bench-sse", "bench-load"].contains(&name) {
+            // They start their own stack: what they read from the environment.
+            for var in ["BENCH_DATABASE_URL", "BENCH_LOG_LEVEL", "BENCH_KEEP_DB"] {
+                assert!(text.contains(var), "{name} --help shows {var}:\n{text}");
+            }
+        }
         let version = run(bin, &["--version"]);
         assert_eq!(
             String::from_utf8_lossy(&version.stdout).trim(),

@@ -20,7 +20,7 @@ use todo_bench::{Stack, pct, rss_mib};
 /// End-to-end chat turns: C clients each send a message and wait for its
 /// answer (`Prefer: wait`) before the next, through one API and N workers.
 #[derive(Parser)]
-#[command(name = "bench-chat", version)]
+#[command(name = "bench-chat", version, after_help = todo_bench::STACK_ENV_HELP)]
 struct Args {
     /// Worker processes.
     #[arg(long, default_value_t = 1)]

@@ -59,7 +59,7 @@ use todo_bench::{Stack, pct, rss_mib};
 /// Chat load at a set rate through one API and W workers against
 /// mock-openai; the file header says what each mode reports.
 #[derive(Parser)]
-#[command(name = "bench-load", version)]
+#[command(name = "bench-load", version, after_help = todo_bench::STACK_ENV_HELP)]
 struct Args {
     /// Worker processes.
     #[arg(long, default_value_t = 1)]

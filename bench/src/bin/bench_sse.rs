@@ -61,7 +61,7 @@ async fn listen(mut res: reqwest::Response, delays: mpsc::UnboundedSender<f64>) 
 /// Live-event delivery: C event streams open at once, then T answers to
 /// random users, timing commit-to-delivery of each.
 #[derive(Parser)]
-#[command(name = "bench-sse", version)]
+#[command(name = "bench-sse", version, after_help = todo_bench::STACK_ENV_HELP)]
 struct Args {
     /// Event streams held open.
     #[arg(long, default_value_t = 1000)]
