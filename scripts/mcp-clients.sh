@@ -30,7 +30,10 @@ if [ ! -x "$inspector" ] \
 fi
 
 scripts/services.sh
-cargo build --bin todo-api
+# scripts/test.sh has built it already (SKIP_BUILD=1).
+if [ -z "${SKIP_BUILD:-}" ]; then
+  cargo build --bin todo-api
+fi
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 api_port=$(free_port)
