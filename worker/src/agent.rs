@@ -120,7 +120,9 @@ impl Agent {
             let rounds = progress.rounds.len();
             if rounds >= self.config.chat.max_tool_rounds as usize {
                 let text = wrap_up(self.config.chat.max_tool_rounds, &progress.messages());
-                turns::finish(&self.pool, turn, &text, self.metadata(rounds)).await?;
+                let mut metadata = self.metadata(rounds);
+                metadata["wrapped_up"] = Value::Bool(true);
+                turns::finish(&self.pool, turn, &text, metadata).await?;
                 self.announce(turn).await;
                 return Ok(Outcome::Answered);
             }

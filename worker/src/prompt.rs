@@ -11,7 +11,10 @@ pub fn system(now: DateTime<Utc>) -> String {
          look tasks up with {list} when \
          the user names a task by its title. Due dates are YYYY-MM-DD or RFC 3339 timestamps; \
          resolve words like \"tomorrow\" or \"Friday\" against today's date. If a request is \
-         ambiguous, ask one short question. Answer briefly and say what you did, with task numbers.",
+         ambiguous, ask one short question. Change only what the user asked for. Once the tool \
+         results answer the request, reply in words instead of calling more tools. Answer \
+         briefly and say what you did, with task numbers, claiming only changes a tool result \
+         confirmed.",
         tools = Tool::ALL.map(Tool::name).join(", "),
         list = Tool::ListTasks.name(),
         weekday = now.format("%A"),

@@ -220,10 +220,11 @@ pub async fn release(pool: &PgPool, turn: &Turn) -> Result<()> {
 
 /// Earlier turns of the conversation for the model: user messages and final
 /// answers (not intermediate tool traffic), the newest `limit`, oldest first.
+/// Answers the worker wrote itself (see [`in_history`]) go in as one line.
 pub async fn history(pool: &PgPool, turn: &Turn, limit: i64) -> Result<Vec<Message>> {
-    let rows: Vec<(String, String)> = sqlx::query_as(
-        "SELECT role, content FROM ( \
-            SELECT m.role, m.content, COALESCE(u.seq, m.seq) AS turn_seq, m.is_final \
+    let rows: Vec<(String, String, Value)> = sqlx::query_as(
+        "SELECT role, content, metadata FROM ( \
+            SELECT m.role, m.content, m.metadata, COALESCE(u.seq, m.seq) AS turn_seq, m.is_final \
             FROM messages m LEFT JOIN messages u ON u.id = m.reply_to \
             WHERE m.conversation_id = $1 \
               AND ((m.role = 'user' AND m.seq < $2) OR (m.is_final AND u.seq < $2)) \
@@ -237,11 +238,29 @@ pub async fn history(pool: &PgPool, turn: &Turn, limit: i64) -> Result<Vec<Messa
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(role, content)| match role.as_str() {
+        .map(|(role, content, metadata)| match role.as_str() {
             "user" => Message::user(content),
-            _ => Message::assistant(content),
+            _ => Message::assistant(in_history(content, &metadata)),
         })
         .collect())
+}
+
+/// An answer as later requests show it to the model. A failure notice, a
+/// tool-round wrap-up or an answer cut at the output limit was not the
+/// model's answer: fed back verbatim, small models copy its form (a run on
+/// llama.cpp wrote wrap-up-shaped summaries of changes it never made), and
+/// a cut ramble fills the context. The user still sees them in full.
+fn in_history(content: String, metadata: &Value) -> String {
+    let flag = |key: &str| metadata[key].as_bool() == Some(true);
+    if flag("failed") {
+        "(No answer: this request failed.)".into()
+    } else if flag("wrapped_up") {
+        "(Stopped after too many tool calls; the task list may have changed: look it up.)".into()
+    } else if flag("truncated") {
+        "(The answer was cut off at the length limit.)".into()
+    } else {
+        content
+    }
 }
 
 /// What this turn has stored so far: the model's tool-call rounds, in

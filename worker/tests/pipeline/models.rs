@@ -18,7 +18,17 @@ async fn task_count(app: &TestApp) -> i64 {
 
 /// A completed turn's answer, checked to be a normal (not failed) reply.
 async fn answered(app: &TestApp, user: &TestUser, text: &str) -> Value {
-    let (status, turn) = app.chat(user, text, None, Some(60)).await;
+    answered_in(app, user, text, None).await
+}
+
+/// The same, in a given conversation (None: a new one).
+async fn answered_in(
+    app: &TestApp,
+    user: &TestUser,
+    text: &str,
+    conversation: Option<&str>,
+) -> Value {
+    let (status, turn) = app.chat(user, text, conversation, Some(60)).await;
     assert_eq!(status, StatusCode::OK, "{turn}");
     assert_eq!(turn["status"], "completed", "{turn}");
     turn
@@ -339,5 +349,85 @@ async fn a_long_conversation_keeps_working_in_a_small_context_window() {
             "history starts with a question"
         );
     }
+    worker.stop().await;
+}
+
+/// What the worker wrote itself (a wrap-up after too many tool rounds, an
+/// answer cut at the limit, a failure notice) goes back to the model as one
+/// plain line: a small real model copied the wrap-up's form and claimed
+/// changes it never made. The user still reads each in full.
+#[tokio::test]
+async fn the_workers_own_notices_are_not_fed_back_to_the_model_verbatim() {
+    let app = TestApp::spawn().await;
+    let mock = start_mock().await;
+    let worker = app
+        .spawn_worker(
+            Some(&mock),
+            &[
+                ("MAX_TOOL_ROUNDS", "2"),
+                ("OPENAI_MAX_OUTPUT_TOKENS", "40"),
+                ("OPENAI_MAX_ATTEMPTS", "1"),
+            ],
+        )
+        .await;
+    let user = app.signup("notices@example.com").await;
+
+    mock.configure(json!({"behaviour": "loop_tools"})).await;
+    let wrapped = answered(&app, &user, "show my tasks").await;
+    let shown = wrapped["response"].as_str().unwrap();
+    assert!(shown.starts_with("I stopped after 2 rounds"), "{shown}");
+    let conversation = wrapped["conversation_id"].as_str().unwrap().to_string();
+
+    mock.configure(json!({"behaviour": "ramble"})).await;
+    let (_, cut) = app
+        .chat(&user, "tell me a story", Some(&conversation), Some(60))
+        .await;
+    let rambled = written(&cut);
+
+    mock.configure(json!({})).await;
+    mock.fail(json!({"status": 500})).await;
+    let (_, failed) = app
+        .chat(&user, "add buy milk", Some(&conversation), Some(60))
+        .await;
+    assert_eq!(failed["status"], "failed", "{failed}");
+
+    let next = answered_in(&app, &user, "what's still open?", Some(&conversation)).await;
+    assert_eq!(next["metadata"]["truncated"], Value::Null, "{next}");
+    let request = &mock.stats().await["last_request"];
+    let history: Vec<(String, String)> = request["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .skip(1) // the system prompt
+        .map(|m| {
+            (
+                m["role"].as_str().unwrap().to_string(),
+                m["content"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    let expected = [
+        ("user", "show my tasks"),
+        (
+            "assistant",
+            "(Stopped after too many tool calls; the task list may have changed: look it up.)",
+        ),
+        ("user", "tell me a story"),
+        ("assistant", "(The answer was cut off at the length limit.)"),
+        ("user", "add buy milk"),
+        ("assistant", "(No answer: this request failed.)"),
+        ("user", "what's still open?"),
+    ];
+    // (After them come this turn's own tool call and result.)
+    assert_eq!(
+        history
+            .iter()
+            .take(expected.len())
+            .map(|(r, c)| (r.as_str(), c.as_str()))
+            .collect::<Vec<_>>(),
+        expected,
+        "the ramble ({} chars) and the notices stay out",
+        rambled.len()
+    );
     worker.stop().await;
 }
