@@ -76,6 +76,10 @@ pub enum Behaviour {
     /// (as [`MockConfig::reads_limit_from`] reads it) or, with none, for
     /// 16,384 tokens; either way it ends with `finish_reason: "length"`.
     Ramble,
+    /// Tool calls written into the text as a ```` ```json ```` block of
+    /// `{"name", "arguments"}` instead of `tool_calls`, as small local
+    /// models do when the server does not parse their format.
+    ToolCallsAsText,
 }
 
 /// Settings that apply to every completion request until changed. Setting
@@ -670,6 +674,26 @@ fn misbehave(behaviour: Behaviour, reply: Reply) -> Reply {
             truncated: true,
             ..Reply::default()
         },
+        Behaviour::ToolCallsAsText if reply.tool_calls.is_empty() => reply,
+        Behaviour::ToolCallsAsText => {
+            let calls: Vec<Value> = reply
+                .tool_calls
+                .iter()
+                .map(|c| {
+                    let arguments: Value =
+                        serde_json::from_str(&c.arguments).unwrap_or(Value::Null);
+                    serde_json::json!({"name": c.name, "arguments": arguments})
+                })
+                .collect();
+            let body = match calls.as_slice() {
+                [one] => one.to_string(),
+                _ => Value::Array(calls).to_string(),
+            };
+            Reply {
+                content: Some(format!("```json\n{body}\n```")),
+                ..Reply::default()
+            }
+        }
     }
 }
 

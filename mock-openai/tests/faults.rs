@@ -238,3 +238,21 @@ async fn a_request_larger_than_the_context_is_refused_like_openai() {
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "a zero window is refused");
 }
+
+#[tokio::test]
+async fn tool_calls_can_come_as_text() {
+    let mock = start().await;
+    configure(&mock, json!({"behaviour": "tool_calls_as_text"})).await;
+    let (content, finish, _) = plain(&mock, &request("add buy milk")).await;
+    assert_eq!(finish, "stop");
+    let json = content
+        .strip_prefix("```json\n")
+        .and_then(|c| c.strip_suffix("\n```"))
+        .unwrap_or_else(|| panic!("fenced: {content}"));
+    let call: Value = serde_json::from_str(json).unwrap();
+    assert_eq!(call["name"], "add_task");
+    assert_eq!(call["arguments"]["title"], "buy milk");
+    // Text answers are unchanged.
+    let (content, _, _) = plain(&mock, &request("hello")).await;
+    assert!(!content.contains("```"), "{content}");
+}

@@ -140,7 +140,7 @@ impl Agent {
             messages.push(user);
             messages.extend(own);
 
-            let reply = match self.call_model(&messages, turn, abort).await {
+            let mut reply = match self.call_model(&messages, turn, abort).await {
                 Ok(Some(reply)) => reply,
                 Ok(None) => return Ok(Outcome::Interrupted),
                 Err(e) => {
@@ -173,6 +173,18 @@ impl Agent {
                 self.announce(turn).await;
                 return Ok(Outcome::Answered);
             }
+            if reply.tool_calls.is_empty()
+                && let Some(calls) = reply.content.as_deref().and_then(|text| {
+                    tools::calls_written_as_text(text, &format!("text_{}_", rounds + 1))
+                })
+            {
+                // A call the server did not parse out of the model's text:
+                // run it, and take back the JSON the user saw stream in.
+                metrics::counter!("tool_calls_written_as_text_total").increment(1);
+                self.announce_restart(turn).await;
+                reply.content = None;
+                reply.tool_calls = calls;
+            }
             if reply.tool_calls.is_empty() {
                 // Words, not tools: the final answer (also when a tool was expected).
                 let text = reply
@@ -193,6 +205,18 @@ impl Agent {
                 metrics::counter!("tool_calls_total", "tool" => tool).increment(1);
             }
         }
+    }
+
+    /// Live clients drop the answer text streamed so far: what follows
+    /// starts the answer again.
+    async fn announce_restart(&self, turn: &Turn) {
+        let data = json!({
+            "message_id": turn.message_id,
+            "conversation_id": turn.conversation_id,
+        });
+        self.broker
+            .publish_transient(&turn.user_id, events::kind::MESSAGE_RESTARTED, &data)
+            .await;
     }
 
     /// The newest history that fits the model's context window beside this
@@ -270,13 +294,7 @@ impl Agent {
             // show it twice.
             let restart = async || {
                 if streamed {
-                    let data = json!({
-                        "message_id": turn.message_id,
-                        "conversation_id": turn.conversation_id,
-                    });
-                    self.broker
-                        .publish_transient(&turn.user_id, events::kind::MESSAGE_RESTARTED, &data)
-                        .await;
+                    self.announce_restart(turn).await;
                 }
             };
             match result {

@@ -11,6 +11,7 @@
 
 mod args;
 mod schema;
+mod written;
 
 use serde_json::{Value, json};
 use sqlx::PgConnection;
@@ -20,6 +21,7 @@ use crate::error::Error;
 use crate::tasks::{self, ListParams, Task};
 
 use args::Args;
+pub use written::calls_written_as_text;
 
 /// The task tools.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -431,3 +431,36 @@ async fn the_workers_own_notices_are_not_fed_back_to_the_model_verbatim() {
     );
     worker.stop().await;
 }
+
+/// A small local model writes its tool call as JSON in the text, which the
+/// server passes on as the answer: the call runs, and the user reads an
+/// answer, not JSON.
+#[tokio::test]
+async fn a_tool_call_written_as_text_is_run_not_shown() {
+    let app = TestApp::spawn().await;
+    let mock = start_mock().await;
+    mock.configure(json!({"behaviour": "tool_calls_as_text"}))
+        .await;
+    let worker = app.spawn_worker(Some(&mock), &[]).await;
+    let user = app.signup("text-calls@example.com").await;
+
+    let turn = answered(&app, &user, "add call mom tomorrow, high priority").await;
+    assert_eq!(turn["tool_calls"][0]["name"], "add_task", "{turn}");
+    assert_eq!(turn["tool_calls"][0]["result"]["status"], "created");
+    let response = turn["response"].as_str().unwrap();
+    assert!(
+        !response.contains("```") && !response.contains("\"name\""),
+        "{response}"
+    );
+    let (_, tasks) = app.list_tasks(&user, "").await;
+    assert_eq!(tasks["tasks"][0]["title"], "call mom", "{tasks}");
+    assert_eq!(tasks["tasks"][0]["priority"], "high");
+
+    // Plain words stay words.
+    let (_, list) = app
+        .chat(&user, "thanks", turn["conversation_id"].as_str(), Some(60))
+        .await;
+    assert_eq!(list["status"], "completed");
+    assert_eq!(list["tool_calls"], json!([]));
+    worker.stop().await;
+}
