@@ -534,14 +534,7 @@ async fn completions(State(state): State<MockState>, body: Bytes) -> Response {
              Please reduce the length of the messages or completion."
         );
         return with_limits(
-            json_response(
-                StatusCode::BAD_REQUEST,
-                wire::error_body(
-                    &message,
-                    "invalid_request_error",
-                    Some("context_length_exceeded"),
-                ),
-            ),
+            invalid_request_coded(&message, Some("context_length_exceeded")),
             &state.limits(),
         );
     }
@@ -778,9 +771,14 @@ fn json_response(status: StatusCode, body: Value) -> Response {
 }
 
 fn invalid_request(message: &str) -> Response {
+    invalid_request_coded(message, None)
+}
+
+/// OpenAI's 400, with the `code` some refusals carry.
+fn invalid_request_coded(message: &str, code: Option<&str>) -> Response {
     json_response(
         StatusCode::BAD_REQUEST,
-        wire::error_body(message, "invalid_request_error", None),
+        wire::error_body(message, "invalid_request_error", code),
     )
 }
 

@@ -130,10 +130,8 @@ impl Agent {
             let system = Message::system(prompt::system(chrono::Utc::now()));
             let user = Message::user(turn.content.clone());
             let own = progress.messages();
-            let earlier = self.history_that_fits(
-                &history,
-                context::tokens(&[system.clone(), user.clone()]) + context::tokens(&own),
-            );
+            let earlier =
+                self.history_that_fits(&history, [&system, &user].into_iter().chain(&own));
             let mut messages = Vec::with_capacity(earlier.len() + 2 + own.len());
             messages.push(system);
             messages.extend(earlier.iter().cloned());
@@ -219,14 +217,18 @@ impl Agent {
             .await;
     }
 
-    /// The newest history that fits the model's context window beside this
-    /// turn's own `own_tokens`, the tool schemas and the output limit.
-    fn history_that_fits<'h>(&self, history: &'h [Message], own_tokens: usize) -> &'h [Message] {
+    /// The newest history that fits the model's context window beside the
+    /// messages of this turn, the tool schemas and the output limit.
+    fn history_that_fits<'h, 'm>(
+        &self,
+        history: &'h [Message],
+        this_turn: impl IntoIterator<Item = &'m Message>,
+    ) -> &'h [Message] {
         let Some(window) = self.config.model.context_tokens else {
             return history;
         };
         let budget = (window as usize).saturating_sub(
-            own_tokens
+            context::tokens(this_turn)
                 + context::tool_tokens(self.tools_chars)
                 + self.model.max_output_tokens() as usize,
         );

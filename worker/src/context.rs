@@ -17,9 +17,9 @@ const CHARS_PER_TOKEN: usize = 3;
 const TOKENS_PER_MESSAGE: usize = 8;
 
 /// Estimated tokens of messages as a chat template renders them.
-pub fn tokens(messages: &[Message]) -> usize {
+pub fn tokens<'m>(messages: impl IntoIterator<Item = &'m Message>) -> usize {
     messages
-        .iter()
+        .into_iter()
         .map(|m| {
             let chars = m.content.len()
                 + m.tool_calls
@@ -43,7 +43,7 @@ pub fn fit(history: &[Message], budget: usize) -> &[Message] {
     let mut used = 0;
     let mut start = history.len();
     for (i, message) in history.iter().enumerate().rev() {
-        used += tokens(std::slice::from_ref(message));
+        used += tokens([message]);
         if used > budget {
             break;
         }
