@@ -43,6 +43,15 @@ pub struct Agent {
     tools_chars: usize,
 }
 
+/// How one model call (with its retries) ended.
+enum Called {
+    Reply(Reply),
+    /// Stopped for shutdown.
+    Aborted,
+    /// The model failed for good (retries used up, quota, a refusal).
+    Failed(ModelError),
+}
+
 /// How a turn run ended.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Outcome {
@@ -138,10 +147,10 @@ impl Agent {
             messages.push(user);
             messages.extend(own);
 
-            let mut reply = match self.call_model(&messages, turn, abort).await {
-                Ok(Some(reply)) => reply,
-                Ok(None) => return Ok(Outcome::Interrupted),
-                Err(e) => {
+            let mut reply = match self.call_model(&messages, turn, abort).await? {
+                Called::Reply(reply) => reply,
+                Called::Aborted => return Ok(Outcome::Interrupted),
+                Called::Failed(e) => {
                     let reason = match &e {
                         ModelError::QuotaExceeded => {
                             "the assistant's model has no quota left".to_string()
@@ -244,19 +253,21 @@ impl Agent {
         kept
     }
 
-    /// One model call with the retry policy; None when aborted for shutdown.
+    /// One model call with the retry policy.
     ///
     /// Before every request the worker reserves a slot in the shared limiter
     /// and sleeps until it (the delivery stays unacked meanwhile, so the rest
     /// stays queued in RabbitMQ). Rate-limit 429s pause every worker and are
     /// retried without using up OPENAI_MAX_ATTEMPTS, for up to RATE_LIMIT_PATIENCE;
-    /// other transient failures back off and count.
+    /// other transient failures back off and count. The limiter lives in
+    /// PostgreSQL: when it cannot be reached that is the database's trouble
+    /// (Err: the turn is released and resumes later), never the model's.
     async fn call_model(
         &self,
         messages: &[Message],
         turn: &Turn,
         abort: &CancellationToken,
-    ) -> Result<Option<Reply>, ModelError> {
+    ) -> todo_common::Result<Called> {
         let prompt_chars =
             messages.iter().map(|m| m.content.len()).sum::<usize>() + self.tools_chars;
         // Like OpenAI's own limiter: the prompt plus the most the answer may
@@ -266,14 +277,7 @@ impl Agent {
         let mut failures = 0;
         loop {
             if let Some(limiter) = self.model.limiter() {
-                let slot = limiter
-                    .reserve(estimate)
-                    .await
-                    .map_err(|e| ModelError::Retryable {
-                        reason: format!("the rate limiter is unavailable ({e})"),
-                        retry_after: None,
-                        rate_limited: false,
-                    })?;
+                let slot = limiter.reserve(estimate).await?;
                 metrics::histogram!("openai_ratelimit_wait_seconds")
                     .record(slot.wait.as_secs_f64());
                 if slot.wait > QUEUED_NOTICE_AFTER {
@@ -287,7 +291,7 @@ impl Agent {
                         .await;
                 }
                 if !self.wait(slot.wait, abort).await {
-                    return Ok(None);
+                    return Ok(Called::Aborted);
                 }
             }
             let (result, streamed) = self.request(messages, turn, abort).await;
@@ -300,7 +304,7 @@ impl Agent {
                 }
             };
             match result {
-                None => return Ok(None),
+                None => return Ok(Called::Aborted),
                 Some(Ok(reply)) => {
                     if let Some(usage) = reply.usage {
                         metrics::counter!("openai_tokens_total", "kind" => "prompt")
@@ -316,7 +320,7 @@ impl Agent {
                                 .await;
                         }
                     }
-                    return Ok(Some(reply));
+                    return Ok(Called::Reply(reply));
                 }
                 // The limiter is paused for everyone; queue up again behind it.
                 Some(Err(ModelError::Retryable {
@@ -335,10 +339,10 @@ impl Agent {
                     metrics::counter!("openai_retries_total").increment(1);
                     restart().await;
                     if !self.wait(wait, abort).await {
-                        return Ok(None);
+                        return Ok(Called::Aborted);
                     }
                 }
-                Some(Err(e)) => return Err(e),
+                Some(Err(e)) => return Ok(Called::Failed(e)),
             }
         }
     }

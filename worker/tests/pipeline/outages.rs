@@ -376,3 +376,58 @@ async fn postgres_restarting_under_chat_traffic_costs_503s_never_500s_and_loses_
     assert_eq!(after["status"], "completed", "{after}");
     worker.stop().await;
 }
+
+/// The shared limiter lives in PostgreSQL. A session lost while the turn
+/// reserves its slot there is the database's trouble, not the model's: the
+/// turn waits for the database and is answered, never failed with "the
+/// model is not answering" (what a restart did to a few turns before).
+#[tokio::test]
+async fn a_session_lost_in_the_rate_limiter_delays_the_turn_and_never_fails_it() {
+    let app = TestApp::spawn().await;
+    let mock = start_mock().await;
+    // A configured limit makes every reservation update the limiter's rows.
+    let worker = app
+        .spawn_worker(Some(&mock), &[("OPENAI_RPM", "6000")])
+        .await;
+    let user = app.signup("limiter-session@example.com").await;
+
+    // Hold the limiter's rows, so the worker's reservation waits on them...
+    let mut holder = app.pool.begin().await.unwrap();
+    sqlx::query("SELECT key FROM rate_limits FOR UPDATE")
+        .execute(&mut *holder)
+        .await
+        .unwrap();
+    let (status, queued) = app.chat(&user, "add water the plants", None, None).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{queued}");
+    let mut waiting = None;
+    wait_until("the reservation waits on the limiter's rows", async || {
+        waiting = sqlx::query_scalar(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() \
+             AND wait_event_type = 'Lock' AND query LIKE '%UPDATE rate_limits%'",
+        )
+        .fetch_optional(&app.pool)
+        .await
+        .unwrap();
+        waiting.is_some()
+    })
+    .await;
+    // ...and end its session there, as a restart would, while every other
+    // query of the worker still reaches the database.
+    let pid: i32 = waiting.unwrap();
+    sqlx::query("SELECT pg_terminate_backend($1)")
+        .bind(pid)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    holder.rollback().await.unwrap();
+
+    let message_id = queued["message_id"].as_str().unwrap();
+    let turn = app.wait_for_turn(&user, message_id).await;
+    assert_eq!(turn["status"], "completed", "{turn}");
+    let tasks: Vec<String> = sqlx::query_scalar("SELECT title FROM tasks")
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(tasks, ["water the plants"], "added once");
+    worker.stop().await;
+}
