@@ -50,6 +50,9 @@ impl ApiError {
             Self::Core(C::Invalid { .. }) => (StatusCode::BAD_REQUEST, "validation_failed"),
             Self::Core(C::NotFound(_)) => (StatusCode::NOT_FOUND, "not_found"),
             Self::Core(C::Conflict { code, .. }) => (StatusCode::CONFLICT, code),
+            Self::Core(C::IdempotencyKeyReused) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused")
+            }
             Self::Core(C::Unauthenticated(_)) => (StatusCode::UNAUTHORIZED, "unauthorized"),
             Self::Core(C::TooManyRequests { .. }) => {
                 (StatusCode::TOO_MANY_REQUESTS, "rate_limited")

@@ -50,6 +50,7 @@ pub fn metrics_handle() -> PrometheusHandle {
             // dashboards and alerts over them show 0, not "no data".
             for name in [
                 "chat_messages_total",
+                "chat_posts_replayed_total",
                 "outbox_deferred_total",
                 "outbox_relayed_total",
                 "turns_redriven_total",

@@ -17,6 +17,11 @@ pub enum Error {
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
 
+    /// An Idempotency-Key sent again with another request: the client's
+    /// mistake, refused rather than answered with the first request's result.
+    #[error("this Idempotency-Key was used for another message; use a new key for a new message")]
+    IdempotencyKeyReused,
+
     /// Credentials or token were missing or wrong; the message is safe to show.
     #[error("{0}")]
     Unauthenticated(String),

@@ -61,6 +61,7 @@ export interface TaskChange {
   completed?: boolean;
 }
 
+/** 202 (queued); 200 with the turn when a retry found it finished already. */
 export interface Posted {
   conversation_id: string;
   message_id: string;
@@ -78,9 +79,9 @@ export class Api {
     this.base = `/api/${encodeURIComponent(session.user.id)}`;
   }
 
-  private async call<T>(method: string, path: string, body?: Body): Promise<T> {
+  private async call<T>(method: string, path: string, body?: Body, extra?: HeadersInit): Promise<T> {
     try {
-      return await call<T>(method, path, this.session.token, body);
+      return await call<T>(method, path, this.session.token, body, extra);
     } catch (e) {
       if (e instanceof ApiError && e.status === 401) this.onUnauthorized();
       throw e;
@@ -141,8 +142,10 @@ export class Api {
     }
   }
 
-  send(message: string, conversation: string | null): Promise<Posted> {
-    return this.call('POST', `${this.base}/chat`, conversation ? { message, conversation_id: conversation } : { message });
+  /** `key` is the message's Idempotency-Key: the same on a retry, so a post whose answer was lost is not stored twice. */
+  send(message: string, conversation: string | null, key: string): Promise<Posted> {
+    const body = conversation ? { message, conversation_id: conversation } : { message };
+    return this.call('POST', `${this.base}/chat`, body, { 'idempotency-key': key });
   }
 
   logout(): Promise<void> {

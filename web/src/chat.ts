@@ -26,6 +26,10 @@ export interface Turn {
   answer: string | null;
   /** Why it failed (message.failed), or why it could not be sent. */
   error: string | null;
+  /** The Idempotency-Key of a message sent from this page, kept for its retries. */
+  sendKey?: string;
+  /** Unsent for want of a connection: sent again when the event stream is back. */
+  retryWhenOnline?: boolean;
 }
 
 interface Thread {
@@ -123,6 +127,39 @@ export class ChatStore extends Store {
     this.changed();
   }
 
+  /**
+   * The stream opened from the server's present, not resumed: whatever was
+   * committed before it opened (while it could not connect, or between the
+   * page's first fetch and the stream) is fetched again and merged. Nothing
+   * shown is cleared first, so nothing jumps.
+   */
+  private async catchUp(): Promise<void> {
+    const current = this.current;
+    // Other loaded conversations load again when opened.
+    for (const id of [...this.threads.keys()]) if (id !== current) this.threads.delete(id);
+    await this.loadConversations();
+    if (current !== null && this.threads.get(current)?.status === 'ready') await this.refresh(current);
+  }
+
+  /** Fetches a loaded conversation again and merges it in (turns only move forward). */
+  private async refresh(conversation: string): Promise<void> {
+    try {
+      this.mergeHistory(conversation, await this.api.messages(conversation));
+    } catch {
+      // Shown as it was; the next event or a reload brings it up to date.
+    }
+    this.changed();
+  }
+
+  /** The event stream is open (again): catch up unless it resumed, then send what could not be sent. */
+  async online(resumed: boolean): Promise<void> {
+    if (!resumed) await this.catchUp();
+    // A message stored before its answer was lost comes back as itself (its key).
+    for (const turn of [...this.drafts, ...this.turns.values()]) {
+      if (turn.state === 'unsent' && turn.retryWhenOnline) void this.send(turn.text, turn);
+    }
+  }
+
   /** After a `resync`: everything again. */
   async reload(): Promise<void> {
     this.threads.clear();
@@ -134,7 +171,7 @@ export class ChatStore extends Store {
   private mergeHistory(conversation: string, messages: ChatMessage[]): void {
     for (const m of messages) {
       if (m.role === 'user') {
-        const turn = this.turnFor(m.id, conversation);
+        const turn = this.adoptDraft(m, false) ?? this.turnFor(m.id, conversation);
         turn.text = m.content;
         turn.seq = m.seq;
         if (m.status === 'completed' || m.status === 'failed') turn.state = m.status;
@@ -210,7 +247,7 @@ export class ChatStore extends Store {
       case 'message.created': {
         const m = d as ChatMessage;
         if (m.role !== 'user') return;
-        const turn = this.adoptDraft(m) ?? this.turnFor(m.id, m.conversation_id);
+        const turn = this.adoptDraft(m, true) ?? this.turnFor(m.id, m.conversation_id);
         turn.text = m.content;
         turn.seq = m.seq;
         if (turn.state === 'sending') turn.state = 'queued';
@@ -277,15 +314,27 @@ export class ChatStore extends Store {
     return turn;
   }
 
-  /** The optimistic turn this server message is, if it is one of ours still in flight. */
-  private adoptDraft(m: ChatMessage): Turn | null {
+  /**
+   * The optimistic turn this server message is, if it is one of ours not yet
+   * settled: by its Idempotency-Key (certain, also when the post's own answer
+   * was lost and the turn shows "unsent"), or for a new message's event, by
+   * its text while the post is in flight.
+   */
+  private adoptDraft(m: ChatMessage, isNew: boolean): Turn | null {
     if (this.turns.has(m.id)) return null;
-    const pool = [...this.drafts, ...this.turns.values()];
-    const draft = pool.find(
-      (t) => t.messageId === null && t.state === 'sending' && t.text === m.content &&
-        (t.conversationId === null || t.conversationId === m.conversation_id),
-    );
+    const pool = [...this.drafts, ...this.turns.values()].filter((t) => t.messageId === null);
+    const draft = pool.find((t) => !!m.idempotency_key && t.sendKey === m.idempotency_key) ??
+      (isNew
+        ? pool.find(
+            (t) => t.state === 'sending' && t.text === m.content &&
+              (t.conversationId === null || t.conversationId === m.conversation_id),
+          )
+        : undefined);
     if (!draft) return null;
+    if (draft.state === 'unsent') {
+      draft.state = 'sending';
+      draft.error = null;
+    }
     this.settle(draft, m.id, m.conversation_id);
     return draft;
   }
@@ -318,12 +367,15 @@ export class ChatStore extends Store {
   // ---- actions --------------------------------------------------------------
 
   async send(text: string, retryOf?: Turn): Promise<void> {
-    let conversation = this.current;
+    const retry = retryOf?.state === 'unsent' ? retryOf : null;
+    // A retry goes where the message was sent, whatever is open now.
+    let conversation = retry ? retry.conversationId : this.current;
     let turn: Turn;
-    if (retryOf && retryOf.state === 'unsent') {
-      turn = retryOf;
+    if (retry) {
+      turn = retry;
       turn.state = 'sending';
       turn.error = null;
+      turn.retryWhenOnline = false;
     } else {
       turn = newTurn(`local-${++localIds}`, text);
       turn.conversationId = conversation;
@@ -342,15 +394,27 @@ export class ChatStore extends Store {
       }
     }
     try {
-      const posted = await this.api.send(text, conversation);
+      turn.sendKey ??= randomKey();
+      const posted = await this.api.send(text, conversation, turn.sendKey);
       this.settle(turn, posted.message_id, posted.conversation_id);
       creation?.resolve(posted.conversation_id);
+      // A retry may find its message stored long ago, its events gone by
+      // while the page was offline: the conversation says how far it got.
+      if (retry) await this.refresh(posted.conversation_id);
     } catch (e) {
-      creation?.resolve(null);
-      turn.state = 'unsent';
-      turn.error = e instanceof ApiError && e.code === 'rate_limited'
-        ? `You are sending messages quickly. Try again${e.retryAfter ? ` in ${e.retryAfter} s` : ' in a moment'}.`
-        : message(e);
+      if (turn.messageId !== null) {
+        // The answer was lost, but the message's event has already shown it got through.
+        creation?.resolve(turn.conversationId);
+      } else {
+        creation?.resolve(null);
+        turn.state = 'unsent';
+        // Not refused, just not answered: it may even have been stored.
+        // Its key makes sending it again safe, so that happens by itself.
+        turn.retryWhenOnline = e instanceof ApiError && (e.offline || e.status >= 500);
+        turn.error = e instanceof ApiError && e.code === 'rate_limited'
+          ? `You are sending messages quickly. Try again${e.retryAfter ? ` in ${e.retryAfter} s` : ' in a moment'}.`
+          : message(e);
+      }
     } finally {
       if (creation) this.creating = null;
     }
@@ -389,6 +453,12 @@ function newTurn(key: string, text: string): Turn {
     answer: null,
     error: null,
   };
+}
+
+/** 128 random bits in hex: crypto.randomUUID needs a secure context, getRandomValues does not. */
+function randomKey(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
 function finished(turn: Turn): boolean {

@@ -55,6 +55,8 @@ export interface ChatMessage {
   is_final: boolean;
   metadata: Record<string, unknown>;
   error: string | null;
+  /** The Idempotency-Key it was posted with (user messages sent by a client that set one). */
+  idempotency_key: string | null;
   created_at: string;
 }
 

@@ -88,6 +88,73 @@ test('a failed turn says why in plain words, and retrying it works', async () =>
   await context.close();
 });
 
+/**
+ * A signed-up page whose live events are down from the start (a route sees
+ * only new requests), and whose first chat post reaches the server and is
+ * stored while its answer never reaches the page.
+ */
+async function signedUpWithoutEvents(name) {
+  const { context, page } = await openApp(browser, stack.base);
+  await page.route('**/events*', (route) => route.abort('connectionreset'));
+  await signUpInPage(page, `${name}-${Date.now()}@example.com`);
+  const { token, user } = await sessionOf(page);
+  let cut = false;
+  await page.route('**/chat', async (route) => {
+    if (route.request().method() !== 'POST' || cut) return route.continue();
+    cut = true;
+    await route.fetch();
+    await route.abort('connectionreset');
+  });
+  return { context, page, token, user };
+}
+
+test('a message whose answer was lost shows as sent, once, when live events come back', async () => {
+  const { context, page, token, user } = await signedUpWithoutEvents('lost');
+  // A slow answer: the stream is likely back while the turn is half done
+  // (its tool ran unseen, its answer still to come).
+  await stack.mockConfig({ chunk_delay_ms: 400 });
+  try {
+    const composer = page.getByLabel('Message the assistant');
+    await composer.fill('add pay the gas bill');
+    await composer.press('Enter');
+    const retry = page.getByRole('button', { name: 'Retry' });
+    await retry.waitFor();
+    // The stream comes back: the stored message is the one shown as unsent (its key says so).
+    await page.unroute('**/events*');
+    await page.locator('.chip', { hasText: 'added: pay the gas bill' }).waitFor({ timeout: 30_000 });
+    await page.locator('.bubble.assistant .text:not(.streaming)', { hasText: 'Added "pay the gas bill"' }).waitFor({ timeout: 30_000 });
+    assert.equal(await page.locator('.bubble.user', { hasText: 'add pay the gas bill' }).count(), 1);
+    assert.equal(await retry.count(), 0, 'nothing left to retry');
+    await page.locator('aside.tasks li.task', { hasText: 'pay the gas bill' }).waitFor();
+    const list = await stack.call('GET', `/api/${user.id}/conversations`, token);
+    assert.equal(list.body.conversations.length, 1);
+  } finally {
+    await stack.mockConfig({ chunk_delay_ms: 25 });
+  }
+  await context.close();
+});
+
+test('retrying a message whose answer was lost stores it once', async () => {
+  const { context, page, token, user } = await signedUpWithoutEvents('lost-retry');
+  const composer = page.getByLabel('Message the assistant');
+  await composer.fill('add renew the car insurance');
+  await composer.press('Enter');
+  const retry = page.getByRole('button', { name: 'Retry' });
+  await retry.waitFor();
+  await retry.click();
+  await retry.waitFor({ state: 'detached' });
+  await page.unroute('**/events*');
+  await page.locator('.chip', { hasText: 'added: renew the car insurance' }).waitFor({ timeout: 20_000 });
+  assert.equal(await page.locator('.bubble.user', { hasText: 'add renew the car insurance' }).count(), 1);
+  const list = await stack.call('GET', `/api/${user.id}/conversations`, token);
+  assert.equal(list.body.conversations.length, 1, JSON.stringify(list.body));
+  const messages = await stack.call('GET', `/api/${user.id}/conversations/${list.body.conversations[0].id}/messages`, token);
+  assert.deepEqual(messages.body.messages.filter((m) => m.role === 'user').map((m) => m.content), ['add renew the car insurance']);
+  const tasks = await stack.call('GET', `/api/${user.id}/tasks`, token);
+  assert.deepEqual(tasks.body.tasks.map((t) => t.title), ['renew the car insurance']);
+  await context.close();
+});
+
 test('reloading while an answer streams: the answer ends up whole, shown once', async () => {
   const { context, page } = await openApp(browser, stack.base);
   await signUpInPage(page, `reload-${Date.now()}@example.com`);

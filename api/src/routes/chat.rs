@@ -9,7 +9,8 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
-use todo_common::chat::{messages, outbox};
+use todo_common::Error;
+use todo_common::chat::{TurnJob, messages, outbox};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
@@ -72,6 +73,19 @@ struct PreferWait {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)]
+struct IdempotencyKey {
+    /// Any unique value per message (a UUID, say), sent again when the post
+    /// is retried: the retry gets the message stored the first time (same
+    /// `message_id`, `Idempotent-Replayed: true`) instead of a second one.
+    /// 1 to 255 visible ASCII characters; kept as long as the message is.
+    #[param(rename = "Idempotency-Key", value_type = String, required = false,
+        pattern = "^[!-~]{1,255}$", example = "0b0a8b0e-6f27-4c1f-9d55-0e7f2f0b3f4e")]
+    idempotency_key: Option<String>,
+}
+
+#[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Path)]
 #[allow(dead_code)]
 struct ChatPath {
@@ -90,16 +104,23 @@ const MAX_WAIT: Duration = Duration::from_secs(60);
     summary = "Send a message to the assistant",
     description = "Stores the message and hands it to the workers: 202 with `Location` to poll. \
         With `Prefer: wait=N` the answer comes in the response (200, `Preference-Applied`) if the turn \
-        finishes within N seconds. Limited to `CHAT_RATE_LIMIT_PER_MINUTE` messages per user.",
+        finishes within N seconds. Limited to `CHAT_RATE_LIMIT_PER_MINUTE` messages per user. \
+        Send an `Idempotency-Key` to make retries safe: a post whose answer was lost (a dropped \
+        connection, a 503) can be sent again without storing the message twice.",
     security(("bearer" = [])),
-    params(ChatPath, PreferWait),
+    params(ChatPath, PreferWait, IdempotencyKey),
     request_body = ChatBody,
     responses(
-        (status = 200, description = "Finished within the `Prefer: wait` time: completed or failed.", body = messages::TurnView,
-            headers(("Preference-Applied" = String, description = "`wait=N`"))),
+        (status = 200, description = "Finished within the `Prefer: wait` time (or before a replay of the post): \
+            completed or failed.", body = messages::TurnView,
+            headers(("Preference-Applied" = String, description = "`wait=N`, when it was asked for"),
+                ("Idempotent-Replayed" = String, description = "`true` when an earlier post with this `Idempotency-Key` stored the message"))),
         (status = 202, description = "Queued; poll the `Location`.", body = Queued,
-            headers(("Location" = String, description = "`/api/{user_id}/chat/{message_id}`"))),
+            headers(("Location" = String, description = "`/api/{user_id}/chat/{message_id}`"),
+                ("Idempotent-Replayed" = String, description = "`true` when an earlier post with this `Idempotency-Key` stored the message"))),
         (status = 404, description = "`not_found`: no such conversation for this user.", body = crate::openapi::ErrorBody),
+        (status = 422, description = "`idempotency_key_reused`: the `Idempotency-Key` came with another message \
+            or conversation before.", body = crate::openapi::ErrorBody),
         BodyErrors,
         AuthErrors,
         RateLimited,
@@ -114,52 +135,57 @@ pub async fn post(
     ApiJson(body): ApiJson<ChatBody>,
 ) -> ApiResult<Response> {
     let text = messages::parse_text(&body.message)?;
+    let idempotency_key = idempotency_key(&headers)?;
     let wait = prefer_wait(&headers);
     // Listen before anything happens, so the answer cannot slip by unseen.
     let mut subscription = match wait {
         Some(_) => Some(state.hub.subscribe(&scope.user_id).await),
         None => None,
     };
+    let new = messages::NewPost {
+        conversation_id: body.conversation_id,
+        text: &text,
+        request_id: Some(&request_id),
+        idempotency_key: idempotency_key.as_deref(),
+    };
     let posted = messages::post(
         &state.pool,
         &scope.user_id,
-        body.conversation_id,
-        &text,
-        Some(&request_id),
+        new,
         state.config.chat.rate_limit_per_minute,
     )
     .await?;
-    metrics::counter!("chat_messages_total").increment(1);
-    state.broker.notify(&scope.user_id).await;
-
-    // Publish now; if the broker is down or slow the record stays in the
-    // outbox and the relay delivers it later. The client's answer is the same.
-    match state.broker.publish_turn(&posted.job).await {
-        Ok(()) => {
-            if let Err(e) = outbox::delete(&state.pool, posted.outbox_id).await {
-                tracing::warn!(error = %e.chain(), "published, but could not clear the outbox record; the relay will re-publish (harmless)");
-            }
+    match posted.outbox_id {
+        Some(outbox_id) => {
+            metrics::counter!("chat_messages_total").increment(1);
+            state.broker.notify(&scope.user_id).await;
+            hand_off(&state, &posted.job, outbox_id).await;
         }
-        Err(e) => {
-            metrics::counter!("outbox_deferred_total").increment(1);
-            tracing::warn!(error = %e.chain(), message_id = %posted.job.message_id, "publish deferred to the outbox relay");
-        }
+        // Stored and handed off by the first post.
+        None => metrics::counter!("chat_posts_replayed_total").increment(1),
     }
 
     let job = &posted.job;
-    if let (Some(wait), Some(subscription)) = (wait, subscription.as_mut()) {
+    // A replay of a finished turn answers with it, as a post that waited would.
+    let finished_within = wait.or(posted.replayed().then_some(Duration::ZERO));
+    if let Some(within) = finished_within {
         // Event-driven: re-check the turn whenever this user's events move.
-        let deadline = tokio::time::Instant::now() + wait;
+        let deadline = tokio::time::Instant::now() + within;
         loop {
             let view = messages::turn(&state.pool, &scope.user_id, job.message_id).await?;
             if view.is_finished() {
                 let mut response = (StatusCode::OK, Json(view)).into_response();
-                response.headers_mut().insert(
-                    "preference-applied",
-                    HeaderValue::from_str(&format!("wait={}", wait.as_secs())).expect("ascii"),
-                );
-                return Ok(response);
+                if let Some(wait) = wait {
+                    response.headers_mut().insert(
+                        "preference-applied",
+                        HeaderValue::from_str(&format!("wait={}", wait.as_secs())).expect("ascii"),
+                    );
+                }
+                return Ok(mark_replay(response, &posted));
             }
+            let Some(subscription) = subscription.as_mut() else {
+                break;
+            };
             tokio::select! {
                 live = subscription.rx.recv() => if live.is_none() { break },
                 _ = tokio::time::sleep_until(deadline) => break,
@@ -180,7 +206,46 @@ pub async fn post(
     if let Ok(value) = HeaderValue::from_str(&location) {
         response.headers_mut().insert(header::LOCATION, value);
     }
-    Ok(response)
+    Ok(mark_replay(response, &posted))
+}
+
+/// Publishes the turn now; if the broker is down or slow the record stays in
+/// the outbox and the relay delivers it later. The client's answer is the same.
+async fn hand_off(state: &AppState, job: &TurnJob, outbox_id: i64) {
+    match state.broker.publish_turn(job).await {
+        Ok(()) => {
+            if let Err(e) = outbox::delete(&state.pool, outbox_id).await {
+                tracing::warn!(error = %e.chain(), "published, but could not clear the outbox record; the relay will re-publish (harmless)");
+            }
+        }
+        Err(e) => {
+            metrics::counter!("outbox_deferred_total").increment(1);
+            tracing::warn!(error = %e.chain(), message_id = %job.message_id, "publish deferred to the outbox relay");
+        }
+    }
+}
+
+/// A replayed post answers as the first did, and says it is a replay.
+fn mark_replay(mut response: Response, posted: &messages::Posted) -> Response {
+    if posted.replayed() {
+        response
+            .headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    response
+}
+
+/// The `Idempotency-Key` header, checked; at most one.
+fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
+    let values: Vec<&HeaderValue> = headers.get_all("idempotency-key").iter().collect();
+    match values[..] {
+        [] => Ok(None),
+        // Not visible ASCII (to_str fails): refused by the check, as empty.
+        [value] => Ok(Some(messages::parse_idempotency_key(
+            value.to_str().unwrap_or_default(),
+        )?)),
+        _ => Err(Error::invalid("Idempotency-Key", "send one key, not several").into()),
+    }
 }
 
 /// `Prefer: wait=N` (RFC 7240), capped at 60 s; other preferences ignored.

@@ -6,6 +6,7 @@ mod errors;
 mod event_resume;
 mod health;
 mod helpers;
+mod idempotency;
 mod jwks;
 mod limits;
 mod mcp;

@@ -39,6 +39,9 @@ pub struct ChatMessage {
     #[schema(value_type = Object)]
     pub metadata: Json<Value>,
     pub error: Option<String>,
+    /// User messages: the `Idempotency-Key` they were posted with, so a
+    /// client can tell its own messages when they come back as events.
+    pub idempotency_key: Option<String>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -66,14 +69,55 @@ enum MessageStatus {
 }
 
 const MESSAGE_COLUMNS: &str = "id, conversation_id, seq, role, content, status, tool_calls, \
-     tool_call_id, tool_name, reply_to, is_final, metadata, error, created_at";
+     tool_call_id, tool_name, reply_to, is_final, metadata, error, idempotency_key, created_at";
+
+/// A chat message to store, as the client sent it.
+#[derive(Debug, Clone, Copy)]
+pub struct NewPost<'a> {
+    /// Continue this conversation; None starts one.
+    pub conversation_id: Option<Uuid>,
+    /// Already checked by `parse_text`.
+    pub text: &'a str,
+    pub request_id: Option<&'a str>,
+    /// Already checked by `parse_idempotency_key`.
+    pub idempotency_key: Option<&'a str>,
+}
 
 /// What `post` stored and must now be published.
 #[derive(Debug, Clone)]
 pub struct Posted {
     pub job: TurnJob,
-    pub outbox_id: i64,
-    pub new_conversation: bool,
+    /// The outbox record to clear once the job is published; None when the
+    /// post replayed an earlier one with the same Idempotency-Key (stored
+    /// and handed to the workers then).
+    pub outbox_id: Option<i64>,
+}
+
+impl Posted {
+    pub fn replayed(&self) -> bool {
+        self.outbox_id.is_none()
+    }
+}
+
+/// Longest Idempotency-Key kept (the column's CHECK).
+pub const MAX_IDEMPOTENCY_KEY_CHARS: usize = 255;
+
+/// An Idempotency-Key header's value: 1 to 255 visible ASCII characters,
+/// taken as sent (the IETF draft's quoted form is a key like any other, as
+/// long as the client's retries send it the same way).
+pub fn parse_idempotency_key(raw: &str) -> Result<String> {
+    if raw.is_empty()
+        || raw.len() > MAX_IDEMPOTENCY_KEY_CHARS
+        || !raw.bytes().all(|b| b.is_ascii_graphic())
+    {
+        return Err(Error::invalid(
+            "Idempotency-Key",
+            format!(
+                "must be 1 to {MAX_IDEMPOTENCY_KEY_CHARS} visible ASCII characters, such as a UUID"
+            ),
+        ));
+    }
+    Ok(raw.to_string())
 }
 
 /// 1..=4000 characters after trimming; newlines allowed.
@@ -109,8 +153,8 @@ pub(crate) async fn append(
     let message = sqlx::query_as::<_, ChatMessage>(sqlx::AssertSqlSafe(format!(
         "INSERT INTO messages (id, conversation_id, user_id, seq, role, content, status, \
             reply_to, round, is_final, tool_calls, tool_call_id, tool_name, metadata, request_id, \
-            completed_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
+            idempotency_key, completed_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
             CASE WHEN $7 = 'completed' THEN now() END) \
          RETURNING {MESSAGE_COLUMNS}"
     )))
@@ -129,6 +173,7 @@ pub(crate) async fn append(
     .bind(row.tool_name)
     .bind(Json(row.metadata))
     .bind(row.request_id)
+    .bind(row.idempotency_key)
     .fetch_one(&mut **tx)
     .await?;
     Ok(message)
@@ -148,6 +193,7 @@ pub(crate) struct NewRow<'a> {
     pub tool_name: Option<&'a str>,
     pub metadata: Value,
     pub request_id: Option<&'a str>,
+    pub idempotency_key: Option<&'a str>,
 }
 
 impl<'a> NewRow<'a> {
@@ -165,6 +211,7 @@ impl<'a> NewRow<'a> {
             tool_name: None,
             metadata: Value::Object(Default::default()),
             request_id: None,
+            idempotency_key: None,
         }
     }
 }
@@ -181,14 +228,22 @@ impl<'a> NewRow<'a> {
 pub async fn post(
     pool: &PgPool,
     user: &UserId,
-    conversation_id: Option<Uuid>,
-    text: &str,
-    request_id: Option<&str>,
+    new: NewPost<'_>,
     per_minute: u32,
 ) -> Result<Posted> {
     let mut tx = pool.begin().await?;
+    lock_posts(&mut tx, user).await?;
+    // After the lock: a retry racing its original waits for it and finds it.
+    if let Some(key) = new.idempotency_key
+        && let Some(job) = replay(&mut tx, user, key, &new).await?
+    {
+        return Ok(Posted {
+            job,
+            outbox_id: None,
+        });
+    }
     check_rate(&mut tx, user, per_minute).await?;
-    let (conversation, new_conversation) = match conversation_id {
+    let (conversation, new_conversation) = match new.conversation_id {
         Some(id) => (super::conversations::get(&mut *tx, user, id).await?, false),
         None => {
             let conversation = sqlx::query_as::<_, Conversation>(
@@ -197,16 +252,17 @@ pub async fn post(
             )
             .bind(Uuid::now_v7())
             .bind(user)
-            .bind(title_from(text))
+            .bind(title_from(new.text))
             .fetch_one(&mut *tx)
             .await?;
             (conversation, true)
         }
     };
     let conversation_id = conversation.id;
-    let mut row = NewRow::new(user, "user", text);
+    let mut row = NewRow::new(user, "user", new.text);
     row.status = "queued";
-    row.request_id = request_id;
+    row.request_id = new.request_id;
+    row.idempotency_key = new.idempotency_key;
     let message = append(&mut tx, conversation_id, row).await?;
     let message_id = message.id;
     if new_conversation {
@@ -232,34 +288,70 @@ pub async fn post(
         message_id,
         conversation_id,
         user_id: user.clone(),
-        request_id: request_id.map(str::to_owned),
+        request_id: new.request_id.map(str::to_owned),
         deferrals: 0,
     };
     let outbox_id = super::outbox::insert(&mut tx, &job).await?;
     tx.commit().await?;
     Ok(Posted {
         job,
-        outbox_id,
-        new_conversation,
+        outbox_id: Some(outbox_id),
     })
 }
 
-/// The rate check of `post`, inside its transaction. A transaction-scoped
-/// advisory lock per user serialises the user's posts; the count runs after
-/// it is granted, so it sees every post committed before. Not the users row:
-/// every writer locks a conversation row before the user row (events::record
-/// comes last), and a post that locked the user row first could deadlock
-/// with a worker answering in the same conversation. Only posts take this
-/// lock, so it joins no cycle.
+/// The message stored earlier under this Idempotency-Key, if any. The same
+/// key with another message (or another conversation) is the client's
+/// mistake, refused rather than answered with the wrong turn.
+async fn replay(
+    tx: &mut Transaction<'_, Postgres>,
+    user: &UserId,
+    key: &str,
+    new: &NewPost<'_>,
+) -> Result<Option<TurnJob>> {
+    let stored: Option<(Uuid, Uuid, String, Option<String>)> = sqlx::query_as(
+        "SELECT id, conversation_id, content, request_id FROM messages \
+         WHERE user_id = $1 AND idempotency_key = $2",
+    )
+    .bind(user)
+    .bind(key)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some((message_id, conversation_id, content, request_id)) = stored else {
+        return Ok(None);
+    };
+    if content != new.text || new.conversation_id.is_some_and(|c| c != conversation_id) {
+        return Err(Error::IdempotencyKeyReused);
+    }
+    Ok(Some(TurnJob {
+        v: TurnJob::VERSION,
+        message_id,
+        conversation_id,
+        user_id: user.clone(),
+        request_id,
+        deferrals: 0,
+    }))
+}
+
+/// Serialises one user's posts: a transaction-scoped advisory lock, so the
+/// rate count and the Idempotency-Key lookup that follow see every post
+/// committed before. Not the users row: every writer locks a conversation
+/// row before the user row (events::record comes last), and a post that
+/// locked the user row first could deadlock with a worker answering in the
+/// same conversation. Only posts take this lock, so it joins no cycle.
+async fn lock_posts(tx: &mut Transaction<'_, Postgres>, user: &UserId) -> Result<()> {
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('chat-post:' || $1, 0))")
+        .bind(user)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// The rate check of `post`, inside its transaction, under `lock_posts`.
 async fn check_rate(
     tx: &mut Transaction<'_, Postgres>,
     user: &UserId,
     per_minute: u32,
 ) -> Result<()> {
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('chat-post:' || $1, 0))")
-        .bind(user)
-        .execute(&mut **tx)
-        .await?;
     // clock_timestamp(), not now(): the transaction may have waited for the lock.
     let (count, oldest): (i64, Option<DateTime<Utc>>) = sqlx::query_as(
         "SELECT count(*), min(created_at) FROM messages \

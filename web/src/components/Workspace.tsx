@@ -38,10 +38,8 @@ export function Workspace({ session, onSignedOut }: { session: Session; onSigned
       onOpen(resumed) {
         // Subscribed first, loaded second: nothing committed in between is missed.
         // A resumed stream replays what was missed, so nothing is fetched again.
-        if (!resumed) {
-          void tasks.load();
-          void chat.loadConversations();
-        }
+        if (!resumed) void tasks.load();
+        void chat.online(resumed);
       },
       onUnauthorized: expired,
     });

@@ -368,3 +368,50 @@ async fn chat_input_is_validated_and_rate_limited() {
         .unwrap();
     assert_eq!(stored, 3, "rejected messages are not stored");
 }
+
+/// A person whose answer got lost sends the message again: with the same
+/// Idempotency-Key they get the finished turn, and the task exists once.
+#[tokio::test]
+async fn a_retried_message_is_answered_once_and_adds_its_task_once() {
+    let app = TestApp::spawn().await;
+    let mock = start_mock().await;
+    let worker = app.spawn_worker(Some(&mock), &[]).await;
+    let user = app.signup("retried@example.com").await;
+    let send = || {
+        app.request(
+            Method::POST,
+            &format!("/api/{}/chat", user.id),
+            Some(&user.token),
+        )
+        .header("idempotency-key", "7f0c1a52-retry")
+        .json(&json!({"message": "add pay the rent"}))
+    };
+    let first = send().send().await.unwrap();
+    assert_eq!(first.status(), StatusCode::ACCEPTED);
+    let first: Value = first.json().await.unwrap();
+    let message_id = first["message_id"].as_str().unwrap();
+    let answered = app.wait_for_turn(&user, message_id).await;
+    assert_eq!(answered["status"], "completed", "{answered}");
+
+    // The retry of a finished turn gets the turn, as a post that waited would.
+    let again = send().send().await.unwrap();
+    assert_eq!(again.status(), StatusCode::OK);
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    assert!(again.headers().get("preference-applied").is_none());
+    let again: Value = again.json().await.unwrap();
+    assert_eq!(again, answered);
+    // With Prefer: wait it is the same turn, and the wait is applied.
+    let waited = send().header("prefer", "wait=5").send().await.unwrap();
+    assert_eq!(waited.status(), StatusCode::OK);
+    assert_eq!(waited.headers()["preference-applied"], "wait=5");
+    assert_eq!(waited.json::<Value>().await.unwrap(), answered);
+
+    let (_, list) = app.list_tasks(&user, "").await;
+    assert_eq!(titles(&list), ["pay the rent"]);
+    assert_eq!(
+        mock.stats().await["requests"],
+        2,
+        "one turn: a tool round and the answer"
+    );
+    worker.stop().await;
+}

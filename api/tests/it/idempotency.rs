@@ -1,0 +1,230 @@
+//! Idempotency-Key on POST /chat: a post retried after its answer was lost
+//! finds the message stored the first time instead of storing it again.
+
+use futures_util::future::join_all;
+use reqwest::{Method, Response, StatusCode};
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, TestUser, expect_error};
+
+async fn post(app: &TestApp, user: &TestUser, key: Option<&str>, body: &Value) -> Response {
+    let mut req = app
+        .request(
+            Method::POST,
+            &format!("/api/{}/chat", user.id),
+            Some(&user.token),
+        )
+        .json(body);
+    if let Some(key) = key {
+        req = req.header("idempotency-key", key);
+    }
+    req.send().await.unwrap()
+}
+
+fn replayed(res: &Response) -> bool {
+    res.headers()
+        .get("idempotent-replayed")
+        .is_some_and(|v| v == "true")
+}
+
+/// (user messages, conversations, message.created events) stored for the user.
+async fn stored(app: &TestApp, user: &TestUser) -> (i64, i64, i64) {
+    sqlx::query_as(
+        "SELECT (SELECT count(*) FROM messages WHERE user_id = $1 AND role = 'user'), \
+                (SELECT count(*) FROM conversations WHERE user_id = $1), \
+                (SELECT count(*) FROM events WHERE user_id = $1 AND type = 'message.created')",
+    )
+    .bind(&user.id)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_retried_post_gets_the_first_message_back_and_stores_nothing_twice() {
+    let app = TestApp::spawn().await;
+    let user = app.signup("retry-post@example.com").await;
+    let body = json!({"message": "add call mom tomorrow"});
+
+    let first = post(&app, &user, Some("key-1"), &body).await;
+    assert_eq!(first.status(), StatusCode::ACCEPTED);
+    assert!(!replayed(&first), "the first post is not a replay");
+    let location = first.headers()["location"].to_str().unwrap().to_string();
+    let first: Value = first.json().await.unwrap();
+
+    // The retry, its answer lost: a new conversation was started the first
+    // time, and the retry (still without one) lands in it.
+    let again = post(&app, &user, Some("key-1"), &body).await;
+    assert_eq!(again.status(), StatusCode::ACCEPTED);
+    assert!(replayed(&again));
+    assert_eq!(again.headers()["location"].to_str().unwrap(), location);
+    let again: Value = again.json().await.unwrap();
+    assert_eq!(again, first, "the same answer as the first time");
+    assert_eq!(stored(&app, &user).await, (1, 1, 1));
+
+    // Naming the conversation the first post started is the same request too.
+    let named =
+        json!({"message": "add call mom tomorrow", "conversation_id": first["conversation_id"]});
+    let res = post(&app, &user, Some("key-1"), &named).await;
+    assert!(replayed(&res));
+    // A new key is a new message, in the same conversation.
+    let res = post(&app, &user, Some("key-2"), &named).await;
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    assert!(!replayed(&res));
+    assert_eq!(stored(&app, &user).await, (2, 1, 2));
+}
+
+#[tokio::test]
+async fn a_key_sent_again_with_another_message_is_refused_and_stores_nothing() {
+    let app = TestApp::spawn().await;
+    let user = app.signup("key-reuse@example.com").await;
+    let res = post(&app, &user, Some("k"), &json!({"message": "add milk"})).await;
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    let conversation = res.json::<Value>().await.unwrap()["conversation_id"].clone();
+
+    let other_text = post(&app, &user, Some("k"), &json!({"message": "add eggs"})).await;
+    let body = expect_error(
+        other_text,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "idempotency_key_reused",
+    )
+    .await;
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("new key"),
+        "{body}"
+    );
+    // Another conversation (here: a second one of the user's) under the key.
+    let res = post(&app, &user, None, &json!({"message": "hello"})).await;
+    let second = res.json::<Value>().await.unwrap()["conversation_id"].clone();
+    assert_ne!(second, conversation);
+    let moved = json!({"message": "add milk", "conversation_id": second});
+    expect_error(
+        post(&app, &user, Some("k"), &moved).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "idempotency_key_reused",
+    )
+    .await;
+    assert_eq!(stored(&app, &user).await, (2, 2, 2));
+}
+
+#[tokio::test]
+async fn keys_belong_to_one_user() {
+    let app = TestApp::spawn().await;
+    let alice = app.signup("key-alice@example.com").await;
+    let bob = app.signup("key-bob@example.com").await;
+    let body = json!({"message": "add water the plants"});
+    let a = post(&app, &alice, Some("shared"), &body).await;
+    let b = post(&app, &bob, Some("shared"), &body).await;
+    assert_eq!(
+        (a.status(), b.status()),
+        (StatusCode::ACCEPTED, StatusCode::ACCEPTED)
+    );
+    assert!(
+        !replayed(&b),
+        "Bob's post is his own, not a replay of Alice's"
+    );
+    let (a, b): (Value, Value) = (a.json().await.unwrap(), b.json().await.unwrap());
+    assert_ne!(a["message_id"], b["message_id"]);
+    assert_eq!(stored(&app, &alice).await.0, 1);
+    assert_eq!(stored(&app, &bob).await.0, 1);
+    // Bob's key tells him nothing about Alice's message.
+    let other = post(&app, &bob, Some("shared"), &json!({"message": "x"})).await;
+    expect_error(
+        other,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "idempotency_key_reused",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn parallel_retries_store_one_message() {
+    let app = TestApp::spawn().await;
+    let user = app.signup("key-parallel@example.com").await;
+    let body = json!({"message": "add one thing"});
+    let responses = join_all((0..8).map(|_| post(&app, &user, Some("same"), &body))).await;
+    let mut ids = Vec::new();
+    let mut firsts = 0;
+    for res in responses {
+        assert_eq!(res.status(), StatusCode::ACCEPTED);
+        firsts += usize::from(!replayed(&res));
+        ids.push(res.json::<Value>().await.unwrap()["message_id"].clone());
+    }
+    assert_eq!(firsts, 1, "one post stored it, seven found it");
+    assert!(ids.iter().all(|id| *id == ids[0]), "{ids:?}");
+    assert_eq!(stored(&app, &user).await, (1, 1, 1));
+}
+
+#[tokio::test]
+async fn a_retry_is_answered_even_when_the_rate_limit_is_used_up() {
+    let app = TestApp::spawn_with(&[("CHAT_RATE_LIMIT_PER_MINUTE", "1")]).await;
+    let user = app.signup("key-rate@example.com").await;
+    let body = json!({"message": "add the one message"});
+    let first = post(&app, &user, Some("r"), &body).await;
+    assert_eq!(first.status(), StatusCode::ACCEPTED);
+    // The retry is not a new message: it neither counts nor is refused.
+    let again = post(&app, &user, Some("r"), &body).await;
+    assert_eq!(again.status(), StatusCode::ACCEPTED);
+    assert!(replayed(&again));
+    let new = post(&app, &user, Some("s"), &json!({"message": "add another"})).await;
+    expect_error(new, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+    assert_eq!(stored(&app, &user).await.0, 1);
+}
+
+#[tokio::test]
+async fn a_bad_key_is_a_clear_400_and_stores_nothing() {
+    let app = TestApp::spawn().await;
+    let user = app.signup("key-bad@example.com").await;
+    let body = json!({"message": "add something"});
+    let long = "k".repeat(256);
+    for key in ["", "has space", "tab\there", long.as_str()] {
+        let res = post(&app, &user, Some(key), &body).await;
+        let err = expect_error(res, StatusCode::BAD_REQUEST, "validation_failed").await;
+        assert_eq!(err["error"]["field"], "Idempotency-Key", "{key:?}: {err}");
+    }
+    // Bytes that are not visible ASCII.
+    let res = app
+        .request(
+            Method::POST,
+            &format!("/api/{}/chat", user.id),
+            Some(&user.token),
+        )
+        .header(
+            "idempotency-key",
+            reqwest::header::HeaderValue::from_bytes(b"caf\xc3\xa9").unwrap(),
+        )
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    expect_error(res, StatusCode::BAD_REQUEST, "validation_failed").await;
+    // Two keys on one post.
+    let res = app
+        .request(
+            Method::POST,
+            &format!("/api/{}/chat", user.id),
+            Some(&user.token),
+        )
+        .header("idempotency-key", "a")
+        .header("idempotency-key", "b")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let err = expect_error(res, StatusCode::BAD_REQUEST, "validation_failed").await;
+    assert!(
+        err["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("one key"),
+        "{err}"
+    );
+    // The longest key is fine.
+    let longest = "k".repeat(255);
+    let res = post(&app, &user, Some(&longest), &body).await;
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    assert_eq!(stored(&app, &user).await.0, 1);
+}
