@@ -2,12 +2,14 @@
 //! finds the message stored the first time instead of storing it again.
 
 use futures_util::future::join_all;
+use reqwest::header::HeaderValue;
 use reqwest::{Method, Response, StatusCode};
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, TestUser, expect_error};
 
-async fn post(app: &TestApp, user: &TestUser, key: Option<&str>, body: &Value) -> Response {
+/// POST /chat with these Idempotency-Key headers (none, one or several).
+async fn post_keys(app: &TestApp, user: &TestUser, keys: &[HeaderValue], body: &Value) -> Response {
     let mut req = app
         .request(
             Method::POST,
@@ -15,10 +17,18 @@ async fn post(app: &TestApp, user: &TestUser, key: Option<&str>, body: &Value) -
             Some(&user.token),
         )
         .json(body);
-    if let Some(key) = key {
-        req = req.header("idempotency-key", key);
+    for key in keys {
+        req = req.header("idempotency-key", key.clone());
     }
     req.send().await.unwrap()
+}
+
+async fn post(app: &TestApp, user: &TestUser, key: Option<&str>, body: &Value) -> Response {
+    let keys: Vec<HeaderValue> = key
+        .map(|k| HeaderValue::from_str(k).unwrap())
+        .into_iter()
+        .collect();
+    post_keys(app, user, &keys, body).await
 }
 
 fn replayed(res: &Response) -> bool {
@@ -186,34 +196,12 @@ async fn a_bad_key_is_a_clear_400_and_stores_nothing() {
         assert_eq!(err["error"]["field"], "Idempotency-Key", "{key:?}: {err}");
     }
     // Bytes that are not visible ASCII.
-    let res = app
-        .request(
-            Method::POST,
-            &format!("/api/{}/chat", user.id),
-            Some(&user.token),
-        )
-        .header(
-            "idempotency-key",
-            reqwest::header::HeaderValue::from_bytes(b"caf\xc3\xa9").unwrap(),
-        )
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+    let utf8 = HeaderValue::from_bytes(b"caf\xc3\xa9").unwrap();
+    let res = post_keys(&app, &user, &[utf8], &body).await;
     expect_error(res, StatusCode::BAD_REQUEST, "validation_failed").await;
     // Two keys on one post.
-    let res = app
-        .request(
-            Method::POST,
-            &format!("/api/{}/chat", user.id),
-            Some(&user.token),
-        )
-        .header("idempotency-key", "a")
-        .header("idempotency-key", "b")
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+    let two = [HeaderValue::from_static("a"), HeaderValue::from_static("b")];
+    let res = post_keys(&app, &user, &two, &body).await;
     let err = expect_error(res, StatusCode::BAD_REQUEST, "validation_failed").await;
     assert!(
         err["error"]["message"]
