@@ -247,6 +247,30 @@ impl Stack {
         self.logs.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
+    /// The sum over every worker of the samples of `metric` whose labels
+    /// contain `labels` (e.g. `outcome="lease_lost"`; "" for all), read from
+    /// their /metrics. A worker that does not answer counts 0.
+    pub async fn worker_metric_sum(&self, metric: &str, labels: &str) -> f64 {
+        let http = reqwest::Client::new();
+        let mut sum = 0.0;
+        for port in &self.worker_metrics_ports {
+            let url = format!("http://127.0.0.1:{port}/metrics");
+            let Ok(text) = async { http.get(&url).send().await?.text().await }.await else {
+                continue;
+            };
+            sum += text
+                .lines()
+                .filter(|l| {
+                    l.strip_prefix(metric)
+                        .is_some_and(|rest| rest.starts_with([' ', '{']))
+                        && l.contains(labels)
+                })
+                .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+                .sum::<f64>();
+        }
+        sum
+    }
+
     /// SIGKILLs worker `i` (as `todo-worker-{i}`), waits until it is gone
     /// and returns its pid; [`Stack::start_worker`] starts it again.
     pub fn kill_worker(&mut self, i: usize) -> Result<u32> {

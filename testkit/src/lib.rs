@@ -190,6 +190,30 @@ impl TestApp {
         peer
     }
 
+    /// A RabbitMQ client on this app's queue names, not connected yet (a
+    /// worker's heartbeat connects it as it needs).
+    pub fn broker(&self) -> std::sync::Arc<todo_common::queue::Broker> {
+        todo_common::queue::Broker::new(
+            self.config.broker.url.clone(),
+            todo_common::queue::Topology::from_config(&self.config.broker),
+        )
+    }
+
+    /// As [`Self::broker`], connected and kept so until `life` is cancelled
+    /// (to publish as a worker would).
+    pub async fn connected_broker(
+        &self,
+        life: &CancellationToken,
+    ) -> std::sync::Arc<todo_common::queue::Broker> {
+        let broker = self.broker();
+        broker.spawn_maintainer(life.clone());
+        assert!(
+            broker.wait_connected(Duration::from_secs(10)).await,
+            "could not connect to RabbitMQ"
+        );
+        broker
+    }
+
     /// Polls /health until the API reports its RabbitMQ connection up.
     pub async fn wait_for_broker(&self) {
         let deadline = Instant::now() + Duration::from_secs(20);

@@ -51,11 +51,22 @@ pub async fn handle(agent: &Agent, job: &TurnJob, abort: &CancellationToken) -> 
         };
         let turn = match claim {
             Claim::Claimed(turn) => turn,
-            // A duplicate of a finished turn, or a deleted conversation: done.
-            Claim::Finished | Claim::Missing => return Disposition::Ack,
+            // A deleted conversation: nothing to answer.
+            Claim::Missing => return Disposition::Ack,
+            // A second delivery of a finished turn: done.
+            Claim::Finished if step == 0 => {
+                duplicate(message_id, "finished");
+                return Disposition::Ack;
+            }
+            // A second delivery of a turn being answered: back later, in case
+            // that claim gives the turn back without answering it.
+            Claim::Running if step == 0 => {
+                duplicate(message_id, "running");
+                return Disposition::Defer(defer_delay(job));
+            }
             Claim::Blocked if step == 0 => return Disposition::Defer(defer_delay(job)),
-            // The next turn is someone else's now; its own delivery covers it.
-            Claim::Blocked => return Disposition::Ack,
+            // The next turn is someone else's now (or done); its own delivery covers it.
+            Claim::Finished | Claim::Running | Claim::Blocked => return Disposition::Ack,
         };
         // The heartbeat keeps the lease from here on; the turn stops the
         // moment the lease is no longer certainly ours.
@@ -73,20 +84,36 @@ pub async fn handle(agent: &Agent, job: &TurnJob, abort: &CancellationToken) -> 
             let _enter = span.enter();
             tracing::debug!(attempt = turn.attempts, "turn claimed");
             drop(_enter);
+            // Stopped cooperatively when the lease is lost: a model call or a
+            // wait ends at once, a statement in flight finishes, so no
+            // transaction is cut off mid-COMMIT. Dropped after one heartbeat
+            // if it still runs (PostgreSQL unreachable).
+            let stop = abort.child_token();
+            let run = tracing::Instrument::instrument(agent.run(&turn, &stop), span.clone());
+            tokio::pin!(run);
             tokio::select! {
-                outcome = tracing::Instrument::instrument(agent.run(&turn, abort), span.clone()) => outcome,
+                outcome = &mut run => outcome,
                 lost = lease.lost() => {
                     let _enter = span.enter();
-                    Ok(match lost {
-                        Lost::TakenOver => {
-                            tracing::warn!("turn taken over by another worker; stopping");
-                            Outcome::LeaseLost
-                        }
-                        Lost::Expired => {
-                            tracing::warn!("turn lease could not be renewed in time; stopping before it runs out");
-                            Outcome::LeaseExpired
-                        }
-                    })
+                    match lost {
+                        Lost::TakenOver => tracing::warn!(
+                            "lost the turn's lease (it ran out and the turn was re-driven or claimed again); stopping"
+                        ),
+                        Lost::Expired => tracing::warn!(
+                            "turn lease could not be renewed in time; stopping before it runs out"
+                        ),
+                    }
+                    drop(_enter);
+                    stop.cancel();
+                    let ended = tokio::time::timeout(agent.leases.interval(), &mut run).await;
+                    match ended {
+                        // It finished the turn meanwhile: that answer stands.
+                        Ok(Ok(done @ (Outcome::Answered | Outcome::Failed))) => Ok(done),
+                        _ => Ok(match lost {
+                            Lost::TakenOver => Outcome::LeaseLost,
+                            Lost::Expired => Outcome::LeaseExpired,
+                        }),
+                    }
                 }
             }
         };
@@ -102,8 +129,7 @@ pub async fn handle(agent: &Agent, job: &TurnJob, abort: &CancellationToken) -> 
         metrics::counter!("turns_total", "outcome" => label).increment(1);
         metrics::histogram!("turn_duration_seconds").record(started.elapsed().as_secs_f64());
         match outcome {
-            // Taken over: whoever holds it now answers it. (Also seen when
-            // the heartbeat runs between our final answer and this point.)
+            // Taken over: whoever holds it now answers it.
             Ok(Outcome::Answered | Outcome::Failed | Outcome::LeaseLost) => {}
             // PostgreSQL trouble: once the lease has run out, the heartbeat
             // of any worker re-drives the turn (lease::Leases::redrive).
@@ -139,11 +165,19 @@ pub async fn handle(agent: &Agent, job: &TurnJob, abort: &CancellationToken) -> 
 }
 
 async fn next(agent: &Agent, conversation_id: Uuid, current: Uuid) -> Option<Uuid> {
-    turns::next_in_conversation(&agent.pool, conversation_id)
+    turns::next_in_conversation(&agent.pool, conversation_id, current)
         .await
         .ok()
         .flatten()
         .filter(|id| *id != current)
+}
+
+/// A delivery of a turn that another delivery already claimed. Expected now
+/// and then (docs/architecture.md, "Duplicate deliveries"), so counted, not
+/// warned about.
+fn duplicate(message_id: Uuid, state: &'static str) {
+    metrics::counter!("turn_duplicate_deliveries_total", "state" => state).increment(1);
+    tracing::debug!(%message_id, state, "duplicate delivery of a turn; the claim settles it");
 }
 
 /// Waiting turns come back quickly at first, then less often.

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use todo_common::error::ErrorChain;
 
 use sqlx::PgPool;
-use todo_common::chat::turns::{self, Turn};
+use todo_common::chat::turns::{self, LeaseState, Turn};
 use todo_common::queue::Broker;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -127,17 +127,21 @@ impl Leases {
             return Ok(());
         }
         let started = Instant::now();
-        let renewed = turns::renew_all(&self.pool, &held, self.lease).await?;
+        let states = turns::renew_all(&self.pool, &held, self.lease).await?;
         let valid_until = self.valid_from(started);
         let mut map = self.held();
-        for (_, owner) in held {
+        for (owner, state) in states {
             let Some(h) = map.get_mut(&owner) else {
                 continue; // finished meanwhile
             };
-            if renewed.contains(&owner) {
-                h.valid_until = h.valid_until.max(valid_until);
-            } else {
-                h.lost.cancel();
+            match state {
+                // Finished: answered under this claim and wrapping up (issue
+                // 24: stopping it here logged a takeover that never was, and
+                // cut the answer's COMMIT short).
+                LeaseState::Renewed | LeaseState::Finished => {
+                    h.valid_until = h.valid_until.max(valid_until)
+                }
+                LeaseState::Lost => h.lost.cancel(),
             }
         }
         Ok(())

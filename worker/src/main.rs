@@ -88,6 +88,9 @@ fn serve_metrics(port: u16, shutdown: CancellationToken) {
     for kind in ["first_byte", "idle", "total"] {
         metrics::counter!("openai_timeouts_total", "kind" => kind).increment(0);
     }
+    for state in ["finished", "running"] {
+        metrics::counter!("turn_duplicate_deliveries_total", "state" => state).increment(0);
+    }
     let app = Router::new()
         .route(
             "/metrics",

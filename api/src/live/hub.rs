@@ -30,7 +30,24 @@ pub enum Live {
 /// resumes from its Last-Event-ID.
 const BUFFER: usize = 64;
 
-type Senders = Vec<(u64, mpsc::Sender<Live>)>;
+/// What a subscriber listens to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wants {
+    /// Notices and transient events (an SSE stream).
+    Everything,
+    /// Notices only: a watcher that re-reads stored state (a `Prefer: wait`
+    /// post, an MCP subscription). Its buffer only ever holds one coalesced
+    /// notice, so however fast deltas stream it is never cut off as slow.
+    Notices,
+}
+
+struct Subscriber {
+    id: u64,
+    wants: Wants,
+    tx: mpsc::Sender<Live>,
+}
+
+type Senders = Vec<Subscriber>;
 
 pub struct Hub {
     broker: Arc<Broker>,
@@ -73,17 +90,20 @@ impl Hub {
         })
     }
 
-    /// Subscribes to `user`'s notices; returns once the queue binding for
-    /// the user exists (when connected), so nothing committed after this
-    /// call goes unnoticed.
-    pub async fn subscribe(self: &Arc<Self>, user: &UserId) -> Subscription {
-        let (tx, rx) = mpsc::channel(BUFFER);
+    /// Subscribes to what `user`'s live streams are told; returns once the
+    /// queue binding for the user exists (when connected), so nothing
+    /// committed after this call goes unnoticed.
+    pub async fn subscribe(self: &Arc<Self>, user: &UserId, wants: Wants) -> Subscription {
+        let (tx, rx) = mpsc::channel(match wants {
+            Wants::Everything => BUFFER,
+            Wants::Notices => 1,
+        });
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         self.subscribers
             .lock()
             .entry(user.clone())
             .or_default()
-            .push((id, tx));
+            .push(Subscriber { id, wants, tx });
         metrics::gauge!("sse_subscribers").increment(1.0);
         let mut binding = self.binding.lock().await;
         if !binding.bound.contains(user)
@@ -109,7 +129,7 @@ impl Hub {
                 return;
             };
             let before = list.len();
-            list.retain(|(i, _)| *i != id);
+            list.retain(|s| s.id != id);
             if list.len() < before {
                 metrics::gauge!("sse_subscribers").decrement(1.0);
             }
@@ -151,18 +171,24 @@ impl Hub {
         let Some(list) = subs.get_mut(user) else {
             return;
         };
-        list.retain(|(_, tx)| match tx.try_send(live.clone()) {
-            Ok(()) => true,
-            // A notice already pending covers this one.
-            Err(mpsc::error::TrySendError::Full(Live::Notice)) => true,
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                metrics::counter!("sse_slow_clients_dropped_total").increment(1);
-                metrics::gauge!("sse_subscribers").decrement(1.0);
-                false
+        let transient = matches!(live, Live::Transient { .. });
+        list.retain(|s| {
+            if transient && s.wants == Wants::Notices {
+                return true;
             }
-            Err(mpsc::error::TrySendError::Closed(_)) => {
-                metrics::gauge!("sse_subscribers").decrement(1.0);
-                false
+            match s.tx.try_send(live.clone()) {
+                Ok(()) => true,
+                // A notice already pending covers this one.
+                Err(mpsc::error::TrySendError::Full(Live::Notice)) => true,
+                Err(mpsc::error::TrySendError::Full(_)) => {
+                    metrics::counter!("sse_slow_clients_dropped_total").increment(1);
+                    metrics::gauge!("sse_subscribers").decrement(1.0);
+                    false
+                }
+                Err(mpsc::error::TrySendError::Closed(_)) => {
+                    metrics::gauge!("sse_subscribers").decrement(1.0);
+                    false
+                }
             }
         });
     }
@@ -297,14 +323,17 @@ mod tests {
 
     use super::*;
 
-    #[tokio::test]
-    async fn a_panic_while_subscribers_are_locked_does_not_break_the_hub() {
+    fn hub() -> Arc<Hub> {
         let config = ApiConfig::from_vars(HashMap::new()).unwrap();
-        let broker = Broker::new(
+        Hub::new(Broker::new(
             config.broker.url.clone(),
             Topology::from_config(&config.broker),
-        );
-        let hub = Hub::new(broker);
+        ))
+    }
+
+    #[tokio::test]
+    async fn a_panic_while_subscribers_are_locked_does_not_break_the_hub() {
+        let hub = hub();
         let user = UserId::parse("someone").unwrap();
         let crashed = catch_unwind(AssertUnwindSafe(|| {
             let _held = hub.subscribers.lock();
@@ -312,10 +341,42 @@ mod tests {
         }));
         assert!(crashed.is_err());
         // Subscribing, delivering and unsubscribing all take the lock.
-        let mut sub = hub.subscribe(&user).await;
+        let mut sub = hub.subscribe(&user, Wants::Everything).await;
         hub.dispatch(&user, Live::Notice);
         assert!(matches!(sub.rx.try_recv(), Ok(Live::Notice)));
         drop(sub);
         assert!(hub.subscribers.lock().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_flood_of_deltas_cuts_off_a_stalled_stream_but_never_a_notice_watcher() {
+        let hub = hub();
+        let user = UserId::parse("someone").unwrap();
+        let mut stream = hub.subscribe(&user, Wants::Everything).await;
+        let mut watcher = hub.subscribe(&user, Wants::Notices).await;
+        for i in 0..=BUFFER {
+            hub.dispatch(
+                &user,
+                Live::Transient {
+                    kind: "message.delta".into(),
+                    data: serde_json::json!({ "delta": i }),
+                },
+            );
+        }
+        hub.dispatch(&user, Live::Notice);
+        hub.dispatch(&user, Live::Notice);
+        // The stream that read nothing was cut off after its buffer's worth...
+        let mut buffered = 0;
+        while let Ok(live) = stream.rx.try_recv() {
+            assert!(matches!(live, Live::Transient { .. }));
+            buffered += 1;
+        }
+        assert_eq!(buffered, BUFFER);
+        assert!(stream.rx.recv().await.is_none(), "cut off as slow");
+        // ...while the watcher holds one notice and stays subscribed.
+        assert!(matches!(watcher.rx.try_recv(), Ok(Live::Notice)));
+        assert!(watcher.rx.try_recv().is_err(), "notices coalesce");
+        hub.dispatch(&user, Live::Notice);
+        assert!(matches!(watcher.rx.try_recv(), Ok(Live::Notice)));
     }
 }

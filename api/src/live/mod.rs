@@ -10,5 +10,5 @@
 mod hub;
 mod slots;
 
-pub use hub::{Hub, Live, Subscription};
+pub use hub::{Hub, Live, Subscription, Wants};
 pub use slots::{Full, Slot, StreamSlots};

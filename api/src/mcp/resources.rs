@@ -11,7 +11,7 @@ use todo_common::events;
 use todo_common::tasks::{ListParams, MAX_LIST_LIMIT};
 use tokio_util::sync::CancellationToken;
 
-use crate::live::{Live, Subscription};
+use crate::live::{Live, Subscription, Wants};
 use crate::state::AppState;
 
 /// The resources: (URI, name, description, `status` as REST's list takes it).
@@ -78,7 +78,7 @@ impl Watch {
     /// Subscribes to the user's notices, then notes where their events
     /// stand: a change committed after this returns is never missed.
     pub(super) async fn start(state: &AppState, user: &UserId) -> todo_common::Result<Self> {
-        let subscription = state.hub.subscribe(user).await;
+        let subscription = state.hub.subscribe(user, Wants::Notices).await;
         let (seen, _) = events::bounds(&state.pool, user).await?;
         Ok(Self {
             state: state.clone(),
@@ -95,10 +95,10 @@ impl Watch {
                 _ = stop.cancelled() => return false,
                 live = self.subscription.rx.recv() => match live {
                     Some(Live::Notice) => {}
-                    // message.delta and the like: nothing stored, nothing about tasks.
+                    // Not sent to a notices-only subscription.
                     Some(Live::Transient { .. }) => continue,
-                    // Cut off (its buffer filled): subscribe again and re-read.
-                    None => self.subscription = self.state.hub.subscribe(&self.user).await,
+                    // Only the hub's end closes it: subscribe again and re-read.
+                    None => self.subscription = self.state.hub.subscribe(&self.user, Wants::Notices).await,
                 },
             }
             match self.task_changes().await {

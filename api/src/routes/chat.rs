@@ -16,6 +16,7 @@ use uuid::Uuid;
 
 use crate::error::ApiResult;
 use crate::extract::{ApiJson, ApiPath, RequestId, UserScope};
+use crate::live::Wants;
 use crate::openapi::{AuthErrors, BadInput, BodyErrors, NotFound, RateLimited, ServerErrors};
 use crate::state::AppState;
 
@@ -95,6 +96,8 @@ struct ChatPath {
 
 /// Longest `Prefer: wait` honoured.
 const MAX_WAIT: Duration = Duration::from_secs(60);
+/// How often a waiter whose subscription ended re-reads its turn.
+const WAIT_POLL: Duration = Duration::from_millis(250);
 
 #[utoipa::path(
     post,
@@ -138,8 +141,10 @@ pub async fn post(
     let idempotency_key = idempotency_key(&headers)?;
     let wait = prefer_wait(&headers);
     // Listen before anything happens, so the answer cannot slip by unseen.
+    // Notices only: the streamed deltas of a busy user never wake it (nor
+    // fill its buffer and get it cut off as a slow client, issue 24).
     let mut subscription = match wait {
-        Some(_) => Some(state.hub.subscribe(&scope.user_id).await),
+        Some(_) => Some(state.hub.subscribe(&scope.user_id, Wants::Notices).await),
         None => None,
     };
     let new = messages::NewPost {
@@ -169,7 +174,10 @@ pub async fn post(
     // A replay of a finished turn answers with it, as a post that waited would.
     let finished_within = wait.or(posted.replayed().then_some(Duration::ZERO));
     if let Some(within) = finished_within {
-        // Event-driven: re-check the turn whenever this user's events move.
+        // Re-check the turn whenever this user's stored events move, and once
+        // more at the deadline. Should the subscription ever end (the hub
+        // stopping), poll instead: a client that asked to wait is never
+        // answered early.
         let deadline = tokio::time::Instant::now() + within;
         loop {
             let view = messages::turn(&state.pool, &scope.user_id, job.message_id).await?;
@@ -183,12 +191,21 @@ pub async fn post(
                 }
                 return Ok(mark_replay(response, &posted));
             }
-            let Some(subscription) = subscription.as_mut() else {
+            if tokio::time::Instant::now() >= deadline {
                 break;
+            }
+            let woken = async {
+                match subscription.as_mut() {
+                    Some(s) => s.rx.recv().await.is_some(),
+                    None => {
+                        tokio::time::sleep(WAIT_POLL).await;
+                        true
+                    }
+                }
             };
             tokio::select! {
-                live = subscription.rx.recv() => if live.is_none() { break },
-                _ = tokio::time::sleep_until(deadline) => break,
+                subscribed = woken => if !subscribed { subscription = None },
+                _ = tokio::time::sleep_until(deadline) => {}
                 _ = state.shutdown.cancelled() => break,
             }
         }

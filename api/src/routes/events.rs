@@ -37,7 +37,7 @@ use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiQuery, StreamScope};
-use crate::live::{Full, Live, Slot, Subscription};
+use crate::live::{Full, Live, Slot, Subscription, Wants};
 use crate::openapi::{AuthErrors, BadInput, RateLimited, ServerErrors};
 use crate::state::AppState;
 
@@ -165,7 +165,7 @@ pub async fn stream(
     };
 
     // Subscribe before reading, so nothing committed in between is missed.
-    let subscription = state.hub.subscribe(&scope.user_id).await;
+    let subscription = state.hub.subscribe(&scope.user_id, Wants::Everything).await;
     let (newest, oldest_kept) = events::bounds(&state.pool, &scope.user_id).await?;
     let mut pending = VecDeque::new();
     let last = match resume {

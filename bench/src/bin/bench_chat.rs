@@ -134,11 +134,30 @@ async fn main() -> Result<()> {
         pct(&server_ms, 0.99)
     );
     println!("| tasks created / turns | {tasks} / {total} |");
+    // Issue 24: a second handling of a turn, and why.
+    let duplicates = stack
+        .worker_metric_sum("turn_duplicate_deliveries_total", "")
+        .await;
+    let lost = stack
+        .worker_metric_sum("turns_total", "outcome=\"lease_lost\"")
+        .await;
+    println!("| duplicate deliveries / leases lost (workers' metrics) | {duplicates} / {lost} |");
     for (name, child) in &stack.procs {
         if let Some(rss) = rss_mib(child.id(), true) {
             println!("| peak RSS {name} (MiB) | {rss:.1} |");
         }
     }
     drop(db);
-    stack.stop().await
+    for (name, tally) in stack.log_tally() {
+        println!(
+            "| {name} logged (errors / warnings) | {} / {} |",
+            tally.errors, tally.warnings
+        );
+    }
+    stack.stop().await?;
+    // Exactly once: one task per turn, whatever was delivered twice.
+    if tasks != total as i64 {
+        bail!("{tasks} tasks for {total} turns");
+    }
+    Ok(())
 }

@@ -56,9 +56,12 @@ pub enum Claim {
     Claimed(Turn),
     /// Completed or failed already: nothing to do (a duplicate delivery).
     Finished,
-    /// An earlier message of the conversation is unfinished, another
-    /// worker holds a live lease on this one, or the user already has their
-    /// share of turns running: try again later.
+    /// A live lease is held on this very turn: this delivery is a
+    /// duplicate of one being answered (see docs/architecture.md, "Duplicate
+    /// deliveries"). Try again later in case that claim gives it back.
+    Running,
+    /// An earlier message of the conversation is unfinished, or the user
+    /// already has their share of turns running: try again later.
     Blocked,
     /// The message no longer exists (conversation deleted).
     Missing,
@@ -139,30 +142,45 @@ pub async fn claim(
         }));
     }
     drop(tx);
-    let status: Option<String> =
-        sqlx::query_scalar("SELECT status FROM messages WHERE id = $1 AND role = 'user'")
-            .bind(message_id)
-            .fetch_optional(pool)
-            .await?;
-    Ok(match status.as_deref() {
+    let status: Option<(String, bool)> = sqlx::query_as(
+        "SELECT status, COALESCE(lease_until > now(), false) FROM messages \
+         WHERE id = $1 AND role = 'user'",
+    )
+    .bind(message_id)
+    .fetch_optional(pool)
+    .await?;
+    Ok(match status {
         None => Claim::Missing,
-        Some("completed" | "failed") => Claim::Finished,
-        Some(_) => Claim::Blocked,
+        Some((status, _)) if status == "completed" || status == "failed" => Claim::Finished,
+        Some((_, true)) => Claim::Running,
+        Some((_, false)) => Claim::Blocked,
     })
 }
 
+/// Where one held lease stands after a heartbeat.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LeaseState {
+    /// Still ours and running: extended.
+    Renewed,
+    /// Ended by this very claim (its answer is committed): nothing to renew,
+    /// and nothing lost. The worker may still be announcing it.
+    Finished,
+    /// No longer ours: its lease ran out and it was re-driven or claimed
+    /// again, or the message is gone (conversation deleted).
+    Lost,
+}
+
 /// Extends the leases of one worker's turns, given as (message, owner), in
-/// one statement: the worker's heartbeat. Returns the owners renewed; a turn
-/// missing from the answer is no longer held (finished, released, or taken
-/// over after its lease ran out).
+/// one statement: the worker's heartbeat. Says for each owner whether its
+/// lease was renewed, its turn finished under it, or it was lost.
 pub async fn renew_all(
     pool: &PgPool,
     held: &[(Uuid, String)],
     lease: Duration,
-) -> Result<Vec<String>> {
+) -> Result<Vec<(String, LeaseState)>> {
     let (ids, owners): (Vec<Uuid>, Vec<String>) = held.iter().cloned().unzip();
     // Owners are unique per claim, so matching both lists as sets is exact.
-    Ok(sqlx::query_scalar(
+    let renewed: Vec<String> = sqlx::query_scalar(
         "UPDATE messages SET lease_until = now() + $3 \
          WHERE id = ANY($1) AND lease_owner = ANY($2) AND status = 'processing' \
          RETURNING lease_owner",
@@ -171,7 +189,38 @@ pub async fn renew_all(
     .bind(&owners)
     .bind(lease)
     .fetch_all(pool)
-    .await?)
+    .await?;
+    let mut states: Vec<(String, LeaseState)> = owners
+        .into_iter()
+        .map(|owner| {
+            let state = match renewed.contains(&owner) {
+                true => LeaseState::Renewed,
+                false => LeaseState::Lost,
+            };
+            (owner, state)
+        })
+        .collect();
+    if states.iter().all(|(_, s)| *s == LeaseState::Renewed) {
+        return Ok(states);
+    }
+    // Not renewed: answered under this claim (a finished turn keeps its last
+    // owner, see `end`), or lost. Asked in a statement of its own: the UPDATE
+    // above may have waited for the answer's COMMIT, which a later part of
+    // the same statement would not have seen (issue 24).
+    let finished: Vec<String> = sqlx::query_scalar(
+        "SELECT lease_owner FROM messages \
+         WHERE id = ANY($1) AND lease_owner = ANY($2) AND status IN ('completed', 'failed')",
+    )
+    .bind(&ids)
+    .bind(states.iter().map(|(o, _)| o.as_str()).collect::<Vec<_>>())
+    .fetch_all(pool)
+    .await?;
+    for (owner, state) in &mut states {
+        if *state == LeaseState::Lost && finished.contains(owner) {
+            *state = LeaseState::Finished;
+        }
+    }
+    Ok(states)
 }
 
 /// Turns whose holder stopped renewing its lease (it died, or lost
@@ -470,8 +519,10 @@ async fn end(
     row.metadata = metadata;
     let answer = append(&mut tx, conversation_id, row).await?;
     sqlx::query(
+        // The owner stays: the claim that ended the turn is on record, and
+        // its heartbeat can tell "finished" from "lost" (renew_all).
         "UPDATE messages SET status = $2, error = $3, completed_at = now(), updated_at = now(), \
-            lease_owner = NULL, lease_until = NULL WHERE id = $1",
+            lease_until = NULL WHERE id = $1",
     )
     .bind(message_id)
     .bind(if error.is_some() {
@@ -497,13 +548,24 @@ async fn end(
     Ok(true)
 }
 
-/// The oldest unfinished user message of a conversation, if any.
-pub async fn next_in_conversation(pool: &PgPool, conversation_id: Uuid) -> Result<Option<Uuid>> {
+/// The conversation's oldest unfinished user message that was sent before
+/// `ended` (a turn just finished) was answered: one whose delivery found
+/// that turn running and was parked. A message sent after it has its own
+/// delivery on the way and is left to it; claiming it here as well only made
+/// that delivery a duplicate (issue 24).
+pub async fn next_in_conversation(
+    pool: &PgPool,
+    conversation_id: Uuid,
+    ended: Uuid,
+) -> Result<Option<Uuid>> {
     Ok(sqlx::query_scalar(
         "SELECT id FROM messages WHERE conversation_id = $1 AND role = 'user' \
-           AND status IN ('queued', 'processing') ORDER BY seq LIMIT 1",
+           AND status IN ('queued', 'processing') \
+           AND created_at < (SELECT completed_at FROM messages WHERE id = $2) \
+         ORDER BY seq LIMIT 1",
     )
     .bind(conversation_id)
+    .bind(ended)
     .fetch_optional(pool)
     .await?)
 }

@@ -13,8 +13,8 @@ use serde_json::json;
 use sqlx::postgres::PgPoolOptions;
 use testkit::{TcpProxy, TestApp, start_mock};
 use todo_common::chat::TurnJob;
-use todo_common::chat::turns::{self, Claim};
-use todo_common::queue::{Broker, Topology};
+use todo_common::chat::turns::{self, Claim, LeaseState};
+use todo_common::queue::Topology;
 use todo_worker::lease::{Leases, Lost};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -227,6 +227,12 @@ async fn a_model_call_several_leases_long_never_loses_its_turn() {
     second.stop().await;
 }
 
+/// Posts `text` without waiting; the new turn's message id.
+async fn queued(app: &TestApp, user: &testkit::TestUser, text: &str) -> Uuid {
+    let (_, sent) = app.chat(user, text, None, None).await;
+    sent["message_id"].as_str().unwrap().parse().unwrap()
+}
+
 /// A turn claimed for `leases`' process through `pool`, as the handler does.
 async fn claim_for(leases: &Leases, pool: &sqlx::PgPool, message_id: Uuid) -> turns::Turn {
     match turns::claim(pool, message_id, leases.worker(), Duration::from_secs(5), 2)
@@ -250,8 +256,7 @@ async fn lease_until_is_future(app: &TestApp, message_id: Uuid) -> bool {
 async fn a_worker_cut_off_from_postgres_stops_its_turn_before_the_lease_runs_out() {
     let app = TestApp::spawn().await;
     let user = app.signup("cut@example.com").await;
-    let (_, sent) = app.chat(&user, "add a cut-off task", None, None).await;
-    let message_id: Uuid = sent["message_id"].as_str().unwrap().parse().unwrap();
+    let message_id = queued(&app, &user, "add a cut-off task").await;
 
     // The "worker": its leases, heartbeat and pool, the pool through a proxy.
     let link = TcpProxy::start("127.0.0.1:5432").await;
@@ -268,12 +273,8 @@ async fn a_worker_cut_off_from_postgres_stops_its_turn_before_the_lease_runs_out
         .await
         .unwrap();
     let leases = Leases::new(pool.clone(), Duration::from_secs(5));
-    let broker = Broker::new(
-        app.config.broker.url.clone(),
-        Topology::from_config(&app.config.broker),
-    );
     let stop = CancellationToken::new();
-    let heartbeat = leases.spawn(broker, stop.clone());
+    let heartbeat = leases.spawn(app.broker(), stop.clone());
     let claiming = Instant::now();
     let turn = claim_for(&leases, &pool, message_id).await;
     let guard = leases.hold(&turn, claiming);
@@ -324,15 +325,10 @@ async fn a_worker_cut_off_from_postgres_stops_its_turn_before_the_lease_runs_out
 async fn the_heartbeat_tells_a_turn_it_was_taken_over() {
     let app = TestApp::spawn().await;
     let user = app.signup("taken@example.com").await;
-    let (_, sent) = app.chat(&user, "add a taken task", None, None).await;
-    let message_id: Uuid = sent["message_id"].as_str().unwrap().parse().unwrap();
+    let message_id = queued(&app, &user, "add a taken task").await;
     let leases = Leases::new(app.pool.clone(), Duration::from_secs(5));
-    let broker = Broker::new(
-        app.config.broker.url.clone(),
-        Topology::from_config(&app.config.broker),
-    );
     let stop = CancellationToken::new();
-    let heartbeat = leases.spawn(broker, stop.clone());
+    let heartbeat = leases.spawn(app.broker(), stop.clone());
     let claiming = Instant::now();
     let turn = claim_for(&leases, &app.pool, message_id).await;
     let guard = leases.hold(&turn, claiming);
@@ -346,6 +342,90 @@ async fn the_heartbeat_tells_a_turn_it_was_taken_over() {
         .await
         .expect("the turn stops");
     assert_eq!(lost, Lost::TakenOver);
+    stop.cancel();
+    let _ = heartbeat.await;
+}
+
+/// Issue 24: the heartbeat that ran between a turn's final answer and the
+/// end of its run logged "taken over by another worker" with one worker, and
+/// cut the answer's COMMIT short ("there is no transaction in progress").
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_turn_answered_under_its_lease_is_never_taken_for_lost() {
+    let app = TestApp::spawn().await;
+    let user = app.signup("answered@example.com").await;
+    let message_id = queued(&app, &user, "add an answered task").await;
+    let leases = Leases::new(app.pool.clone(), Duration::from_secs(5));
+    let turn = claim_for(&leases, &app.pool, message_id).await;
+    let lease = Duration::from_secs(5);
+    let held = [(message_id, turn.lease_owner.clone())];
+    let state = async || turns::renew_all(&app.pool, &held, lease).await.unwrap()[0].1;
+
+    assert_eq!(state().await, LeaseState::Renewed, "running: renewed");
+    assert!(
+        turns::finish(&app.pool, &turn, "Done.", json!({}))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        state().await,
+        LeaseState::Finished,
+        "answered under this claim"
+    );
+    // The answer's COMMIT lands while the renewal waits on the row's lock:
+    // still finished, never lost.
+    let message_id = queued(&app, &user, "add a task answered mid-beat").await;
+    let turn = claim_for(&leases, &app.pool, message_id).await;
+    let held = [(message_id, turn.lease_owner.clone())];
+    let mut answering = app.pool.begin().await.unwrap();
+    sqlx::query("UPDATE messages SET status = 'completed', lease_until = NULL WHERE id = $1")
+        .bind(message_id)
+        .execute(&mut *answering)
+        .await
+        .unwrap();
+    let renewing = tokio::spawn({
+        let (pool, held) = (app.pool.clone(), held.clone());
+        async move { turns::renew_all(&pool, &held, lease).await.unwrap()[0].1 }
+    });
+    wait_until("the renewal waits for the answer", async || {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
+             AND wait_event_type = 'Lock' AND query LIKE '%SET lease_until = now() + $3%'",
+        )
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+            == 1
+    })
+    .await;
+    answering.commit().await.unwrap();
+    assert_eq!(renewing.await.unwrap(), LeaseState::Finished);
+
+    let stranger = [(message_id, "another.claim".to_string())];
+    assert_eq!(
+        turns::renew_all(&app.pool, &stranger, lease).await.unwrap()[0].1,
+        LeaseState::Lost,
+        "a claim that did not answer it has lost it"
+    );
+
+    // And through the heartbeat: a guard held past the answer is not told
+    // it was taken over, over several beats (one a second).
+    let user2 = app.signup("answered2@example.com").await;
+    let message_id = queued(&app, &user2, "add another task").await;
+    let stop = CancellationToken::new();
+    let heartbeat = leases.spawn(app.broker(), stop.clone());
+    let claiming = Instant::now();
+    let turn = claim_for(&leases, &app.pool, message_id).await;
+    let guard = leases.hold(&turn, claiming);
+    assert!(
+        turns::finish(&app.pool, &turn, "Done.", json!({}))
+            .await
+            .unwrap()
+    );
+    let beats = leases.interval() * 5; // past the first lease, too
+    assert!(
+        tokio::time::timeout(beats, guard.lost()).await.is_err(),
+        "a finished turn's guard was stopped"
+    );
     stop.cancel();
     let _ = heartbeat.await;
 }
