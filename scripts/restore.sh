@@ -9,7 +9,10 @@
 # it either completes or leaves the database as it was. After it, start the
 # services of the version that made the backup (its migrations are in the
 # dump's _sqlx_migrations table); see docs/deployment.md#restoring-a-backup.
+# The database password goes to psql and pg_restore in their environment,
+# never on their command lines (scripts/lib/pg-password.sh).
 set -euo pipefail
+source "$(dirname "$0")/lib/pg-password.sh"
 
 replace=false
 if [[ ${1:-} == --replace ]]; then
@@ -19,9 +22,10 @@ fi
 file=${1:?usage: scripts/restore.sh [--replace] FILE}
 [[ -r $file ]] || { echo "cannot read $file" >&2; exit 2; }
 pg_restore --list "$file" >/dev/null || { echo "$file is not a pg_dump custom-format backup" >&2; exit 2; }
-url=${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/todo_chat}
+pg_password_to_env "${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/todo_chat}"
+url=$PG_URL
 
-# postgres://user:pass@host:port/db?params -> the same server's `postgres` database.
+# postgres://user@host:port/db?params -> the same server's `postgres` database.
 base=${url%%\?*}
 query=${url#"$base"}
 db=${base##*/}

@@ -147,6 +147,7 @@ fn vars_of(id: &str) -> &'static [&'static str] {
         "secrets" => &["BETTER_AUTH_SECRET", "SECRET_KEY"],
         "cors" => &["ALLOWED_ORIGINS"],
         "database.tls" => &["DATABASE_URL"],
+        "metrics" => &["METRICS_PORT", "METRICS_ENABLED"],
         _ => &[],
     }
 }
@@ -223,8 +224,8 @@ fn readable_config(vars: &HashMap<String, String>) -> Option<Deployment> {
     None
 }
 
-/// ENVIRONMENT, DEBUG, LOG_LEVEL, LOG_FORMAT, secrets, CORS and DATABASE_URL
-/// against what production needs.
+/// ENVIRONMENT, DEBUG, LOG_LEVEL, LOG_FORMAT, secrets, CORS, DATABASE_URL
+/// and where /metrics is served against what production needs.
 fn settings(report: &mut Report, vars: &HashMap<String, String>, config: &Deployment) {
     // The declared one: `config` may be the relaxed copy made for the
     // connection checks.
@@ -292,6 +293,7 @@ fn settings(report: &mut Report, vars: &HashMap<String, String>, config: &Deploy
         )
     });
     report.push(cors(config, production));
+    report.push(metrics(config, production));
     let url = config.api.database.url.expose();
     let tls = [
         "sslmode=require",
@@ -355,6 +357,34 @@ fn cors(config: &Deployment, production: bool) -> Check {
             ),
             "use https:// origins in production",
         )
+    }
+}
+
+/// Without METRICS_PORT, /metrics is on the API port: public wherever the
+/// API is. It names every route with its traffic and error rates, the open
+/// streams, the database pool and the processes' resources: a map of the
+/// service and of its load for an attacker (issue 19).
+fn metrics(config: &Deployment, production: bool) -> Check {
+    let http = &config.api.http;
+    if !config.api.observability.metrics_enabled {
+        return Check::pass("metrics", "METRICS_ENABLED=false: /metrics is not served");
+    }
+    if let Some(port) = http.metrics_port {
+        return Check::pass(
+            "metrics",
+            format!("METRICS_PORT={port}: /metrics is served there only"),
+        );
+    }
+    let reason = format!(
+        "METRICS_PORT is unset: /metrics is served on the public API port {} to anyone",
+        http.port
+    );
+    let fix =
+        "set METRICS_PORT (e.g. 9100) to a port only Prometheus reaches, never the load balancer";
+    if production {
+        Check::fail("metrics", reason, fix)
+    } else {
+        Check::warn("metrics", reason, fix)
     }
 }
 

@@ -239,3 +239,40 @@ async fn a_parallel_chat_burst_cannot_pass_the_rate_limit() {
             .unwrap();
     assert_eq!(stored, 5);
 }
+
+/// Issue 19, item 5: the limit counted stored messages, so deleting the
+/// conversations gave their posts back (5 posts, delete, 5 more: all 202).
+#[tokio::test]
+async fn deleting_conversations_does_not_give_chat_posts_back() {
+    let app = TestApp::spawn_with(&[("CHAT_RATE_LIMIT_PER_MINUTE", "5")]).await;
+    let user = app.signup("forgetful@example.com").await;
+    let path = format!("/api/{}/chat", user.id);
+    for i in 0..5 {
+        let body = json!({"message": format!("add task {i}")});
+        let res = app
+            .send_json(Method::POST, &path, Some(&user.token), &body)
+            .await;
+        assert_eq!(res.status(), StatusCode::ACCEPTED);
+        let sent: Value = res.json().await.unwrap();
+        let conversation = sent["conversation_id"].as_str().unwrap().to_string();
+        let gone = app
+            .call(
+                Method::DELETE,
+                &format!("/api/{}/conversations/{conversation}", user.id),
+                Some(&user.token),
+            )
+            .await;
+        assert_eq!(gone.status(), StatusCode::NO_CONTENT);
+    }
+    let body = json!({"message": "one more"});
+    let res = app
+        .send_json(Method::POST, &path, Some(&user.token), &body)
+        .await;
+    expect_error(res, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM messages WHERE user_id = $1")
+        .bind(&user.id)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(stored, 0, "the refused post stored nothing");
+}

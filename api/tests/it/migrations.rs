@@ -22,6 +22,7 @@ async fn every_migration_reverts_and_reapplies() {
         tables(&pool).await,
         [
             "auth_throttle",
+            "chat_post_log",
             "conversations",
             "events",
             "messages",
@@ -52,7 +53,7 @@ async fn every_migration_reverts_and_reapplies() {
             .all(|m| m.state == db::MigrationState::Pending)
     );
     db::migrate_up(&pool, None).await.unwrap();
-    assert_eq!(tables(&pool).await.len(), 9);
+    assert_eq!(tables(&pool).await.len(), 10);
 }
 
 #[tokio::test]

@@ -2,8 +2,8 @@
 //! checked statically is: every variable given to our services is one the
 //! binaries read and docs/configuration.md documents; no secret has a
 //! default; every long-running service has a healthcheck and rotated logs;
-//! and the ports and paths that tie compose, nginx, Prometheus and
-//! Alertmanager together agree. (`docker-compose config -q` runs in
+//! only nginx publishes ports beyond 127.0.0.1; and the ports and paths that
+//! tie compose, nginx, Prometheus and Alertmanager together agree. (`docker-compose config -q` runs in
 //! scripts/ops-check.sh when Debian's docker-compose is installable.)
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -208,6 +208,52 @@ fn the_api_runs_replicated_behind_nginx_and_workers_scale() {
     assert!(
         header.contains("--scale worker="),
         "scaling workers is documented in the file"
+    );
+}
+
+/// The host address a `ports:` entry publishes on: `"127.0.0.1:9090:9090"`
+/// or `{host_ip: 127.0.0.1, ...}`; None for every interface (`"9090:9090"`, `9090`).
+fn published_on(entry: &Value) -> Option<String> {
+    match entry {
+        Value::String(short) => {
+            let parts: Vec<&str> = short.split(':').collect();
+            (parts.len() == 3).then(|| parts[0].to_string())
+        }
+        Value::Mapping(_) => entry["host_ip"].as_str().map(String::from),
+        _ => None,
+    }
+}
+
+#[test]
+fn only_the_public_entry_point_is_published_beyond_this_host() {
+    // Grafana, Prometheus, Alertmanager and RabbitMQ management are admin
+    // and monitoring consoles: on every interface, anyone who reaches the
+    // host can try their logins or read the metrics (issue 19). Operators
+    // reach them through an SSH tunnel (docs/deployment.md).
+    let c = compose();
+    let s = services(&c);
+    for (name, service) in s.iter().filter(|(n, _)| *n != "nginx") {
+        for entry in service["ports"].as_sequence().into_iter().flatten() {
+            assert_eq!(
+                published_on(entry).as_deref(),
+                Some("127.0.0.1"),
+                "{name} publishes {entry:?} beyond this host"
+            );
+        }
+    }
+    // nginx is the public entry point: the app on the README's port 8000.
+    let nginx: Vec<&str> = s["nginx"]["ports"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap())
+        .collect();
+    assert!(nginx.contains(&"8000:8080"), "{nginx:?}");
+    assert!(read("README.md").contains("http://localhost:8000"));
+    let deployment = read("docs/deployment.md");
+    assert!(
+        deployment.contains("-L 3001:127.0.0.1:3001"),
+        "docs/deployment.md says how to reach the consoles"
     );
 }
 

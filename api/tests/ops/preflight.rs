@@ -27,6 +27,7 @@ fn sound(db_url: &str, prefix: &str) -> HashMap<String, String> {
         ("RABBITMQ_QUEUE_EXPIRES_SECONDS", "600"),
         ("LOG_FORMAT", "json"),
         ("ALLOWED_ORIGINS", "https://app.example.com"),
+        ("METRICS_PORT", "9100"),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -132,6 +133,7 @@ async fn a_sound_deployment_passes_with_its_latency_and_pool_budget() {
         "debug",
         "log_format",
         "cors",
+        "metrics",
         "database.reachable",
         "database.migrations",
         "database.pool",
@@ -218,6 +220,44 @@ async fn a_misconfigured_production_lists_every_problem_with_its_fix() {
         assert!(!check.fix.is_empty(), "{} has no fix:\n{text}", check.id);
     }
     assert!(!text.contains("changeme"), "secrets are never printed");
+    pool.close().await;
+}
+
+#[tokio::test]
+async fn production_without_metrics_port_fails_naming_it() {
+    // Unset, /metrics is on the public API port (issue 19).
+    let (name, pool) = fresh_database().await;
+    let mut vars = sound(&url_for(&name), &prefix());
+    vars.remove("METRICS_PORT");
+    vars.insert("ENVIRONMENT".into(), "production".into());
+    let report = preflight(vars.clone(), &Options::default()).await;
+    let reason = failed_reasons(&report, "metrics");
+    assert!(
+        reason.contains("METRICS_PORT is unset") && reason.contains("fix: set METRICS_PORT"),
+        "{}",
+        report.to_text()
+    );
+    assert!(!report.passed());
+
+    // Outside production it is said, without failing the deploy.
+    vars.insert("ENVIRONMENT".into(), "staging".into());
+    let report = preflight(vars.clone(), &Options::default()).await;
+    assert_eq!(status(&report, "metrics"), Status::Warn);
+
+    // Set, or with /metrics off, there is nothing public to fix.
+    vars.insert("ENVIRONMENT".into(), "production".into());
+    vars.insert("METRICS_ENABLED".into(), "false".into());
+    let report = preflight(vars.clone(), &Options::default()).await;
+    assert_eq!(status(&report, "metrics"), Status::Pass);
+    vars.remove("METRICS_ENABLED");
+    vars.insert("METRICS_PORT".into(), "9100".into());
+    let report = preflight(vars, &Options::default()).await;
+    assert_eq!(
+        status(&report, "metrics"),
+        Status::Pass,
+        "{}",
+        report.to_text()
+    );
     pool.close().await;
 }
 

@@ -352,11 +352,15 @@ async fn check_rate(
     user: &UserId,
     per_minute: u32,
 ) -> Result<()> {
-    // clock_timestamp(), not now(): the transaction may have waited for the lock.
+    // clock_timestamp(), not now(): the transaction may have waited for the
+    // lock. chat_post_log (filled by a trigger on messages) and not messages:
+    // deleting a conversation must not give its posts back. Rows past the
+    // window are pruned here, so it holds at most a minute of posts per user.
     let (count, oldest): (i64, Option<DateTime<Utc>>) = sqlx::query_as(
-        "SELECT count(*), min(created_at) FROM messages \
-         WHERE user_id = $1 AND role = 'user' \
-           AND created_at > clock_timestamp() - interval '60 seconds'",
+        "WITH pruned AS (DELETE FROM chat_post_log \
+            WHERE user_id = $1 AND posted_at <= clock_timestamp() - interval '60 seconds') \
+         SELECT count(*), min(posted_at) FROM chat_post_log \
+         WHERE user_id = $1 AND posted_at > clock_timestamp() - interval '60 seconds'",
     )
     .bind(user)
     .fetch_one(&mut **tx)

@@ -26,7 +26,8 @@ pub struct Http {
     pub event_retention: Duration,
     /// How often the background probe checks PostgreSQL.
     pub health_check_interval: Duration,
-    /// Serve /metrics on this port instead of the API port.
+    /// Serve /metrics on this port instead of the API port (unset in
+    /// production: a preflight failure, issue 19).
     pub metrics_port: Option<u16>,
 }
 
@@ -107,7 +108,7 @@ impl Http {
         ).positive(60u64));
         let metrics_port = r.var(
             "METRICS_PORT",
-            "Serve `GET /metrics` on this port (on `API_HOST`) instead of the API port; the API port then answers 404 there. Keep the port off the public load balancer and let only Prometheus reach it. Unset: `/metrics` is on the API port (block it at the proxy if that port is public).",
+            "Serve `GET /metrics` on this port (on `API_HOST`) instead of the API port; the API port then answers 404 there. Keep the port off the public load balancer and let only Prometheus reach it. Unset: `/metrics` is on the API port, public wherever the API is, and it names every route with its traffic and error rates, the open streams, the database pool and the process's resources; `todo-api preflight` fails that in production (a warning elsewhere).",
         ).parse(None, port);
         if metrics_port == Some(port_number) {
             r.problem(
