@@ -171,8 +171,9 @@ pub enum LeaseState {
 }
 
 /// Extends the leases of one worker's turns, given as (message, owner), in
-/// one statement: the worker's heartbeat. Says for each owner whether its
-/// lease was renewed, its turn finished under it, or it was lost.
+/// one statement (a second only when some lease was not renewed): the
+/// worker's heartbeat. Says for each owner whether its lease was renewed,
+/// its turn finished under it, or it was lost.
 pub async fn renew_all(
     pool: &PgPool,
     held: &[(Uuid, String)],
