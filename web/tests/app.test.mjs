@@ -247,13 +247,28 @@ test('conversations: older ones page in, and one can be deleted (its history goe
   assert.equal((await stack.call('GET', `/api/${user.id}/conversations/${id}/messages`, token)).status, 404);
 });
 
-test('log out: no token is left in the page, and the token no longer works', async () => {
+test('log out: while the server cannot be reached the page says so and keeps trying; then no token is left and it no longer works', async () => {
   const { page } = main;
   const session = await token(page);
   assert.ok(session);
   assert.equal((await stack.call('GET', '/api/auth/me', session)).status, 200);
+  // The first two attempts never reach the server, the third gets a 503.
+  let attempts = 0;
+  await page.route('**/api/auth/logout', (route) => {
+    attempts += 1;
+    if (attempts <= 2) return route.abort('internetdisconnected');
+    if (attempts === 3) return route.fulfill({ status: 503, contentType: 'application/json', body: '{"error":{"code":"unavailable","message":"try later"}}' });
+    return route.continue();
+  });
   await page.getByRole('button', { name: 'Log out' }).click();
-  await page.getByRole('heading', { name: 'Log in' }).waitFor();
+  await page.getByRole('alert').filter({ hasText: 'Could not end your session on the server' }).waitFor();
+  // Not signed out while the token still works: the session stays visibly open.
+  assert.equal(await token(page), session);
+  assert.equal((await stack.call('GET', '/api/auth/me', session)).status, 200);
+  assert.equal(await page.getByRole('heading', { name: 'Log in' }).count(), 0);
+  // It goes through by itself once the server answers.
+  await page.getByRole('heading', { name: 'Log in' }).waitFor({ timeout: 20_000 });
+  assert.ok(attempts >= 4, `${attempts} attempts`);
   const stored = await page.evaluate(() => JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }));
   assert.ok(!stored.includes(session), 'the token is gone from storage');
   await waitFor('the revoked token to be refused', async () => (await stack.call('GET', '/api/auth/me', session)).status === 401, 5000);

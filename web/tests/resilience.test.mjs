@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { launch, openApp, signUpInPage } from './support/browser.mjs';
-import { Stack } from './support/stack.mjs';
+import { Stack, waitFor } from './support/stack.mjs';
 
 let stack;
 let browser;
@@ -190,5 +190,25 @@ test('a session ended elsewhere (logged out everywhere) signs the page out with 
   await page.getByRole('heading', { name: 'Log in' }).waitFor();
   await page.getByText('Your session has ended').waitFor();
   assert.equal(await page.evaluate(() => localStorage.getItem('todo-chat.session')), null);
+  await context.close();
+});
+
+test('log out with the server out of reach: "this device only" says the session is still valid, and the page ends it once it can', async () => {
+  const { context, page } = await openApp(browser, stack.base);
+  await signUpInPage(page, `unreachable-${Date.now()}@example.com`);
+  const { token } = await sessionOf(page);
+  await page.route('**/api/auth/logout', (route) => route.abort('internetdisconnected'));
+  await page.getByRole('button', { name: 'Log out' }).click();
+  await page.getByRole('button', { name: 'Sign out on this device only' }).click();
+  await page.getByRole('heading', { name: 'Log in' }).waitFor();
+  await page.getByText('your session is still valid there').waitFor();
+  // Said plainly because it is true: the server still takes the token.
+  assert.equal((await stack.call('GET', '/api/auth/me', token)).status, 200);
+  // The next time the page opens with a connection, it ends the session.
+  await page.unroute('**/api/auth/logout');
+  await page.reload();
+  await page.getByRole('heading', { name: 'Log in' }).waitFor();
+  await waitFor('the token to be revoked', async () => (await stack.call('GET', '/api/auth/me', token)).status === 401, 10_000);
+  await waitFor('nothing left to revoke', async () => (await page.evaluate(() => localStorage.getItem('todo-chat.unrevoked'))) === null, 5_000);
   await context.close();
 });

@@ -1,8 +1,9 @@
-import { useCallback, useEffect, useMemo, useState } from 'preact/hooks';
-import { Api } from '../api';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { Api, ApiError } from '../api';
 import { ChatStore } from '../chat';
 import { EventStream, type StreamState } from '../events';
 import { TaskStore } from '../tasks';
+import { keepForRevocation } from '../session';
 import type { Session } from '../types';
 import { ChatView } from './ChatView';
 import { Conversations } from './Conversations';
@@ -21,6 +22,11 @@ export function Workspace({ session, onSignedOut }: { session: Session; onSigned
   const [stream, setStream] = useState<StreamState>('connecting');
   const [panel, setPanel] = useState<Panel>('chat');
   const [notice, setNotice] = useState<string | null>(null);
+  // Logging out: 'ending' while the server is asked to revoke the token,
+  // 'unreachable' once it could not be (the page keeps asking).
+  const [leaving, setLeaving] = useState<null | 'ending' | 'unreachable'>(null);
+  const gone = useRef(false);
+  useEffect(() => () => void (gone.current = true), []);
 
   useEffect(() => {
     // Reopen the conversation of the URL (a reload keeps its place).
@@ -63,10 +69,35 @@ export function Workspace({ session, onSignedOut }: { session: Session; onSigned
     return () => window.clearTimeout(timer);
   }, [notice]);
 
+  // Revoke first, so the token stops working on the server too. A logout
+  // that cannot reach the server must not look done while the token stays
+  // valid for hours (issue 19): the page stays signed in, says so, and keeps
+  // asking until the server answers; 401 means the token had ended already.
   const logout = async () => {
-    // Revoke first, so the token stops working on the server too.
-    await api.logout().catch(() => undefined);
-    onSignedOut(null);
+    if (leaving) return;
+    setLeaving('ending');
+    for (let attempt = 0; !gone.current; attempt++) {
+      try {
+        await api.logout();
+        break;
+      } catch (e) {
+        if (e instanceof ApiError && e.status === 401) break;
+        setLeaving('unreachable');
+        await new Promise((r) => window.setTimeout(r, Math.min(1000 * 2 ** attempt, 10_000)));
+      }
+    }
+    if (!gone.current) onSignedOut(null);
+  };
+  // The user's choice when the server stays out of reach: forget the session
+  // here, and say plainly that it is still valid on the server.
+  const leaveHereOnly = () => {
+    gone.current = true;
+    keepForRevocation(session);
+    const until = new Date(session.expires_at).toLocaleString([], { dateStyle: 'medium', timeStyle: 'short' });
+    onSignedOut(
+      'Signed out on this device. The server could not be reached, so your session is still valid there: ' +
+        `this page ends it the next time it opens with a connection, and it expires by itself at ${until}.`,
+    );
   };
 
   return (
@@ -80,8 +111,16 @@ export function Workspace({ session, onSignedOut }: { session: Session; onSigned
           {stream === 'offline' ? 'Offline — reconnecting…' : ''}
         </span>
         <span class="who" title={session.user.email ?? undefined}>{session.user.name || session.user.email}</span>
-        <button type="button" class="quiet" onClick={logout}>Log out</button>
+        <button type="button" class="quiet" onClick={logout} aria-disabled={leaving !== null}>
+          {leaving ? 'Logging out…' : 'Log out'}
+        </button>
       </header>
+      {leaving === 'unreachable' && (
+        <div class="leaving" role="alert">
+          <span>Could not end your session on the server: it cannot be reached. Still trying…</span>
+          <button type="button" class="quiet" onClick={leaveHereOnly}>Sign out on this device only</button>
+        </div>
+      )}
       <nav class="panels" aria-label="Show">
         {(['conversations', 'chat', 'tasks'] as Panel[]).map((p) => (
           <button type="button" key={p} aria-pressed={panel === p} onClick={() => setPanel(p)}>
