@@ -8,13 +8,20 @@ use std::time::Duration;
 use todo_common::error::ErrorChain;
 
 use todo_common::{db, events};
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::state::AppState;
 
-pub fn spawn(state: AppState, shutdown: CancellationToken) {
+pub fn spawn(state: AppState, shutdown: CancellationToken) -> JoinHandle<()> {
+    // A round is a bounded probe (5 s) plus pruning, once per interval.
+    let interval = state.config.http.health_check_interval;
+    let beat = state.supervisor.beat(
+        "health_probe",
+        state.config.http.background_stall + interval * 2,
+    );
     tokio::spawn(async move {
-        let mut ticker = tokio::time::interval(state.config.http.health_check_interval);
+        let mut ticker = tokio::time::interval(interval);
         let mut was_up = true;
         loop {
             tokio::select! {
@@ -46,8 +53,9 @@ pub fn spawn(state: AppState, shutdown: CancellationToken) {
                     tracing::warn!(error = %e.chain(), "could not prune revoked tokens");
                 }
             }
+            beat.beat();
         }
-    });
+    })
 }
 
 /// How soon a logout through another instance takes effect here.
@@ -64,7 +72,13 @@ pub async fn load_revocations(state: &AppState) {
     }
 }
 
-pub fn spawn_revocation_sync(state: AppState, shutdown: CancellationToken) {
+pub fn spawn_revocation_sync(state: AppState, shutdown: CancellationToken) -> JoinHandle<()> {
+    // Stalled (a read that never returns), logouts through other instances
+    // would go unseen here: /health takes the instance out of rotation.
+    let beat = state.supervisor.beat(
+        "revocation_sync",
+        REVOCATION_SYNC + state.config.http.background_stall,
+    );
     tokio::spawn(async move {
         let mut failing = false;
         loop {
@@ -85,6 +99,7 @@ pub fn spawn_revocation_sync(state: AppState, shutdown: CancellationToken) {
                 }
                 Err(_) => {}
             }
+            beat.beat();
         }
-    });
+    })
 }

@@ -61,6 +61,9 @@ impl ApiError {
             Self::Core(C::Unavailable(_) | C::DatabaseUnavailable(_)) => {
                 (StatusCode::SERVICE_UNAVAILABLE, "service_unavailable")
             }
+            Self::Core(C::TransactionConflict(_)) => {
+                (StatusCode::SERVICE_UNAVAILABLE, "transaction_conflict")
+            }
             Self::Core(C::Database(_) | C::Internal(_)) => {
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal_error")
             }
@@ -95,6 +98,12 @@ impl IntoResponse for ApiError {
                 // The chain goes to the log (with the request id from the span), never to the client.
                 tracing::error!(error = %self.chain(), "request failed");
                 "internal server error".to_string()
+            } else if matches!(self, Self::Core(CoreError::TransactionConflict(_))) {
+                // Not a fault, so not an ERROR; but frequent ones mean two
+                // statements lock in opposite orders, and the cause names
+                // the processes and the relation.
+                tracing::warn!(error = %self.chain(), "transaction aborted by a concurrent one; the client may retry");
+                self.to_string()
             } else {
                 tracing::warn!(error = %self.chain(), "dependency unavailable");
                 "the service is temporarily unavailable; try again shortly".to_string()
@@ -139,6 +148,11 @@ impl IntoResponse for ApiError {
             }
             Self::Core(CoreError::Unavailable(_) | CoreError::DatabaseUnavailable(_)) => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+            }
+            // The other transaction has already gone on: an immediate
+            // retry is the one expected to succeed.
+            Self::Core(CoreError::TransactionConflict(_)) => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             }
             Self::TooManyStreams(_) => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("10"));

@@ -230,7 +230,8 @@ fn responses(list: Vec<(&str, Response)>) -> BTreeMap<String, RefOr<Response>> {
         .collect()
 }
 
-/// 500 `internal_error` and 503 `service_unavailable` (a dependency is down).
+/// 500 `internal_error`, 503 `service_unavailable` (a dependency is down)
+/// and 503 `transaction_conflict` (lost a race with a concurrent change).
 pub struct ServerErrors;
 
 impl IntoResponses for ServerErrors {
@@ -243,7 +244,7 @@ impl IntoResponses for ServerErrors {
             ),
             (
                 "503",
-                error("`service_unavailable`: PostgreSQL or another dependency is unreachable; retry.")
+                error("`service_unavailable`: PostgreSQL or another dependency is unreachable; retry. `transaction_conflict`: the request collided with a concurrent change (deadlock or serialization failure) and nothing was applied; send it again.")
                     .header("Retry-After", header("Seconds to wait.", Type::Integer))
                     .build(),
             ),

@@ -7,6 +7,7 @@ use std::time::Duration;
 use todo_common::error::ErrorChain;
 
 use todo_common::chat::{outbox, turns};
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::state::AppState;
@@ -17,7 +18,10 @@ const BATCH: i64 = 100;
 const PUBLISH_LEASE: Duration = Duration::from_secs(5);
 const SWEEP_EVERY: Duration = Duration::from_secs(30);
 
-pub fn spawn(state: AppState, shutdown: CancellationToken) {
+pub fn spawn(state: AppState, shutdown: CancellationToken) -> JoinHandle<()> {
+    let beat = state
+        .supervisor
+        .beat("outbox_relay", TICK + state.config.http.background_stall);
     tokio::spawn(async move {
         let mut last_sweep = tokio::time::Instant::now();
         loop {
@@ -25,6 +29,9 @@ pub fn spawn(state: AppState, shutdown: CancellationToken) {
                 _ = shutdown.cancelled() => break,
                 _ = tokio::time::sleep(TICK) => {}
             }
+            // Waiting for the broker is not stalling: the health check
+            // reports the broker itself.
+            beat.beat();
             if !state.broker.is_connected() {
                 continue;
             }
@@ -38,7 +45,7 @@ pub fn spawn(state: AppState, shutdown: CancellationToken) {
                 }
             }
         }
-    });
+    })
 }
 
 async fn relay_once(state: &AppState) -> todo_common::Result<()> {

@@ -13,6 +13,7 @@ use sqlx::PgPool;
 use todo_common::ApiConfig;
 use todo_common::auth::{AuthThrottle, Passwords, Revocations, TokenService};
 use todo_common::queue::{Broker, Topology};
+use todo_common::supervise::Supervisor;
 use todo_common::tasks::Tasks;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -83,6 +84,7 @@ pub fn build_state(config: ApiConfig, pool: PgPool, shutdown: CancellationToken)
         ),
         tasks: Tasks::new(pool.clone(), broker.clone()),
         broker,
+        supervisor: Supervisor::new(shutdown.clone()),
         shutdown,
         tokens: Arc::new(TokenService::new(&config.auth)),
         revocations: Arc::new(Revocations::new(pool.clone())),
@@ -116,7 +118,7 @@ async fn serve_metrics(state: &AppState, shutdown: &CancellationToken) -> std::i
     tracing::info!(address = %listener.local_addr()?, "metrics listening");
     let app = routes::metrics_router().with_state(state.clone());
     let stop = shutdown.clone().cancelled_owned();
-    tokio::spawn(async move {
+    state.supervisor.spawn("metrics_listener", async move {
         if let Err(e) = axum::serve(listener, app)
             .with_graceful_shutdown(stop)
             .await
@@ -129,21 +131,40 @@ async fn serve_metrics(state: &AppState, shutdown: &CancellationToken) -> std::i
 
 /// What every process serving requests runs beside its listeners: the
 /// metrics port, the broker connection, live notices, token revocations and
-/// the background checks. Shared by [`run`] and `mcp::serve`.
+/// the background checks, each watched by the state's supervisor. Shared by
+/// [`run`] and `mcp::serve`.
 pub async fn start_services(state: &AppState, shutdown: &CancellationToken) -> std::io::Result<()> {
     serve_metrics(state, shutdown).await?;
+    let supervisor = &state.supervisor;
     // The broker connection outlives the server by a moment: requests still
     // draining may publish.
     let broker_life = CancellationToken::new();
-    state.broker.spawn_maintainer(broker_life.clone());
-    state.hub.spawn(shutdown.clone());
+    supervisor.watch(
+        "broker_connection",
+        state.broker.spawn_maintainer(broker_life.clone()),
+    );
+    supervisor.watch("live_events", state.hub.spawn(shutdown.clone()));
     // Until revocations are loaded, token checks answer 503 rather than let
     // a logged-out token through; loading first makes that window empty
     // unless the database is down at start (the sync then keeps trying).
     background::load_revocations(state).await;
-    background::spawn(state.clone(), shutdown.clone());
-    background::spawn_revocation_sync(state.clone(), shutdown.clone());
+    supervisor.watch(
+        "health_probe",
+        background::spawn(state.clone(), shutdown.clone()),
+    );
+    supervisor.watch(
+        "revocation_sync",
+        background::spawn_revocation_sync(state.clone(), shutdown.clone()),
+    );
     Ok(())
+}
+
+/// Why the process must stop with a failure, once its serving has ended.
+pub fn failed(state: &AppState) -> std::io::Result<()> {
+    match state.supervisor.failure() {
+        Some(why) => Err(std::io::Error::other(why)),
+        None => Ok(()),
+    }
 }
 
 /// The listeners a process serves on, bound by the caller (tests bind port 0).
@@ -179,17 +200,20 @@ pub async fn run_with(
 ) -> std::io::Result<()> {
     let state = build_state(config, pool, shutdown.clone());
     start_services(&state, &shutdown).await?;
-    relay::spawn(state.clone(), shutdown.clone());
+    state.supervisor.watch(
+        "outbox_relay",
+        relay::spawn(state.clone(), shutdown.clone()),
+    );
     if let Some(mcp) = listeners.mcp {
-        let (state, shutdown) = (state.clone(), shutdown.clone());
-        tokio::spawn(async move {
-            if let Err(e) = crate::mcp::serve_with(state, mcp, shutdown).await {
+        let (mcp_state, shutdown) = (state.clone(), shutdown.clone());
+        state.supervisor.spawn("mcp_listener", async move {
+            if let Err(e) = crate::mcp::serve_with(mcp_state, mcp, shutdown).await {
                 tracing::error!(error = %e.chain(), "the MCP listener failed");
             }
         });
     }
     let listener = listeners.api;
-    let app = build_router(state);
+    let app = build_router(state.clone());
     tracing::info!(address = %listener.local_addr()?, "API listening");
     // Without TCP_NODELAY, a small write behind another (an SSE event after
     // the previous one) waits for the client's delayed ACK, up to 40 ms.
@@ -201,5 +225,6 @@ pub async fn run_with(
         app.into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown.cancelled_owned())
-    .await
+    .await?;
+    failed(&state)
 }

@@ -11,6 +11,7 @@ use todo_common::accounts;
 use todo_common::auth::{AuthThrottle, Identity, Passwords, Revocations, TokenService};
 use todo_common::domain::UserId;
 use todo_common::queue::Broker;
+use todo_common::supervise::Supervisor;
 use todo_common::tasks::Tasks;
 use tokio_util::sync::CancellationToken;
 
@@ -41,6 +42,9 @@ pub struct AppState {
     pub shutdown: CancellationToken,
     /// Present when METRICS_ENABLED.
     pub metrics: Option<PrometheusHandle>,
+    /// The background loops this instance depends on (`/health` reports
+    /// stalled ones; one that ends stops the process).
+    pub supervisor: Arc<Supervisor>,
 }
 
 /// Users this process has already made sure have a `users` row, so the

@@ -19,7 +19,7 @@ pub enum Error {
 
     /// An Idempotency-Key sent again with another request: the client's
     /// mistake, refused rather than answered with the first request's result.
-    #[error("this Idempotency-Key was used for another message; use a new key for a new message")]
+    #[error("this Idempotency-Key was used for another request; use a new key for a new one")]
     IdempotencyKeyReused,
 
     /// Credentials or token were missing or wrong; the message is safe to show.
@@ -41,6 +41,12 @@ pub enum Error {
     /// PostgreSQL is unreachable or restarting; logs show what it said.
     #[error("service unavailable: database")]
     DatabaseUnavailable(#[source] sqlx::Error),
+
+    /// PostgreSQL rolled this transaction back to let a concurrent one
+    /// finish (deadlock, or serialization failure): nothing was written, and
+    /// the same request sent again is expected to succeed.
+    #[error("the request collided with a concurrent change and was not applied; send it again")]
+    TransactionConflict(#[source] sqlx::Error),
 
     /// Anything else from the database: logged in full, never shown.
     #[error("database error")]
@@ -99,6 +105,12 @@ impl From<sqlx::Error> for Error {
                     return Self::Unauthenticated("this account no longer exists".into());
                 }
                 _ => {}
+            }
+            // 40P01 (deadlock_detected) and 40001 (serialization_failure):
+            // the request was fine, it lost a race, and PostgreSQL asks the
+            // client to run the transaction again.
+            if matches!(db.code().as_deref(), Some("40P01" | "40001")) {
+                return Self::TransactionConflict(err);
             }
             // Class 08 (connection exception) and 57P (the server shutting
             // down or starting: what a restart sends its sessions) say the

@@ -15,6 +15,7 @@ pub mod process_metrics;
 pub mod queue;
 pub mod shutdown;
 pub mod startup;
+pub mod supervise;
 pub mod tasks;
 pub mod telemetry;
 pub mod tools;

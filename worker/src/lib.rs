@@ -17,12 +17,18 @@ use todo_common::WorkerConfig;
 use todo_common::error::ErrorChain;
 use todo_common::limiter::Limiter;
 use todo_common::queue::{Broker, Topology};
+use todo_common::supervise::Supervisor;
 use tokio_util::sync::CancellationToken;
 
-/// What stops a worker from starting.
+/// What stops a worker: it could not start, or a background loop it
+/// depends on ended (the process must exit non-zero to be restarted).
 #[derive(Debug, thiserror::Error)]
-#[error("cannot set up the shared rate limiter: {0}")]
-pub struct StartError(String);
+pub enum StartError {
+    #[error("cannot set up the shared rate limiter: {0}")]
+    Limiter(String),
+    #[error("{0}")]
+    LoopEnded(String),
+}
 
 /// Runs a worker until `shutdown`, then drains. Tests call this in-process.
 pub async fn run(
@@ -53,7 +59,7 @@ pub async fn run(
                 }
                 Some(l)
             }
-            Err(e) => return Err(StartError(e.chain())),
+            Err(e) => return Err(StartError::Limiter(e.chain())),
         }
     };
     let model = model::Model::from_config(&config.model, limiter);
@@ -69,12 +75,22 @@ pub async fn run(
     // The broker connection outlives consumption a little: deliveries are
     // settled during the drain.
     let connection = CancellationToken::new();
-    broker.spawn_maintainer(connection.clone());
+    // A loop that ends before shutdown (a panic in the heartbeat, say)
+    // drains the worker and fails it, rather than leave it consuming turns
+    // whose leases nobody renews.
+    let supervisor = Supervisor::new(shutdown.clone());
+    supervisor.watch(
+        "broker_connection",
+        broker.spawn_maintainer(connection.clone()),
+    );
     // One heartbeat for all of this process's turns; it runs until the
     // drain is over, so turns finishing after SIGTERM keep their leases.
     let leases = lease::Leases::new(pool.clone(), config.chat.turn_lease);
     let heartbeat_stop = CancellationToken::new();
-    let heartbeat = leases.spawn(broker.clone(), heartbeat_stop.clone());
+    supervisor.watch(
+        "lease_heartbeat",
+        leases.spawn(broker.clone(), heartbeat_stop.clone()),
+    );
     let agent = Arc::new(agent::Agent::new(
         pool,
         model,
@@ -83,8 +99,12 @@ pub async fn run(
         leases,
     ));
     consumer::run(agent, broker, shutdown).await;
+    // The drain is over: nothing left to renew. A re-drive cut short by the
+    // connection's end rolls back and is done by another worker.
     heartbeat_stop.cancel();
-    let _ = heartbeat.await;
     connection.cancel();
-    Ok(())
+    match supervisor.failure() {
+        Some(why) => Err(StartError::LoopEnded(why)),
+        None => Ok(()),
+    }
 }

@@ -3,10 +3,12 @@
 
 mod auth;
 mod client_ip;
+mod idempotency;
 mod input;
 mod request_id;
 
 pub use auth::{AuthToken, AuthUser, StreamScope, UserScope};
 pub use client_ip::ClientIp;
+pub use idempotency::{IdempotencyKeyHeader, mark_replayed};
 pub use input::{ApiJson, ApiPath, ApiQuery, BODY_LIMIT, OptionalJson};
 pub use request_id::RequestId;

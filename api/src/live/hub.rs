@@ -204,7 +204,7 @@ impl Hub {
 
     /// Consumes this instance's queue until `shutdown`, re-creating it and
     /// its bindings at every broker connection.
-    pub fn spawn(self: &Arc<Self>, shutdown: CancellationToken) {
+    pub fn spawn(self: &Arc<Self>, shutdown: CancellationToken) -> tokio::task::JoinHandle<()> {
         let hub = self.clone();
         tokio::spawn(async move {
             let mut generations = hub.broker.generations();
@@ -221,7 +221,7 @@ impl Hub {
                     _ = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
                 }
             }
-        });
+        })
     }
 
     async fn consume(

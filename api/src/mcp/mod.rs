@@ -58,7 +58,8 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let state = startup::build_state(config, pool, shutdown.clone());
     startup::start_services(&state, &shutdown).await?;
-    serve_with(state, listener, shutdown).await
+    serve_with(state.clone(), listener, shutdown).await?;
+    startup::failed(&state)
 }
 
 /// Binds MCP_SERVER_HOST:MCP_SERVER_PORT; the error names the address and
@@ -99,7 +100,10 @@ pub async fn serve_with(
 pub fn router(state: AppState, shutdown: &CancellationToken) -> Router {
     let sessions = Arc::new(LocalSessionManager::default());
     let owners = Arc::new(SessionOwners::default());
-    spawn_session_gauge(sessions.clone(), owners.clone(), shutdown.clone());
+    state.supervisor.watch(
+        "mcp_sessions",
+        spawn_session_gauge(sessions.clone(), owners.clone(), shutdown.clone()),
+    );
 
     let mut config = StreamableHttpServerConfig::default()
         .with_allowed_hosts(state.config.mcp.allowed_hosts.clone())
@@ -148,7 +152,7 @@ fn spawn_session_gauge(
     sessions: Arc<LocalSessionManager>,
     owners: Arc<SessionOwners>,
     shutdown: CancellationToken,
-) {
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         loop {
             tokio::select! {
@@ -166,7 +170,7 @@ fn spawn_session_gauge(
             metrics::gauge!("mcp_sessions").set(open.len() as f64);
         }
         metrics::gauge!("mcp_sessions").set(0.0);
-    });
+    })
 }
 
 /// `https://a.example` -> `https://a.example:443`: rmcp reads an origin

@@ -84,7 +84,7 @@ fn tool_list() -> Vec<rmcp::model::Tool> {
     Tool::ALL
         .into_iter()
         .map(|tool| {
-            let schema = match tool.parameters() {
+            let schema = match tool.client_parameters() {
                 Value::Object(schema) => schema,
                 _ => serde_json::Map::new(),
             };

@@ -148,6 +148,7 @@ fn vars_of(id: &str) -> &'static [&'static str] {
         "cors" => &["ALLOWED_ORIGINS"],
         "database.tls" => &["DATABASE_URL"],
         "metrics" => &["METRICS_PORT", "METRICS_ENABLED"],
+        "mcp.public_url" => &["MCP_PUBLIC_URL"],
         _ => &[],
     }
 }
@@ -224,8 +225,9 @@ fn readable_config(vars: &HashMap<String, String>) -> Option<Deployment> {
     None
 }
 
-/// ENVIRONMENT, DEBUG, LOG_LEVEL, LOG_FORMAT, secrets, CORS, DATABASE_URL
-/// and where /metrics is served against what production needs.
+/// ENVIRONMENT, DEBUG, LOG_LEVEL, LOG_FORMAT, secrets, CORS, DATABASE_URL,
+/// where /metrics is served and the MCP server's public URL against what
+/// production needs.
 fn settings(report: &mut Report, vars: &HashMap<String, String>, config: &Deployment) {
     // The declared one: `config` may be the relaxed copy made for the
     // connection checks.
@@ -294,6 +296,7 @@ fn settings(report: &mut Report, vars: &HashMap<String, String>, config: &Deploy
     });
     report.push(cors(config, production));
     report.push(metrics(config, production));
+    report.push(mcp_public_url(config, production));
     let url = config.api.database.url.expose();
     let tls = [
         "sslmode=require",
@@ -385,6 +388,35 @@ fn metrics(config: &Deployment, production: bool) -> Check {
         Check::fail("metrics", reason, fix)
     } else {
         Check::warn("metrics", reason, fix)
+    }
+}
+
+/// The MCP server names its own URL in its OAuth protected-resource
+/// metadata (RFC 9728), and clients must refuse metadata whose `resource`
+/// differs from the URL they used (§3.3). Unset, the URL is built from the
+/// request's Host header with `http://`: behind a TLS proxy that is the
+/// wrong scheme (and, through our nginx, which forwards `$host`, the wrong
+/// port), so OAuth discovery breaks and tells clients to use plain http.
+/// So production fails on unset as well as on an `http://` URL (issue 19).
+fn mcp_public_url(config: &Deployment, production: bool) -> Check {
+    let mcp = &config.api.mcp;
+    if !mcp.enabled {
+        return Check::pass("mcp.public_url", "MCP_ENABLED=false: no MCP server");
+    }
+    let reason = match &mcp.public_url {
+        Some(url) if url.starts_with("https://") => {
+            return Check::pass("mcp.public_url", format!("MCP_PUBLIC_URL={url}"));
+        }
+        Some(url) => format!(
+            "MCP_PUBLIC_URL={url} is not https: MCP clients are told to send their tokens in the clear"
+        ),
+        None => "MCP_PUBLIC_URL is unset: the OAuth metadata names http://<Host header>/mcp, not the https:// URL clients use, so they refuse it".into(),
+    };
+    let fix = "set MCP_PUBLIC_URL to the https:// URL clients use, e.g. https://mcp.example.com/mcp (or MCP_ENABLED=false)";
+    if production {
+        Check::fail("mcp.public_url", reason, fix)
+    } else {
+        Check::warn("mcp.public_url", reason, fix)
     }
 }
 

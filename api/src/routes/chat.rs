@@ -9,13 +9,12 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
-use todo_common::Error;
 use todo_common::chat::{TurnJob, messages, outbox};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::error::ApiResult;
-use crate::extract::{ApiJson, ApiPath, RequestId, UserScope};
+use crate::extract::{ApiJson, ApiPath, IdempotencyKeyHeader, RequestId, UserScope, mark_replayed};
 use crate::live::Wants;
 use crate::openapi::{AuthErrors, BadInput, BodyErrors, NotFound, RateLimited, ServerErrors};
 use crate::state::AppState;
@@ -74,19 +73,6 @@ struct PreferWait {
 }
 
 #[derive(Deserialize, IntoParams)]
-#[into_params(parameter_in = Header)]
-#[allow(dead_code)]
-struct IdempotencyKey {
-    /// Any unique value per message (a UUID, say), sent again when the post
-    /// is retried: the retry gets the message stored the first time (same
-    /// `message_id`, `Idempotent-Replayed: true`) instead of a second one.
-    /// 1 to 255 visible ASCII characters; kept as long as the message is.
-    #[param(rename = "Idempotency-Key", value_type = String, required = false,
-        pattern = "^[!-~]{1,255}$", example = "0b0a8b0e-6f27-4c1f-9d55-0e7f2f0b3f4e")]
-    idempotency_key: Option<String>,
-}
-
-#[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Path)]
 #[allow(dead_code)]
 struct ChatPath {
@@ -111,7 +97,7 @@ const WAIT_POLL: Duration = Duration::from_millis(250);
         Send an `Idempotency-Key` to make retries safe: a post whose answer was lost (a dropped \
         connection, a 503) can be sent again without storing the message twice.",
     security(("bearer" = [])),
-    params(ChatPath, PreferWait, IdempotencyKey),
+    params(ChatPath, PreferWait, IdempotencyKeyHeader),
     request_body = ChatBody,
     responses(
         (status = 200, description = "Finished within the `Prefer: wait` time (or before a replay of the post): \
@@ -134,11 +120,11 @@ pub async fn post(
     State(state): State<AppState>,
     scope: UserScope,
     RequestId(request_id): RequestId,
+    IdempotencyKeyHeader { key }: IdempotencyKeyHeader,
     headers: HeaderMap,
     ApiJson(body): ApiJson<ChatBody>,
 ) -> ApiResult<Response> {
     let text = messages::parse_text(&body.message)?;
-    let idempotency_key = idempotency_key(&headers)?;
     let wait = prefer_wait(&headers);
     // Listen before anything happens, so the answer cannot slip by unseen.
     // Notices only: the streamed deltas of a busy user never wake it (nor
@@ -151,7 +137,7 @@ pub async fn post(
         conversation_id: body.conversation_id,
         text: &text,
         request_id: Some(&request_id),
-        idempotency_key: idempotency_key.as_deref(),
+        idempotency_key: key.as_ref(),
     };
     let posted = messages::post(
         &state.pool,
@@ -245,24 +231,9 @@ async fn hand_off(state: &AppState, job: &TurnJob, outbox_id: i64) {
 /// A replayed post answers as the first did, and says it is a replay.
 fn mark_replay(mut response: Response, posted: &messages::Posted) -> Response {
     if posted.replayed() {
-        response
-            .headers_mut()
-            .insert("idempotent-replayed", HeaderValue::from_static("true"));
+        mark_replayed(&mut response);
     }
     response
-}
-
-/// The `Idempotency-Key` header, checked; at most one.
-fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
-    let values: Vec<&HeaderValue> = headers.get_all("idempotency-key").iter().collect();
-    match values[..] {
-        [] => Ok(None),
-        // Not visible ASCII (to_str fails): refused by the check, as empty.
-        [value] => Ok(Some(messages::parse_idempotency_key(
-            value.to_str().unwrap_or_default(),
-        )?)),
-        _ => Err(Error::invalid("Idempotency-Key", "send one key, not several").into()),
-    }
 }
 
 /// `Prefer: wait=N` (RFC 7240), capped at 60 s; other preferences ignored.

@@ -24,12 +24,16 @@ pub struct Health {
     /// The probe's round trip; null when it failed.
     database_latency_ms: Option<f64>,
     broker_connected: bool,
+    /// Background loops that have not finished a round within
+    /// BACKGROUND_STALL_SECONDS (e.g. `outbox_relay`, `revocation_sync`):
+    /// any makes the instance unhealthy.
+    stalled_loops: Vec<&'static str>,
     version: &'static str,
     environment: &'static str,
 }
 
 /// `healthy`; `degraded` without RabbitMQ (chat is kept in the outbox);
-/// `unhealthy` (503) without PostgreSQL.
+/// `unhealthy` (503) without PostgreSQL or with a stalled background loop.
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 enum HealthStatus {
@@ -47,20 +51,27 @@ enum HealthStatus {
     description = "A live round trip to PostgreSQL on every call (for load balancers), and the RabbitMQ connection state.",
     responses(
         (status = 200, description = "Serving (healthy or degraded).", body = Health),
-        (status = 503, description = "PostgreSQL is unreachable.", body = Health),
+        (status = 503, description = "PostgreSQL is unreachable, or a background loop stalled.", body = Health),
     ),
 )]
 pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
     let probe = db::ping(&state.pool, DB_TIMEOUT).await;
     let broker_connected = state.broker.is_connected();
+    let stalled_loops = state.supervisor.stalled();
     let latency_ms = probe.as_ref().ok().map(|l| l.as_secs_f64() * 1000.0);
     // Without the broker the API still takes chat (the outbox holds it), so
-    // it stays in rotation: degraded, not down.
-    let (status, label) = match (&probe, broker_connected) {
-        (Ok(_), true) => (StatusCode::OK, HealthStatus::Healthy),
-        (Ok(_), false) => (StatusCode::OK, HealthStatus::Degraded),
-        (Err(_), _) => (StatusCode::SERVICE_UNAVAILABLE, HealthStatus::Unhealthy),
+    // it stays in rotation: degraded, not down. A stalled loop (no relay, no
+    // revocation sync) leaves it half-working: out of rotation.
+    let (status, label) = match (&probe, broker_connected, stalled_loops.is_empty()) {
+        (Ok(_), true, true) => (StatusCode::OK, HealthStatus::Healthy),
+        (Ok(_), false, true) => (StatusCode::OK, HealthStatus::Degraded),
+        (Err(_), _, _) | (_, _, false) => {
+            (StatusCode::SERVICE_UNAVAILABLE, HealthStatus::Unhealthy)
+        }
     };
+    if !stalled_loops.is_empty() {
+        tracing::warn!(loops = ?stalled_loops, "health check: background loops stalled");
+    }
     if let Err(why) = &probe {
         tracing::warn!(error = %why, "health check: database unreachable");
     }
@@ -71,6 +82,7 @@ pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Health>)
             database_connected: probe.is_ok(),
             database_latency_ms: latency_ms,
             broker_connected,
+            stalled_loops,
             version: todo_common::VERSION,
             environment: state.config.general.environment.as_str(),
         }),

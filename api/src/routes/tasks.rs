@@ -12,7 +12,9 @@ use todo_common::tasks::{ListParams, NewTaskInput, Task, TaskPage, TaskPatchInpu
 use utoipa::{IntoParams, ToSchema};
 
 use crate::error::ApiResult;
-use crate::extract::{ApiJson, ApiPath, ApiQuery, OptionalJson, UserScope};
+use crate::extract::{
+    ApiJson, ApiPath, ApiQuery, IdempotencyKeyHeader, OptionalJson, UserScope, mark_replayed,
+};
 use crate::openapi::{AuthErrors, BadInput, BodyErrors, NotFound, ServerErrors};
 use crate::state::AppState;
 
@@ -75,13 +77,19 @@ pub async fn list(
     tag = "tasks",
     operation_id = "tasks_create",
     summary = "Create a task",
+    description = "Send an `Idempotency-Key` to make retries safe: a creation whose answer was lost \
+        (a dropped connection, a 503) can be sent again without adding the task twice.",
     security(("bearer" = [])),
-    params(UserPath),
+    params(UserPath, IdempotencyKeyHeader),
     request_body = NewTaskInput,
     responses(
-        (status = 201, description = "Created.", body = Task, headers(
+        (status = 201, description = "Created (or, for a replay, created by the first request with this \
+            `Idempotency-Key`: the task as it is now).", body = Task, headers(
             ("Location" = String, description = "`/api/{user_id}/tasks/{id}`"),
+            ("Idempotent-Replayed" = String, description = "`true` when an earlier request with this `Idempotency-Key` created the task"),
         )),
+        (status = 422, description = "`idempotency_key_reused`: the `Idempotency-Key` came with another task \
+            before.", body = crate::openapi::ErrorBody),
         BodyErrors,
         AuthErrors,
         ServerErrors,
@@ -90,13 +98,21 @@ pub async fn list(
 pub async fn create(
     State(state): State<AppState>,
     scope: UserScope,
+    IdempotencyKeyHeader { key }: IdempotencyKeyHeader,
     ApiJson(input): ApiJson<NewTaskInput>,
 ) -> ApiResult<Response> {
-    let task = state.tasks.create(&scope.user_id, input.parse()?).await?;
-    let location = format!("/api/{}/tasks/{}", scope.user_id, task.id);
-    let mut response = (StatusCode::CREATED, Json(task)).into_response();
+    let created = state
+        .tasks
+        .create(&scope.user_id, input.parse()?, key.as_ref())
+        .await?;
+    let location = format!("/api/{}/tasks/{}", scope.user_id, created.task.id);
+    // A replay answers as the first request did: 201, the same task.
+    let mut response = (StatusCode::CREATED, Json(created.task)).into_response();
     if let Ok(value) = HeaderValue::from_str(&location) {
         response.headers_mut().insert(header::LOCATION, value);
+    }
+    if created.replayed {
+        mark_replayed(&mut response);
     }
     Ok(response)
 }

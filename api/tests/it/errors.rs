@@ -219,3 +219,55 @@ async fn deeply_nested_bodies_are_a_400_not_a_crash() {
         "nothing stored, and still serving"
     );
 }
+
+/// A deadlock or serialization failure is a race the request lost, not a
+/// fault: 503 with Retry-After, a code a client can act on, and nothing
+/// stored, so sending it again is safe (issue 19).
+#[tokio::test]
+async fn deadlocks_and_serialization_failures_are_503_to_retry_and_store_nothing() {
+    let app = TestApp::spawn().await;
+    let user = app.signup("contended@example.com").await;
+    let path = format!("/api/{}/tasks", user.id);
+    for code in ["40P01", "40001"] {
+        // What PostgreSQL raises in the transaction it picks as a deadlock's
+        // victim, or cannot serialize.
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "CREATE OR REPLACE FUNCTION lose_the_race() RETURNS trigger LANGUAGE plpgsql AS $$ \
+             BEGIN RAISE EXCEPTION 'forced' USING ERRCODE = '{code}'; END $$; \
+             CREATE OR REPLACE TRIGGER lose_the_race BEFORE INSERT ON tasks \
+             FOR EACH ROW EXECUTE FUNCTION lose_the_race();"
+        )))
+        .execute(&app.pool)
+        .await
+        .unwrap();
+        let res = app
+            .send_json(
+                Method::POST,
+                &path,
+                Some(&user.token),
+                &json!({"title": "Buy milk"}),
+            )
+            .await;
+        assert_eq!(
+            res.headers().get("retry-after").map(|v| v.as_bytes()),
+            Some(&b"1"[..]),
+            "{code}"
+        );
+        let err = expect_error(res, StatusCode::SERVICE_UNAVAILABLE, "transaction_conflict").await;
+        assert!(!err.to_string().contains("forced"), "{code}: {err}");
+    }
+    let (_, list) = app.list_tasks(&user, "").await;
+    assert_eq!(list["tasks"], json!([]), "nothing was stored");
+    let events: i64 = sqlx::query_scalar("SELECT count(*) FROM events WHERE type LIKE 'task.%'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(events, 0, "no event was recorded");
+
+    // Once the race is over, the same request goes through.
+    sqlx::query("DROP TRIGGER lose_the_race ON tasks")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    app.create_task(&user, json!({"title": "Buy milk"})).await;
+}

@@ -78,3 +78,32 @@ async fn unhealthy_while_the_database_is_down_and_back_by_itself() {
     let body = wait_for(&app, StatusCode::OK).await;
     assert_eq!(body["database_connected"], true);
 }
+
+/// Issue 19, item 10: a background loop that hangs (here the outbox relay,
+/// its query blocked by a lock) takes the instance out of rotation until it
+/// runs again; it used to go unnoticed while chat hand-offs piled up.
+#[tokio::test]
+async fn a_stalled_background_loop_makes_the_instance_unhealthy_until_it_runs_again() {
+    let app = TestApp::spawn_with(&[("BACKGROUND_STALL_SECONDS", "1")]).await;
+    let (status, body) = health(&app).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["stalled_loops"], serde_json::json!([]));
+
+    // The relay's next pass waits on the outbox table as long as this holds it.
+    let mut lock = app.pool.begin().await.unwrap();
+    sqlx::query("LOCK TABLE outbox IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut *lock)
+        .await
+        .unwrap();
+    let body = wait_for(&app, StatusCode::SERVICE_UNAVAILABLE).await;
+    assert_eq!(body["status"], "unhealthy");
+    assert_eq!(body["stalled_loops"], serde_json::json!(["outbox_relay"]));
+    assert_eq!(
+        body["database_connected"], true,
+        "the database itself answers"
+    );
+
+    lock.commit().await.unwrap();
+    let body = wait_for(&app, StatusCode::OK).await;
+    assert_eq!(body["stalled_loops"], serde_json::json!([]));
+}

@@ -1,10 +1,13 @@
-//! Tokens signed by a key from AUTH_JWKS_URL (Better Auth's JWT plugin, EdDSA).
+//! Tokens signed by a key from AUTH_JWKS_URL (Better Auth's JWT plugin: EdDSA
+//! by default, ES256 as configured).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use axum::Router;
 use axum::routing::get;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -16,6 +19,9 @@ const KEY_A: &[u8] = include_bytes!("../fixtures/ed25519_a.pem");
 const KEY_B: &[u8] = include_bytes!("../fixtures/ed25519_b.pem");
 const X_A: &str = include_str!("../fixtures/ed25519_a.x");
 const X_B: &str = include_str!("../fixtures/ed25519_b.x");
+const P256_A: &[u8] = include_bytes!("../fixtures/p256_a.pem");
+const P256_A_X: &str = include_str!("../fixtures/p256_a.x");
+const P256_A_Y: &str = include_str!("../fixtures/p256_a.y");
 
 fn jwk(kid: &str, x: &str) -> Value {
     json!({"kty": "OKP", "crv": "Ed25519", "x": x.trim(), "kid": kid, "alg": "EdDSA", "use": "sig"})
@@ -222,4 +228,78 @@ async fn the_key_set_is_not_fetched_through_redirects() {
         0,
         "redirect followed"
     );
+}
+
+fn p256_jwk(kid: &str) -> Value {
+    json!({"kty": "EC", "crv": "P-256", "x": P256_A_X.trim(), "y": P256_A_Y.trim(),
+           "kid": kid, "alg": "ES256", "use": "sig"})
+}
+
+fn es256(kid: &str, sub: &str) -> String {
+    let mut header = Header::new(Algorithm::ES256);
+    header.kid = Some(kid.into());
+    let claims = json!({"sub": sub, "iat": now(), "exp": now() + 600});
+    jsonwebtoken::encode(&header, &claims, &EncodingKey::from_ec_pem(P256_A).unwrap()).unwrap()
+}
+
+/// The same ES256 token with its other valid signature: ECDSA's (r, s) and
+/// (r, n - s) both verify (n: the order of P-256), and nothing in the token
+/// says which one the signer made.
+fn high_s_twin(token: &str) -> String {
+    const N: [u8; 32] = [
+        0xFF, 0xFF, 0xFF, 0xFF, 0x00, 0x00, 0x00, 0x00, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+        0xFF, 0xBC, 0xE6, 0xFA, 0xAD, 0xA7, 0x17, 0x9E, 0x84, 0xF3, 0xB9, 0xCA, 0xC2, 0xFC, 0x63,
+        0x25, 0x51,
+    ];
+    let (signed, signature) = token.rsplit_once('.').unwrap();
+    let mut rs = URL_SAFE_NO_PAD.decode(signature).unwrap();
+    assert_eq!(rs.len(), 64, "r || s, 32 bytes each");
+    // s' = n - s, big-endian, byte by byte with a borrow (s < n, so none is left).
+    let mut borrow = 0;
+    for (s, n) in rs[32..].iter_mut().zip(N).rev() {
+        let d = i16::from(n) - i16::from(*s) - borrow;
+        borrow = i16::from(d < 0);
+        *s = (d + 256 * borrow) as u8;
+    }
+    assert_eq!(borrow, 0);
+    format!("{signed}.{}", URL_SAFE_NO_PAD.encode(rs))
+}
+
+#[tokio::test]
+async fn a_logged_out_es256_token_stays_out_under_its_other_signature() {
+    let server = KeyServer::start(json!({"keys": [p256_jwk("ec-a")]})).await;
+    let app = TestApp::spawn_with(&[("AUTH_JWKS_URL", server.url.as_str())]).await;
+
+    // The attack works on this backend: a token never logged out is
+    // accepted under both signatures.
+    let kept = es256("ec-a", "ba-user-6");
+    let kept_twin = high_s_twin(&kept);
+    assert_ne!(kept_twin, kept);
+    assert_eq!(status(&app, "ba-user-6", &kept).await, StatusCode::OK);
+    assert_eq!(status(&app, "ba-user-6", &kept_twin).await, StatusCode::OK);
+
+    // Logged out, the token is refused under either signature, here and by
+    // an instance that reads the revocation from the database.
+    let token = es256("ec-a", "ba-user-7");
+    assert_eq!(status(&app, "ba-user-7", &token).await, StatusCode::OK);
+    let res = app
+        .call(Method::POST, "/api/auth/logout", Some(&token))
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let twin = high_s_twin(&token);
+    assert_eq!(
+        status(&app, "ba-user-7", &token).await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        status(&app, "ba-user-7", &twin).await,
+        StatusCode::UNAUTHORIZED,
+        "the re-signed token is the logged-out one"
+    );
+    let peer = app.spawn_peer().await;
+    assert_eq!(
+        status(&peer, "ba-user-7", &twin).await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(status(&peer, "ba-user-6", &kept_twin).await, StatusCode::OK);
 }

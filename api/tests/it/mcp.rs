@@ -143,7 +143,7 @@ async fn the_tools_are_the_chat_assistants_with_truthful_annotations() {
     assert_eq!(names, Tool::ALL.map(Tool::name));
     for (listed, tool) in tools.iter().zip(Tool::ALL) {
         assert_eq!(listed["description"], tool.description());
-        assert_eq!(listed["inputSchema"], tool.parameters());
+        assert_eq!(listed["inputSchema"], tool.client_parameters());
         let hints = &listed["annotations"];
         let a = tool.annotations();
         assert_eq!(hints["readOnlyHint"], a.read_only, "{listed}");
@@ -260,6 +260,101 @@ async fn tool_errors_are_results_and_unknown_tools_are_protocol_errors() {
     assert_eq!(answer["error"]["code"], -32602, "{answer}");
     let (_, rest) = app.list_tasks(&alice, "").await;
     assert_eq!(rest["tasks"], json!([]));
+}
+
+/// The text of a tool result that is an error.
+fn refusal(result: &Value) -> &str {
+    assert_eq!(result["isError"], true, "{result}");
+    result["content"][0]["text"].as_str().unwrap()
+}
+
+/// MCP calls carry no headers of their own, so add_task takes the key as
+/// an argument; it is the same key as REST's Idempotency-Key.
+#[tokio::test]
+async fn add_task_with_an_idempotency_key_adds_the_task_once() {
+    let app = TestApp::spawn().await;
+    let alice = app.signup("alice@example.com").await;
+    let bob = app.signup("bob@example.com").await;
+    let mut mcp = Mcp::connect(&app, &alice).await;
+    let call = json!({"title": "call mom", "idempotency_key": "mcp-1"});
+
+    let first = mcp.call_tool("add_task", call.clone()).await;
+    assert_eq!(first["isError"], false, "{first}");
+    let first = content(&first);
+    let id = first["task_id"].clone();
+    // Retried in the same session, or after reconnecting: the first task.
+    let again = mcp.call_tool("add_task", call.clone()).await;
+    assert_eq!(content(&again), first, "answered as the first call");
+    let mut reconnected = Mcp::connect(&app, &alice).await;
+    let again = reconnected.call_tool("add_task", call.clone()).await;
+    assert_eq!(content(&again)["task_id"], id);
+
+    // Another task under the key is refused, naming the argument.
+    let other = json!({"title": "call dad", "idempotency_key": "mcp-1"});
+    let text = refusal(&mcp.call_tool("add_task", other).await).to_string();
+    assert!(text.contains("idempotency_key"), "{text}");
+    for bad in [
+        json!(""),
+        json!("has space"),
+        json!("k".repeat(256)),
+        json!(7),
+    ] {
+        let result = mcp
+            .call_tool("add_task", json!({"title": "x", "idempotency_key": bad}))
+            .await;
+        let text = refusal(&result);
+        assert!(text.contains("idempotency_key"), "{bad}: {text}");
+    }
+
+    // One key, one task, whichever door: REST replays the MCP call.
+    let res = app
+        .request(
+            reqwest::Method::POST,
+            &format!("/api/{}/tasks", alice.id),
+            Some(&alice.token),
+        )
+        .header("idempotency-key", "mcp-1")
+        .json(&json!({"title": "call mom"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    assert_eq!(res.headers()["idempotent-replayed"], "true");
+    assert_eq!(res.json::<Value>().await.unwrap()["id"], id);
+
+    // Keys are per user: Bob's call with Alice's key is his own task.
+    let mut bobs = Mcp::connect(&app, &bob).await;
+    let his = content(&bobs.call_tool("add_task", call).await);
+    assert_ne!(his["task_id"], id);
+    for user in [&alice, &bob] {
+        let (_, rest) = app.list_tasks(user, "").await;
+        assert_eq!(rest["tasks"].as_array().unwrap().len(), 1, "{rest}");
+    }
+}
+
+#[tokio::test]
+async fn parallel_add_task_retries_create_one_task() {
+    let app = TestApp::spawn().await;
+    let alice = app.signup("alice@example.com").await;
+    let mut sessions = Vec::new();
+    for _ in 0..6 {
+        sessions.push(Mcp::connect(&app, &alice).await);
+    }
+    let call = json!({"title": "one thing", "idempotency_key": "same"});
+    let results = futures_util::future::join_all(
+        sessions
+            .iter_mut()
+            .map(|mcp| mcp.call_tool("add_task", call.clone())),
+    )
+    .await;
+    let ids: Vec<Value> = results
+        .iter()
+        .map(|r| content(r)["task_id"].clone())
+        .collect();
+    assert!(ids[0].is_i64(), "{results:?}");
+    assert!(ids.iter().all(|id| *id == ids[0]), "{ids:?}");
+    let (_, rest) = app.list_tasks(&alice, "").await;
+    assert_eq!(rest["tasks"].as_array().unwrap().len(), 1, "{rest}");
 }
 
 #[tokio::test]

@@ -1,11 +1,13 @@
 //! Operations (issue 14): the compose file against the code, backups that
-//! restore, the schema page, and the healthcheck, preflight and smoke
-//! commands' logic against real PostgreSQL, RabbitMQ and a running API.
+//! restore, the schema page, our nginx.conf run by nginx, and the
+//! healthcheck, preflight and smoke commands' logic against real
+//! PostgreSQL, RabbitMQ and a running API.
 
 mod backup;
 mod compose;
 mod docs;
 mod healthcheck;
+mod nginx;
 mod preflight;
 mod schema_doc;
 mod smoke;

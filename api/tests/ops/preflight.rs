@@ -28,6 +28,7 @@ fn sound(db_url: &str, prefix: &str) -> HashMap<String, String> {
         ("LOG_FORMAT", "json"),
         ("ALLOWED_ORIGINS", "https://app.example.com"),
         ("METRICS_PORT", "9100"),
+        ("MCP_PUBLIC_URL", "https://mcp.example.com/mcp"),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -134,6 +135,7 @@ async fn a_sound_deployment_passes_with_its_latency_and_pool_budget() {
         "log_format",
         "cors",
         "metrics",
+        "mcp.public_url",
         "database.reachable",
         "database.migrations",
         "database.pool",
@@ -258,6 +260,56 @@ async fn production_without_metrics_port_fails_naming_it() {
         "{}",
         report.to_text()
     );
+    pool.close().await;
+}
+
+#[tokio::test]
+async fn production_mcp_without_an_https_public_url_fails() {
+    // The OAuth metadata names this URL; unset, it is http://<Host>/mcp,
+    // which clients reaching the server over https refuse (issue 19).
+    let (name, pool) = fresh_database().await;
+    let mut vars = sound(&url_for(&name), &prefix());
+    vars.insert("ENVIRONMENT".into(), "production".into());
+    vars.remove("MCP_PUBLIC_URL");
+    let report = preflight(vars.clone(), &Options::default()).await;
+    let reason = failed_reasons(&report, "mcp.public_url");
+    assert!(
+        reason.contains("MCP_PUBLIC_URL is unset") && reason.contains("fix: set MCP_PUBLIC_URL"),
+        "{}",
+        report.to_text()
+    );
+    assert!(!report.passed());
+
+    vars.insert("MCP_PUBLIC_URL".into(), "http://mcp.example.com/mcp".into());
+    let report = preflight(vars.clone(), &Options::default()).await;
+    assert!(
+        failed_reasons(&report, "mcp.public_url").contains("is not https"),
+        "{}",
+        report.to_text()
+    );
+
+    // Outside production it is said, without failing the deploy.
+    vars.insert("ENVIRONMENT".into(), "staging".into());
+    let report = preflight(vars.clone(), &Options::default()).await;
+    assert_eq!(status(&report, "mcp.public_url"), Status::Warn);
+
+    // https, or no MCP server at all: nothing to fix.
+    vars.insert("ENVIRONMENT".into(), "production".into());
+    vars.insert(
+        "MCP_PUBLIC_URL".into(),
+        "https://mcp.example.com/mcp".into(),
+    );
+    let report = preflight(vars.clone(), &Options::default()).await;
+    assert_eq!(
+        status(&report, "mcp.public_url"),
+        Status::Pass,
+        "{}",
+        report.to_text()
+    );
+    vars.remove("MCP_PUBLIC_URL");
+    vars.insert("MCP_ENABLED".into(), "false".into());
+    let report = preflight(vars, &Options::default()).await;
+    assert_eq!(status(&report, "mcp.public_url"), Status::Pass);
     pool.close().await;
 }
 

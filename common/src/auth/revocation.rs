@@ -4,7 +4,7 @@
 //! PostgreSQL holds the truth for every API instance: `revoked_tokens` (one
 //! row per logged-out token, kept until the token would have expired anyway)
 //! and `users.tokens_valid_after`. Requests are checked against an in-memory
-//! copy, so a check costs a hash and two map lookups, not a query. The
+//! copy, so a check costs two hashes and a few map lookups, not a query. The
 //! instance that revokes applies the change to its copy at once; the others
 //! pick it up at their next [`Revocations::refresh`] (every ~2 s in the API).
 //!
@@ -28,15 +28,31 @@ use super::token::{Identity, LEEWAY_SECONDS};
 use crate::domain::UserId;
 use crate::error::{Error, Result};
 
-/// SHA-256 of a whole token string: how the store names a token, so tokens
-/// without a `jti` (Better Auth's, JWKS-signed ones) can be revoked, and no
-/// usable token is ever stored.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct TokenDigest([u8; 32]);
+/// How the store names a token: SHA-256 of its signed part (`header.payload`,
+/// everything before the last '.'), so tokens without a `jti` (Better
+/// Auth's, JWKS-signed ones) can be revoked, and no usable token is ever
+/// stored. Not of the whole string: an ES256 signature has a twin, (r, n - s),
+/// that verifies as well, so the same token can be sent with another
+/// signature (issue 19, item 6); the signed part is what the signer vouched
+/// for, whatever the algorithm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TokenDigest {
+    signed: [u8; 32],
+    /// SHA-256 of the whole string, as revocations were named before. Rows
+    /// stored then are kept until their token expires (its own `exp`, which
+    /// for an external token may be later than JWT_EXPIRATION_HOURS), so this
+    /// is checked too and such a token stays logged out. Once no row revoked
+    /// before this release is left, this field can go.
+    whole: [u8; 32],
+}
 
 impl TokenDigest {
     pub fn of(token: &str) -> Self {
-        Self(Sha256::digest(token.as_bytes()).into())
+        let signed = token.rsplit_once('.').map_or(token, |(signed, _)| signed);
+        Self {
+            signed: Sha256::digest(signed.as_bytes()).into(),
+            whole: Sha256::digest(token.as_bytes()).into(),
+        }
     }
 }
 
@@ -55,8 +71,8 @@ pub struct Revocations {
 struct Cache {
     /// False until the first successful load; until then no token is accepted.
     loaded: bool,
-    /// Revoked tokens and when their rows may go.
-    tokens: HashMap<TokenDigest, DateTime<Utc>>,
+    /// Revoked tokens (stored digests) and when their rows may go.
+    tokens: HashMap<[u8; 32], DateTime<Utc>>,
     /// Per-user "log out everywhere" instants.
     cutoffs: HashMap<UserId, DateTime<Utc>>,
     /// Database time from which the next refresh reads.
@@ -91,7 +107,8 @@ impl Revocations {
                 "token revocations not loaded yet".into(),
             ));
         }
-        let revoked = cache.tokens.contains_key(token)
+        let revoked = cache.tokens.contains_key(&token.signed)
+            || cache.tokens.contains_key(&token.whole)
             || cache
                 .cutoffs
                 .get(&who.user_id)
@@ -106,7 +123,7 @@ impl Revocations {
     pub async fn revoke(&self, token: &TokenDigest, who: &Identity) -> Result<()> {
         let keep_until = Self::keep_until(who);
         insert_token(&self.pool, token, who, keep_until).await?;
-        self.write().tokens.insert(*token, keep_until);
+        self.write().tokens.insert(token.signed, keep_until);
         Ok(())
     }
 
@@ -131,7 +148,7 @@ impl Revocations {
             cutoff.ok_or_else(|| Error::Unauthenticated("this account no longer exists".into()))?;
         tx.commit().await?;
         let mut cache = self.write();
-        cache.tokens.insert(*token, keep_until);
+        cache.tokens.insert(token.signed, keep_until);
         raise(&mut cache.cutoffs, who.user_id.clone(), cutoff);
         Ok(cutoff)
     }
@@ -173,7 +190,7 @@ impl Revocations {
         let mut cache = self.write();
         for (hash, keep_until) in tokens {
             if let Ok(digest) = <[u8; 32]>::try_from(hash) {
-                cache.tokens.insert(TokenDigest(digest), keep_until);
+                cache.tokens.insert(digest, keep_until);
             }
         }
         for (user, cutoff) in cutoffs {
@@ -215,7 +232,7 @@ async fn insert_token<'e>(
         "INSERT INTO revoked_tokens (token_hash, user_id, expires_at) VALUES ($1, $2, $3) \
          ON CONFLICT (token_hash) DO NOTHING",
     )
-    .bind(token.0.as_slice())
+    .bind(token.signed.as_slice())
     .bind(&who.user_id)
     .bind(keep_until)
     .execute(db)
@@ -289,9 +306,27 @@ mod tests {
         assert_eq!(cutoffs[&user], later);
     }
 
-    #[test]
-    fn digests_name_the_whole_token() {
-        assert_eq!(TokenDigest::of("a.b.c"), TokenDigest::of("a.b.c"));
-        assert_ne!(TokenDigest::of("a.b.c"), TokenDigest::of("a.b.d"));
+    #[tokio::test]
+    async fn a_token_is_named_by_its_signed_part_whatever_its_signature() {
+        let r = loaded();
+        let who = identity("u1", 0);
+        let (token, twin) = (TokenDigest::of("h.p.sig"), TokenDigest::of("h.p.twin"));
+        assert_eq!(token.signed, twin.signed);
+        r.write().tokens.insert(token.signed, who.expires_at);
+        assert!(
+            r.check(&twin, &who).is_err(),
+            "the other signature is refused"
+        );
+        assert!(r.check(&TokenDigest::of("h.q.sig"), &who).is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_token_revoked_under_its_whole_string_digest_stays_revoked() {
+        // A row stored before revocations were named by the signed part.
+        let r = loaded();
+        let who = identity("u1", 0);
+        let old: [u8; 32] = Sha256::digest(b"h.p.sig").into();
+        r.write().tokens.insert(old, who.expires_at);
+        assert!(r.check(&TokenDigest::of("h.p.sig"), &who).is_err());
     }
 }

@@ -12,8 +12,8 @@ use uuid::Uuid;
 
 use super::conversations::Conversation;
 use super::{MAX_MESSAGE_CHARS, TurnJob};
-use crate::domain::UserId;
 use crate::domain::text::bounded;
+use crate::domain::{IdempotencyKey, UserId};
 use crate::error::{Error, Result};
 use crate::events::{self, kind};
 
@@ -79,8 +79,7 @@ pub struct NewPost<'a> {
     /// Already checked by `parse_text`.
     pub text: &'a str,
     pub request_id: Option<&'a str>,
-    /// Already checked by `parse_idempotency_key`.
-    pub idempotency_key: Option<&'a str>,
+    pub idempotency_key: Option<&'a IdempotencyKey>,
 }
 
 /// What `post` stored and must now be published.
@@ -97,27 +96,6 @@ impl Posted {
     pub fn replayed(&self) -> bool {
         self.outbox_id.is_none()
     }
-}
-
-/// Longest Idempotency-Key kept (the column's CHECK).
-pub const MAX_IDEMPOTENCY_KEY_CHARS: usize = 255;
-
-/// An Idempotency-Key header's value: 1 to 255 visible ASCII characters,
-/// taken as sent (the IETF draft's quoted form is a key like any other, as
-/// long as the client's retries send it the same way).
-pub fn parse_idempotency_key(raw: &str) -> Result<String> {
-    if raw.is_empty()
-        || raw.len() > MAX_IDEMPOTENCY_KEY_CHARS
-        || !raw.bytes().all(|b| b.is_ascii_graphic())
-    {
-        return Err(Error::invalid(
-            "Idempotency-Key",
-            format!(
-                "must be 1 to {MAX_IDEMPOTENCY_KEY_CHARS} visible ASCII characters, such as a UUID"
-            ),
-        ));
-    }
-    Ok(raw.to_string())
 }
 
 /// 1..=4000 characters after trimming; newlines allowed.
@@ -262,7 +240,7 @@ pub async fn post(
     let mut row = NewRow::new(user, "user", new.text);
     row.status = "queued";
     row.request_id = new.request_id;
-    row.idempotency_key = new.idempotency_key;
+    row.idempotency_key = new.idempotency_key.map(IdempotencyKey::as_str);
     let message = append(&mut tx, conversation_id, row).await?;
     let message_id = message.id;
     if new_conversation {
@@ -305,7 +283,7 @@ pub async fn post(
 async fn replay(
     tx: &mut Transaction<'_, Postgres>,
     user: &UserId,
-    key: &str,
+    key: &IdempotencyKey,
     new: &NewPost<'_>,
 ) -> Result<Option<TurnJob>> {
     let stored: Option<(Uuid, Uuid, String, Option<String>)> = sqlx::query_as(
@@ -313,7 +291,7 @@ async fn replay(
          WHERE user_id = $1 AND idempotency_key = $2",
     )
     .bind(user)
-    .bind(key)
+    .bind(key.as_str())
     .fetch_optional(&mut **tx)
     .await?;
     let Some((message_id, conversation_id, content, request_id)) = stored else {

@@ -26,6 +26,8 @@ pub struct Http {
     pub event_retention: Duration,
     /// How often the background probe checks PostgreSQL.
     pub health_check_interval: Duration,
+    /// A background loop this late (beyond its period) is reported stalled by /health.
+    pub background_stall: Duration,
     /// Serve /metrics on this port instead of the API port (unset in
     /// production: a preflight failure, issue 19).
     pub metrics_port: Option<u16>,
@@ -106,6 +108,10 @@ impl Http {
             "HEALTH_CHECK_INTERVAL_SECONDS",
             "How often the background probe checks PostgreSQL and updates the `database_up` / `database_latency_seconds` gauges. `GET /health` itself always checks live.",
         ).positive(60u64));
+        let background_stall = Duration::from_secs(r.var(
+            "BACKGROUND_STALL_SECONDS",
+            "A background loop whose round is this late (beyond its own period: 0.5 s for the outbox relay, 2 s for the revocation sync, twice `HEALTH_CHECK_INTERVAL_SECONDS` for the health probe) is listed in `GET /health` `stalled_loops`, which then answers 503 so a load balancer takes the instance out. A loop that ends stops the process (exit 1) instead.",
+        ).positive(60u64));
         let metrics_port = r.var(
             "METRICS_PORT",
             "Serve `GET /metrics` on this port (on `API_HOST`) instead of the API port; the API port then answers 404 there. Keep the port off the public load balancer and let only Prometheus reach it. Unset: `/metrics` is on the API port, public wherever the API is, and it names every route with its traffic and error rates, the open streams, the database pool and the process's resources; `todo-api preflight` fails that in production (a warning elsewhere).",
@@ -127,6 +133,7 @@ impl Http {
             sse_max_streams,
             event_retention,
             health_check_interval,
+            background_stall,
             metrics_port,
         }
     }

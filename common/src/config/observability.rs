@@ -17,7 +17,7 @@ impl Observability {
         let debug = r.debug;
         let log_level = r.var(
             "LOG_LEVEL",
-            "`TRACE`, `DEBUG`, `INFO`, `WARNING`/`WARN`, `ERROR`. `RUST_LOG`, when set, overrides it with per-module directives.",
+            "`TRACE`, `DEBUG`, `INFO`, `WARNING`/`WARN`, `ERROR`: our own code's level; libraries log at `WARN` and above. The RabbitMQ client's own `ERROR` lines (a connection or channel lost, which every service rides out by reconnecting) are shown as `WARN`, target `lapin` (the original in `lapin_target`), so `ERROR` means something for a person to act on. `RUST_LOG`, when set, overrides it with per-module directives.",
         ).shown_default("info (debug with DEBUG)").parse(
             if debug { "debug" } else { "info" }.to_string(),
             |v| match v.to_ascii_lowercase().as_str() {

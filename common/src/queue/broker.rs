@@ -13,6 +13,7 @@ use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
 use lapin::types::{AMQPValue, FieldTable, LongString};
 use lapin::{BasicProperties, Channel, Confirmation, Connection, ConnectionProperties};
 use tokio::sync::{RwLock, watch};
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::topology::{RetryDelay, TURNS_KEY, Topology};
@@ -94,8 +95,9 @@ impl Broker {
         self.is_connected()
     }
 
-    /// Keeps the connection up until `shutdown`.
-    pub fn spawn_maintainer(self: &Arc<Self>, shutdown: CancellationToken) {
+    /// Keeps the connection up until `shutdown` (the handle is for a
+    /// supervisor: the process depends on this loop).
+    pub fn spawn_maintainer(self: &Arc<Self>, shutdown: CancellationToken) -> JoinHandle<()> {
         let broker = self.clone();
         tokio::spawn(async move {
             let mut backoff = Duration::from_millis(200);
@@ -130,7 +132,7 @@ impl Broker {
                 }
             }
             broker.disconnect().await;
-        });
+        })
     }
 
     /// Connects and declares, within CONNECT_TIMEOUT: a broker that accepts

@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer};
+use sha2::{Digest, Sha256};
 use utoipa::PartialSchema;
 use utoipa::openapi::schema::AdditionalProperties;
 use utoipa::openapi::{RefOr, Schema};
@@ -139,6 +140,23 @@ pub struct NewTask {
     pub tags: TaskTags,
 }
 
+impl NewTask {
+    /// What a retry under the same idempotency key must repeat: SHA-256 of
+    /// the parsed fields, so two bodies that mean the same task (spacing,
+    /// tag case) are the same request.
+    pub(crate) fn fingerprint(&self) -> [u8; 32] {
+        let fields = (
+            self.title.as_str(),
+            self.description.as_str(),
+            self.due_at,
+            self.priority.as_str(),
+            self.tags.as_slice(),
+        );
+        let bytes = serde_json::to_vec(&fields).expect("strings and a timestamp serialize");
+        Sha256::digest(bytes).into()
+    }
+}
+
 /// A validated change; `None` fields are left as they are.
 #[derive(Debug, Clone, Default)]
 pub struct TaskPatch {
@@ -243,6 +261,27 @@ mod tests {
     fn empty_patch_is_rejected() {
         let p: TaskPatchInput = serde_json::from_str("{}").unwrap();
         assert!(p.parse().is_err());
+    }
+
+    #[test]
+    fn the_same_task_has_the_same_fingerprint() {
+        let parse = |json: &str| {
+            serde_json::from_str::<NewTaskInput>(json)
+                .unwrap()
+                .parse()
+                .unwrap()
+                .fingerprint()
+        };
+        let first = parse(r#"{"title": "milk", "tags": ["Shop"]}"#);
+        assert_eq!(
+            first,
+            parse(r#"{"title": " milk ", "tags": ["shop"], "priority": "medium"}"#)
+        );
+        assert_ne!(
+            first,
+            parse(r#"{"title": "milk", "tags": ["shop", "home"]}"#)
+        );
+        assert_ne!(first, parse(r#"{"title": "eggs", "tags": ["shop"]}"#));
     }
 
     #[test]

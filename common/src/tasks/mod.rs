@@ -10,9 +10,9 @@ mod service;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sqlx::{Acquire, PgExecutor, Postgres};
+use sqlx::{Acquire, PgExecutor, Postgres, Transaction};
 
-use crate::domain::{Priority, TaskId, UserId};
+use crate::domain::{IdempotencyKey, Priority, TaskId, UserId};
 use crate::error::{Error, Result};
 use crate::events::{self, kind};
 
@@ -60,28 +60,103 @@ fn not_found(id: TaskId) -> Error {
 // public: a door goes through [`Tasks`] or the tools, which also wake the
 // user's live streams once the change is committed.
 
-pub(crate) async fn create<'c, A>(conn: A, user: &UserId, new: NewTask) -> Result<Task>
+/// What [`create`] came to.
+#[derive(Debug, Clone)]
+pub struct Created {
+    /// The new task, or (replayed) the one the first request with the same
+    /// idempotency key created, as it is now.
+    pub task: Task,
+    /// True when the key had been used for this same task before: nothing
+    /// was stored and no event recorded.
+    pub replayed: bool,
+}
+
+/// Adds a task; with an idempotency key, only once per key (a retry gets the
+/// first request's task, another task under the key is refused).
+pub(crate) async fn create<'c, A>(
+    conn: A,
+    user: &UserId,
+    new: NewTask,
+    key: Option<&IdempotencyKey>,
+) -> Result<Created>
 where
     A: Acquire<'c, Database = Postgres>,
 {
+    let fingerprint = key.map(|_| new.fingerprint());
     let mut tx = conn.begin().await?;
-    let task = sqlx::query_as::<_, Task>(concat!(
-        "INSERT INTO tasks (user_id, title, description, priority, tags, due_at) \
-         VALUES ($1, $2, $3, $4, $5, $6) RETURNING ",
-        columns!()
+    // The key is looked for after the insert meets the unique index, not
+    // before: an insert racing another with the same key waits for it to
+    // commit and then does nothing, so of parallel retries exactly one
+    // stores the task. A task deleted in between frees its key: try again.
+    for _ in 0..3 {
+        let inserted = sqlx::query_as::<_, Task>(concat!(
+            "INSERT INTO tasks (user_id, title, description, priority, tags, due_at, \
+                idempotency_key, idempotency_fingerprint) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+             ON CONFLICT (user_id, idempotency_key) WHERE idempotency_key IS NOT NULL \
+             DO NOTHING RETURNING ",
+            columns!()
+        ))
+        .bind(user)
+        .bind(new.title.as_str())
+        .bind(new.description.as_str())
+        .bind(new.priority)
+        .bind(new.tags.as_slice())
+        .bind(new.due_at)
+        .bind(key.map(IdempotencyKey::as_str))
+        .bind(fingerprint.as_ref().map(|f| f.as_slice()))
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(task) = inserted {
+            events::record(&mut tx, user, kind::TASK_CREATED, None, &task).await?;
+            tx.commit().await?;
+            tracing::debug!(task_id = %task.id, "task created");
+            return Ok(Created {
+                task,
+                replayed: false,
+            });
+        }
+        // Only a key can conflict.
+        let (Some(key), Some(fingerprint)) = (key, fingerprint) else {
+            break;
+        };
+        if let Some(task) = created_under(&mut tx, user, key, &fingerprint).await? {
+            tx.commit().await?;
+            return Ok(Created {
+                task,
+                replayed: true,
+            });
+        }
+    }
+    Err(Error::Internal(
+        "a task's idempotency key kept conflicting without a task".into(),
     ))
+}
+
+/// The task created earlier under `key`, if it still exists. The key sent
+/// with another task is the client's mistake, refused rather than answered
+/// with the wrong task.
+async fn created_under(
+    tx: &mut Transaction<'_, Postgres>,
+    user: &UserId,
+    key: &IdempotencyKey,
+    fingerprint: &[u8; 32],
+) -> Result<Option<Task>> {
+    let stored: Option<(TaskId, Vec<u8>)> = sqlx::query_as(
+        "SELECT id, idempotency_fingerprint FROM tasks \
+         WHERE user_id = $1 AND idempotency_key = $2",
+    )
     .bind(user)
-    .bind(new.title.as_str())
-    .bind(new.description.as_str())
-    .bind(new.priority)
-    .bind(new.tags.as_slice())
-    .bind(new.due_at)
-    .fetch_one(&mut *tx)
+    .bind(key.as_str())
+    .fetch_optional(&mut **tx)
     .await?;
-    events::record(&mut tx, user, kind::TASK_CREATED, None, &task).await?;
-    tx.commit().await?;
-    tracing::debug!(task_id = %task.id, "task created");
-    Ok(task)
+    let Some((id, stored_fingerprint)) = stored else {
+        return Ok(None);
+    };
+    if stored_fingerprint != fingerprint {
+        return Err(Error::IdempotencyKeyReused);
+    }
+    get(&mut **tx, user, id).await.map(Some)
 }
 
 pub async fn get<'c>(db: impl PgExecutor<'c>, user: &UserId, id: TaskId) -> Result<Task> {

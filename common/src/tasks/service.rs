@@ -10,8 +10,8 @@ use std::sync::Arc;
 use serde_json::Value;
 use sqlx::PgPool;
 
-use super::{ListQuery, NewTask, Task, TaskPage, TaskPatch};
-use crate::domain::{TaskId, UserId};
+use super::{Created, ListQuery, NewTask, Task, TaskPage, TaskPatch};
+use crate::domain::{IdempotencyKey, TaskId, UserId};
 use crate::error::Result;
 use crate::queue::Broker;
 use crate::tools::{self, Output, Tool};
@@ -27,10 +27,18 @@ impl Tasks {
         Self { pool, live }
     }
 
-    pub async fn create(&self, user: &UserId, new: NewTask) -> Result<Task> {
-        let task = super::create(&self.pool, user, new).await?;
-        self.live.notify(user).await;
-        Ok(task)
+    /// See [`super::create`]: with a key, a retry gets the first task back.
+    pub async fn create(
+        &self,
+        user: &UserId,
+        new: NewTask,
+        key: Option<&IdempotencyKey>,
+    ) -> Result<Created> {
+        let created = super::create(&self.pool, user, new, key).await?;
+        if !created.replayed {
+            self.live.notify(user).await;
+        }
+        Ok(created)
     }
 
     pub async fn get(&self, user: &UserId, id: TaskId) -> Result<Task> {

@@ -5,7 +5,8 @@
 use chrono::NaiveDate;
 use serde_json::{Map, Value};
 
-use crate::domain::TaskId;
+use super::IDEMPOTENCY_KEY;
+use crate::domain::{IdempotencyKey, TaskId};
 use crate::error::{Error, Result};
 use crate::tasks::{NewTaskInput, TaskPatchInput};
 
@@ -55,6 +56,22 @@ impl Args {
             Value::Number(n) => Some(n.to_string()),
             Value::Bool(b) => Some(b.to_string()),
             _ => None,
+        }
+    }
+
+    /// The arguments without `key`, for a door that does not take it.
+    pub(super) fn without(mut self, key: &str) -> Self {
+        self.0.remove(key);
+        self
+    }
+
+    /// add_task's idempotency key: a string taken as sent (not trimmed,
+    /// as a retry must send it the same way).
+    pub(super) fn idempotency_key(&self) -> Result<Option<IdempotencyKey>> {
+        match self.0.get(IDEMPOTENCY_KEY) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(raw)) => IdempotencyKey::parse(IDEMPOTENCY_KEY, raw).map(Some),
+            Some(_) => Err(Error::invalid(IDEMPOTENCY_KEY, "must be a string")),
         }
     }
 

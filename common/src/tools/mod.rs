@@ -80,9 +80,18 @@ impl Tool {
         }
     }
 
-    /// The JSON schema of the arguments.
+    /// The JSON schema of the arguments, as the chat model is told them.
     pub fn parameters(self) -> Value {
         schema::parameters(self)
+    }
+
+    /// The JSON schema of the arguments for a client that retries calls
+    /// itself (MCP, whose calls carry no headers): add_task also takes an
+    /// optional [`IDEMPOTENCY_KEY`]. The model is not told of it: a chat
+    /// turn runs each call once already, and a key a model made up could
+    /// meet one from another conversation.
+    pub fn client_parameters(self) -> Value {
+        schema::client_parameters(self)
     }
 
     pub fn annotations(self) -> Annotations {
@@ -114,8 +123,11 @@ impl Tool {
     async fn run(self, conn: &mut PgConnection, user: &UserId, args: Args) -> crate::Result<Value> {
         match self {
             Tool::AddTask => {
-                let task = tasks::create(&mut *conn, user, args.new_task()?.parse()?).await?;
-                Ok(changed(&task, "created"))
+                let new = args.new_task()?.parse()?;
+                let key = args.idempotency_key()?;
+                // A replay answers as the first call did.
+                let created = tasks::create(&mut *conn, user, new, key.as_ref()).await?;
+                Ok(changed(&created.task, "created"))
             }
             Tool::ListTasks => {
                 let params = ListParams {
@@ -176,6 +188,10 @@ impl Output {
                 Ok(Output::Refused(e.to_string()))
             }
             Err(Error::Conflict { message, .. }) => Ok(Output::Refused(message)),
+            // In the argument's words, not the header's.
+            Err(Error::IdempotencyKeyReused) => Ok(Output::Refused(format!(
+                "{IDEMPOTENCY_KEY}: was sent before with another task; use a new key for a new task"
+            ))),
             Err(other) => Err(other),
         }
     }
@@ -197,7 +213,12 @@ impl Output {
     }
 }
 
-/// Calls `tool` with already-decoded arguments (a JSON object, or null).
+/// The add_task argument that makes a client's retries safe (see
+/// [`Tool::client_parameters`]).
+pub const IDEMPOTENCY_KEY: &str = "idempotency_key";
+
+/// Calls `tool` for a client (MCP) with already-decoded arguments (a JSON
+/// object, or null); add_task honours an [`IDEMPOTENCY_KEY`].
 pub async fn call(
     conn: &mut PgConnection,
     user: &UserId,
@@ -227,7 +248,10 @@ pub async fn execute(
     };
     let output = match args::parse_text(arguments) {
         Err(problem) => Output::from_result(Err(Error::invalid("arguments", problem)))?,
-        Ok(args) => Output::from_result(tool.run(conn, user, args).await)?,
+        // The model is not offered a key (see `Tool::client_parameters`);
+        // one it sends anyway is dropped, as the turn's own record of the
+        // call (`chat::turns::run_tool`) already runs it once.
+        Ok(args) => Output::from_result(tool.run(conn, user, args.without(IDEMPOTENCY_KEY)).await)?,
     };
     Ok(output.into_json())
 }
@@ -288,6 +312,20 @@ mod tests {
             assert!(!tool.description().is_empty());
         }
         assert_eq!(Tool::from_name("drop_tables"), None);
+    }
+
+    #[test]
+    fn only_clients_are_offered_an_idempotency_key_and_only_for_add_task() {
+        for tool in Tool::ALL {
+            assert!(tool.parameters()["properties"][IDEMPOTENCY_KEY].is_null());
+            let mut client = tool.client_parameters();
+            let key = client["properties"]
+                .as_object_mut()
+                .unwrap()
+                .remove(IDEMPOTENCY_KEY);
+            assert_eq!(key.is_some(), tool == Tool::AddTask, "{tool:?}");
+            assert_eq!(client, tool.parameters(), "{tool:?}: nothing else differs");
+        }
     }
 
     #[test]

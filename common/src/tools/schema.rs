@@ -3,7 +3,8 @@
 
 use serde_json::{Value, json};
 
-use super::Tool;
+use super::{IDEMPOTENCY_KEY, Tool};
+use crate::domain::IdempotencyKey;
 
 pub(super) fn parameters(tool: Tool) -> Value {
     let due = json!({"type": "string", "description": "Due date: YYYY-MM-DD, or an RFC 3339 timestamp such as 2026-12-01T17:00:00Z"});
@@ -53,4 +54,18 @@ pub(super) fn parameters(tool: Tool) -> Value {
             "required": ["task_id"],
         }),
     }
+}
+
+/// [`parameters`], plus add_task's optional idempotency key for clients.
+pub(super) fn client_parameters(tool: Tool) -> Value {
+    let mut schema = parameters(tool);
+    if tool == Tool::AddTask {
+        schema["properties"][IDEMPOTENCY_KEY] = json!({
+            "type": "string",
+            "pattern": format!("^[!-~]{{1,{}}}$", IdempotencyKey::MAX_CHARS),
+            "description": "Optional: a unique value (a UUID, say) to send again when this call is \
+                retried; the retry returns the task the first call created instead of adding another",
+        });
+    }
+    schema
 }
