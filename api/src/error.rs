@@ -38,6 +38,9 @@ pub enum ApiError {
     /// Too many open event streams (SSE_MAX_STREAMS_PER_USER / SSE_MAX_STREAMS).
     #[error("{0}")]
     TooManyStreams(String),
+    /// Too many open MCP sessions (MCP_MAX_SESSIONS_PER_USER / MCP_MAX_SESSIONS).
+    #[error("{0}")]
+    TooManySessions(String),
     /// WEB_ENABLED, but `web/dist` was missing when this binary was built.
     #[error("the web app was not built: run `scripts/web.sh build`, then rebuild todo-api")]
     WebNotBuilt,
@@ -79,6 +82,7 @@ impl ApiError {
             Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             Self::WebNotBuilt => (StatusCode::SERVICE_UNAVAILABLE, "web_not_built"),
             Self::TooManyStreams(_) => (StatusCode::TOO_MANY_REQUESTS, "too_many_streams"),
+            Self::TooManySessions(_) => (StatusCode::TOO_MANY_REQUESTS, "too_many_sessions"),
         }
     }
 }
@@ -154,7 +158,7 @@ impl IntoResponse for ApiError {
             Self::Core(CoreError::TransactionConflict(_)) => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             }
-            Self::TooManyStreams(_) => {
+            Self::TooManyStreams(_) | Self::TooManySessions(_) => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("10"));
             }
             _ => {}

@@ -21,7 +21,9 @@ pub const STACK_ENV_HELP: &str = "Environment:
   BENCH_LOG_LEVEL [error]
       The services' log level (their logs go to stderr)
   BENCH_KEEP_DB [unset]
-      Set to keep the run's database for inspection";
+      Set to keep the run's database for inspection
+  BENCH_RABBITMQ_URL [the machine's RabbitMQ]
+      RABBITMQ_URL for the services: one URL, or a cluster's nodes separated by commas";
 
 /// mock-openai, one API and N workers, killed when dropped; the database is dropped too.
 pub struct Stack {
@@ -30,7 +32,8 @@ pub struct Stack {
     pub db_url: String,
     admin_url: String,
     db_name: String,
-    prefix: String,
+    /// The run's RABBITMQ_PREFIX.
+    pub prefix: String,
     pub procs: Vec<(String, Child)>,
     bin_dir: String,
     /// What the API and the workers run with (their environment is cleared).
@@ -127,6 +130,7 @@ impl Stack {
             ("PATH", std::env::var("PATH").unwrap_or_default()),
             ("DATABASE_URL", stack.db_url.clone()),
             ("RABBITMQ_PREFIX", prefix.clone()),
+            ("RABBITMQ_URL", rabbitmq_url()),
             ("RABBITMQ_QUEUE_EXPIRES_SECONDS", "600".into()),
             ("LOG_LEVEL", log_level),
             ("BETTER_AUTH_SECRET", SECRET.into()),
@@ -308,10 +312,9 @@ impl Stack {
     /// (kept, and named, when BENCH_KEEP_DB is set, for looking into a run afterwards).
     pub async fn stop(mut self) -> Result<()> {
         self.kill();
-        // The services run with the default RABBITMQ_URL (their environment
-        // is cleared). Best effort: the queues also expire on their own.
+        // Best effort: the queues also expire on their own.
         if let Err(e) = todo_common::queue::Topology::new(&self.prefix)
-            .delete_at(todo_common::config::DEFAULT_RABBITMQ_URL)
+            .delete_at(&rabbitmq_url())
             .await
         {
             eprintln!("could not remove the run's queues ({e}); they expire in 10 minutes");
@@ -342,6 +345,12 @@ impl Drop for Stack {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// The services' RABBITMQ_URL: BENCH_RABBITMQ_URL, else the machine's broker.
+fn rabbitmq_url() -> String {
+    std::env::var("BENCH_RABBITMQ_URL")
+        .unwrap_or_else(|_| todo_common::config::DEFAULT_RABBITMQ_URL.into())
 }
 
 /// A port free on 127.0.0.1 right now.

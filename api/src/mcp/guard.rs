@@ -13,39 +13,139 @@ use axum::extract::{FromRequestParts, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt;
 use parking_lot::Mutex;
 use serde_json::{Value, json};
+use todo_common::auth::{Identity, Revocations, TokenDigest};
 use todo_common::domain::UserId;
 
 use crate::error::ApiError;
-use crate::extract::AuthUser;
+use crate::extract::AuthToken;
 use crate::state::AppState;
 
 const SESSION_HEADER: &str = "mcp-session-id";
 const METADATA_PATH: &str = "/.well-known/oauth-protected-resource";
 
-/// Which user opened each session on this instance. A session id is a
-/// bearer secret of its own; binding it to the token's user means another
-/// user's token cannot use (or listen on) a session that leaked.
+/// Which user opened each session on this instance, and with which token.
+/// A session id is a bearer secret of its own; binding it to the token's
+/// user means another user's token cannot use (or listen on) a session that
+/// leaked. The token is kept so the session ends with it (logout, expiry),
+/// as an SSE stream does (issue 19, item 2). The same map caps sessions per
+/// user and per instance (issue 19, item 1): each holds a task and maybe a
+/// live subscription, so an account must not open them without bound.
 #[derive(Default)]
-pub(super) struct SessionOwners(Mutex<HashMap<String, UserId>>);
+pub(super) struct SessionOwners(Mutex<Sessions>);
+
+#[derive(Default)]
+struct Sessions {
+    open: HashMap<String, Opener>,
+    /// Places held by requests that may create a session, until they answer.
+    opening: HashMap<UserId, usize>,
+}
+
+struct Opener {
+    identity: Identity,
+    digest: TokenDigest,
+}
+
+/// Which cap a new session would exceed.
+enum Full {
+    User(usize),
+    Instance(usize),
+}
+
+/// A place for one new session, given back on drop; the session, once
+/// created, holds its own through [`SessionOwners::insert`].
+struct Reservation {
+    owners: Arc<SessionOwners>,
+    user: UserId,
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        let mut sessions = self.owners.0.lock();
+        if let Some(n) = sessions.opening.get_mut(&self.user) {
+            *n -= 1;
+            if *n == 0 {
+                sessions.opening.remove(&self.user);
+            }
+        }
+    }
+}
 
 impl SessionOwners {
     fn owner(&self, session: &str) -> Option<UserId> {
-        self.0.lock().get(session).cloned()
+        self.0
+            .lock()
+            .open
+            .get(session)
+            .map(|o| o.identity.user_id.clone())
     }
 
-    fn insert(&self, session: String, user: UserId) {
-        self.0.lock().insert(session, user);
+    /// Holds a place for a session `user` may be about to open, or says
+    /// which cap is reached. Checked and held under one lock, so parallel
+    /// `initialize`s cannot all slip under the cap.
+    fn reserve(
+        self: &Arc<Self>,
+        user: &UserId,
+        per_user: usize,
+        total: usize,
+    ) -> Result<Reservation, Full> {
+        let mut sessions = self.0.lock();
+        let everyone = sessions.open.len() + sessions.opening.values().sum::<usize>();
+        if everyone >= total {
+            return Err(Full::Instance(total));
+        }
+        let theirs = sessions
+            .open
+            .values()
+            .filter(|o| &o.identity.user_id == user)
+            .count()
+            + sessions.opening.get(user).copied().unwrap_or(0);
+        if theirs >= per_user {
+            return Err(Full::User(per_user));
+        }
+        *sessions.opening.entry(user.clone()).or_default() += 1;
+        Ok(Reservation {
+            owners: self.clone(),
+            user: user.clone(),
+        })
+    }
+
+    fn insert(&self, session: String, identity: Identity, digest: TokenDigest) {
+        self.0
+            .lock()
+            .open
+            .insert(session, Opener { identity, digest });
     }
 
     fn remove(&self, session: &str) {
-        self.0.lock().remove(session);
+        self.0.lock().open.remove(session);
     }
 
     /// Keeps only the sessions still open.
     pub(super) fn retain(&self, open: &[String]) {
-        self.0.lock().retain(|id, _| open.contains(id));
+        self.0.lock().open.retain(|id, _| open.contains(id));
+    }
+
+    /// Forgets and returns the sessions whose opening token was revoked
+    /// (here, or on another instance once the revocation sync brought it)
+    /// or has expired: the caller closes them.
+    pub(super) fn take_ended(&self, revocations: &Revocations) -> Vec<String> {
+        let now = chrono::Utc::now();
+        let mut ended = Vec::new();
+        self.0.lock().open.retain(|id, opener| {
+            let over = opener.identity.expires_at <= now
+                || matches!(
+                    revocations.check(&opener.digest, &opener.identity),
+                    Err(todo_common::Error::Unauthenticated(_))
+                );
+            if over {
+                ended.push(id.clone());
+            }
+            !over
+        });
+        ended
     }
 }
 
@@ -134,8 +234,10 @@ pub(super) async fn check(State(guard): State<Guard>, req: Request, next: Next) 
     }
 
     let (mut parts, body) = req.into_parts();
-    let identity = match AuthUser::from_request_parts(&mut parts, &guard.app).await {
-        Ok(AuthUser(identity)) => identity,
+    // Every request's own token is verified and checked against revocations
+    // here, so a logged-out token is a 401 even on a session it opened.
+    let (identity, digest) = match AuthToken::from_request_parts(&mut parts, &guard.app).await {
+        Ok(AuthToken { identity, digest }) => (identity, digest),
         Err(e) => {
             let mut response = e.into_response();
             if response.status() == StatusCode::UNAUTHORIZED {
@@ -159,15 +261,45 @@ pub(super) async fn check(State(guard): State<Guard>, req: Request, next: Next) 
         metrics::counter!("mcp_requests_refused_total", "reason" => "session").increment(1);
         return forbidden("this MCP session belongs to another user");
     }
-    let user = identity.user_id.clone();
+    // A POST without a session is `initialize`, or a sessionless 2026-07-28
+    // request, which holds its place while its answer is being sent.
+    let reservation = match (&session, &parts.method) {
+        (None, &Method::POST) => {
+            let mcp = &guard.app.config.mcp;
+            match guard.owners.reserve(
+                &identity.user_id,
+                mcp.max_sessions_per_user,
+                mcp.max_sessions,
+            ) {
+                Ok(reservation) => Some(reservation),
+                Err(full) => {
+                    metrics::counter!("mcp_requests_refused_total", "reason" => "sessions")
+                        .increment(1);
+                    return too_many(full).into_response();
+                }
+            }
+        }
+        _ => None,
+    };
+    let opener = identity.clone();
     let closing = parts.method == Method::DELETE;
     parts.extensions.insert(identity);
+    // For subscriptions, which end with the token that made them.
+    parts.extensions.insert(digest);
     let response = next.run(Request::from_parts(parts, body)).await;
     match (session, response.headers().get(SESSION_HEADER)) {
         // initialize: the session is born, and it is this user's.
         (None, Some(created)) => {
             if let Ok(created) = created.to_str() {
-                guard.owners.insert(created.to_owned(), user);
+                guard.owners.insert(created.to_owned(), opener, digest);
+            }
+        }
+        // Sessionless (2026-07-28): the answer may be a long
+        // `subscriptions/listen` stream, a watch like a session's; it holds
+        // its place for as long as its body is being sent.
+        (None, None) => {
+            if let Some(reservation) = reservation {
+                return hold_while_sent(response, reservation);
             }
         }
         (Some(session), _) if closing && response.status().is_success() => {
@@ -181,6 +313,28 @@ pub(super) async fn check(State(guard): State<Guard>, req: Request, next: Next) 
         _ => {}
     }
     response
+}
+
+/// The same response, whose body keeps `reservation` until it is dropped
+/// (sent to the end, or the client went away).
+fn hold_while_sent(response: Response, reservation: Reservation) -> Response {
+    let (parts, body) = response.into_parts();
+    let frames = body.into_data_stream().map(move |frame| {
+        let _held = &reservation;
+        frame
+    });
+    Response::from_parts(parts, axum::body::Body::from_stream(frames))
+}
+
+fn too_many(full: Full) -> ApiError {
+    ApiError::TooManySessions(match full {
+        Full::User(max) => format!(
+            "this account already has {max} open MCP sessions here; close one (DELETE /mcp with its Mcp-Session-Id) or wait for an idle one to expire, then retry"
+        ),
+        Full::Instance(max) => {
+            format!("this server is holding its maximum of {max} MCP sessions; retry shortly")
+        }
+    })
 }
 
 /// Adds `resource_metadata` to the Bearer challenge (MCP authorization

@@ -33,10 +33,13 @@ use std::time::Duration;
 use axum::Router;
 use axum::routing::get;
 use axum::serve::ListenerExt;
+use rmcp::transport::streamable_http_server::session::SessionId;
+use rmcp::transport::streamable_http_server::session::SessionManager;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
 use sqlx::PgPool;
 use todo_common::ApiConfig;
+use todo_common::auth::Revocations;
 use todo_common::config::Mcp;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -102,7 +105,12 @@ pub fn router(state: AppState, shutdown: &CancellationToken) -> Router {
     let owners = Arc::new(SessionOwners::default());
     state.supervisor.watch(
         "mcp_sessions",
-        spawn_session_gauge(sessions.clone(), owners.clone(), shutdown.clone()),
+        spawn_session_sweep(
+            sessions.clone(),
+            owners.clone(),
+            state.revocations.clone(),
+            shutdown.clone(),
+        ),
     );
 
     let mut config = StreamableHttpServerConfig::default()
@@ -146,11 +154,15 @@ pub fn router(state: AppState, shutdown: &CancellationToken) -> Router {
         .with_state(guard)
 }
 
-/// `mcp_sessions` follows the open sessions; sessions that ended (closed,
-/// or expired after 5 idle minutes) lose their owner entry.
-fn spawn_session_gauge(
+/// Every 2 s (the revocation sync's pace): sessions whose opening token was
+/// logged out or expired are closed, which ends their GET stream and drops
+/// their handler (and its watch); sessions that ended otherwise (closed, or
+/// expired after 5 idle minutes) lose their owner entry; `mcp_sessions`
+/// follows the open ones.
+fn spawn_session_sweep(
     sessions: Arc<LocalSessionManager>,
     owners: Arc<SessionOwners>,
+    revocations: Arc<Revocations>,
     shutdown: CancellationToken,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
@@ -158,6 +170,13 @@ fn spawn_session_gauge(
             tokio::select! {
                 _ = shutdown.cancelled() => break,
                 _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+            }
+            for id in owners.take_ended(&revocations) {
+                let id: SessionId = id.into();
+                if let Err(e) = sessions.close_session(&id).await {
+                    tracing::warn!(error = %e, "could not close an MCP session whose token ended");
+                }
+                metrics::counter!("mcp_sessions_ended_total", "reason" => "token").increment(1);
             }
             let open: Vec<String> = sessions
                 .sessions

@@ -2,10 +2,14 @@
 //! subscriber when they change. The watch is fed exactly like an SSE
 //! stream: a RabbitMQ notice says "this user has news" (from whichever
 //! instance or worker made the change), and the user's durable events after
-//! the last one seen say whether any of it was a `task.*` change.
+//! the last one seen say whether any of it was a `task.*` change. Like an
+//! SSE stream, a watch ends with the token that started it (logout, expiry).
 
+use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
+use todo_common::auth::{Identity, Revocations, TokenDigest};
 use todo_common::domain::UserId;
 use todo_common::events;
 use todo_common::tasks::{ListParams, MAX_LIST_LIMIT};
@@ -62,37 +66,89 @@ pub(super) async fn read(
     )
 }
 
-/// A user's task changes, from the moment [`Watch::start`] returns.
+/// A user's task changes, from the moment [`Watch::start`] returns, for as
+/// long as the token that asked is valid.
 pub(super) struct Watch {
     state: AppState,
     user: UserId,
     subscription: Subscription,
     /// The newest event already accounted for.
     seen: i64,
+    token: Token,
+}
+
+/// The token a watch lives by.
+struct Token {
+    identity: Identity,
+    digest: TokenDigest,
+    revocations: Arc<Revocations>,
+    /// Fires at the token's `exp`.
+    ends: Pin<Box<tokio::time::Sleep>>,
+    /// A logout here wakes the watch with a notice; one on another instance
+    /// reaches this one's revocations within the ~2 s sync, seen at this tick.
+    check: tokio::time::Interval,
+}
+
+impl Token {
+    fn revoked(&self) -> bool {
+        // Err(Unavailable) (revocations not loaded yet) cannot happen once a
+        // request was authenticated with them; only a revocation ends a watch.
+        matches!(
+            self.revocations.check(&self.digest, &self.identity),
+            Err(todo_common::Error::Unauthenticated(_))
+        )
+    }
 }
 
 /// Events read per query while catching up.
 const BATCH: i64 = 500;
+/// How often a watch looks for revocations synced from other instances.
+const REVOCATION_CHECK: Duration = Duration::from_secs(1);
 
 impl Watch {
     /// Subscribes to the user's notices, then notes where their events
     /// stand: a change committed after this returns is never missed.
-    pub(super) async fn start(state: &AppState, user: &UserId) -> todo_common::Result<Self> {
+    pub(super) async fn start(
+        state: &AppState,
+        identity: &Identity,
+        digest: TokenDigest,
+    ) -> todo_common::Result<Self> {
+        let user = &identity.user_id;
         let subscription = state.hub.subscribe(user, Wants::Notices).await;
         let (seen, _) = events::bounds(&state.pool, user).await?;
+        let left = (identity.expires_at - chrono::Utc::now())
+            .to_std()
+            .unwrap_or_default();
+        let check = tokio::time::interval_at(
+            tokio::time::Instant::now() + REVOCATION_CHECK,
+            REVOCATION_CHECK,
+        );
         Ok(Self {
             state: state.clone(),
             user: user.clone(),
             subscription,
             seen,
+            token: Token {
+                identity: identity.clone(),
+                digest,
+                revocations: state.revocations.clone(),
+                ends: Box::pin(tokio::time::sleep(left)),
+                check,
+            },
         })
     }
 
-    /// Waits for the user's next task change(s); false once `stop` is cancelled.
+    /// Waits for the user's next task change(s); false once `stop` is
+    /// cancelled or the token is revoked or expired (then for good).
     pub(super) async fn changed(&mut self, stop: &CancellationToken) -> bool {
         loop {
+            if self.token.revoked() {
+                return false;
+            }
             tokio::select! {
                 _ = stop.cancelled() => return false,
+                _ = &mut self.token.ends => return false,
+                _ = self.token.check.tick() => continue,
                 live = self.subscription.rx.recv() => match live {
                     Some(Live::Notice) => {}
                     // Not sent to a notices-only subscription.
@@ -100,6 +156,11 @@ impl Watch {
                     // Only the hub's end closes it: subscribe again and re-read.
                     None => self.subscription = self.state.hub.subscribe(&self.user, Wants::Notices).await,
                 },
+            }
+            // A logout wakes its user's watches with a notice: the
+            // revocation is seen here, before any change is announced.
+            if self.token.revoked() {
+                return false;
             }
             match self.task_changes().await {
                 Ok(true) => return true,

@@ -22,7 +22,7 @@ use rmcp::model::{
 use rmcp::service::{RequestContext, SubscriptionContext};
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 use serde_json::Value;
-use todo_common::auth::Identity;
+use todo_common::auth::{Identity, TokenDigest};
 use todo_common::tools::{Output, Tool};
 use tokio_util::sync::DropGuard;
 use tracing::Instrument;
@@ -35,9 +35,11 @@ pub(super) struct TodoMcp {
     state: AppState,
     /// Resources this session subscribed to (`resources/subscribe`).
     subscribed: Arc<Mutex<HashSet<String>>>,
-    /// Set once the session's watch runs; dropping the handler (the
-    /// session ended) stops it.
-    watching: Mutex<Option<DropGuard>>,
+    /// Set while the session's watch runs; dropping the handler (the
+    /// session ended) stops it. The watch clears it when it ends by itself
+    /// (its token was logged out or expired), so a subscribe with a newer
+    /// token starts another.
+    watching: Arc<Mutex<Option<DropGuard>>>,
 }
 
 impl TodoMcp {
@@ -45,7 +47,7 @@ impl TodoMcp {
         Self {
             state,
             subscribed: Arc::default(),
-            watching: Mutex::new(None),
+            watching: Arc::default(),
         }
     }
 }
@@ -64,6 +66,15 @@ fn caller(extensions: &Extensions) -> Result<Identity, McpError> {
         .and_then(|p| p.extensions.get::<Identity>())
         .cloned()
         .ok_or_else(|| McpError::internal_error("request without a verified identity", None))
+}
+
+/// The caller and their token's digest: a subscription lives by that token.
+fn credentials(extensions: &Extensions) -> Result<(Identity, TokenDigest), McpError> {
+    let digest = parts(extensions)
+        .and_then(|p| p.extensions.get::<TokenDigest>())
+        .copied()
+        .ok_or_else(|| McpError::internal_error("request without a verified token", None))?;
+    Ok((caller(extensions)?, digest))
 }
 
 fn request_id(extensions: &Extensions) -> String {
@@ -244,7 +255,7 @@ impl ServerHandler for TodoMcp {
         context: RequestContext<RoleServer>,
     ) -> Result<(), McpError> {
         count("resources/subscribe");
-        let who = caller(&context.extensions)?;
+        let (who, digest) = credentials(&context.extensions)?;
         if !resources::is_known(&request.uri) {
             return Err(McpError::resource_not_found(
                 format!("no resource `{}`", request.uri),
@@ -255,8 +266,10 @@ impl ServerHandler for TodoMcp {
         if self.watching.lock().is_some() {
             return Ok(());
         }
-        // Started before answering, so a change right after the answer is seen.
-        let mut watch = Watch::start(&self.state, &who.user_id)
+        // Started before answering, so a change right after the answer is
+        // seen. It ends with this request's token (the guard closes the
+        // session when the opening token ends; they may differ).
+        let mut watch = Watch::start(&self.state, &who, digest)
             .await
             .map_err(unavailable)?;
         let stop = self.state.shutdown.child_token();
@@ -265,18 +278,21 @@ impl ServerHandler for TodoMcp {
             return Ok(()); // a concurrent subscribe got there first
         }
         *watching = Some(stop.clone().drop_guard());
+        drop(watching);
         let subscribed = self.subscribed.clone();
         let peer = context.peer.clone();
+        let slot = self.watching.clone();
         tokio::spawn(async move {
-            while watch.changed(&stop).await {
+            'watch: while watch.changed(&stop).await {
                 let uris: Vec<String> = subscribed.lock().iter().cloned().collect();
                 for uri in uris {
                     let param = ResourceUpdatedNotificationParam::new(uri);
                     if peer.notify_resource_updated(param).await.is_err() {
-                        return; // the session is gone
+                        break 'watch; // the session is gone
                     }
                 }
             }
+            slot.lock().take();
         });
         Ok(())
     }
@@ -312,13 +328,14 @@ impl ServerHandler for TodoMcp {
 
     async fn listen(&self, context: SubscriptionContext) -> Result<(), McpError> {
         count("subscriptions/listen");
-        let who = caller(&context.request_context().extensions)?;
+        let (who, digest) = credentials(&context.request_context().extensions)?;
         let uris = context
             .accepted()
             .resource_subscriptions
             .clone()
             .unwrap_or_default();
-        let mut watch = Watch::start(&self.state, &who.user_id)
+        // Ends with the request's token, like the session-bound kind.
+        let mut watch = Watch::start(&self.state, &who, digest)
             .await
             .map_err(unavailable)?;
         let stop = self.state.shutdown.child_token();

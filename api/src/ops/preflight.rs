@@ -603,38 +603,41 @@ async fn pool_capacity(pool: &sqlx::PgPool, config: &Deployment, options: &Optio
 }
 
 async fn rabbitmq(report: &mut Report, config: &Deployment, options: &Options) {
-    let display = todo_common::config::redact_url(config.api.broker.url.expose());
-    let connect = tokio::time::timeout(
-        options.timeout,
-        lapin::Connection::connect(
-            config.api.broker.url.expose(),
-            lapin::ConnectionProperties::default(),
-        ),
-    )
-    .await;
-    let conn = match connect {
-        Ok(Ok(conn)) => conn,
-        Ok(Err(e)) => {
-            report.push(Check::fail(
-                "rabbitmq.reachable",
-                format!("cannot connect to {display}: {e}"),
-                "check RABBITMQ_URL (host, port, user, password, vhost) and that RabbitMQ runs",
-            ));
-            return;
+    // As the services do: the first address (of a cluster's) that answers.
+    let mut unreachable = Vec::new();
+    let mut reached = None;
+    for url in todo_common::config::broker_addresses(config.api.broker.url.expose()) {
+        let display = todo_common::config::redact_url(url);
+        let connect = tokio::time::timeout(
+            options.timeout,
+            lapin::Connection::connect(url, lapin::ConnectionProperties::default()),
+        )
+        .await;
+        match connect {
+            Ok(Ok(conn)) => {
+                reached = Some((conn, display));
+                break;
+            }
+            Ok(Err(e)) => unreachable.push(format!("cannot connect to {display}: {e}")),
+            Err(_) => unreachable.push(format!(
+                "{display} did not answer within {:?}",
+                options.timeout
+            )),
         }
-        Err(_) => {
-            report.push(Check::fail(
-                "rabbitmq.reachable",
-                format!("{display} did not answer within {:?}", options.timeout),
-                "check RABBITMQ_URL's host and port, and the firewall",
-            ));
-            return;
-        }
+    }
+    let Some((conn, display)) = reached else {
+        report.push(Check::fail(
+            "rabbitmq.reachable",
+            unreachable.join("; "),
+            "check RABBITMQ_URL (host, port, user, password, vhost), that RabbitMQ runs, and the firewall",
+        ));
+        return;
     };
-    report.push(Check::pass(
-        "rabbitmq.reachable",
-        format!("connected to {display}"),
-    ));
+    let mut what = format!("connected to {display}");
+    if !unreachable.is_empty() {
+        what = format!("{what} ({})", unreachable.join("; "));
+    }
+    report.push(Check::pass("rabbitmq.reachable", what));
     let topology = Topology::from_config(&config.api.broker);
     let declared = async {
         let ch = conn.create_channel().await?;

@@ -3,12 +3,12 @@
 
 use std::time::{Duration, Instant};
 
-use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, HeaderValue};
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use todo_common::tools::Tool;
 
-use crate::helpers::{TestApp, TestUser};
+use crate::helpers::{TEST_SECRET, TestApp, TestUser, expect_error, hs_token, now};
 
 /// One MCP session, speaking JSON-RPC over POST /mcp (answers come as SSE).
 struct Mcp {
@@ -580,4 +580,256 @@ async fn a_subscriber_hears_when_its_tasks_change_through_rest() {
     })
     .await;
     assert_eq!(note["params"]["uri"], "tasks://pending");
+}
+
+/// The session's GET stream, where server-to-client messages travel.
+async fn open_stream(mcp: &Mcp) -> reqwest::Response {
+    let stream = mcp
+        .http
+        .get(&mcp.url)
+        .headers(mcp.headers())
+        .header("accept", "text/event-stream")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), StatusCode::OK);
+    stream
+}
+
+/// What a session's stream did within a bounded wait.
+#[derive(Debug, PartialEq)]
+enum Heard {
+    /// A `notifications/resources/updated` arrived.
+    Update,
+    /// The server closed the stream.
+    Ended,
+    /// Neither, before the deadline.
+    Nothing,
+}
+
+async fn listen_for_updates(stream: &mut reqwest::Response, within: Duration) -> Heard {
+    let deadline = Instant::now() + within;
+    let mut buffer = String::new();
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left, stream.chunk()).await {
+            Err(_) => return Heard::Nothing,
+            Ok(Ok(Some(chunk))) => buffer.push_str(&String::from_utf8_lossy(&chunk)),
+            Ok(Ok(None) | Err(_)) => return Heard::Ended,
+        }
+        if sse_messages(&buffer)
+            .iter()
+            .any(|m| m["method"] == "notifications/resources/updated")
+        {
+            return Heard::Update;
+        }
+    }
+}
+
+/// A token of `user` signed with the test secret, valid for `seconds`.
+fn token_for(user: &TestUser, seconds: i64) -> String {
+    hs_token(
+        jsonwebtoken::Algorithm::HS256,
+        TEST_SECRET,
+        &json!({ "sub": user.id, "iat": now(), "exp": now() + seconds }),
+    )
+}
+
+/// A `tools/call` on `mcp`'s session; its HTTP status.
+async fn next_request_status(mcp: &Mcp) -> StatusCode {
+    mcp.post(&json!({"jsonrpc": "2.0", "id": 99, "method": "tools/call",
+                     "params": {"name": "list_tasks", "arguments": {}}}))
+        .await
+        .status()
+}
+
+#[tokio::test]
+async fn logging_out_ends_the_tokens_subscription_and_session() {
+    let app = TestApp::spawn().await;
+    let alice = app.signup("alice@example.com").await;
+    let mut mcp = Mcp::connect(&app, &alice).await;
+    let answer = mcp
+        .request("resources/subscribe", json!({"uri": "tasks://all"}))
+        .await;
+    assert!(answer["result"].is_object(), "{answer}");
+    let mut stream = open_stream(&mcp).await;
+
+    let res = app
+        .call(Method::POST, "/api/auth/logout", Some(&alice.token))
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    // Her other device (another token) changes a task: the logged-out
+    // session must not hear of it.
+    let phone = TestUser {
+        id: alice.id.clone(),
+        token: token_for(&alice, 3600),
+    };
+    app.create_task(&phone, json!({"title": "after logout"}))
+        .await;
+    let heard = listen_for_updates(&mut stream, Duration::from_secs(5)).await;
+    assert_ne!(heard, Heard::Update, "a logged-out session heard a change");
+    assert_eq!(next_request_status(&mcp).await, StatusCode::UNAUTHORIZED);
+
+    // The session itself is closed: not even a fresh token of hers revives it.
+    mcp.token = phone.token.clone();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while next_request_status(&mcp).await == StatusCode::OK {
+        assert!(Instant::now() < deadline, "the session stayed open");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_subscribed_session_ends_when_its_token_expires() {
+    let app = TestApp::spawn().await;
+    let alice = app.signup("alice@example.com").await;
+    let short = TestUser {
+        id: alice.id.clone(),
+        token: token_for(&alice, 3),
+    };
+    let mut mcp = Mcp::connect(&app, &short).await;
+    let answer = mcp
+        .request("resources/subscribe", json!({"uri": "tasks://all"}))
+        .await;
+    assert!(answer["result"].is_object(), "{answer}");
+    let mut stream = open_stream(&mcp).await;
+
+    let heard = listen_for_updates(&mut stream, Duration::from_secs(15)).await;
+    assert_eq!(heard, Heard::Ended, "the stream outlived its token");
+    // The session is closed with it. (Requests with the token itself are
+    // accepted for the verifier's 30 s clock-skew leeway after `exp`; a new
+    // session opened then ends as soon as it is swept.)
+    assert_eq!(next_request_status(&mcp).await, StatusCode::NOT_FOUND);
+}
+
+/// An `initialize` that may be refused: its raw response.
+async fn try_initialize(app: &TestApp, user: &TestUser) -> reqwest::Response {
+    Mcp::new(app, &user.token).post(&initialize(0)).await
+}
+
+#[tokio::test]
+async fn sessions_are_capped_per_user_with_a_clear_429_and_freed_when_closed() {
+    let app = TestApp::spawn_with(&[("MCP_MAX_SESSIONS_PER_USER", "2")]).await;
+    let ada = app.signup("ada@example.com").await;
+    let bob = app.signup("bob@example.com").await;
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        let mut mcp = Mcp::connect(&app, &ada).await;
+        let answer = mcp
+            .request("resources/subscribe", json!({"uri": "tasks://all"}))
+            .await;
+        assert!(answer["result"].is_object(), "{answer}");
+        held.push(mcp);
+    }
+
+    let refused = try_initialize(&app, &ada).await;
+    assert!(refused.headers().contains_key("retry-after"));
+    let body = expect_error(refused, StatusCode::TOO_MANY_REQUESTS, "too_many_sessions").await;
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("2 open MCP sessions"),
+        "{body}"
+    );
+    Mcp::connect(&app, &bob).await; // another user is not affected
+
+    // Closing a session frees its place at once.
+    let last = held.pop().unwrap();
+    let closed = last
+        .http
+        .delete(&last.url)
+        .headers(last.headers())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(closed.status(), StatusCode::NO_CONTENT);
+    Mcp::connect(&app, &ada).await;
+}
+
+#[tokio::test]
+async fn an_instance_holds_at_most_its_cap_of_sessions() {
+    let app = TestApp::spawn_with(&[("MCP_MAX_SESSIONS", "2")]).await;
+    for n in 0..2 {
+        let user = app.signup(&format!("u{n}@example.com")).await;
+        Mcp::connect(&app, &user).await;
+    }
+    let late = app.signup("late@example.com").await;
+    let body = expect_error(
+        try_initialize(&app, &late).await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "too_many_sessions",
+    )
+    .await;
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("maximum of 2"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn a_sessionless_listen_stream_holds_a_session_place_while_open() {
+    let app = TestApp::spawn_with(&[("MCP_MAX_SESSIONS_PER_USER", "1")]).await;
+    let ada = app.signup("ada@example.com").await;
+    // 2026-07-28: no session; a subscription is one long request.
+    let mcp = Mcp::new(&app, &ada.token);
+    let mut headers = mcp.headers();
+    headers.insert(
+        "mcp-protocol-version",
+        HeaderValue::from_static("2026-07-28"),
+    );
+    headers.insert(
+        "mcp-method",
+        HeaderValue::from_static("subscriptions/listen"),
+    );
+    let listen = mcp
+        .http
+        .post(&mcp.url)
+        .headers(headers)
+        .json(
+            &json!({"jsonrpc": "2.0", "id": 1, "method": "subscriptions/listen",
+            "params": {
+                "_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                          "io.modelcontextprotocol/clientCapabilities": {}},
+                "notifications": {"resourceSubscriptions": ["tasks://all"]}}}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        listen.status(),
+        StatusCode::OK,
+        "{}",
+        listen.text().await.unwrap()
+    );
+    assert!(listen.headers().get("mcp-session-id").is_none());
+
+    let refused = try_initialize(&app, &ada).await;
+    expect_error(refused, StatusCode::TOO_MANY_REQUESTS, "too_many_sessions").await;
+    drop(listen);
+}
+
+#[tokio::test]
+async fn logging_out_on_another_instance_ends_the_session_within_the_sync() {
+    let app = TestApp::spawn().await;
+    let alice = app.signup("alice@example.com").await;
+    let mut mcp = Mcp::connect(&app, &alice).await;
+    let answer = mcp
+        .request("resources/subscribe", json!({"uri": "tasks://all"}))
+        .await;
+    assert!(answer["result"].is_object(), "{answer}");
+    let mut stream = open_stream(&mcp).await;
+
+    let peer = app.spawn_peer().await;
+    let res = peer
+        .call(Method::POST, "/api/auth/logout", Some(&alice.token))
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    // This instance learns of it through the revocation sync (~2 s).
+    let heard = listen_for_updates(&mut stream, Duration::from_secs(15)).await;
+    assert_eq!(heard, Heard::Ended, "the session outlived its logout");
+    assert_eq!(next_request_status(&mcp).await, StatusCode::UNAUTHORIZED);
 }

@@ -103,6 +103,11 @@ struct Args {
     /// ...for this many seconds.
     #[arg(long, default_value_t = 5)]
     broker_down: u64,
+    /// The RabbitMQ node `--restart-broker-at` stops (`rabbitmqctl -n`); with a
+    /// cluster (BENCH_RABBITMQ_URL), `leader:<node>` stops whichever node leads
+    /// the run's turn queue, asked of <node>. Default: the machine's node.
+    #[arg(long)]
+    broker_node: Option<String>,
     /// Extra event-stream clients connecting (and later leaving) per second.
     #[arg(long, default_value_t = 0)]
     sse_churn: usize,
@@ -207,9 +212,9 @@ async fn listen(mut res: reqwest::Response, book: Arc<Mutex<Book>>) {
 async fn main() -> Result<()> {
     let args = Args::parse();
     let result = run(&args).await;
-    // Whatever happened, leave the machine's broker running.
-    if args.restart_broker_at.is_some()
-        && let Err(e) = rabbitmqctl("start_app")
+    // Whatever happened, leave the broker running.
+    if let Some(node) = STOPPED_NODE.get()
+        && let Err(e) = rabbitmqctl(node.as_deref(), "start_app")
     {
         eprintln!("could not start RabbitMQ again ({e}); run `rabbitmqctl start_app`");
     }
@@ -291,6 +296,7 @@ async fn run(args: &Args) -> Result<()> {
         });
     }
 
+    let prefix = stack.prefix.clone();
     let stack = Arc::new(tokio::sync::Mutex::new(stack));
     let chaos = args.kill_every.filter(|n| *n > 0).map(|every| {
         let (stack, db) = (stack.clone(), db.clone());
@@ -302,7 +308,16 @@ async fn run(args: &Args) -> Result<()> {
     let outage = args.restart_broker_at.map(|at| {
         let (http, base) = (http.clone(), base.clone());
         let (at, down) = (start + Duration::from_secs(at), args.broker_down);
-        tokio::spawn(restart_broker(http, base, at, Duration::from_secs(down)))
+        let node = args.broker_node.clone();
+        let queue = todo_common::queue::Topology::new(&prefix).turns_queue();
+        tokio::spawn(restart_broker(
+            http,
+            base,
+            at,
+            Duration::from_secs(down),
+            node,
+            queue,
+        ))
     });
     let churn_stats: Arc<Mutex<Churn>> = Arc::default();
     if args.sse_churn > 0 {
@@ -572,12 +587,17 @@ fn report_gauges(gauges: &[WorkerGauges]) {
     );
 }
 
-/// `rabbitmqctl <action>` on this machine.
-fn rabbitmqctl(action: &str) -> Result<()> {
-    let out = std::process::Command::new("rabbitmqctl")
-        .arg(action)
-        .output()
-        .context("run rabbitmqctl")?;
+/// The node `--restart-broker-at` stopped (None: the machine's own), to
+/// start it again whatever happens.
+static STOPPED_NODE: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+
+/// `rabbitmqctl [-n node] <action>` on this machine.
+fn rabbitmqctl(node: Option<&str>, action: &str) -> Result<()> {
+    let mut cmd = std::process::Command::new("rabbitmqctl");
+    if let Some(node) = node {
+        cmd.args(["-n", node]);
+    }
+    let out = cmd.arg(action).output().context("run rabbitmqctl")?;
     if !out.status.success() {
         bail!(
             "rabbitmqctl {action}: {}",
@@ -585,6 +605,29 @@ fn rabbitmqctl(action: &str) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// The node that leads quorum queue `queue`, as node `ask` sees it.
+fn leader_of(queue: &str, ask: &str) -> Result<String> {
+    let out = std::process::Command::new("rabbitmqctl")
+        .args([
+            "-n",
+            ask,
+            "-q",
+            "--no-table-headers",
+            "list_queues",
+            "name",
+            "leader",
+        ])
+        .output()
+        .context("run rabbitmqctl list_queues")?;
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| {
+            let (name, leader) = l.split_once('\t')?;
+            (name == queue).then(|| leader.trim().to_string())
+        })
+        .with_context(|| format!("no leader of {queue} on {ask}"))
 }
 
 /// When RabbitMQ was stopped and started, and when the API said it was
@@ -603,12 +646,28 @@ async fn restart_broker(
     base: String,
     at: Instant,
     down: Duration,
+    node: Option<String>,
+    queue: String,
 ) -> Result<Outage> {
     tokio::time::sleep_until(at.into()).await;
-    tokio::task::spawn_blocking(|| rabbitmqctl("stop_app")).await??;
+    // `leader:<node>`: the node leading the turn queue now, asked of <node>.
+    let node = match node.as_deref().and_then(|n| n.strip_prefix("leader:")) {
+        Some(ask) => {
+            let ask = ask.to_string();
+            Some(tokio::task::spawn_blocking(move || leader_of(&queue, &ask)).await??)
+        }
+        None => node,
+    };
+    eprintln!(
+        "stopping RabbitMQ node {}",
+        node.as_deref().unwrap_or("(this machine's)")
+    );
+    let _ = STOPPED_NODE.set(node.clone());
+    let (stop, start) = (node.clone(), node);
+    tokio::task::spawn_blocking(move || rabbitmqctl(stop.as_deref(), "stop_app")).await??;
     let stopped = Instant::now();
     tokio::time::sleep(down).await;
-    tokio::task::spawn_blocking(|| rabbitmqctl("start_app")).await??;
+    tokio::task::spawn_blocking(move || rabbitmqctl(start.as_deref(), "start_app")).await??;
     let started = Instant::now();
     let mut api_connected = None;
     while started.elapsed() < Duration::from_secs(60) {

@@ -9,6 +9,7 @@ pub const DEFAULT_RABBITMQ_URL: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
 
 #[derive(Debug, Clone)]
 pub struct Broker {
+    /// One address, or several (the nodes of a cluster) separated by commas.
     pub url: Secret,
     /// Prefix of every exchange and queue name, so several deployments (or
     /// test runs) can share one broker.
@@ -17,13 +18,30 @@ pub struct Broker {
     pub queue_expires: Option<Duration>,
 }
 
+/// The addresses of a RABBITMQ_URL, in order.
+pub fn addresses(url: &str) -> impl Iterator<Item = &str> {
+    url.split(',').map(str::trim)
+}
+
 impl Broker {
     pub fn read(r: &mut Reader) -> Self {
         r.section("broker");
         let url = Secret::new(
-            r.var("RABBITMQ_URL", "The broker.")
-                .string(DEFAULT_RABBITMQ_URL),
+            r.var(
+                "RABBITMQ_URL",
+                "The broker: one `amqp://` (or `amqps://`) URL, or the nodes of a RabbitMQ cluster as several URLs separated by commas. Processes connect to the first that answers and, when its connection is lost, to the next one, round the list (docs/deployment.md, \"RabbitMQ as a cluster\").",
+            )
+            .string(DEFAULT_RABBITMQ_URL),
         );
+        if let Some(bad) = addresses(url.expose()).find(|a| {
+            !(a.starts_with("amqp://") || a.starts_with("amqps://"))
+                || a.contains(char::is_whitespace)
+        }) {
+            let shown = super::redact_url(bad);
+            r.problem(format!(
+                "RABBITMQ_URL: `{shown}` is not an amqp:// or amqps:// URL (separate several with commas)"
+            ));
+        }
         let prefix = r
             .var(
                 "RABBITMQ_PREFIX",

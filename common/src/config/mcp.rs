@@ -15,6 +15,10 @@ pub struct Mcp {
     pub allowed_origins: Vec<String>,
     /// The endpoint as clients reach it, named in the OAuth metadata.
     pub public_url: Option<String>,
+    /// Open MCP sessions one user may hold on one instance.
+    pub max_sessions_per_user: usize,
+    /// Open MCP sessions one instance holds.
+    pub max_sessions: usize,
 }
 
 impl Mcp {
@@ -61,6 +65,18 @@ impl Mcp {
                 "The MCP endpoint as clients reach it (`https://mcp.example.com/mcp`), named in the OAuth protected-resource metadata; by default `http://<Host header>/mcp`.",
             )
             .parse(None, |v| parse::http_url(v).map(Some));
+        let max_sessions_per_user = r
+            .var(
+                "MCP_MAX_SESSIONS_PER_USER",
+                "Open MCP sessions one user may hold on one instance; another `initialize` gets 429 `too_many_sessions` with `Retry-After`. A session's place is freed when it is closed (`DELETE /mcp`), idle for 5 minutes, or its token is logged out or expires.",
+            )
+            .positive(20usize);
+        let max_sessions = r
+            .var(
+                "MCP_MAX_SESSIONS",
+                "Open MCP sessions one instance holds, all users together; more get the same 429. Each holds a task and, when subscribed, a live subscription.",
+            )
+            .positive(1000usize);
         Self {
             enabled,
             host,
@@ -68,6 +84,8 @@ impl Mcp {
             allowed_hosts,
             allowed_origins,
             public_url,
+            max_sessions_per_user,
+            max_sessions,
         }
     }
 }

@@ -24,7 +24,7 @@ use std::collections::HashMap;
 use std::fmt;
 
 pub use auth::Auth;
-pub use broker::{Broker, DEFAULT_RABBITMQ_URL};
+pub use broker::{Broker, DEFAULT_RABBITMQ_URL, addresses as broker_addresses};
 pub use chat::Chat;
 pub use database::Database;
 pub use http::Http;

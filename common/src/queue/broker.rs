@@ -6,7 +6,7 @@
 
 use crate::error::ErrorChain;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
@@ -18,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::topology::{RetryDelay, TURNS_KEY, Topology};
 use crate::chat::TurnJob;
-use crate::config::{Secret, redact_url};
+use crate::config::{Secret, broker_addresses as addresses, redact_url};
 use crate::domain::UserId;
 use serde_json::{Value, json};
 
@@ -46,7 +46,12 @@ struct Link {
 }
 
 pub struct Broker {
+    /// One address, or a cluster's nodes separated by commas.
     url: Secret,
+    /// Which address a connection is tried at first: the one that last
+    /// worked, or the one after it once that connection was lost (its node
+    /// may be the one that went away).
+    first: AtomicUsize,
     topology: Topology,
     link: RwLock<Option<Link>>,
     connected: AtomicBool,
@@ -61,6 +66,7 @@ impl Broker {
     pub fn new(url: Secret, topology: Topology) -> Arc<Self> {
         Arc::new(Self {
             url,
+            first: AtomicUsize::new(0),
             topology,
             link: RwLock::new(None),
             connected: AtomicBool::new(false),
@@ -135,23 +141,46 @@ impl Broker {
         })
     }
 
-    /// Connects and declares, within CONNECT_TIMEOUT: a broker that accepts
-    /// TCP but never answers must not stall us forever.
+    /// Connects to the first address that answers, starting at `first`, and
+    /// declares. Each address gets CONNECT_TIMEOUT (a fifth of it when there
+    /// are several, so one node that accepts TCP but never answers delays
+    /// the others little); the error is the last address's.
     async fn connect(&self) -> lapin::Result<()> {
-        match tokio::time::timeout(CONNECT_TIMEOUT, self.try_connect()).await {
-            Ok(result) => result,
-            Err(_) => Err(lapin::Error::from(lapin::ErrorKind::IOError(
-                std::sync::Arc::new(std::io::Error::new(
-                    std::io::ErrorKind::TimedOut,
-                    "RabbitMQ did not answer in time",
-                )),
-            ))),
+        let all: Vec<&str> = addresses(self.url.expose()).collect();
+        let each = match all.len() {
+            1 => CONNECT_TIMEOUT,
+            _ => CONNECT_TIMEOUT / 5,
+        };
+        let first = self.first.load(Ordering::Relaxed) % all.len();
+        let mut last = None;
+        for i in (0..all.len()).map(|k| (first + k) % all.len()) {
+            let attempt = match tokio::time::timeout(each, self.try_connect(all[i])).await {
+                Ok(result) => result,
+                Err(_) => Err(lapin::Error::from(lapin::ErrorKind::IOError(
+                    std::sync::Arc::new(std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        "RabbitMQ did not answer in time",
+                    )),
+                ))),
+            };
+            match attempt {
+                Ok(()) => {
+                    self.first.store(i, Ordering::Relaxed);
+                    return Ok(());
+                }
+                Err(e) => {
+                    if all.len() > 1 {
+                        tracing::warn!(error = %e.chain(), broker = %redact_url(all[i]), "cannot connect to this RabbitMQ node; trying the next");
+                    }
+                    last = Some(e);
+                }
+            }
         }
+        Err(last.expect("at least one address"))
     }
 
-    async fn try_connect(&self) -> lapin::Result<()> {
-        let connection =
-            Connection::connect(self.url.expose(), ConnectionProperties::default()).await?;
+    async fn try_connect(&self, url: &str) -> lapin::Result<()> {
+        let connection = Connection::connect(url, ConnectionProperties::default()).await?;
         let publisher = connection.create_channel().await?;
         publisher
             .confirm_select(ConfirmSelectOptions::default())
@@ -165,7 +194,7 @@ impl Broker {
         });
         self.connected.store(true, Ordering::Relaxed);
         self.generation.send_modify(|g| *g += 1);
-        tracing::info!(broker = %redact_url(self.url.expose()), "connected to RabbitMQ; topology declared");
+        tracing::info!(broker = %redact_url(url), "connected to RabbitMQ; topology declared");
         Ok(())
     }
 
@@ -199,6 +228,9 @@ impl Broker {
             if !healthy {
                 self.connected.store(false, Ordering::Relaxed);
                 *self.link.write().await = None;
+                // Its node may be the one that went away: the next connection
+                // tries the next address first.
+                self.first.fetch_add(1, Ordering::Relaxed);
                 return;
             }
         }

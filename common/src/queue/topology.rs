@@ -5,10 +5,17 @@
 //! {p}.chat (direct) --"turns"--> {p}.chat.turns  (quorum, delivery limit, DLX)
 //!        ^                              | over the delivery limit
 //!        | TTL expiry                   v
-//! {p}.chat.retry --"1s|5s|30s"--> {p}.chat.turns.retry.*   {p}.chat.dlx --> {p}.chat.turns.dead
+//! {p}.chat.delay --"1s|5s|30s"--> {p}.chat.turns.delay.*   {p}.chat.dlx --> {p}.chat.turns.dead
 //! ```
 //! RabbitMQ 3.10 has no built-in delayed retry: a turn that must wait is
-//! published to a retry queue whose TTL dead-letters it back to `turns`.
+//! published to a delay queue whose TTL dead-letters it back to `turns`.
+//! Every queue that holds turns is a quorum queue, replicated over a
+//! cluster's nodes: losing one node loses no parked turn and blocks no
+//! declaration. (The delay queues used to be classic queues named
+//! `{p}.chat.turns.retry.*` behind `{p}.chat.retry`: while their one node was
+//! down, declaring them failed and no process could connect at all. New
+//! names, because a queue's type cannot change; the old queues empty
+//! themselves within 30 s of the upgrade, see docs/deployment.md.)
 
 use std::time::Duration;
 
@@ -85,7 +92,7 @@ impl Topology {
         format!("{}.chat", self.prefix)
     }
     pub fn retry_exchange(&self) -> String {
-        format!("{}.chat.retry", self.prefix)
+        format!("{}.chat.delay", self.prefix)
     }
     fn dead_exchange(&self) -> String {
         format!("{}.chat.dlx", self.prefix)
@@ -107,7 +114,7 @@ impl Topology {
         format!("{}.chat.turns.dead", self.prefix)
     }
     pub fn retry_queue(&self, delay: RetryDelay) -> String {
-        format!("{}.chat.turns.retry.{}", self.prefix, delay.key())
+        format!("{}.chat.turns.delay.{}", self.prefix, delay.key())
     }
     pub(super) fn retry_key(delay: RetryDelay) -> &'static str {
         delay.key()
@@ -185,6 +192,7 @@ impl Topology {
             // much is published to it: with x-expires, these stay only
             // because every connected process re-declares them in time.
             let mut args = self.queue_args();
+            args.insert("x-queue-type".into(), string("quorum"));
             args.insert(
                 "x-message-ttl".into(),
                 AMQPValue::LongInt(delay.duration().as_millis() as i32),
@@ -220,10 +228,22 @@ impl Topology {
         Ok(())
     }
 
-    /// Connects to `url` and removes this prefix's queues and exchanges
-    /// (the end of a test or benchmark run).
+    /// Connects to `url` (a RABBITMQ_URL: the first of its addresses that
+    /// answers) and removes this prefix's queues and exchanges (the end of a
+    /// test or benchmark run).
     pub async fn delete_at(&self, url: &str) -> lapin::Result<()> {
-        let conn = lapin::Connection::connect(url, lapin::ConnectionProperties::default()).await?;
+        let mut connected = None;
+        for address in crate::config::broker_addresses(url) {
+            match lapin::Connection::connect(address, lapin::ConnectionProperties::default()).await
+            {
+                Ok(conn) => {
+                    connected = Some(Ok(conn));
+                    break;
+                }
+                Err(e) => connected = Some(Err(e)),
+            }
+        }
+        let conn = connected.expect("at least one address")?;
         let ch = conn.create_channel().await?;
         let deleted = self.delete(&ch).await;
         let _ = conn.close(200, "done".into()).await;

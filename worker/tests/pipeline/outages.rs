@@ -439,3 +439,51 @@ async fn a_session_lost_in_the_rate_limiter_delays_the_turn_and_never_fails_it()
     assert_eq!(tasks, ["water the plants"], "added once");
     worker.stop().await;
 }
+
+/// Issue 19, the broker as a cluster: given every node's address, the API and
+/// the worker connect to the first that answers and, when that node goes
+/// away, move to another; turns go on being answered, each once. (Both
+/// "nodes" here are proxies to this machine's one RabbitMQ: what is tested is
+/// the clients' failover, not RabbitMQ's replication.)
+#[tokio::test]
+async fn with_several_broker_addresses_losing_the_node_in_use_moves_everyone_to_another() {
+    let node_a = TcpProxy::start("127.0.0.1:5672").await;
+    let node_b = TcpProxy::start("127.0.0.1:5672").await;
+    // The first address refuses connections (a node that is down at start).
+    let urls = format!(
+        "amqp://guest:guest@127.0.0.1:1/%2f, amqp://guest:guest@{}/%2f, amqp://guest:guest@{}/%2f",
+        node_a.addr, node_b.addr
+    );
+    let app = TestApp::spawn_with(&[("RABBITMQ_URL", urls.as_str())]).await;
+    let mock = start_mock().await;
+    let worker = app
+        .spawn_worker(Some(&mock), &[("RABBITMQ_URL", urls.as_str())])
+        .await;
+    let user = app.signup("cluster@example.com").await;
+    let (status, first) = app.chat(&user, "add first thing", None, Some(30)).await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+
+    // The node both are connected through goes away for good.
+    node_a.set(false);
+    let conversation = first["conversation_id"].as_str().unwrap();
+    let (status, second) = app
+        .chat(&user, "add second thing", Some(conversation), Some(60))
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "answered through the other node: {second}"
+    );
+    assert_eq!(second["status"], "completed");
+    let (_, list) = app.list_tasks(&user, "?sort=title").await;
+    let titles: Vec<&str> = list["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(titles, ["first thing", "second thing"], "each once");
+    let health: Value = app.call_for_json(Method::GET, "/health", None, None).await;
+    assert_eq!(health["broker_connected"], true, "{health}");
+    worker.stop().await;
+}
