@@ -50,7 +50,9 @@ async fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            tracing::error!(error = %e.chain(), "todo-worker cannot start");
+            // Either it could not start, or a loop it depends on ended (the
+            // error says which): exit 1 so the orchestrator restarts it.
+            tracing::error!(error = %e.chain(), "todo-worker stopped with an error");
             ExitCode::FAILURE
         }
     }
