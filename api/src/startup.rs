@@ -79,6 +79,7 @@ pub fn build_state(config: ApiConfig, pool: PgPool, shutdown: CancellationToken)
     AppState {
         hub: Hub::new(broker.clone()),
         streams: StreamSlots::new(
+            "sse_streams_open",
             config.http.sse_max_streams_per_user,
             config.http.sse_max_streams,
         ),

@@ -1,6 +1,7 @@
-//! Caps on open event streams, per user and per instance. Each stream
-//! costs a socket and a query per change of its user, so one user opening
-//! thousands would turn each of their changes into thousands of queries.
+//! Caps on open event streams (and, in a set of their own, MCP sessions),
+//! per user and per instance. Each costs a socket and a query per change of
+//! its user, so one user opening thousands would turn each of their changes
+//! into thousands of queries.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -10,6 +11,8 @@ use parking_lot::{Mutex, MutexGuard};
 use todo_common::domain::UserId;
 
 pub struct StreamSlots {
+    /// The gauge that follows how many are open.
+    gauge: &'static str,
     per_user: usize,
     total: usize,
     open: Mutex<Open>,
@@ -35,8 +38,9 @@ pub struct Slot {
 }
 
 impl StreamSlots {
-    pub fn new(per_user: usize, total: usize) -> Arc<Self> {
+    pub fn new(gauge: &'static str, per_user: usize, total: usize) -> Arc<Self> {
         Arc::new(Self {
+            gauge,
             per_user,
             total,
             open: Mutex::default(),
@@ -59,7 +63,7 @@ impl StreamSlots {
         }
         open.total += 1;
         open.by_user.insert(user.clone(), mine + 1);
-        metrics::gauge!("sse_streams_open").set(open.total as f64);
+        metrics::gauge!(self.gauge).set(open.total as f64);
         Ok(Slot {
             slots: self.clone(),
             user: user.clone(),
@@ -77,7 +81,7 @@ impl Drop for Slot {
                 open.by_user.remove(&self.user);
             }
         }
-        metrics::gauge!("sse_streams_open").set(open.total as f64);
+        metrics::gauge!(self.slots.gauge).set(open.total as f64);
     }
 }
 
@@ -91,7 +95,7 @@ mod tests {
 
     #[test]
     fn caps_per_user_and_per_instance_and_frees_on_drop() {
-        let slots = StreamSlots::new(2, 3);
+        let slots = StreamSlots::new("test_slots_open", 2, 3);
         let a1 = slots.acquire(&user(1)).unwrap();
         let _a2 = slots.acquire(&user(1)).unwrap();
         assert_eq!(slots.acquire(&user(1)).err(), Some(Full::User(2)));

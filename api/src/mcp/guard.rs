@@ -21,6 +21,7 @@ use todo_common::domain::UserId;
 
 use crate::error::ApiError;
 use crate::extract::AuthToken;
+use crate::live::{Full, Slot, StreamSlots};
 use crate::state::AppState;
 
 const SESSION_HEADER: &str = "mcp-session-id";
@@ -30,102 +31,57 @@ const METADATA_PATH: &str = "/.well-known/oauth-protected-resource";
 /// A session id is a bearer secret of its own; binding it to the token's
 /// user means another user's token cannot use (or listen on) a session that
 /// leaked. The token is kept so the session ends with it (logout, expiry),
-/// as an SSE stream does (issue 19, item 2). The same map caps sessions per
-/// user and per instance (issue 19, item 1): each holds a task and maybe a
-/// live subscription, so an account must not open them without bound.
-#[derive(Default)]
-pub(super) struct SessionOwners(Mutex<Sessions>);
-
-#[derive(Default)]
-struct Sessions {
-    open: HashMap<String, Opener>,
-    /// Places held by requests that may create a session, until they answer.
-    opening: HashMap<UserId, usize>,
+/// as an SSE stream does (issue 19, item 2). Each session also holds a place
+/// in caps per user and per instance, the same mechanism as SSE streams in a
+/// set of their own (issue 19, item 1): each holds a task and maybe a live
+/// subscription, so an account must not open them without bound.
+pub(super) struct SessionOwners {
+    open: Mutex<HashMap<String, Opener>>,
+    places: Arc<StreamSlots>,
 }
 
 struct Opener {
     identity: Identity,
     digest: TokenDigest,
-}
-
-/// Which cap a new session would exceed.
-enum Full {
-    User(usize),
-    Instance(usize),
-}
-
-/// A place for one new session, given back on drop; the session, once
-/// created, holds its own through [`SessionOwners::insert`].
-struct Reservation {
-    owners: Arc<SessionOwners>,
-    user: UserId,
-}
-
-impl Drop for Reservation {
-    fn drop(&mut self) {
-        let mut sessions = self.owners.0.lock();
-        if let Some(n) = sessions.opening.get_mut(&self.user) {
-            *n -= 1;
-            if *n == 0 {
-                sessions.opening.remove(&self.user);
-            }
-        }
-    }
+    /// Freed when the session is forgotten.
+    _place: Slot,
 }
 
 impl SessionOwners {
+    pub(super) fn new(config: &todo_common::config::Mcp) -> Self {
+        Self {
+            open: Mutex::default(),
+            places: StreamSlots::new(
+                "mcp_session_places",
+                config.max_sessions_per_user,
+                config.max_sessions,
+            ),
+        }
+    }
+
     fn owner(&self, session: &str) -> Option<UserId> {
-        self.0
+        self.open
             .lock()
-            .open
             .get(session)
             .map(|o| o.identity.user_id.clone())
     }
 
-    /// Holds a place for a session `user` may be about to open, or says
-    /// which cap is reached. Checked and held under one lock, so parallel
-    /// `initialize`s cannot all slip under the cap.
-    fn reserve(
-        self: &Arc<Self>,
-        user: &UserId,
-        per_user: usize,
-        total: usize,
-    ) -> Result<Reservation, Full> {
-        let mut sessions = self.0.lock();
-        let everyone = sessions.open.len() + sessions.opening.values().sum::<usize>();
-        if everyone >= total {
-            return Err(Full::Instance(total));
-        }
-        let theirs = sessions
-            .open
-            .values()
-            .filter(|o| &o.identity.user_id == user)
-            .count()
-            + sessions.opening.get(user).copied().unwrap_or(0);
-        if theirs >= per_user {
-            return Err(Full::User(per_user));
-        }
-        *sessions.opening.entry(user.clone()).or_default() += 1;
-        Ok(Reservation {
-            owners: self.clone(),
-            user: user.clone(),
-        })
-    }
-
-    fn insert(&self, session: String, identity: Identity, digest: TokenDigest) {
-        self.0
-            .lock()
-            .open
-            .insert(session, Opener { identity, digest });
+    fn insert(&self, session: String, identity: Identity, digest: TokenDigest, place: Slot) {
+        let opener = Opener {
+            identity,
+            digest,
+            _place: place,
+        };
+        self.open.lock().insert(session, opener);
     }
 
     fn remove(&self, session: &str) {
-        self.0.lock().open.remove(session);
+        self.open.lock().remove(session);
     }
 
     /// Keeps only the sessions still open.
     pub(super) fn retain(&self, open: &[String]) {
-        self.0.lock().open.retain(|id, _| open.contains(id));
+        self.open.lock().retain(|id, _| open.contains(id));
     }
 
     /// Forgets and returns the sessions whose opening token was revoked
@@ -134,7 +90,7 @@ impl SessionOwners {
     pub(super) fn take_ended(&self, revocations: &Revocations) -> Vec<String> {
         let now = chrono::Utc::now();
         let mut ended = Vec::new();
-        self.0.lock().open.retain(|id, opener| {
+        self.open.lock().retain(|id, opener| {
             let over = opener.identity.expires_at <= now
                 || matches!(
                     revocations.check(&opener.digest, &opener.identity),
@@ -263,22 +219,15 @@ pub(super) async fn check(State(guard): State<Guard>, req: Request, next: Next) 
     }
     // A POST without a session is `initialize`, or a sessionless 2026-07-28
     // request, which holds its place while its answer is being sent.
-    let reservation = match (&session, &parts.method) {
-        (None, &Method::POST) => {
-            let mcp = &guard.app.config.mcp;
-            match guard.owners.reserve(
-                &identity.user_id,
-                mcp.max_sessions_per_user,
-                mcp.max_sessions,
-            ) {
-                Ok(reservation) => Some(reservation),
-                Err(full) => {
-                    metrics::counter!("mcp_requests_refused_total", "reason" => "sessions")
-                        .increment(1);
-                    return too_many(full).into_response();
-                }
+    let place = match (&session, &parts.method) {
+        (None, &Method::POST) => match guard.owners.places.acquire(&identity.user_id) {
+            Ok(place) => Some(place),
+            Err(full) => {
+                metrics::counter!("mcp_requests_refused_total", "reason" => "sessions")
+                    .increment(1);
+                return too_many(full).into_response();
             }
-        }
+        },
         _ => None,
     };
     let opener = identity.clone();
@@ -290,16 +239,18 @@ pub(super) async fn check(State(guard): State<Guard>, req: Request, next: Next) 
     match (session, response.headers().get(SESSION_HEADER)) {
         // initialize: the session is born, and it is this user's.
         (None, Some(created)) => {
-            if let Ok(created) = created.to_str() {
-                guard.owners.insert(created.to_owned(), opener, digest);
+            if let (Ok(created), Some(place)) = (created.to_str(), place) {
+                guard
+                    .owners
+                    .insert(created.to_owned(), opener, digest, place);
             }
         }
         // Sessionless (2026-07-28): the answer may be a long
         // `subscriptions/listen` stream, a watch like a session's; it holds
         // its place for as long as its body is being sent.
         (None, None) => {
-            if let Some(reservation) = reservation {
-                return hold_while_sent(response, reservation);
+            if let Some(place) = place {
+                return hold_while_sent(response, place);
             }
         }
         (Some(session), _) if closing && response.status().is_success() => {
@@ -315,12 +266,12 @@ pub(super) async fn check(State(guard): State<Guard>, req: Request, next: Next) 
     response
 }
 
-/// The same response, whose body keeps `reservation` until it is dropped
-/// (sent to the end, or the client went away).
-fn hold_while_sent(response: Response, reservation: Reservation) -> Response {
+/// The same response, whose body keeps `place` until it is dropped (sent
+/// to the end, or the client went away).
+fn hold_while_sent(response: Response, place: Slot) -> Response {
     let (parts, body) = response.into_parts();
     let frames = body.into_data_stream().map(move |frame| {
-        let _held = &reservation;
+        let _held = &place;
         frame
     });
     Response::from_parts(parts, axum::body::Body::from_stream(frames))

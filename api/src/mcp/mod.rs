@@ -102,7 +102,7 @@ pub async fn serve_with(
 /// `/mcp` and the OAuth protected-resource metadata, behind the guard.
 pub fn router(state: AppState, shutdown: &CancellationToken) -> Router {
     let sessions = Arc::new(LocalSessionManager::default());
-    let owners = Arc::new(SessionOwners::default());
+    let owners = Arc::new(SessionOwners::new(&state.config.mcp));
     state.supervisor.watch(
         "mcp_sessions",
         spawn_session_sweep(

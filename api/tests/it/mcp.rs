@@ -626,6 +626,17 @@ async fn listen_for_updates(stream: &mut reqwest::Response, within: Duration) ->
     }
 }
 
+/// A session of `user` subscribed to `tasks://all`, and its open stream.
+async fn subscribed(app: &TestApp, user: &TestUser) -> (Mcp, reqwest::Response) {
+    let mut mcp = Mcp::connect(app, user).await;
+    let answer = mcp
+        .request("resources/subscribe", json!({"uri": "tasks://all"}))
+        .await;
+    assert!(answer["result"].is_object(), "{answer}");
+    let stream = open_stream(&mcp).await;
+    (mcp, stream)
+}
+
 /// A token of `user` signed with the test secret, valid for `seconds`.
 fn token_for(user: &TestUser, seconds: i64) -> String {
     hs_token(
@@ -647,12 +658,7 @@ async fn next_request_status(mcp: &Mcp) -> StatusCode {
 async fn logging_out_ends_the_tokens_subscription_and_session() {
     let app = TestApp::spawn().await;
     let alice = app.signup("alice@example.com").await;
-    let mut mcp = Mcp::connect(&app, &alice).await;
-    let answer = mcp
-        .request("resources/subscribe", json!({"uri": "tasks://all"}))
-        .await;
-    assert!(answer["result"].is_object(), "{answer}");
-    let mut stream = open_stream(&mcp).await;
+    let (mut mcp, mut stream) = subscribed(&app, &alice).await;
 
     let res = app
         .call(Method::POST, "/api/auth/logout", Some(&alice.token))
@@ -687,12 +693,7 @@ async fn a_subscribed_session_ends_when_its_token_expires() {
         id: alice.id.clone(),
         token: token_for(&alice, 3),
     };
-    let mut mcp = Mcp::connect(&app, &short).await;
-    let answer = mcp
-        .request("resources/subscribe", json!({"uri": "tasks://all"}))
-        .await;
-    assert!(answer["result"].is_object(), "{answer}");
-    let mut stream = open_stream(&mcp).await;
+    let (mcp, mut stream) = subscribed(&app, &short).await;
 
     let heard = listen_for_updates(&mut stream, Duration::from_secs(15)).await;
     assert_eq!(heard, Heard::Ended, "the stream outlived its token");
@@ -816,12 +817,7 @@ async fn a_sessionless_listen_stream_holds_a_session_place_while_open() {
 async fn logging_out_on_another_instance_ends_the_session_within_the_sync() {
     let app = TestApp::spawn().await;
     let alice = app.signup("alice@example.com").await;
-    let mut mcp = Mcp::connect(&app, &alice).await;
-    let answer = mcp
-        .request("resources/subscribe", json!({"uri": "tasks://all"}))
-        .await;
-    assert!(answer["result"].is_object(), "{answer}");
-    let mut stream = open_stream(&mcp).await;
+    let (mcp, mut stream) = subscribed(&app, &alice).await;
 
     let peer = app.spawn_peer().await;
     let res = peer
