@@ -58,6 +58,8 @@ pub fn metrics_handle() -> PrometheusHandle {
                 "sse_connections_total",
                 "sse_slow_clients_dropped_total",
                 "live_notices_lost_total",
+                "live_notices_made_up_total",
+                "live_event_reads_total",
                 "password_hashes_refused_total",
             ] {
                 metrics::counter!(name).increment(0);
@@ -77,7 +79,7 @@ pub fn build_state(config: ApiConfig, pool: PgPool, shutdown: CancellationToken)
         Topology::from_config(&config.broker),
     );
     AppState {
-        hub: Hub::new(broker.clone()),
+        hub: Hub::new(broker.clone(), pool.clone()),
         streams: StreamSlots::new(
             "sse_streams_open",
             config.http.sse_max_streams_per_user,
@@ -145,6 +147,7 @@ pub async fn start_services(state: &AppState, shutdown: &CancellationToken) -> s
         state.broker.spawn_maintainer(broker_life.clone()),
     );
     supervisor.watch("live_events", state.hub.spawn(shutdown.clone()));
+    supervisor.watch("live_sweep", state.hub.spawn_sweep(shutdown.clone()));
     // Until revocations are loaded, token checks answer 503 rather than let
     // a logged-out token through; loading first makes that window empty
     // unless the database is down at start (the sync then keeps trying).

@@ -111,6 +111,19 @@ pub async fn bounds<'c>(db: impl PgExecutor<'c>, user: &UserId) -> Result<(i64, 
     .unwrap_or((0, None)))
 }
 
+/// Each user's newest event id (users absent from the table are left out).
+pub async fn newest_of<'c>(
+    db: impl PgExecutor<'c>,
+    users: &[UserId],
+) -> Result<Vec<(UserId, i64)>> {
+    Ok(
+        sqlx::query_as("SELECT id, last_event_seq FROM users WHERE id = ANY($1)")
+            .bind(users)
+            .fetch_all(db)
+            .await?,
+    )
+}
+
 /// Deletes events older than `retention`, in batches; returns how many.
 pub async fn prune<'c>(db: impl PgExecutor<'c>, retention: std::time::Duration) -> Result<u64> {
     Ok(sqlx::query(

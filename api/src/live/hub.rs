@@ -1,8 +1,10 @@
-//! Subscribers per user, and the consumer that feeds them.
+//! Subscribers per user, the consumer that feeds them, and the one read of
+//! a user's new events that serves all of them.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 use todo_common::error::ErrorChain;
 
 use futures_util::StreamExt;
@@ -11,51 +13,104 @@ use lapin::options::{BasicConsumeOptions, QueueBindOptions, QueueDeclareOptions}
 use lapin::types::FieldTable;
 use parking_lot::Mutex;
 use serde_json::Value;
+use sqlx::PgPool;
 use todo_common::domain::UserId;
+use todo_common::events::{self, Event, kind};
 use todo_common::queue::{Broker, Topology};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
 
 /// What a subscriber is told.
 #[derive(Debug, Clone)]
 pub enum Live {
-    /// New durable events are committed for this user: read them.
-    Notice,
-    /// A transient event (not stored): deliver it as it is.
+    /// The user's next stored events, in order, read once for every
+    /// subscriber of the user here (a stream).
+    Events(Arc<[Event]>),
+    /// A transient event (not stored): deliver it as it is (a stream).
     Transient { kind: String, data: Value },
+    /// A token of the user was revoked: check yours (a stream).
+    Sessions,
+    /// What a watcher waits for happened (a watcher).
+    Changed,
 }
 
-/// Per-connection buffer. Notices coalesce (one pending is enough), so only
-/// transient events can fill it; a client that lets it fill is cut off and
-/// resumes from its Last-Event-ID.
+/// Per-stream buffer. A stream that lets it fill with events is marked
+/// behind and reads what it missed itself; one that lets transient events
+/// fill it is cut off and resumes from its Last-Event-ID.
 const BUFFER: usize = 64;
+/// Events read per query.
+const PAGE: i64 = 500;
+/// How often every followed user's newest event id is compared with what
+/// was read (one query for all of them): a notice can be lost.
+const SWEEP_EVERY: Duration = Duration::from_secs(15);
 
 /// What a subscriber listens to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum Wants {
-    /// Notices and transient events (an SSE stream).
+    /// Stored events, transient events and revocations (an SSE stream).
     Everything,
-    /// Notices only: a watcher that re-reads stored state (a `Prefer: wait`
-    /// post, an MCP subscription). Its buffer only ever holds one coalesced
-    /// notice, so however fast deltas stream it is never cut off as slow.
-    Notices,
+    /// A `Changed` when a task changes (an MCP subscription).
+    TaskChanges,
+    /// A `Changed` when a turn ends (a `Prefer: wait` post): the turn set
+    /// with [`Subscription::only_turn`], or any turn before it is set.
+    TurnEnd,
+}
+
+/// A watcher's buffer only ever holds one `Changed`, so however fast
+/// events come it is never cut off as slow (issue 24).
+fn buffer_of(wants: &Wants) -> usize {
+    match wants {
+        Wants::Everything => BUFFER,
+        Wants::TaskChanges | Wants::TurnEnd => 1,
+    }
 }
 
 struct Subscriber {
     id: u64,
     wants: Wants,
+    turn: Arc<OnceLock<Uuid>>,
+    behind: Arc<AtomicBool>,
     tx: mpsc::Sender<Live>,
 }
 
-type Senders = Vec<Subscriber>;
+impl Subscriber {
+    /// Whether `batch` is what this watcher waits for.
+    fn woken_by(&self, batch: &[Event]) -> bool {
+        match self.wants {
+            Wants::Everything => false,
+            Wants::TaskChanges => batch.iter().any(|e| e.kind.starts_with("task.")),
+            Wants::TurnEnd => batch.iter().any(|e| {
+                (e.kind == kind::MESSAGE_COMPLETED || e.kind == kind::MESSAGE_FAILED)
+                    && self.turn.get().is_none_or(|turn| {
+                        e.data.0["message_id"].as_str() == Some(turn.to_string().as_str())
+                    })
+            }),
+        }
+    }
+}
+
+/// One user's subscribers here, and how far their events are read.
+#[derive(Default)]
+struct Feed {
+    subscribers: Vec<Subscriber>,
+    /// The newest event handed to the subscribers; None until known.
+    read_to: Option<i64>,
+    /// A read is running; `again`: a notice came meanwhile.
+    reading: bool,
+    again: bool,
+}
 
 pub struct Hub {
     broker: Arc<Broker>,
+    pool: PgPool,
     /// Does not poison: a panic while it is held must not break every
     /// later subscribe, dispatch and unsubscribe.
-    subscribers: Mutex<HashMap<UserId, Senders>>,
+    feeds: Mutex<HashMap<UserId, Feed>>,
     next_id: AtomicU64,
     binding: tokio::sync::Mutex<Binding>,
+    /// Event reads made, for every subscriber together.
+    reads: AtomicU64,
 }
 
 /// The current channel and queue, and which users are bound to it.
@@ -69,9 +124,27 @@ struct Binding {
 /// A live subscription; dropping it unsubscribes.
 pub struct Subscription {
     pub rx: mpsc::Receiver<Live>,
+    /// Every stored event after this id reaches a stream (unless it falls
+    /// behind); earlier ones are the subscriber's own to read.
+    pub from: i64,
+    behind: Arc<AtomicBool>,
+    turn: Arc<OnceLock<Uuid>>,
     hub: Arc<Hub>,
     user: UserId,
     id: u64,
+}
+
+impl Subscription {
+    /// True once since events were dropped for this stream because its
+    /// buffer was full: it must read after its last id itself.
+    pub fn fell_behind(&self) -> bool {
+        self.behind.swap(false, Ordering::Relaxed)
+    }
+
+    /// A `TurnEnd` watcher: from now on, only this turn's end wakes it.
+    pub fn only_turn(&self, message_id: Uuid) {
+        let _ = self.turn.set(message_id);
+    }
 }
 
 impl Drop for Subscription {
@@ -81,61 +154,104 @@ impl Drop for Subscription {
 }
 
 impl Hub {
-    pub fn new(broker: Arc<Broker>) -> Arc<Self> {
+    pub fn new(broker: Arc<Broker>, pool: PgPool) -> Arc<Self> {
         Arc::new(Self {
             broker,
-            subscribers: Mutex::default(),
+            pool,
+            feeds: Mutex::default(),
             next_id: AtomicU64::new(1),
             binding: tokio::sync::Mutex::default(),
+            reads: AtomicU64::new(0),
         })
     }
 
-    /// Subscribes to what `user`'s live streams are told; returns once the
-    /// queue binding for the user exists (when connected), so nothing
+    /// Event reads made so far, all subscribers together.
+    pub fn reads(&self) -> u64 {
+        self.reads.load(Ordering::Relaxed)
+    }
+
+    /// Subscribes to what `user`'s live subscribers are told; returns once
+    /// the queue binding for the user exists (when connected), so nothing
     /// committed after this call goes unnoticed.
-    pub async fn subscribe(self: &Arc<Self>, user: &UserId, wants: Wants) -> Subscription {
-        let (tx, rx) = mpsc::channel(match wants {
-            Wants::Everything => BUFFER,
-            Wants::Notices => 1,
-        });
+    pub async fn subscribe(
+        self: &Arc<Self>,
+        user: &UserId,
+        wants: Wants,
+    ) -> todo_common::Result<Subscription> {
+        let (tx, rx) = mpsc::channel(buffer_of(&wants));
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        self.subscribers
+        let behind = Arc::new(AtomicBool::new(false));
+        let turn = Arc::new(OnceLock::new());
+        self.feeds
             .lock()
             .entry(user.clone())
             .or_default()
-            .push(Subscriber { id, wants, tx });
+            .subscribers
+            .push(Subscriber {
+                id,
+                wants,
+                turn: turn.clone(),
+                behind: behind.clone(),
+                tx,
+            });
         metrics::gauge!("sse_subscribers").increment(1.0);
-        let mut binding = self.binding.lock().await;
-        if !binding.bound.contains(user)
-            && let Some(channel) = binding.channel.clone()
-            && bind(&channel, &binding.queue, self.broker.topology(), user)
-                .await
-                .is_ok()
-        {
-            binding.bound.insert(user.clone());
-        }
-        Subscription {
+        // From here on the subscription cleans up after itself.
+        let mut subscription = Subscription {
             rx,
+            from: 0,
+            behind,
+            turn,
             hub: self.clone(),
             user: user.clone(),
             id,
+        };
+        {
+            let mut binding = self.binding.lock().await;
+            if !binding.bound.contains(user)
+                && let Some(channel) = binding.channel.clone()
+                && bind(&channel, &binding.queue, self.broker.topology(), user)
+                    .await
+                    .is_ok()
+            {
+                binding.bound.insert(user.clone());
+            }
         }
+        let known = self.feeds.lock().get(user).and_then(|f| f.read_to);
+        subscription.from = match known {
+            Some(read_to) => read_to,
+            None => {
+                // A new feed starts at the newest event committed after the
+                // binding: anything later is noticed.
+                let (newest, _) = events::bounds(&self.pool, user).await?;
+                let (start, noticed) = {
+                    let mut feeds = self.feeds.lock();
+                    let feed = feeds.entry(user.clone()).or_default();
+                    (*feed.read_to.get_or_insert(newest), feed.again)
+                };
+                // Notices that came before the position was known.
+                if noticed {
+                    self.wake(user);
+                }
+                start
+            }
+        };
+        Ok(subscription)
     }
 
     fn remove(self: &Arc<Self>, user: &UserId, id: u64) {
         let now_empty = {
-            let mut subs = self.subscribers.lock();
-            let Some(list) = subs.get_mut(user) else {
+            let mut feeds = self.feeds.lock();
+            let Some(feed) = feeds.get_mut(user) else {
                 return;
             };
-            let before = list.len();
-            list.retain(|s| s.id != id);
-            if list.len() < before {
+            let before = feed.subscribers.len();
+            feed.subscribers.retain(|s| s.id != id);
+            if feed.subscribers.len() < before {
                 metrics::gauge!("sse_subscribers").decrement(1.0);
             }
-            let empty = list.is_empty();
+            let empty = feed.subscribers.is_empty();
             if empty {
-                subs.remove(user);
+                feeds.remove(user);
             }
             empty
         };
@@ -149,7 +265,7 @@ impl Hub {
     async fn unbind_if_unused(&self, user: &UserId) {
         let mut binding = self.binding.lock().await;
         // Re-checked under the binding lock: a new subscriber may have come.
-        if self.subscribers.lock().contains_key(user) || !binding.bound.contains(user) {
+        if self.feeds.lock().contains_key(user) || !binding.bound.contains(user) {
             return;
         }
         binding.bound.remove(user);
@@ -165,41 +281,119 @@ impl Hub {
         }
     }
 
-    /// Hands `live` to every subscriber of `user` here.
-    fn dispatch(&self, user: &UserId, live: Live) {
-        let mut subs = self.subscribers.lock();
-        let Some(list) = subs.get_mut(user) else {
-            return;
-        };
-        let transient = matches!(live, Live::Transient { .. });
-        list.retain(|s| {
-            if transient && s.wants == Wants::Notices {
-                return true;
+    /// `user` has new stored events: read them once, for every subscriber
+    /// of the user here (a read already running reads again after).
+    fn wake(self: &Arc<Self>, user: &UserId) {
+        {
+            let mut feeds = self.feeds.lock();
+            let Some(feed) = feeds.get_mut(user) else {
+                return;
+            };
+            if feed.reading || feed.read_to.is_none() {
+                feed.again = true;
+                return;
             }
-            match s.tx.try_send(live.clone()) {
-                Ok(()) => true,
-                // A notice already pending covers this one.
-                Err(mpsc::error::TrySendError::Full(Live::Notice)) => true,
-                Err(mpsc::error::TrySendError::Full(_)) => {
-                    metrics::counter!("sse_slow_clients_dropped_total").increment(1);
-                    metrics::gauge!("sse_subscribers").decrement(1.0);
-                    false
-                }
-                Err(mpsc::error::TrySendError::Closed(_)) => {
-                    metrics::gauge!("sse_subscribers").decrement(1.0);
-                    false
-                }
-            }
-        });
+            feed.reading = true;
+            feed.again = false;
+        }
+        let hub = self.clone();
+        let user = user.clone();
+        tokio::spawn(async move { hub.read(&user).await });
     }
 
-    /// Tells every local subscriber to re-read (after a reconnect, notices
-    /// may have been missed).
-    fn notify_all(&self) {
-        let users: Vec<UserId> = self.subscribers.lock().keys().cloned().collect();
-        for user in users {
-            self.dispatch(&user, Live::Notice);
+    /// Reads `user`'s events after the feed's position, hands each batch to
+    /// the subscribers, and goes on while there is more or a notice came.
+    async fn read(&self, user: &UserId) {
+        loop {
+            let Some(after) = self.feeds.lock().get(user).and_then(|f| f.read_to) else {
+                return;
+            };
+            self.reads.fetch_add(1, Ordering::Relaxed);
+            metrics::counter!("live_event_reads_total").increment(1);
+            let batch = match events::after(&self.pool, user, after, None, PAGE).await {
+                Ok(batch) => batch,
+                Err(e) => {
+                    // The sweep or the next notice reads again.
+                    tracing::warn!(error = %e.chain(), "could not read a user's live events");
+                    if let Some(feed) = self.feeds.lock().get_mut(user) {
+                        feed.reading = false;
+                    }
+                    return;
+                }
+            };
+            let full = batch.len() as i64 == PAGE;
+            let mut feeds = self.feeds.lock();
+            let Some(feed) = feeds.get_mut(user) else {
+                return;
+            };
+            // Only what no other read handed out (a feed dropped and made
+            // anew while this read ran may have a reader of its own).
+            let read_to = feed.read_to.unwrap_or(after);
+            let fresh: Vec<Event> = batch.into_iter().filter(|e| e.seq > read_to).collect();
+            if let Some(last) = fresh.last() {
+                feed.read_to = Some(last.seq);
+                dispatch(&mut feed.subscribers, &Live::Events(fresh.into()));
+            }
+            if !full && !std::mem::take(&mut feed.again) {
+                feed.reading = false;
+                return;
+            }
         }
+    }
+
+    /// Hands a transient event or a revocation to `user`'s streams here.
+    fn tell_streams(&self, user: &UserId, live: Live) {
+        if let Some(feed) = self.feeds.lock().get_mut(user) {
+            dispatch(&mut feed.subscribers, &live);
+        }
+    }
+
+    /// Wakes every followed user whose newest event id is past what was
+    /// read (all of them with `all`, after a reconnect): one query.
+    async fn sweep(self: &Arc<Self>) -> todo_common::Result<()> {
+        let followed: Vec<(UserId, i64)> = self
+            .feeds
+            .lock()
+            .iter()
+            .filter_map(|(user, feed)| Some((user.clone(), feed.read_to?)))
+            .collect();
+        if followed.is_empty() {
+            return Ok(());
+        }
+        let users: Vec<UserId> = followed.iter().map(|(u, _)| u.clone()).collect();
+        let newest: HashMap<UserId, i64> = events::newest_of(&self.pool, &users)
+            .await?
+            .into_iter()
+            .collect();
+        for (user, read_to) in followed {
+            if newest.get(&user).is_some_and(|n| *n > read_to) {
+                metrics::counter!("live_notices_made_up_total").increment(1);
+                self.wake(&user);
+            }
+        }
+        Ok(())
+    }
+
+    /// Compares every followed user's events with what was read, every
+    /// SWEEP_EVERY, until `shutdown`.
+    pub fn spawn_sweep(
+        self: &Arc<Self>,
+        shutdown: CancellationToken,
+    ) -> tokio::task::JoinHandle<()> {
+        let hub = self.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(SWEEP_EVERY);
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    _ = every.tick() => {}
+                }
+                if let Err(e) = hub.sweep().await {
+                    tracing::warn!(error = %e.chain(), "live event sweep failed; retrying");
+                }
+            }
+        })
     }
 
     /// Consumes this instance's queue until `shutdown`, re-creating it and
@@ -225,7 +419,7 @@ impl Hub {
     }
 
     async fn consume(
-        &self,
+        self: &Arc<Self>,
         shutdown: &CancellationToken,
         generations: &mut tokio::sync::watch::Receiver<u64>,
     ) -> lapin::Result<()> {
@@ -246,7 +440,7 @@ impl Hub {
         let name = queue.name().to_string();
         {
             let mut binding = self.binding.lock().await;
-            let users: Vec<UserId> = self.subscribers.lock().keys().cloned().collect();
+            let users: Vec<UserId> = self.feeds.lock().keys().cloned().collect();
             binding.bound.clear();
             for user in users {
                 bind(&channel, &name, self.broker.topology(), &user).await?;
@@ -266,7 +460,13 @@ impl Hub {
                 FieldTable::default(),
             )
             .await?;
-        self.notify_all();
+        // Notices may have been missed while disconnected.
+        let hub = self.clone();
+        tokio::spawn(async move {
+            if let Err(e) = hub.sweep().await {
+                tracing::warn!(error = %e.chain(), "live event sweep after a reconnect failed");
+            }
+        });
         loop {
             tokio::select! {
                 _ = shutdown.cancelled() => return Ok(()),
@@ -280,22 +480,56 @@ impl Hub {
         }
     }
 
-    fn receive(&self, body: &[u8]) {
+    fn receive(self: &Arc<Self>, body: &[u8]) {
         let Ok(msg) = serde_json::from_slice::<Value>(body) else {
             return;
         };
         let Some(user) = msg["user_id"].as_str().and_then(|u| UserId::parse(u).ok()) else {
             return;
         };
-        let live = match msg["type"].as_str() {
-            Some("notice") | None => Live::Notice,
-            Some(kind) => Live::Transient {
-                kind: kind.to_string(),
-                data: msg["data"].clone(),
-            },
-        };
-        self.dispatch(&user, live);
+        match msg["type"].as_str() {
+            Some("notice") | None => self.wake(&user),
+            Some("sessions") => self.tell_streams(&user, Live::Sessions),
+            Some(kind) => self.tell_streams(
+                &user,
+                Live::Transient {
+                    kind: kind.to_string(),
+                    data: msg["data"].clone(),
+                },
+            ),
+        }
     }
+}
+
+/// Hands `live` to those of `subscribers` it is for; drops the closed ones
+/// and streams too slow for transient events.
+fn dispatch(subscribers: &mut Vec<Subscriber>, live: &Live) {
+    subscribers.retain(|s| {
+        let message = match (&s.wants, live) {
+            (Wants::Everything, _) => live.clone(),
+            (_, Live::Events(batch)) if s.woken_by(batch) => Live::Changed,
+            _ => return true,
+        };
+        match s.tx.try_send(message) {
+            Ok(()) => true,
+            // A watcher's pending `Changed` covers this one.
+            Err(mpsc::error::TrySendError::Full(Live::Changed)) => true,
+            // The stream reads what it missed itself.
+            Err(mpsc::error::TrySendError::Full(Live::Events(_) | Live::Sessions)) => {
+                s.behind.store(true, Ordering::Relaxed);
+                true
+            }
+            Err(mpsc::error::TrySendError::Full(Live::Transient { .. })) => {
+                metrics::counter!("sse_slow_clients_dropped_total").increment(1);
+                metrics::gauge!("sse_subscribers").decrement(1.0);
+                false
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => {
+                metrics::gauge!("sse_subscribers").decrement(1.0);
+                false
+            }
+        }
+    });
 }
 
 async fn bind(
@@ -319,52 +553,187 @@ async fn bind(
 mod tests {
     use std::panic::{AssertUnwindSafe, catch_unwind};
 
+    use serde_json::json;
     use todo_common::ApiConfig;
 
     use super::*;
 
-    fn hub() -> Arc<Hub> {
+    /// A hub on a fresh database with one user; notices are handed to it
+    /// the way its consumer does (`receive`), no broker needed.
+    async fn hub() -> (Arc<Hub>, UserId) {
+        let (_, pool) = testkit::fresh_database().await;
         let config = ApiConfig::from_vars(HashMap::new()).unwrap();
-        Hub::new(Broker::new(
+        let user = UserId::generate();
+        sqlx::query("INSERT INTO users (id, name) VALUES ($1, 'someone')")
+            .bind(&user)
+            .execute(&pool)
+            .await
+            .unwrap();
+        let broker = Broker::new(
             config.broker.url.clone(),
             Topology::from_config(&config.broker),
-        ))
+        );
+        (Hub::new(broker, pool), user)
+    }
+
+    /// Stores an event as a change does, and sends its notice.
+    async fn change(hub: &Arc<Hub>, user: &UserId, kind: &str, data: Value) -> i64 {
+        let mut tx = hub.pool.begin().await.unwrap();
+        let seq = events::record(&mut tx, user, kind, None, &data)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        hub.receive(
+            json!({ "user_id": user, "type": "notice" })
+                .to_string()
+                .as_bytes(),
+        );
+        seq
+    }
+
+    async fn next(sub: &mut Subscription) -> Live {
+        tokio::time::timeout(Duration::from_secs(5), sub.rx.recv())
+            .await
+            .expect("told within 5 s")
+            .expect("still subscribed")
     }
 
     #[tokio::test]
-    async fn a_panic_while_subscribers_are_locked_does_not_break_the_hub() {
-        let hub = hub();
-        let user = UserId::parse("someone").unwrap();
+    async fn one_read_tells_every_stream_and_watcher_of_a_user() {
+        let (hub, user) = hub().await;
+        let mut streams = Vec::new();
+        for _ in 0..20 {
+            streams.push(hub.subscribe(&user, Wants::Everything).await.unwrap());
+        }
+        let mut task_watchers = Vec::new();
+        for _ in 0..5 {
+            task_watchers.push(hub.subscribe(&user, Wants::TaskChanges).await.unwrap());
+        }
+        let mut waiter = hub.subscribe(&user, Wants::TurnEnd).await.unwrap();
+        waiter.only_turn(Uuid::now_v7());
+        assert!(streams.iter().all(|s| s.from == 0), "nothing stored yet");
+
+        let seq = change(&hub, &user, kind::TASK_CREATED, json!({ "id": 1 })).await;
+        for stream in &mut streams {
+            match next(stream).await {
+                Live::Events(batch) => {
+                    let seqs: Vec<i64> = batch.iter().map(|e| e.seq).collect();
+                    assert_eq!(seqs, [seq]);
+                    assert_eq!(batch[0].kind, kind::TASK_CREATED);
+                }
+                other => panic!("expected the event, got {other:?}"),
+            }
+        }
+        for watcher in &mut task_watchers {
+            assert!(matches!(next(watcher).await, Live::Changed));
+        }
+        assert_eq!(hub.reads(), 1, "one query for 26 subscribers");
+        // Another turn's end is not the one this post waits for.
+        change(
+            &hub,
+            &user,
+            kind::MESSAGE_COMPLETED,
+            json!({ "message_id": Uuid::now_v7() }),
+        )
+        .await;
+        assert!(matches!(next(&mut streams[0]).await, Live::Events(_)));
+        assert!(waiter.rx.try_recv().is_err(), "not its turn");
+        assert!(task_watchers[0].rx.try_recv().is_err(), "not a task change");
+        assert_eq!(hub.reads(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_waiter_hears_its_turn_end_even_before_it_knows_the_turn() {
+        let (hub, user) = hub().await;
+        let mut waiter = hub.subscribe(&user, Wants::TurnEnd).await.unwrap();
+        let turn = Uuid::now_v7();
+        // The answer may come before the post has its id back: any end wakes.
+        change(
+            &hub,
+            &user,
+            kind::MESSAGE_FAILED,
+            json!({ "message_id": turn }),
+        )
+        .await;
+        assert!(matches!(next(&mut waiter).await, Live::Changed));
+        waiter.only_turn(turn);
+        change(
+            &hub,
+            &user,
+            kind::MESSAGE_COMPLETED,
+            json!({ "message_id": turn }),
+        )
+        .await;
+        assert!(matches!(next(&mut waiter).await, Live::Changed));
+    }
+
+    #[tokio::test]
+    async fn a_subscriber_joining_later_starts_where_the_feed_is() {
+        let (hub, user) = hub().await;
+        let mut first = hub.subscribe(&user, Wants::Everything).await.unwrap();
+        let one = change(&hub, &user, kind::TASK_CREATED, json!({})).await;
+        assert!(matches!(next(&mut first).await, Live::Events(_)));
+        let mut second = hub.subscribe(&user, Wants::Everything).await.unwrap();
+        assert_eq!(second.from, one, "events up to here are its own to read");
+        let two = change(&hub, &user, kind::TASK_UPDATED, json!({})).await;
+        for sub in [&mut first, &mut second] {
+            let Live::Events(batch) = next(sub).await else {
+                panic!("expected events")
+            };
+            assert_eq!(batch.iter().map(|e| e.seq).collect::<Vec<_>>(), [two]);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_lost_notice_is_made_up_by_the_sweep() {
+        let (hub, user) = hub().await;
+        let mut stream = hub.subscribe(&user, Wants::Everything).await.unwrap();
+        let mut tx = hub.pool.begin().await.unwrap();
+        let seq = events::record(&mut tx, &user, kind::TASK_CREATED, None, &json!({}))
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        // No notice: the broker lost it.
+        assert!(stream.rx.try_recv().is_err());
+        hub.sweep().await.unwrap();
+        let Live::Events(batch) = next(&mut stream).await else {
+            panic!("expected events")
+        };
+        assert_eq!(batch[0].seq, seq);
+    }
+
+    #[tokio::test]
+    async fn a_panic_while_feeds_are_locked_does_not_break_the_hub() {
+        let (hub, user) = hub().await;
         let crashed = catch_unwind(AssertUnwindSafe(|| {
-            let _held = hub.subscribers.lock();
-            panic!("a bug while subscribers are locked");
+            let _held = hub.feeds.lock();
+            panic!("a bug while feeds are locked");
         }));
         assert!(crashed.is_err());
         // Subscribing, delivering and unsubscribing all take the lock.
-        let mut sub = hub.subscribe(&user, Wants::Everything).await;
-        hub.dispatch(&user, Live::Notice);
-        assert!(matches!(sub.rx.try_recv(), Ok(Live::Notice)));
+        let mut sub = hub.subscribe(&user, Wants::Everything).await.unwrap();
+        hub.tell_streams(&user, Live::Sessions);
+        assert!(matches!(sub.rx.try_recv(), Ok(Live::Sessions)));
         drop(sub);
-        assert!(hub.subscribers.lock().is_empty());
+        assert!(hub.feeds.lock().is_empty());
     }
 
     #[tokio::test]
-    async fn a_flood_of_deltas_cuts_off_a_stalled_stream_but_never_a_notice_watcher() {
-        let hub = hub();
-        let user = UserId::parse("someone").unwrap();
-        let mut stream = hub.subscribe(&user, Wants::Everything).await;
-        let mut watcher = hub.subscribe(&user, Wants::Notices).await;
+    async fn a_flood_cuts_off_a_stalled_stream_but_never_a_watcher() {
+        let (hub, user) = hub().await;
+        let mut stream = hub.subscribe(&user, Wants::Everything).await.unwrap();
+        let mut watcher = hub.subscribe(&user, Wants::TaskChanges).await.unwrap();
         for i in 0..=BUFFER {
-            hub.dispatch(
+            hub.tell_streams(
                 &user,
                 Live::Transient {
                     kind: "message.delta".into(),
-                    data: serde_json::json!({ "delta": i }),
+                    data: json!({ "delta": i }),
                 },
             );
         }
-        hub.dispatch(&user, Live::Notice);
-        hub.dispatch(&user, Live::Notice);
+        change(&hub, &user, kind::TASK_CREATED, json!({})).await;
+        change(&hub, &user, kind::TASK_UPDATED, json!({})).await;
         // The stream that read nothing was cut off after its buffer's worth...
         let mut buffered = 0;
         while let Ok(live) = stream.rx.try_recv() {
@@ -373,10 +742,23 @@ mod tests {
         }
         assert_eq!(buffered, BUFFER);
         assert!(stream.rx.recv().await.is_none(), "cut off as slow");
-        // ...while the watcher holds one notice and stays subscribed.
-        assert!(matches!(watcher.rx.try_recv(), Ok(Live::Notice)));
-        assert!(watcher.rx.try_recv().is_err(), "notices coalesce");
-        hub.dispatch(&user, Live::Notice);
-        assert!(matches!(watcher.rx.try_recv(), Ok(Live::Notice)));
+        // ...while the watcher holds one wake-up and stays subscribed.
+        assert!(matches!(next(&mut watcher).await, Live::Changed));
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let _ = watcher.rx.try_recv(); // the second change, if read apart
+        assert!(watcher.rx.try_recv().is_err(), "wake-ups coalesce");
+        change(&hub, &user, kind::TASK_DELETED, json!({})).await;
+        assert!(matches!(next(&mut watcher).await, Live::Changed));
+    }
+
+    #[tokio::test]
+    async fn a_stream_whose_buffer_fills_with_events_is_told_to_read_itself() {
+        let (hub, user) = hub().await;
+        let stream = hub.subscribe(&user, Wants::Everything).await.unwrap();
+        for _ in 0..=BUFFER {
+            hub.tell_streams(&user, Live::Sessions);
+        }
+        assert!(stream.fell_behind());
+        assert!(!stream.fell_behind(), "told once");
     }
 }

@@ -1,11 +1,11 @@
-//! Live delivery to this instance's SSE clients.
+//! Live delivery to this instance's SSE streams, MCP watches and waiting posts.
 //!
 //! Every API instance consumes the events exchange through its own
 //! exclusive, auto-delete queue, bound only for the users that have a
-//! subscriber here, and hands each notice to those subscribers. A notice
-//! says "this user has new events"; the subscriber reads them from
-//! PostgreSQL (`todo_common::events`), so it never matters which instance
-//! or process produced them, or in which order notices arrive.
+//! subscriber here. A notice says "this user has new events"; the hub reads
+//! them from PostgreSQL (`todo_common::events`) once and hands them to all
+//! of that user's subscribers, so it never matters which instance or
+//! process produced them, or in which order notices arrive.
 
 mod hub;
 mod slots;

@@ -1,9 +1,10 @@
 //! The user's task lists as MCP resources, and the watch that tells a
-//! subscriber when they change. The watch is fed exactly like an SSE
-//! stream: a RabbitMQ notice says "this user has news" (from whichever
-//! instance or worker made the change), and the user's durable events after
-//! the last one seen say whether any of it was a `task.*` change. Like an
-//! SSE stream, a watch ends with the token that started it (logout, expiry).
+//! subscriber when they change. The watch is fed like an SSE stream: a
+//! RabbitMQ notice says "this user has news" (from whichever instance or
+//! worker made the change), the hub reads the user's new events once for
+//! all of the user's streams and watches here, and wakes a watch when one of
+//! them was a `task.*` change. Like an SSE stream, a watch ends with the
+//! token that started it (logout, expiry).
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -11,7 +12,6 @@ use std::time::Duration;
 
 use todo_common::auth::{Identity, Revocations, TokenDigest};
 use todo_common::domain::UserId;
-use todo_common::events;
 use todo_common::tasks::{ListParams, MAX_LIST_LIMIT};
 use tokio_util::sync::CancellationToken;
 
@@ -72,8 +72,6 @@ pub(super) struct Watch {
     state: AppState,
     user: UserId,
     subscription: Subscription,
-    /// The newest event already accounted for.
-    seen: i64,
     token: Token,
 }
 
@@ -84,8 +82,8 @@ struct Token {
     revocations: Arc<Revocations>,
     /// Fires at the token's `exp`.
     ends: Pin<Box<tokio::time::Sleep>>,
-    /// A logout here wakes the watch with a notice; one on another instance
-    /// reaches this one's revocations within the ~2 s sync, seen at this tick.
+    /// A logout here is in this instance's revocations at once, one on
+    /// another within the ~2 s sync: either is seen at this tick.
     check: tokio::time::Interval,
 }
 
@@ -100,22 +98,19 @@ impl Token {
     }
 }
 
-/// Events read per query while catching up.
-const BATCH: i64 = 500;
 /// How often a watch looks for revocations synced from other instances.
 const REVOCATION_CHECK: Duration = Duration::from_secs(1);
 
 impl Watch {
-    /// Subscribes to the user's notices, then notes where their events
-    /// stand: a change committed after this returns is never missed.
+    /// Subscribes to the user's task changes: one committed after this
+    /// returns is never missed.
     pub(super) async fn start(
         state: &AppState,
         identity: &Identity,
         digest: TokenDigest,
     ) -> todo_common::Result<Self> {
         let user = &identity.user_id;
-        let subscription = state.hub.subscribe(user, Wants::Notices).await;
-        let (seen, _) = events::bounds(&state.pool, user).await?;
+        let subscription = state.hub.subscribe(user, Wants::TaskChanges).await?;
         let left = (identity.expires_at - chrono::Utc::now())
             .to_std()
             .unwrap_or_default();
@@ -127,7 +122,6 @@ impl Watch {
             state: state.clone(),
             user: user.clone(),
             subscription,
-            seen,
             token: Token {
                 identity: identity.clone(),
                 digest,
@@ -150,42 +144,22 @@ impl Watch {
                 _ = &mut self.token.ends => return false,
                 _ = self.token.check.tick() => continue,
                 live = self.subscription.rx.recv() => match live {
-                    Some(Live::Notice) => {}
-                    // Not sent to a notices-only subscription.
-                    Some(Live::Transient { .. }) => continue,
-                    // Only the hub's end closes it: subscribe again and re-read.
-                    None => self.subscription = self.state.hub.subscribe(&self.user, Wants::Notices).await,
+                    Some(Live::Changed) => {}
+                    // Never sent to a watcher.
+                    Some(_) => continue,
+                    // Only the hub's end closes it: subscribe again, and
+                    // announce a change that may have slipped by meanwhile.
+                    None => match self.state.hub.subscribe(&self.user, Wants::TaskChanges).await {
+                        Ok(subscription) => self.subscription = subscription,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "an MCP watch could not subscribe again; ending it");
+                            return false;
+                        }
+                    },
                 },
             }
-            // A logout wakes its user's watches with a notice: the
-            // revocation is seen here, before any change is announced.
-            if self.token.revoked() {
-                return false;
-            }
-            match self.task_changes().await {
-                Ok(true) => return true,
-                Ok(false) => {}
-                Err(e) => {
-                    // The next notice re-reads from the same point.
-                    tracing::warn!(error = %e, "could not read events for an MCP subscription");
-                    tokio::time::sleep(Duration::from_millis(200)).await;
-                }
-            }
-        }
-    }
-
-    /// Reads the events since the last look; true if any changed a task.
-    async fn task_changes(&mut self) -> todo_common::Result<bool> {
-        let mut any = false;
-        loop {
-            let batch = events::after(&self.state.pool, &self.user, self.seen, None, BATCH).await?;
-            if let Some(last) = batch.last() {
-                self.seen = last.seq;
-            }
-            any |= batch.iter().any(|e| e.kind.starts_with("task."));
-            if (batch.len() as i64) < BATCH {
-                return Ok(any);
-            }
+            // Announced only while the token is still good.
+            return !self.token.revoked();
         }
     }
 }

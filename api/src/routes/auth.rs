@@ -237,7 +237,8 @@ pub async fn logout(
     } else {
         state.revocations.revoke(&digest, &identity).await?;
     }
-    // Wake the user's open event streams, so those of a revoked token end.
-    state.broker.notify(&identity.user_id).await;
+    // Wake the user's open event streams, so those of a revoked token end
+    // (MCP watches look at their token every second).
+    state.broker.notify_sessions(&identity.user_id).await;
     Ok(StatusCode::NO_CONTENT)
 }

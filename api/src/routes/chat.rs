@@ -127,10 +127,11 @@ pub async fn post(
     let text = messages::parse_text(&body.message)?;
     let wait = prefer_wait(&headers);
     // Listen before anything happens, so the answer cannot slip by unseen.
-    // Notices only: the streamed deltas of a busy user never wake it (nor
-    // fill its buffer and get it cut off as a slow client, issue 24).
+    // Only a turn's end wakes it: the streamed deltas of a busy user never
+    // do (nor fill its buffer and get it cut off as slow, issue 24), and the
+    // turn is re-read once it ended, not at every event (issue 19).
     let mut subscription = match wait {
-        Some(_) => Some(state.hub.subscribe(&scope.user_id, Wants::Notices).await),
+        Some(_) => Some(state.hub.subscribe(&scope.user_id, Wants::TurnEnd).await?),
         None => None,
     };
     let new = messages::NewPost {
@@ -157,11 +158,13 @@ pub async fn post(
     }
 
     let job = &posted.job;
+    if let Some(subscription) = &subscription {
+        subscription.only_turn(job.message_id);
+    }
     // A replay of a finished turn answers with it, as a post that waited would.
     let finished_within = wait.or(posted.replayed().then_some(Duration::ZERO));
     if let Some(within) = finished_within {
-        // Re-check the turn whenever this user's stored events move, and once
-        // more at the deadline. Should the subscription ever end (the hub
+        // Re-check the turn when it ends, and once more at the deadline. Should the subscription ever end (the hub
         // stopping), poll instead: a client that asked to wait is never
         // answered early.
         let deadline = tokio::time::Instant::now() + within;

@@ -5,8 +5,11 @@
 //! the stream first replays what the client missed from PostgreSQL, then
 //! continues live. Live and replay are the same code path: on every notice
 //! the connection reads "events after the last id I sent", so the seam has
-//! no gap and no duplicate by construction. Deltas (`message.delta`) are
-//! transient: no id, not replayed.
+//! no gap and no duplicate by construction. Live, the hub reads a user's
+//! new events once for all of that user's streams on this instance (issue
+//! 19); a stream reads PostgreSQL itself only to catch up (a resume, or
+//! after falling behind). Deltas (`message.delta`) are transient: no id, not
+//! replayed.
 //!
 //! Streams are capped per user and per instance (`live::StreamSlots`), and
 //! a stream ends with `session.expired` when its token expires or is
@@ -43,7 +46,8 @@ use crate::state::AppState;
 
 /// Events read from PostgreSQL per query.
 const PAGE: i64 = 500;
-/// How often a connection re-reads even without a notice (a notice can be lost).
+/// How often a connection looks for revocations synced from other instances
+/// (in memory; a lost notice is the hub's to make up).
 const CHECK_EVERY: Duration = Duration::from_secs(15);
 
 // The document's view of the stream's parameters (the token may come as
@@ -165,7 +169,10 @@ pub async fn stream(
     };
 
     // Subscribe before reading, so nothing committed in between is missed.
-    let subscription = state.hub.subscribe(&scope.user_id, Wants::Everything).await;
+    let subscription = state
+        .hub
+        .subscribe(&scope.user_id, Wants::Everything)
+        .await?;
     let (newest, oldest_kept) = events::bounds(&state.pool, &scope.user_id).await?;
     let mut pending = VecDeque::new();
     let last = match resume {
@@ -210,6 +217,9 @@ pub async fn stream(
     let token_left = (identity.expires_at - chrono::Utc::now())
         .to_std()
         .unwrap_or_default();
+    // What the hub hands out starts after `from`; the rest is this
+    // stream's to read.
+    let catch_up = last < subscription.from;
     let conn = Connection {
         _slot: slot,
         revocations: state.revocations.clone(),
@@ -223,8 +233,8 @@ pub async fn stream(
         pending,
         subscription,
         shutdown: state.shutdown.clone(),
-        check: tokio::time::interval_at(tokio::time::Instant::now(), CHECK_EVERY),
-        more: true,
+        check: tokio::time::interval_at(tokio::time::Instant::now() + CHECK_EVERY, CHECK_EVERY),
+        catch_up,
         opened_at: chrono::Utc::now(),
     };
     let mut response = Sse::new(events_of(conn))
@@ -274,36 +284,52 @@ struct Connection {
     subscription: Subscription,
     shutdown: CancellationToken,
     check: tokio::time::Interval,
-    /// Read again before waiting: the last read may not have been the end.
-    more: bool,
+    /// Read after `last` from PostgreSQL before taking live events.
+    catch_up: bool,
     /// Events recorded before this are replays: they count as sent but not
     /// in the delivery lag (a client back after an hour is not a slow path).
     opened_at: chrono::DateTime<chrono::Utc>,
 }
 
 impl Connection {
-    /// Queues the events after `last`.
+    /// Reads the events after `last` (a page); still catching up if full.
     async fn read(&mut self) -> Result<(), Error> {
         let batch =
             events::after(&self.pool, &self.user, self.last, self.conversation, PAGE).await?;
-        self.more = batch.len() as i64 == PAGE;
-        let now = chrono::Utc::now();
+        self.catch_up = batch.len() as i64 == PAGE;
         for e in batch {
-            self.last = e.seq;
-            metrics::counter!("sse_events_sent_total", "kind" => "durable").increment(1);
-            if e.created_at >= self.opened_at {
-                // From the recording transaction's start to the frame queued here.
-                let lag = (now - e.created_at).to_std().unwrap_or_default();
-                metrics::histogram!("sse_delivery_lag_seconds").record(lag.as_secs_f64());
-            }
-            self.pending.push_back(
-                SseEvent::default()
-                    .id(e.seq.to_string())
-                    .event(e.kind)
-                    .data(e.data.0.to_string()),
-            );
+            self.send(e);
         }
         Ok(())
+    }
+
+    /// Queues events the hub read, those after `last` this stream wants.
+    fn take(&mut self, batch: &[events::Event]) {
+        for e in batch {
+            if e.seq > self.last
+                && (self.conversation.is_none() || e.conversation_id == self.conversation)
+            {
+                self.send(e.clone());
+            }
+        }
+    }
+
+    fn send(&mut self, e: events::Event) {
+        self.last = e.seq;
+        metrics::counter!("sse_events_sent_total", "kind" => "durable").increment(1);
+        if e.created_at >= self.opened_at {
+            // From the recording transaction's start to the frame queued here.
+            let lag = (chrono::Utc::now() - e.created_at)
+                .to_std()
+                .unwrap_or_default();
+            metrics::histogram!("sse_delivery_lag_seconds").record(lag.as_secs_f64());
+        }
+        self.pending.push_back(
+            SseEvent::default()
+                .id(e.seq.to_string())
+                .event(e.kind)
+                .data(e.data.0.to_string()),
+        );
     }
 
     /// The last frame of a stream whose token stopped being valid: the
@@ -329,15 +355,16 @@ fn events_of(conn: Connection) -> impl Stream<Item = Result<SseEvent, Infallible
             if let Some(event) = conn.pending.pop_front() {
                 return Some((Ok(event), Some(conn)));
             }
-            if conn.more {
+            if conn.subscription.fell_behind() {
+                conn.catch_up = true;
+            }
+            if conn.catch_up {
                 if let Err(e) = conn.read().await {
                     // Database trouble: end the stream; the client resumes later.
                     tracing::warn!(error = %e.chain(), "event stream read failed; closing it");
                     return None;
                 }
-                if !conn.pending.is_empty() || conn.more {
-                    continue;
-                }
+                continue;
             }
             // Logged out meanwhile: a logout wakes the user's streams here;
             // elsewhere this is seen at the next wake or check.
@@ -353,7 +380,9 @@ fn events_of(conn: Connection) -> impl Stream<Item = Result<SseEvent, Infallible
                 live = conn.subscription.rx.recv() => match live {
                     // Dropped by the hub (too slow) or shutting down.
                     None => return None,
-                    Some(Live::Notice) => conn.more = true,
+                    Some(Live::Events(batch)) => conn.take(&batch),
+                    // The revocation check comes at the top of the loop.
+                    Some(Live::Sessions | Live::Changed) => {}
                     Some(Live::Transient { kind, data }) => {
                         if conn.wants(&data) {
                             metrics::counter!("sse_events_sent_total", "kind" => "transient").increment(1);
@@ -361,7 +390,7 @@ fn events_of(conn: Connection) -> impl Stream<Item = Result<SseEvent, Infallible
                         }
                     }
                 },
-                _ = conn.check.tick() => conn.more = true,
+                _ = conn.check.tick() => {}
                 _ = &mut conn.token_ends => {
                     return Some((Ok(Connection::session_ended("token expired")), None));
                 }

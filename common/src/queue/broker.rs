@@ -276,6 +276,13 @@ impl Broker {
             .await;
     }
 
+    /// Tells the instances with live streams of `user` that a token of theirs
+    /// was revoked: each stream checks its own (no event is stored).
+    pub async fn notify_sessions(&self, user: &UserId) {
+        self.publish_live(user, &json!({ "user_id": user, "type": "sessions" }))
+            .await;
+    }
+
     /// A transient event (`message.delta`, `message.queued`): not stored,
     /// delivered to whoever is connected now.
     pub async fn publish_transient(&self, user: &UserId, kind: &str, data: &Value) {
