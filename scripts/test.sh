@@ -9,10 +9,9 @@ cd "$(dirname "$0")/.."
 scripts/services.sh
 # Built first: todo-api embeds web/dist.
 scripts/web.sh build
-cargo test --workspace --all-targets "$@"
-# The binaries the tests ran, with the same features: a plain `cargo build`
-# would unify features without the dev-dependencies and compile them again.
-cargo build --workspace --all-targets
+# Every target with tests (`--tests` honours `test = false`, `--all-targets`
+# does not); the binaries the tests run are built too, for the scripts below.
+cargo test --workspace --tests "$@"
 scripts/web.sh test
 # MCP clients no one here wrote (Python SDK, Inspector CLI) against the debug todo-api.
 SKIP_BUILD=1 scripts/mcp-clients.sh

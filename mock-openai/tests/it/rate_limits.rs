@@ -8,9 +8,7 @@ use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
 
-mod support;
-
-use support::{Mock, start};
+use crate::support::{Mock, start};
 
 impl Mock {
     async fn configure(&self, config: Value) {

@@ -8,9 +8,7 @@ use mock_openai::{Behaviour, Failure, MockConfig};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-mod support;
-
-use support::{Mock, start};
+use crate::support::{Mock, start};
 
 impl Mock {
     /// A successful non-streaming completion's message.

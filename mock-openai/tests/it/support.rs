@@ -1,8 +1,5 @@
-//! The test client both test files use: mock-openai on a random local
+//! The test client the test modules share: mock-openai on a random local
 //! port, spoken to over real HTTP.
-
-// Each test crate uses a different subset of these helpers.
-#![allow(dead_code)]
 
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;

@@ -7,9 +7,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-mod support;
-
-use support::{Mock, start};
+use crate::support::{Mock, start};
 
 fn request(text: &str) -> Value {
     json!({
