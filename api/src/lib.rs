@@ -1,5 +1,7 @@
 //! The Todo Chat HTTP API.
 
+pub mod accounts;
+pub mod auth;
 pub mod background;
 pub mod error;
 pub mod extract;

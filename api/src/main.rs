@@ -201,7 +201,7 @@ async fn serve_mcp(config: ApiConfig) -> AnyResult {
         return Ok(());
     };
     let listener = todo_api::mcp::bind(&config.mcp).await?;
-    todo_api::mcp::serve(config, pool, listener, shutdown).await?;
+    todo_api::startup::run_mcp(config, pool, listener, shutdown).await?;
     tracing::info!("todo-api mcp stopped");
     Ok(())
 }

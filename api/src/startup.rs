@@ -5,13 +5,13 @@ use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 use todo_common::error::ErrorChain;
 
+use crate::auth::{AuthThrottle, Passwords, Revocations, TokenService};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::serve::ListenerExt;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use sqlx::PgPool;
 use todo_common::ApiConfig;
-use todo_common::auth::{AuthThrottle, Passwords, Revocations, TokenService};
 use todo_common::queue::{Broker, Topology};
 use todo_common::supervise::Supervisor;
 use todo_common::tasks::Tasks;
@@ -193,6 +193,21 @@ pub async fn run(
     };
     let listeners = Listeners { api: listener, mcp };
     run_with(config, pool, listeners, shutdown).await
+}
+
+/// Runs the MCP server alone (`todo-api mcp`): the shared services it needs
+/// (broker, live notices, token revocations, metrics port) and the MCP
+/// listener, until `shutdown`.
+pub async fn run_mcp(
+    config: ApiConfig,
+    pool: PgPool,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
+    let state = build_state(config, pool, shutdown.clone());
+    start_services(&state, &shutdown).await?;
+    crate::mcp::serve_with(state.clone(), listener, shutdown).await?;
+    failed(&state)
 }
 
 /// [`run`] on listeners the caller bound.

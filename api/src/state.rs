@@ -3,12 +3,12 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
+use crate::accounts;
+use crate::auth::{AuthThrottle, Identity, Passwords, Revocations, TokenService};
 use metrics_exporter_prometheus::PrometheusHandle;
 use parking_lot::Mutex;
 use sqlx::PgPool;
 use todo_common::ApiConfig;
-use todo_common::accounts;
-use todo_common::auth::{AuthThrottle, Identity, Passwords, Revocations, TokenService};
 use todo_common::domain::UserId;
 use todo_common::queue::Broker;
 use todo_common::supervise::Supervisor;

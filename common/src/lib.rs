@@ -1,14 +1,11 @@
 //! What the Todo Chat API and worker share.
 
-pub mod accounts;
-pub mod auth;
 pub mod chat;
 pub mod config;
 pub mod db;
 pub mod domain;
 pub mod error;
 pub mod events;
-pub mod limiter;
 pub mod llm;
 pub mod paging;
 pub mod process_metrics;

@@ -1,6 +1,6 @@
 //! `mock-openai`: a real HTTP server speaking the OpenAI chat-completions
 //! protocol, answered by the built-in offline assistant
-//! ([`todo_common::llm::offline`]), with switchable misbehaviour and queued
+//! ([`todo_assistant`]), with switchable misbehaviour and queued
 //! failures, for tests and benchmarks.
 //!
 //! Routes:
@@ -45,7 +45,7 @@ use axum::serve::ListenerExt;
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use todo_common::llm::{Reply, ToolCall, Usage, offline};
+use todo_common::llm::{Reply, ToolCall, Usage};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
 use tokio_util::io::ReaderStream;
@@ -549,7 +549,7 @@ async fn completions(State(state): State<MockState>, body: Bytes) -> Response {
     let reply = faults::apply_limit(
         misbehave(
             config.behaviour,
-            offline::respond(&request.messages, Utc::now().date_naive()),
+            todo_assistant::respond(&request.messages, Utc::now().date_naive()),
         ),
         config.reads_limit_from.limit(&request),
     );

@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 use todo_common::WorkerConfig;
 use todo_common::chat::turns::{self, Turn};
 
+use crate::limiter;
 use todo_common::events;
-use todo_common::limiter;
 use todo_common::llm::{Message, Reply};
 use todo_common::queue::Broker;
 use todo_common::tools::{self, Tool, ToolDefinition};

@@ -4,9 +4,9 @@
 use std::time::{Duration, Instant};
 use todo_common::error::ErrorChain;
 
-use todo_common::chat::TurnJob;
 use todo_common::chat::turns::{self, Claim};
 use todo_common::queue::RetryDelay;
+use todo_common::queue::TurnJob;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 

@@ -7,15 +7,16 @@ mod context;
 mod gauges;
 pub mod handler;
 pub mod lease;
+pub mod limiter;
 pub mod model;
 pub mod prompt;
 
 use std::sync::Arc;
 
+use crate::limiter::Limiter;
 use sqlx::PgPool;
 use todo_common::WorkerConfig;
 use todo_common::error::ErrorChain;
-use todo_common::limiter::Limiter;
 use todo_common::queue::{Broker, Topology};
 use todo_common::supervise::Supervisor;
 use tokio_util::sync::CancellationToken;

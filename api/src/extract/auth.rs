@@ -3,9 +3,9 @@
 //! token into an identity through [`identify`], which also refuses revoked
 //! (logged-out) tokens.
 
+use crate::auth::{Identity, TokenDigest};
 use axum::extract::{FromRequestParts, RawPathParams};
 use axum::http::{header, request::Parts};
-use todo_common::auth::{Identity, TokenDigest};
 use todo_common::domain::UserId;
 
 use crate::error::ApiError;

@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use crate::auth::{Identity, Revocations, TokenDigest};
 use axum::Json;
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
@@ -16,7 +17,6 @@ use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 use parking_lot::Mutex;
 use serde_json::{Value, json};
-use todo_common::auth::{Identity, Revocations, TokenDigest};
 use todo_common::domain::UserId;
 
 use crate::error::ApiError;

@@ -30,6 +30,7 @@ mod server;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::auth::Revocations;
 use axum::Router;
 use axum::routing::get;
 use axum::serve::ListenerExt;
@@ -37,33 +38,14 @@ use rmcp::transport::streamable_http_server::session::SessionId;
 use rmcp::transport::streamable_http_server::session::SessionManager;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
-use sqlx::PgPool;
-use todo_common::ApiConfig;
-use todo_common::auth::Revocations;
 use todo_common::config::Mcp;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::extract::BODY_LIMIT;
 use crate::middleware::observe;
-use crate::startup;
 use crate::state::AppState;
 use guard::SessionOwners;
-
-/// Runs the MCP server alone (`todo-api mcp`): the shared services it needs
-/// (broker, live notices, token revocations, metrics port) and the MCP
-/// listener, until `shutdown`.
-pub async fn serve(
-    config: ApiConfig,
-    pool: PgPool,
-    listener: TcpListener,
-    shutdown: CancellationToken,
-) -> std::io::Result<()> {
-    let state = startup::build_state(config, pool, shutdown.clone());
-    startup::start_services(&state, &shutdown).await?;
-    serve_with(state.clone(), listener, shutdown).await?;
-    startup::failed(&state)
-}
 
 /// Binds MCP_SERVER_HOST:MCP_SERVER_PORT; the error names the address and
 /// the variables, since a second API on one machine fails exactly here.

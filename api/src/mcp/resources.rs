@@ -10,7 +10,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use todo_common::auth::{Identity, Revocations, TokenDigest};
+use crate::auth::{Identity, Revocations, TokenDigest};
 use todo_common::domain::UserId;
 use todo_common::tasks::{ListParams, MAX_LIST_LIMIT};
 use tokio_util::sync::CancellationToken;

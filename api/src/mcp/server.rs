@@ -1,7 +1,7 @@
 //! The MCP methods. One `TodoMcp` serves one session (protocol versions
 //! with `initialize`) or one request (2026-07-28). The caller is the
 //! identity the guard put on the HTTP request, never anything in the
-//! message, and every tool runs through `Tasks::call_tool`: the same tools,
+//! message, and every tool runs through `tools::call_alone`: the same tools,
 //! validation and results as the chat assistant, and the same events and
 //! live notices as every other door.
 
@@ -9,6 +9,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Instant;
 
+use crate::auth::{Identity, TokenDigest};
 use axum::http::request::Parts;
 use parking_lot::Mutex;
 use rmcp::model::{
@@ -22,8 +23,7 @@ use rmcp::model::{
 use rmcp::service::{RequestContext, SubscriptionContext};
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 use serde_json::Value;
-use todo_common::auth::{Identity, TokenDigest};
-use todo_common::tools::{Output, Tool};
+use todo_common::tools::{self, Output, Tool};
 use tokio_util::sync::DropGuard;
 use tracing::Instrument;
 
@@ -173,10 +173,7 @@ impl ServerHandler for TodoMcp {
         );
         let arguments = request.arguments.map_or(Value::Null, Value::Object);
         let started = Instant::now();
-        let output = self
-            .state
-            .tasks
-            .call_tool(&who.user_id, tool, arguments)
+        let output = tools::call_alone(&self.state.tasks, &who.user_id, tool, arguments)
             .instrument(span.clone())
             .await;
         let (outcome, result) = match output {

@@ -1,12 +1,12 @@
 //! Sign-up, login, "who am I" and logout.
 
+use crate::accounts::{self, User};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use todo_common::Error;
-use todo_common::accounts::{self, User};
 use todo_common::domain::{DisplayName, Email, Password, schema};
 use utoipa::{IntoParams, ToSchema};
 
@@ -107,7 +107,7 @@ pub async fn signup(
 }
 
 /// The attempt is counted before the password is checked (see
-/// `todo_common::auth::AuthThrottle` for the policy); a success, or a check
+/// `crate::auth::AuthThrottle` for the policy); a success, or a check
 /// refused as overloaded, gives it back.
 #[utoipa::path(
     post,

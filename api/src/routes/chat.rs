@@ -9,7 +9,8 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
-use todo_common::chat::{TurnJob, messages, outbox};
+use todo_common::chat::{messages, outbox};
+use todo_common::queue::TurnJob;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 

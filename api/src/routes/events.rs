@@ -22,6 +22,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use todo_common::error::ErrorChain;
 
+use crate::auth::{Identity, Revocations, TokenDigest};
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
@@ -31,7 +32,6 @@ use serde::Deserialize;
 use serde_json::json;
 use sqlx::PgPool;
 use todo_common::Error;
-use todo_common::auth::{Identity, Revocations, TokenDigest};
 use todo_common::domain::UserId;
 use todo_common::events;
 use tokio_util::sync::CancellationToken;

@@ -10,12 +10,13 @@ use sqlx::types::Json;
 use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
+use super::MAX_MESSAGE_CHARS;
 use super::conversations::Conversation;
-use super::{MAX_MESSAGE_CHARS, TurnJob};
 use crate::domain::text::bounded;
 use crate::domain::{IdempotencyKey, UserId};
 use crate::error::{Error, Result};
 use crate::events::{self, kind};
+use crate::queue::TurnJob;
 
 /// A stored message as clients see it.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]

@@ -7,8 +7,8 @@ use std::time::Duration;
 use sqlx::types::Json;
 use sqlx::{PgPool, Postgres, Transaction};
 
-use super::TurnJob;
 use crate::error::Result;
+use crate::queue::TurnJob;
 
 /// The request that wrote the record publishes it itself; the relay only
 /// steps in when that has not happened within this grace period.

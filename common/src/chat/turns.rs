@@ -24,13 +24,13 @@ use sqlx::types::Json;
 use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
-use super::TurnJob;
 use super::messages::{NewRow, append};
 use crate::domain::UserId;
 use crate::error::Result;
 use crate::events::{self, kind};
 use crate::llm::{Message, Reply, Role, ToolCall};
 use crate::queue::Broker;
+use crate::queue::TurnJob;
 use crate::tools;
 
 /// A claimed turn: the user message being answered.

@@ -2,10 +2,17 @@
 
 use std::time::Duration;
 
-use jsonwebtoken::Algorithm;
-
 use super::parse::{http_url, weak_secret};
 use super::{Reader, Secret};
+
+/// The HMAC algorithm of our own session tokens (the API maps it to its JWT
+/// library's; the worker, which reads the same settings, links none).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Algorithm {
+    HS256,
+    HS384,
+    HS512,
+}
 
 #[derive(Debug, Clone)]
 pub struct Auth {

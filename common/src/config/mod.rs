@@ -23,7 +23,7 @@ mod worker;
 use std::collections::HashMap;
 use std::fmt;
 
-pub use auth::Auth;
+pub use auth::{Algorithm as JwtAlgorithm, Auth};
 pub use broker::{Broker, DEFAULT_RABBITMQ_URL, addresses as broker_addresses};
 pub use chat::Chat;
 pub use database::Database;

@@ -271,7 +271,7 @@ impl ShowDefault for Option<std::time::Duration> {
     }
 }
 
-impl ShowDefault for jsonwebtoken::Algorithm {
+impl ShowDefault for super::auth::Algorithm {
     fn show(&self) -> String {
         format!("{self:?}")
     }

@@ -1,8 +1,6 @@
 //! What the agent loop exchanges with a model, independent of the wire
-//! format: the OpenAI client (worker), the built-in offline assistant and
-//! the `mock-openai` server all speak these types.
-
-pub mod offline;
+//! format: the OpenAI client (worker), the built-in offline assistant
+//! (`todo-assistant`) and the `mock-openai` server all speak these types.
 
 use serde::{Deserialize, Serialize};
 

@@ -16,8 +16,8 @@ use tokio::sync::{RwLock, watch};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use super::TurnJob;
 use super::topology::{RetryDelay, TURNS_KEY, Topology};
-use crate::chat::TurnJob;
 use crate::config::{Secret, broker_addresses as addresses, redact_url};
 use crate::domain::UserId;
 use serde_json::{Value, json};

@@ -2,7 +2,9 @@
 //! reconnects by itself (lapin does not) with publisher confirms.
 
 mod broker;
+mod job;
 mod topology;
 
 pub use broker::{Broker, PublishError};
+pub use job::TurnJob;
 pub use topology::{RetryDelay, Topology};

@@ -7,14 +7,12 @@
 
 use std::sync::Arc;
 
-use serde_json::Value;
 use sqlx::PgPool;
 
 use super::{Created, ListQuery, NewTask, Task, TaskPage, TaskPatch};
 use crate::domain::{IdempotencyKey, TaskId, UserId};
 use crate::error::Result;
 use crate::queue::Broker;
-use crate::tools::{self, Output, Tool};
 
 #[derive(Clone)]
 pub struct Tasks {
@@ -67,14 +65,13 @@ impl Tasks {
         Ok(task)
     }
 
-    /// Runs one tool call in its own transaction.
-    pub async fn call_tool(&self, user: &UserId, tool: Tool, arguments: Value) -> Result<Output> {
-        let mut tx = self.pool.begin().await?;
-        let output = tools::call(&mut tx, user, tool, arguments).await?;
-        tx.commit().await?;
-        if !tool.annotations().read_only && matches!(output, Output::Done(_)) {
-            self.live.notify(user).await;
-        }
-        Ok(output)
+    /// For a door that runs its own transaction (`tools::call_alone`).
+    pub(crate) fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Wakes the user's live streams after a commit of that door's.
+    pub(crate) fn live(&self) -> &Broker {
+        &self.live
     }
 }

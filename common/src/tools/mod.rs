@@ -232,6 +232,23 @@ pub async fn call(
     Output::from_result(result)
 }
 
+/// [`call`] in a transaction of its own (MCP), committed before the user's
+/// live streams are woken, if the tool changed something.
+pub async fn call_alone(
+    tasks: &tasks::Tasks,
+    user: &UserId,
+    tool: Tool,
+    arguments: Value,
+) -> crate::Result<Output> {
+    let mut tx = tasks.pool().begin().await?;
+    let output = call(&mut tx, user, tool, arguments).await?;
+    tx.commit().await?;
+    if !tool.annotations().read_only && matches!(output, Output::Done(_)) {
+        tasks.live().notify(user).await;
+    }
+    Ok(output)
+}
+
 /// Runs tool `name` as the model asked for it (raw, possibly malformed
 /// argument text) and answers as the model reads it. `Err` only for
 /// infrastructure trouble.

@@ -7,9 +7,9 @@ mod openai;
 
 use std::time::Duration;
 
+use crate::limiter::Limiter;
 use todo_common::config::Model as ModelConfig;
-use todo_common::limiter::Limiter;
-use todo_common::llm::{Message, Reply, offline};
+use todo_common::llm::{Message, Reply};
 use todo_common::tools::ToolDefinition;
 use tokio::sync::mpsc::UnboundedSender;
 
@@ -96,7 +96,10 @@ impl Model {
     ) -> Result<Reply, ModelError> {
         match self {
             Self::OpenAi(client) => client.complete(messages, tools, deltas).await,
-            Self::Offline => Ok(offline::respond(messages, chrono::Utc::now().date_naive())),
+            Self::Offline => Ok(todo_assistant::respond(
+                messages,
+                chrono::Utc::now().date_naive(),
+            )),
         }
     }
 }

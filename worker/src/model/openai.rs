@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use crate::limiter::{self, Limiter};
 use async_openai::types::chat::{
     ChatCompletionMessageToolCall, ChatCompletionMessageToolCalls,
     ChatCompletionRequestAssistantMessage, ChatCompletionRequestAssistantMessageContent,
@@ -20,7 +21,6 @@ use reqwest::header::HeaderMap;
 use serde_json::Value;
 use todo_common::config::Model as ModelConfig;
 use todo_common::config::Secret;
-use todo_common::limiter::{self, Limiter};
 use todo_common::llm::{Message, Reply, Role, ToolCall, Usage};
 use todo_common::tools::ToolDefinition;
 use tokio::sync::mpsc::UnboundedSender;

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, SubsecRound, Utc};
-use todo_common::limiter::{self, Limiter};
+use todo_worker::limiter::{self, Limiter};
 
 /// A time well after the rows' creation, so it dominates their defaults;
 /// in microseconds, PostgreSQL's precision.

@@ -9,6 +9,7 @@ mod failures;
 mod fairness;
 mod kill;
 mod limiter;
+mod linked;
 mod live;
 mod models;
 mod ordering;

@@ -4,7 +4,7 @@ use chrono::NaiveDate;
 use serde_json::Value;
 
 use super::ToolResult;
-use crate::tools::Tool;
+use todo_common::tools::Tool;
 
 /// Longer lists are cut: a chat answer is not a report.
 pub(super) const MAX_LISTED: usize = 50;

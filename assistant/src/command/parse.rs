@@ -10,7 +10,7 @@ mod vocab;
 use chrono::NaiveDate;
 
 use super::Command;
-use crate::llm::offline::words::{Tok, before_suffix, key_in, starts_with, tokenize};
+use crate::words::{Tok, before_suffix, key_in, starts_with, tokenize};
 use list::list;
 use sentence::Parser;
 
@@ -73,7 +73,7 @@ fn strip_filler(toks: &[Tok]) -> (&[Tok], bool) {
     (rest, greeted)
 }
 
-pub(in crate::llm::offline) fn parse_command(src: &str, today: NaiveDate) -> Command {
+pub(crate) fn parse_command(src: &str, today: NaiveDate) -> Command {
     let all = tokenize(src);
     const THANKS: &[&str] = &[
         "thanks", "thank", "you", "thx", "ty", "cheers", "great", "cool", "ok", "okay", "nice",
@@ -129,7 +129,7 @@ fn is_help(toks: &[Tok]) -> bool {
         .any(|p| p.len() == toks.len() && starts_with(toks, p))
 }
 
-pub(in crate::llm::offline) fn help_text(opening: &str) -> String {
+pub(crate) fn help_text(opening: &str) -> String {
     format!(
         "{opening}I can keep your to-do list. Try \"add call mom tomorrow, high priority\", \
          \"show my tasks\" or \"complete 3\". I also understand rename, move, reopen, delete and find."

@@ -1,7 +1,7 @@
 //! Which task a sentence is about: task numbers, tags, titles.
 
 use super::vocab::{ID_FILLER, VAGUE};
-use crate::llm::offline::words::{Tok, after_prefix, before_suffix, clean, key_in, words};
+use crate::words::{Tok, after_prefix, before_suffix, clean, key_in, words};
 
 /// Task numbers in one word: "3", "#3", "3,4".
 pub(super) fn ids_in_key(key: &str) -> Option<Vec<i64>> {

@@ -1,7 +1,7 @@
 //! Sentences that ask for a list of tasks.
 
 use super::super::{Command, Status};
-use crate::llm::offline::words::{Tok, key_in};
+use crate::words::{Tok, key_in};
 
 /// "show my tasks", "what's still open", "what did I finish": sentences made
 /// only of listing words, with at least one that asks for a list.

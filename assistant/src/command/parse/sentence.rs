@@ -7,8 +7,8 @@ use super::super::{Command, Mods, Priority, Status, Target};
 use super::targets::{ids_only, inner_ids, leading_ids, split_tags, target_title};
 use super::vocab::*;
 use super::{change_help, which_task};
-use crate::llm::offline::dates::date_core;
-use crate::llm::offline::words::{
+use crate::dates::date_core;
+use crate::words::{
     Tok, after_prefix, before_suffix, clean, ends_with, key_in, starts_with, tokenize_range, words,
 };
 

@@ -15,7 +15,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 
-use crate::error::Result;
+use todo_common::error::Result;
 
 pub const REQUESTS: &str = "openai:requests";
 pub const TOKENS: &str = "openai:tokens";

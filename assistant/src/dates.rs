@@ -167,9 +167,9 @@ pub(super) fn ymd(date: NaiveDate) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::llm::Message;
-    use crate::llm::offline::respond;
+    use crate::respond;
     use serde_json::Value;
+    use todo_common::llm::Message;
 
     #[test]
     fn weekday_arithmetic_wraps_and_skips_today() {

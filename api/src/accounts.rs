@@ -4,8 +4,8 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::PgPool;
 
-use crate::domain::{DisplayName, Email, UserId};
-use crate::error::Result;
+use todo_common::domain::{DisplayName, Email, UserId};
+use todo_common::error::Result;
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct User {

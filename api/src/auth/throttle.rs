@@ -26,8 +26,8 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use sqlx::PgPool;
 
-use crate::config::Auth;
-use crate::error::{Error, Result};
+use todo_common::config::Auth;
+use todo_common::error::{Error, Result};
 
 #[derive(Clone)]
 pub struct AuthThrottle {

@@ -18,10 +18,10 @@ use chrono::NaiveDate;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use super::{Message, Reply, Role, ToolCall};
-use crate::tools::Tool;
 use command::{Command, Status, Target, help_text, parse_command};
 use compose::{MAX_LISTED, compose, error_line, error_of, int_field, str_field, task_items};
+use todo_common::llm::{Message, Reply, Role, ToolCall};
+use todo_common::tools::Tool;
 
 /// Answers like a model would: either tool calls or final text.
 ///

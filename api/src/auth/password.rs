@@ -13,9 +13,9 @@ use std::time::Duration;
 use argon2::{Argon2, PasswordHasher, PasswordVerifier};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::config::Auth;
-use crate::domain::Password;
-use crate::error::{Error, Result};
+use todo_common::config::Auth;
+use todo_common::domain::Password;
+use todo_common::error::{Error, Result};
 
 /// What a refused caller is told to wait: a hash takes tens of
 /// milliseconds, so slots free up quickly once a burst passes.

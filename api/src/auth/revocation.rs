@@ -25,8 +25,8 @@ use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 
 use super::token::{Identity, LEEWAY_SECONDS};
-use crate::domain::UserId;
-use crate::error::{Error, Result};
+use todo_common::domain::UserId;
+use todo_common::error::{Error, Result};
 
 /// How the store names a token: SHA-256 of its signed part (`header.payload`,
 /// everything before the last '.'), so tokens without a `jti` (Better

@@ -15,9 +15,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::jwks::Jwks;
-use crate::config::Auth;
-use crate::domain::UserId;
-use crate::error::{Error, Result};
+use todo_common::config::{Auth, JwtAlgorithm};
+use todo_common::domain::UserId;
+use todo_common::error::{Error, Result};
 
 /// The `iss` of the tokens we issue.
 pub const ISSUER: &str = "todo-chat";
@@ -86,7 +86,11 @@ impl TokenService {
     pub fn new(config: &Auth) -> Self {
         let secret = config.better_auth_secret.expose().as_bytes();
         Self {
-            algorithm: config.jwt_algorithm,
+            algorithm: match config.jwt_algorithm {
+                JwtAlgorithm::HS256 => Algorithm::HS256,
+                JwtAlgorithm::HS384 => Algorithm::HS384,
+                JwtAlgorithm::HS512 => Algorithm::HS512,
+            },
             lifetime: Duration::hours(i64::from(config.jwt_expiration_hours)),
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
