@@ -12,6 +12,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::state::AppState;
+use todo_common::metric;
 
 pub fn spawn(state: AppState, shutdown: CancellationToken) -> JoinHandle<()> {
     // A round is a bounded probe (5 s) plus pruning, once per interval.
@@ -30,9 +31,9 @@ pub fn spawn(state: AppState, shutdown: CancellationToken) -> JoinHandle<()> {
             }
             let probe = db::ping(&state.pool, Duration::from_secs(5)).await;
             let up = probe.is_ok();
-            metrics::gauge!("database_up").set(if up { 1.0 } else { 0.0 });
+            metrics::gauge!(metric::DATABASE_UP).set(if up { 1.0 } else { 0.0 });
             if let Ok(latency) = probe {
-                metrics::gauge!("database_latency_seconds").set(latency.as_secs_f64());
+                metrics::gauge!(metric::DATABASE_LATENCY_SECONDS).set(latency.as_secs_f64());
             }
             match (was_up, &probe) {
                 (true, Err(why)) => tracing::error!(error = %why, "database became unreachable"),

@@ -11,6 +11,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::state::AppState;
+use todo_common::metric;
 
 const TICK: Duration = Duration::from_millis(500);
 const BATCH: i64 = 100;
@@ -59,7 +60,7 @@ async fn relay_once(state: &AppState) -> todo_common::Result<()> {
             match state.broker.publish_turn(&job).await {
                 Ok(()) => {
                     outbox::delete(&state.pool, id).await?;
-                    metrics::counter!("outbox_relayed_total").increment(1);
+                    metrics::counter!(metric::OUTBOX_RELAYED_TOTAL).increment(1);
                 }
                 Err(e) => {
                     tracing::warn!(error = %e.chain(), message_id = %job.message_id, "relay publish failed; will retry");
@@ -81,7 +82,7 @@ async fn sweep(state: &AppState) -> todo_common::Result<()> {
     let idle = (state.config.chat.turn_lease * 2).max(Duration::from_secs(900));
     for job in turns::stale(&state.pool, idle, BATCH).await? {
         tracing::warn!(message_id = %job.message_id, "re-queueing a turn whose queue message was lost");
-        metrics::counter!("turns_redriven_total").increment(1);
+        metrics::counter!(metric::TURNS_REDRIVEN_TOTAL).increment(1);
         outbox::enqueue(&state.pool, &job).await?;
     }
     Ok(())

@@ -23,6 +23,7 @@ use crate::live::{Hub, StreamSlots};
 use crate::middleware::{cors, observe, security_headers};
 use crate::state::{AppState, KnownUsers};
 use crate::{background, relay, routes};
+use todo_common::metric;
 
 /// The process-wide Prometheus recorder (a recorder can be installed once per
 /// process; several app instances in one test process share it).
@@ -41,7 +42,7 @@ pub fn metrics_handle() -> PrometheusHandle {
                 .expect("static buckets are valid")
                 // Histograms, not summaries, so Grafana can aggregate instances.
                 .set_buckets_for_metric(
-                    Matcher::Full("sse_delivery_lag_seconds".into()),
+                    Matcher::Full(metric::SSE_DELIVERY_LAG_SECONDS.into()),
                     &LATENCY_BUCKETS,
                 )
                 .expect("static buckets are valid")
@@ -50,22 +51,22 @@ pub fn metrics_handle() -> PrometheusHandle {
             // Counters of rare events exist from the start (at 0), so the
             // dashboards and alerts over them show 0, not "no data".
             for name in [
-                "chat_messages_total",
-                "chat_posts_replayed_total",
-                "outbox_deferred_total",
-                "outbox_relayed_total",
-                "turns_redriven_total",
-                "sse_connections_total",
-                "sse_slow_clients_dropped_total",
-                "live_notices_lost_total",
-                "live_notices_made_up_total",
-                "live_event_reads_total",
-                "password_hashes_refused_total",
+                metric::CHAT_MESSAGES_TOTAL,
+                metric::CHAT_POSTS_REPLAYED_TOTAL,
+                metric::OUTBOX_DEFERRED_TOTAL,
+                metric::OUTBOX_RELAYED_TOTAL,
+                metric::TURNS_REDRIVEN_TOTAL,
+                metric::SSE_CONNECTIONS_TOTAL,
+                metric::SSE_SLOW_CLIENTS_DROPPED_TOTAL,
+                metric::LIVE_NOTICES_LOST_TOTAL,
+                metric::LIVE_NOTICES_MADE_UP_TOTAL,
+                metric::LIVE_EVENT_READS_TOTAL,
+                metric::PASSWORD_HASHES_REFUSED_TOTAL,
             ] {
                 metrics::counter!(name).increment(0);
             }
             for kind in ["durable", "transient"] {
-                metrics::counter!("sse_events_sent_total", "kind" => kind).increment(0);
+                metrics::counter!(metric::SSE_EVENTS_SENT_TOTAL, "kind" => kind).increment(0);
             }
             handle
         })
@@ -81,7 +82,7 @@ pub fn build_state(config: ApiConfig, pool: PgPool, shutdown: CancellationToken)
     AppState {
         hub: Hub::new(broker.clone(), pool.clone()),
         streams: StreamSlots::new(
-            "sse_streams_open",
+            metric::SSE_STREAMS_OPEN,
             config.http.sse_max_streams_per_user,
             config.http.sse_max_streams,
         ),

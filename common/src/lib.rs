@@ -7,6 +7,7 @@ pub mod domain;
 pub mod error;
 pub mod events;
 pub mod llm;
+pub mod metric;
 pub mod paging;
 pub mod process_metrics;
 pub mod queue;

@@ -15,6 +15,7 @@
 //! `cpus` in docker-compose (or a Kubernetes limit) is what the alert
 //! compares with, and an unlimited container is compared with its host.
 
+use crate::metric;
 use std::sync::OnceLock;
 
 /// Reads /proc/self and the cgroup limits once per scrape and sets the gauges.
@@ -28,9 +29,9 @@ pub fn collect() {
     collector.collect();
     let limits = Limits::read();
     if let Some(bytes) = limits.memory_bytes {
-        metrics::gauge!("process_memory_limit_bytes").set(bytes as f64);
+        metrics::gauge!(metric::PROCESS_MEMORY_LIMIT_BYTES).set(bytes as f64);
     }
-    metrics::gauge!("process_cpu_limit_cores").set(limits.cpu_cores);
+    metrics::gauge!(metric::PROCESS_CPU_LIMIT_CORES).set(limits.cpu_cores);
 }
 
 /// The memory and CPU this process may use.

@@ -12,6 +12,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::metric;
 use parking_lot::Mutex;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -72,7 +73,7 @@ impl Supervisor {
                 Err(_) => format!("the background loop {name} was cancelled"),
             };
             tracing::error!(background_loop = name, "{why}; stopping the process");
-            metrics::counter!("background_loop_failures_total", "loop" => name).increment(1);
+            metrics::counter!(metric::BACKGROUND_LOOP_FAILURES_TOTAL, "loop" => name).increment(1);
             supervisor.failure.lock().get_or_insert(why);
             supervisor.shutdown.cancel();
         });

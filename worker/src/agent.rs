@@ -24,6 +24,7 @@ use crate::context;
 use crate::lease::Leases;
 use crate::model::{Model, ModelError, backoff};
 use crate::prompt;
+use todo_common::metric;
 
 /// How long a turn keeps waiting through rate-limit 429s before it fails.
 const RATE_LIMIT_PATIENCE: Duration = Duration::from_secs(600);
@@ -172,7 +173,7 @@ impl Agent {
                 // Cut by the output limit: a normal answer, not an error (a
                 // retry would be cut the same way). Tool calls in it may end
                 // mid-argument, so none of them runs.
-                metrics::counter!("openai_answers_cut_total").increment(1);
+                metrics::counter!(metric::OPENAI_ANSWERS_CUT_TOTAL).increment(1);
                 let text = cut_short(reply.content.as_deref(), !reply.tool_calls.is_empty());
                 let mut metadata = self.metadata(rounds);
                 metadata["truncated"] = Value::Bool(true);
@@ -187,7 +188,7 @@ impl Agent {
             {
                 // A call the server did not parse out of the model's text:
                 // run it, and take back the JSON the user saw stream in.
-                metrics::counter!("tool_calls_written_as_text_total").increment(1);
+                metrics::counter!(metric::TOOL_CALLS_WRITTEN_AS_TEXT_TOTAL).increment(1);
                 self.announce_restart(turn).await;
                 reply.content = None;
                 reply.tool_calls = calls;
@@ -209,7 +210,7 @@ impl Agent {
             for call in &calls {
                 turns::run_tool(&self.pool, &self.broker, turn, call).await?;
                 let tool = Tool::from_name(&call.name).map_or("unknown", Tool::metric_label);
-                metrics::counter!("tool_calls_total", "tool" => tool).increment(1);
+                metrics::counter!(metric::TOOL_CALLS_TOTAL, "tool" => tool).increment(1);
             }
         }
     }
@@ -243,7 +244,7 @@ impl Agent {
         );
         let kept = context::fit(history, budget);
         if kept.len() < history.len() {
-            metrics::counter!("chat_history_trimmed_total").increment(1);
+            metrics::counter!(metric::CHAT_HISTORY_TRIMMED_TOTAL).increment(1);
             tracing::debug!(
                 left_out = history.len() - kept.len(),
                 kept = kept.len(),
@@ -278,7 +279,7 @@ impl Agent {
         loop {
             if let Some(limiter) = self.model.limiter() {
                 let slot = limiter.reserve(estimate).await?;
-                metrics::histogram!("openai_ratelimit_wait_seconds")
+                metrics::histogram!(metric::OPENAI_RATELIMIT_WAIT_SECONDS)
                     .record(slot.wait.as_secs_f64());
                 if slot.wait > QUEUED_NOTICE_AFTER {
                     let data = json!({
@@ -307,9 +308,9 @@ impl Agent {
                 None => return Ok(Called::Aborted),
                 Some(Ok(reply)) => {
                     if let Some(usage) = reply.usage {
-                        metrics::counter!("openai_tokens_total", "kind" => "prompt")
+                        metrics::counter!(metric::OPENAI_TOKENS_TOTAL, "kind" => "prompt")
                             .increment(u64::from(usage.prompt_tokens));
-                        metrics::counter!("openai_tokens_total", "kind" => "completion")
+                        metrics::counter!(metric::OPENAI_TOKENS_TOTAL, "kind" => "completion")
                             .increment(u64::from(usage.completion_tokens));
                         if let Some(limiter) = self.model.limiter() {
                             let _ = limiter
@@ -336,7 +337,7 @@ impl Agent {
                     failures += 1;
                     let wait = backoff(failures, retry_after);
                     tracing::info!(%reason, failures, wait_ms = wait.as_millis() as u64, "model call failed; retrying");
-                    metrics::counter!("openai_retries_total").increment(1);
+                    metrics::counter!(metric::OPENAI_RETRIES_TOTAL).increment(1);
                     restart().await;
                     if !self.wait(wait, abort).await {
                         return Ok(Called::Aborted);

@@ -19,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::agent::Agent;
 use crate::handler::{self, DRAIN, Disposition};
+use todo_common::metric;
 
 pub async fn run(agent: Arc<Agent>, broker: Arc<Broker>, shutdown: CancellationToken) {
     // Fired when the drain period is over: in-flight turns stop between steps.
@@ -173,7 +174,7 @@ async fn settle(broker: &Broker, delivery: &Delivery, job: &TurnJob, disposition
     match acked {
         Ok(true) => {}
         Ok(false) | Err(_) => {
-            metrics::counter!("queue_settle_lost_total").increment(1);
+            metrics::counter!(metric::QUEUE_SETTLE_LOST_TOTAL).increment(1);
             tracing::warn!(message_id = %job.message_id, "could not settle the delivery (channel gone); it will be redelivered");
         }
     }

@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use crate::agent::{Agent, Outcome};
 use crate::lease::Lost;
+use todo_common::metric;
 
 /// What the consumer does with the delivery afterwards.
 #[derive(Debug, PartialEq, Eq)]
@@ -76,7 +77,7 @@ pub async fn handle(agent: &Agent, job: &TurnJob, abort: &CancellationToken) -> 
             let waited = (chrono::Utc::now() - turn.created_at)
                 .num_milliseconds()
                 .max(0);
-            metrics::histogram!("queue_wait_seconds").record(waited as f64 / 1000.0);
+            metrics::histogram!(metric::QUEUE_WAIT_SECONDS).record(waited as f64 / 1000.0);
         }
         let started = Instant::now();
         let span = tracing::info_span!("turn", message_id = %turn.message_id, request_id = turn.request_id.as_deref().unwrap_or(""));
@@ -126,8 +127,8 @@ pub async fn handle(agent: &Agent, job: &TurnJob, abort: &CancellationToken) -> 
             Ok(Outcome::Interrupted) => "interrupted",
             Err(_) => "error",
         };
-        metrics::counter!("turns_total", "outcome" => label).increment(1);
-        metrics::histogram!("turn_duration_seconds").record(started.elapsed().as_secs_f64());
+        metrics::counter!(metric::TURNS_TOTAL, "outcome" => label).increment(1);
+        metrics::histogram!(metric::TURN_DURATION_SECONDS).record(started.elapsed().as_secs_f64());
         match outcome {
             // Taken over: whoever holds it now answers it.
             Ok(Outcome::Answered | Outcome::Failed | Outcome::LeaseLost) => {}
@@ -176,7 +177,7 @@ async fn next(agent: &Agent, conversation_id: Uuid, current: Uuid) -> Option<Uui
 /// and then (docs/architecture.md, "Duplicate deliveries"), so counted, not
 /// warned about.
 fn duplicate(message_id: Uuid, state: &'static str) {
-    metrics::counter!("turn_duplicate_deliveries_total", "state" => state).increment(1);
+    metrics::counter!(metric::TURN_DUPLICATE_DELIVERIES_TOTAL, "state" => state).increment(1);
     tracing::debug!(%message_id, state, "duplicate delivery of a turn; the claim settles it");
 }
 

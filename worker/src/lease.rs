@@ -26,6 +26,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::gauges;
+use todo_common::metric;
 
 /// Expired leases re-driven per pass, at most.
 const REDRIVE_BATCH: i64 = 100;
@@ -169,7 +170,7 @@ impl Leases {
         for id in &ids {
             tracing::info!(message_id = %id, "re-driven a turn whose lease ran out (its worker stopped renewing)");
         }
-        metrics::counter!("turn_leases_expired_total").increment(ids.len() as u64);
+        metrics::counter!(metric::TURN_LEASES_EXPIRED_TOTAL).increment(ids.len() as u64);
         Ok(ids.len())
     }
 

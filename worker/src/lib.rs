@@ -17,6 +17,7 @@ use crate::limiter::Limiter;
 use sqlx::PgPool;
 use todo_common::WorkerConfig;
 use todo_common::error::ErrorChain;
+use todo_common::metric;
 use todo_common::queue::{Broker, Topology};
 use todo_common::supervise::Supervisor;
 use tokio_util::sync::CancellationToken;
@@ -54,7 +55,7 @@ pub async fn run(
                 for (kind, limit) in [("requests", config.model.rpm), ("tokens", config.model.tpm)]
                 {
                     if let Some(limit) = limit {
-                        metrics::gauge!("openai_ratelimit_limit", "kind" => kind)
+                        metrics::gauge!(metric::OPENAI_RATELIMIT_LIMIT, "kind" => kind)
                             .set(f64::from(limit));
                     }
                 }

@@ -16,6 +16,7 @@ use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 
 use todo_common::error::Result;
+use todo_common::metric;
 
 pub const REQUESTS: &str = "openai:requests";
 pub const TOKENS: &str = "openai:tokens";
@@ -141,7 +142,7 @@ impl Limiter {
         .bind(wait)
         .execute(&self.pool)
         .await?;
-        metrics::counter!("openai_ratelimit_pauses_total").increment(1);
+        metrics::counter!(metric::OPENAI_RATELIMIT_PAUSES_TOTAL).increment(1);
         Ok(())
     }
 

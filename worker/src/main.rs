@@ -9,6 +9,7 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
 use todo_common::WorkerConfig;
 use todo_common::config;
 use todo_common::error::ErrorChain;
+use todo_common::metric;
 use todo_common::shutdown;
 use todo_common::startup::{self, Schema};
 use tokio_util::sync::CancellationToken;
@@ -77,21 +78,22 @@ fn serve_metrics(port: u16, shutdown: CancellationToken) {
     // Counters of rare events exist from the start (at 0), so the
     // dashboards and alerts over them show 0, not "no data".
     for name in [
-        "openai_retries_total",
-        "openai_rate_limited_total",
-        "openai_quota_exhausted_total",
-        "openai_ratelimit_pauses_total",
-        "openai_output_cut_total",
-        "turn_leases_expired_total",
-        "queue_settle_lost_total",
+        metric::OPENAI_RETRIES_TOTAL,
+        metric::OPENAI_RATE_LIMITED_TOTAL,
+        metric::OPENAI_QUOTA_EXHAUSTED_TOTAL,
+        metric::OPENAI_RATELIMIT_PAUSES_TOTAL,
+        metric::OPENAI_OUTPUT_CUT_TOTAL,
+        metric::OPENAI_ANSWERS_CUT_TOTAL,
+        metric::TURN_LEASES_EXPIRED_TOTAL,
+        metric::QUEUE_SETTLE_LOST_TOTAL,
     ] {
         metrics::counter!(name).increment(0);
     }
     for kind in ["first_byte", "idle", "total"] {
-        metrics::counter!("openai_timeouts_total", "kind" => kind).increment(0);
+        metrics::counter!(metric::OPENAI_TIMEOUTS_TOTAL, "kind" => kind).increment(0);
     }
     for state in ["finished", "running"] {
-        metrics::counter!("turn_duplicate_deliveries_total", "state" => state).increment(0);
+        metrics::counter!(metric::TURN_DUPLICATE_DELIVERIES_TOTAL, "state" => state).increment(0);
     }
     let app = Router::new()
         .route(

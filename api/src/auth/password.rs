@@ -16,6 +16,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use todo_common::config::Auth;
 use todo_common::domain::Password;
 use todo_common::error::{Error, Result};
+use todo_common::metric;
 
 /// What a refused caller is told to wait: a hash takes tens of
 /// milliseconds, so slots free up quickly once a burst passes.
@@ -97,7 +98,7 @@ impl Passwords {
             Ok(Ok(slot)) => Ok(slot),
             // The wait ran out (the semaphore is never closed).
             _ => {
-                metrics::counter!("password_hashes_refused_total").increment(1);
+                metrics::counter!(metric::PASSWORD_HASHES_REFUSED_TOTAL).increment(1);
                 Err(Error::Overloaded {
                     retry_after: RETRY_AFTER,
                 })

@@ -16,6 +16,7 @@ use serde_json::Value;
 use sqlx::PgPool;
 use todo_common::domain::UserId;
 use todo_common::events::{self, Event, kind};
+use todo_common::metric;
 use todo_common::queue::{Broker, Topology};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -194,7 +195,7 @@ impl Hub {
                 behind: behind.clone(),
                 tx,
             });
-        metrics::gauge!("sse_subscribers").increment(1.0);
+        metrics::gauge!(metric::SSE_SUBSCRIBERS).increment(1.0);
         // From here on the subscription cleans up after itself.
         let mut subscription = Subscription {
             rx,
@@ -247,7 +248,7 @@ impl Hub {
             let before = feed.subscribers.len();
             feed.subscribers.retain(|s| s.id != id);
             if feed.subscribers.len() < before {
-                metrics::gauge!("sse_subscribers").decrement(1.0);
+                metrics::gauge!(metric::SSE_SUBSCRIBERS).decrement(1.0);
             }
             let empty = feed.subscribers.is_empty();
             if empty {
@@ -309,7 +310,7 @@ impl Hub {
                 return;
             };
             self.reads.fetch_add(1, Ordering::Relaxed);
-            metrics::counter!("live_event_reads_total").increment(1);
+            metrics::counter!(metric::LIVE_EVENT_READS_TOTAL).increment(1);
             let batch = match events::after(&self.pool, user, after, None, PAGE).await {
                 Ok(batch) => batch,
                 Err(e) => {
@@ -367,7 +368,7 @@ impl Hub {
             .collect();
         for (user, read_to) in followed {
             if newest.get(&user).is_some_and(|n| *n > read_to) {
-                metrics::counter!("live_notices_made_up_total").increment(1);
+                metrics::counter!(metric::LIVE_NOTICES_MADE_UP_TOTAL).increment(1);
                 self.wake(&user);
             }
         }
@@ -520,12 +521,12 @@ fn dispatch(subscribers: &mut Vec<Subscriber>, live: &Live) {
                 true
             }
             Err(mpsc::error::TrySendError::Full(Live::Transient { .. })) => {
-                metrics::counter!("sse_slow_clients_dropped_total").increment(1);
-                metrics::gauge!("sse_subscribers").decrement(1.0);
+                metrics::counter!(metric::SSE_SLOW_CLIENTS_DROPPED_TOTAL).increment(1);
+                metrics::gauge!(metric::SSE_SUBSCRIBERS).decrement(1.0);
                 false
             }
             Err(mpsc::error::TrySendError::Closed(_)) => {
-                metrics::gauge!("sse_subscribers").decrement(1.0);
+                metrics::gauge!(metric::SSE_SUBSCRIBERS).decrement(1.0);
                 false
             }
         }

@@ -23,6 +23,7 @@ use crate::error::ApiError;
 use crate::extract::AuthToken;
 use crate::live::{Full, Slot, StreamSlots};
 use crate::state::AppState;
+use todo_common::metric;
 
 const SESSION_HEADER: &str = "mcp-session-id";
 const METADATA_PATH: &str = "/.well-known/oauth-protected-resource";
@@ -52,7 +53,7 @@ impl SessionOwners {
         Self {
             open: Mutex::default(),
             places: StreamSlots::new(
-                "mcp_session_places",
+                metric::MCP_SESSION_PLACES,
                 config.max_sessions_per_user,
                 config.max_sessions,
             ),
@@ -175,13 +176,14 @@ fn forbidden(message: &'static str) -> Response {
 pub(super) async fn check(State(guard): State<Guard>, req: Request, next: Next) -> Response {
     let host_ok = host_of(req.headers()).is_some_and(|h| guard.host_allowed(h));
     if !host_ok {
-        metrics::counter!("mcp_requests_refused_total", "reason" => "host").increment(1);
+        metrics::counter!(metric::MCP_REQUESTS_REFUSED_TOTAL, "reason" => "host").increment(1);
         return forbidden("this Host is not served here (MCP_ALLOWED_HOSTS)");
     }
     if let Some(origin) = req.headers().get(header::ORIGIN) {
         let allowed = origin.to_str().is_ok_and(|o| guard.origin_allowed(o));
         if !allowed {
-            metrics::counter!("mcp_requests_refused_total", "reason" => "origin").increment(1);
+            metrics::counter!(metric::MCP_REQUESTS_REFUSED_TOTAL, "reason" => "origin")
+                .increment(1);
             return forbidden("requests from this Origin are not allowed (MCP_ALLOWED_ORIGINS)");
         }
     }
@@ -197,7 +199,8 @@ pub(super) async fn check(State(guard): State<Guard>, req: Request, next: Next) 
         Err(e) => {
             let mut response = e.into_response();
             if response.status() == StatusCode::UNAUTHORIZED {
-                metrics::counter!("mcp_requests_refused_total", "reason" => "token").increment(1);
+                metrics::counter!(metric::MCP_REQUESTS_REFUSED_TOTAL, "reason" => "token")
+                    .increment(1);
                 challenge(&mut response, &guard.metadata_url(&parts.headers));
             }
             return response;
@@ -214,7 +217,7 @@ pub(super) async fn check(State(guard): State<Guard>, req: Request, next: Next) 
             .owner(session)
             .is_some_and(|owner| owner != identity.user_id)
     {
-        metrics::counter!("mcp_requests_refused_total", "reason" => "session").increment(1);
+        metrics::counter!(metric::MCP_REQUESTS_REFUSED_TOTAL, "reason" => "session").increment(1);
         return forbidden("this MCP session belongs to another user");
     }
     // A POST without a session is `initialize`, or a sessionless 2026-07-28
@@ -223,7 +226,7 @@ pub(super) async fn check(State(guard): State<Guard>, req: Request, next: Next) 
         (None, &Method::POST) => match guard.owners.places.acquire(&identity.user_id) {
             Ok(place) => Some(place),
             Err(full) => {
-                metrics::counter!("mcp_requests_refused_total", "reason" => "sessions")
+                metrics::counter!(metric::MCP_REQUESTS_REFUSED_TOTAL, "reason" => "sessions")
                     .increment(1);
                 return too_many(full).into_response();
             }

@@ -46,6 +46,7 @@ use crate::extract::BODY_LIMIT;
 use crate::middleware::observe;
 use crate::state::AppState;
 use guard::SessionOwners;
+use todo_common::metric;
 
 /// Binds MCP_SERVER_HOST:MCP_SERVER_PORT; the error names the address and
 /// the variables, since a second API on one machine fails exactly here.
@@ -158,7 +159,8 @@ fn spawn_session_sweep(
                 if let Err(e) = sessions.close_session(&id).await {
                     tracing::warn!(error = %e, "could not close an MCP session whose token ended");
                 }
-                metrics::counter!("mcp_sessions_ended_total", "reason" => "token").increment(1);
+                metrics::counter!(metric::MCP_SESSIONS_ENDED_TOTAL, "reason" => "token")
+                    .increment(1);
             }
             let open: Vec<String> = sessions
                 .sessions
@@ -168,9 +170,9 @@ fn spawn_session_sweep(
                 .map(|id| id.to_string())
                 .collect();
             owners.retain(&open);
-            metrics::gauge!("mcp_sessions").set(open.len() as f64);
+            metrics::gauge!(metric::MCP_SESSIONS).set(open.len() as f64);
         }
-        metrics::gauge!("mcp_sessions").set(0.0);
+        metrics::gauge!(metric::MCP_SESSIONS).set(0.0);
     })
 }
 

@@ -30,6 +30,7 @@ use tracing::Instrument;
 use super::resources::{self, LISTS, Watch};
 use crate::middleware::observe::REQUEST_ID;
 use crate::state::AppState;
+use todo_common::metric;
 
 pub(super) struct TodoMcp {
     state: AppState,
@@ -53,7 +54,7 @@ impl TodoMcp {
 }
 
 fn count(method: &'static str) {
-    metrics::counter!("mcp_requests_total", "method" => method).increment(1);
+    metrics::counter!(metric::MCP_REQUESTS_TOTAL, "method" => method).increment(1);
 }
 
 fn parts(extensions: &Extensions) -> Option<&Parts> {
@@ -158,7 +159,7 @@ impl ServerHandler for TodoMcp {
         // An unknown tool is a protocol error (-32602), as the spec has it;
         // everything that goes wrong inside a known tool is a result.
         let Some(tool) = Tool::from_name(&request.name) else {
-            metrics::counter!("mcp_tool_calls_total", "tool" => "unknown", "outcome" => "unknown_tool")
+            metrics::counter!(metric::MCP_TOOL_CALLS_TOTAL, "tool" => "unknown", "outcome" => "unknown_tool")
                 .increment(1);
             return Err(McpError::invalid_params(
                 format!("unknown tool `{}`", request.name),
@@ -199,9 +200,9 @@ impl ServerHandler for TodoMcp {
                 )
             }
         };
-        metrics::counter!("mcp_tool_calls_total", "tool" => tool.metric_label(), "outcome" => outcome)
+        metrics::counter!(metric::MCP_TOOL_CALLS_TOTAL, "tool" => tool.metric_label(), "outcome" => outcome)
             .increment(1);
-        metrics::histogram!("mcp_tool_call_duration_seconds", "tool" => tool.metric_label())
+        metrics::histogram!(metric::MCP_TOOL_CALL_DURATION_SECONDS, "tool" => tool.metric_label())
             .record(started.elapsed().as_secs_f64());
         span.in_scope(|| tracing::info!(outcome, "tool called"));
         Ok(result.into())

@@ -9,6 +9,7 @@ use axum::extract::{MatchedPath, Request};
 use axum::http::{HeaderName, HeaderValue};
 use axum::middleware::Next;
 use axum::response::Response;
+use todo_common::metric;
 use tracing::Instrument;
 
 pub static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -60,9 +61,9 @@ pub async fn observe(mut req: Request, next: Next) -> Response {
         ("route", route.clone()),
         ("status", status.to_string()),
     ];
-    metrics::counter!("http_requests_total", &labels).increment(1);
+    metrics::counter!(metric::HTTP_REQUESTS_TOTAL, &labels).increment(1);
     metrics::histogram!(
-        "http_request_duration_seconds",
+        metric::HTTP_REQUEST_DURATION_SECONDS,
         "method" => method.to_string(),
         "route" => route.clone()
     )

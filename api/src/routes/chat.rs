@@ -19,6 +19,7 @@ use crate::extract::{ApiJson, ApiPath, IdempotencyKeyHeader, RequestId, UserScop
 use crate::live::Wants;
 use crate::openapi::{AuthErrors, BadInput, BodyErrors, NotFound, RateLimited, ServerErrors};
 use crate::state::AppState;
+use todo_common::metric;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -150,12 +151,12 @@ pub async fn post(
     .await?;
     match posted.outbox_id {
         Some(outbox_id) => {
-            metrics::counter!("chat_messages_total").increment(1);
+            metrics::counter!(metric::CHAT_MESSAGES_TOTAL).increment(1);
             state.broker.notify(&scope.user_id).await;
             hand_off(&state, &posted.job, outbox_id).await;
         }
         // Stored and handed off by the first post.
-        None => metrics::counter!("chat_posts_replayed_total").increment(1),
+        None => metrics::counter!(metric::CHAT_POSTS_REPLAYED_TOTAL).increment(1),
     }
 
     let job = &posted.job;
@@ -226,7 +227,7 @@ async fn hand_off(state: &AppState, job: &TurnJob, outbox_id: i64) {
             }
         }
         Err(e) => {
-            metrics::counter!("outbox_deferred_total").increment(1);
+            metrics::counter!(metric::OUTBOX_DEFERRED_TOTAL).increment(1);
             tracing::warn!(error = %e.chain(), message_id = %job.message_id, "publish deferred to the outbox relay");
         }
     }

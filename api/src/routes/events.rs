@@ -43,6 +43,7 @@ use crate::extract::{ApiQuery, StreamScope};
 use crate::live::{Full, Live, Slot, Subscription, Wants};
 use crate::openapi::{AuthErrors, BadInput, RateLimited, ServerErrors};
 use crate::state::AppState;
+use todo_common::metric;
 
 /// Events read from PostgreSQL per query.
 const PAGE: i64 = 500;
@@ -211,7 +212,7 @@ pub async fn stream(
             .retry(Duration::from_secs(3))
             .comment("connected"),
     );
-    metrics::counter!("sse_connections_total").increment(1);
+    metrics::counter!(metric::SSE_CONNECTIONS_TOTAL).increment(1);
     // The stream ends when its token does (clock skew aside, exp is when
     // any other request with it would be refused).
     let token_left = (identity.expires_at - chrono::Utc::now())
@@ -316,13 +317,13 @@ impl Connection {
 
     fn send(&mut self, e: events::Event) {
         self.last = e.seq;
-        metrics::counter!("sse_events_sent_total", "kind" => "durable").increment(1);
+        metrics::counter!(metric::SSE_EVENTS_SENT_TOTAL, "kind" => "durable").increment(1);
         if e.created_at >= self.opened_at {
             // From the recording transaction's start to the frame queued here.
             let lag = (chrono::Utc::now() - e.created_at)
                 .to_std()
                 .unwrap_or_default();
-            metrics::histogram!("sse_delivery_lag_seconds").record(lag.as_secs_f64());
+            metrics::histogram!(metric::SSE_DELIVERY_LAG_SECONDS).record(lag.as_secs_f64());
         }
         self.pending.push_back(
             SseEvent::default()
@@ -385,7 +386,7 @@ fn events_of(conn: Connection) -> impl Stream<Item = Result<SseEvent, Infallible
                     Some(Live::Sessions | Live::Changed) => {}
                     Some(Live::Transient { kind, data }) => {
                         if conn.wants(&data) {
-                            metrics::counter!("sse_events_sent_total", "kind" => "transient").increment(1);
+                            metrics::counter!(metric::SSE_EVENTS_SENT_TOTAL, "kind" => "transient").increment(1);
                             conn.pending.push_back(SseEvent::default().event(kind).data(data.to_string()));
                         }
                     }

@@ -7,6 +7,7 @@ use axum::response::IntoResponse;
 
 use crate::error::ApiError;
 use crate::state::AppState;
+use todo_common::metric;
 
 #[utoipa::path(
     get,
@@ -27,9 +28,9 @@ pub async fn render(State(state): State<AppState>) -> Result<impl IntoResponse, 
     // (the checklist alerts at 75% of the pool).
     let size = f64::from(state.pool.size());
     let idle = state.pool.num_idle() as f64;
-    metrics::gauge!("db_pool_connections", "state" => "idle").set(idle);
-    metrics::gauge!("db_pool_connections", "state" => "in_use").set(size - idle);
-    metrics::gauge!("db_pool_max_connections")
+    metrics::gauge!(metric::DB_POOL_CONNECTIONS, "state" => "idle").set(idle);
+    metrics::gauge!(metric::DB_POOL_CONNECTIONS, "state" => "in_use").set(size - idle);
+    metrics::gauge!(metric::DB_POOL_MAX_CONNECTIONS)
         .set(f64::from(state.config.database.max_connections()));
     todo_common::process_metrics::collect();
     Ok((

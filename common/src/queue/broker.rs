@@ -20,6 +20,7 @@ use super::TurnJob;
 use super::topology::{RetryDelay, TURNS_KEY, Topology};
 use crate::config::{Secret, broker_addresses as addresses, redact_url};
 use crate::domain::UserId;
+use crate::metric;
 use serde_json::{Value, json};
 
 #[derive(Debug, thiserror::Error)]
@@ -111,23 +112,23 @@ impl Broker {
                 match broker.connect().await {
                     Ok(()) => {
                         backoff = Duration::from_millis(200);
-                        metrics::counter!("rabbitmq_connections_total", "outcome" => "connected")
+                        metrics::counter!(metric::RABBITMQ_CONNECTIONS_TOTAL, "outcome" => "connected")
                             .increment(1);
-                        metrics::gauge!("rabbitmq_connected").set(1.0);
+                        metrics::gauge!(metric::RABBITMQ_CONNECTED).set(1.0);
                         broker.watch_until_lost(&shutdown).await;
-                        metrics::gauge!("rabbitmq_connected").set(0.0);
+                        metrics::gauge!(metric::RABBITMQ_CONNECTED).set(0.0);
                         if !shutdown.is_cancelled() {
-                            metrics::counter!("rabbitmq_connections_total", "outcome" => "lost")
+                            metrics::counter!(metric::RABBITMQ_CONNECTIONS_TOTAL, "outcome" => "lost")
                                 .increment(1);
                             tracing::warn!("lost the RabbitMQ connection; reconnecting");
                         }
                     }
                     Err(e) => {
-                        metrics::counter!("rabbitmq_connections_total", "outcome" => "failed")
+                        metrics::counter!(metric::RABBITMQ_CONNECTIONS_TOTAL, "outcome" => "failed")
                             .increment(1);
                         // Also when it never connected: a service started
                         // without its broker must fire ApiBrokerDisconnected.
-                        metrics::gauge!("rabbitmq_connected").set(0.0);
+                        metrics::gauge!(metric::RABBITMQ_CONNECTED).set(0.0);
                         tracing::warn!(error = %e.chain(), retry_in = ?backoff, "cannot connect to RabbitMQ");
                         tokio::select! {
                             _ = shutdown.cancelled() => {}
@@ -309,7 +310,7 @@ impl Broker {
             )
             .await;
         if let Err(e) = sent {
-            metrics::counter!("live_notices_lost_total").increment(1);
+            metrics::counter!(metric::LIVE_NOTICES_LOST_TOTAL).increment(1);
             tracing::debug!(error = %e.chain(), "live notice not sent");
         }
     }
@@ -324,7 +325,7 @@ impl Broker {
         match self.publish_on(&channel, exchange, key, job).await {
             Err(PublishError::Unroutable) => {
                 tracing::warn!(%exchange, %key, "a turn was unroutable; re-declaring the queues");
-                metrics::counter!("queue_topology_redeclared_total").increment(1);
+                metrics::counter!(metric::QUEUE_TOPOLOGY_REDECLARED_TOTAL).increment(1);
                 self.topology.declare(&channel).await?;
                 self.publish_on(&channel, exchange, key, job).await
             }

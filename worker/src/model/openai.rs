@@ -22,6 +22,7 @@ use serde_json::Value;
 use todo_common::config::Model as ModelConfig;
 use todo_common::config::Secret;
 use todo_common::llm::{Message, Reply, Role, ToolCall, Usage};
+use todo_common::metric;
 use todo_common::tools::ToolDefinition;
 use tokio::sync::mpsc::UnboundedSender;
 
@@ -103,10 +104,10 @@ impl OpenAiClient {
                 |name: String| headers.get(name)?.to_str().ok()?.trim().parse::<f64>().ok();
             if let Some(limit) = number(format!("x-ratelimit-limit-{kind}")) {
                 let _ = limiter.learn(key, limit).await;
-                metrics::gauge!("openai_ratelimit_limit", "kind" => kind).set(limit);
+                metrics::gauge!(metric::OPENAI_RATELIMIT_LIMIT, "kind" => kind).set(limit);
             }
             if let Some(remaining) = number(format!("x-ratelimit-remaining-{kind}")) {
-                metrics::gauge!("openai_ratelimit_remaining", "kind" => kind).set(remaining);
+                metrics::gauge!(metric::OPENAI_RATELIMIT_REMAINING, "kind" => kind).set(remaining);
                 let reset = headers
                     .get(format!("x-ratelimit-reset-{kind}"))
                     .and_then(|v| v.to_str().ok())
@@ -184,9 +185,9 @@ impl OpenAiClient {
         {
             let cap = (self.max_output_tokens as usize).saturating_mul(CHARS_PER_TOKEN_CAP);
             let reply = read_stream(body, deltas, cap).await;
-            metrics::histogram!("openai_request_duration_seconds")
+            metrics::histogram!(metric::OPENAI_REQUEST_DURATION_SECONDS)
                 .record(started.elapsed().as_secs_f64());
-            metrics::counter!("openai_requests_total", "status" => status.as_u16().to_string())
+            metrics::counter!(metric::OPENAI_REQUESTS_TOTAL, "status" => status.as_u16().to_string())
                 .increment(1);
             return reply;
         }
@@ -196,9 +197,9 @@ impl OpenAiClient {
             bytes.extend_from_slice(&piece);
         }
         let body = String::from_utf8_lossy(&bytes);
-        metrics::histogram!("openai_request_duration_seconds")
+        metrics::histogram!(metric::OPENAI_REQUEST_DURATION_SECONDS)
             .record(started.elapsed().as_secs_f64());
-        metrics::counter!("openai_requests_total", "status" => status.as_u16().to_string())
+        metrics::counter!(metric::OPENAI_REQUESTS_TOTAL, "status" => status.as_u16().to_string())
             .increment(1);
         if !status.is_success() {
             let error = classify(status, &headers, &body);
@@ -305,7 +306,7 @@ impl Clock {
                 ),
             ),
         };
-        metrics::counter!("openai_timeouts_total", "kind" => kind).increment(1);
+        metrics::counter!(metric::OPENAI_TIMEOUTS_TOTAL, "kind" => kind).increment(1);
         ModelError::Retryable {
             reason,
             retry_after: None,
@@ -435,7 +436,7 @@ async fn read_stream(
                     chars = written,
                     "the model ignored the output limit; its answer was cut"
                 );
-                metrics::counter!("openai_output_cut_total").increment(1);
+                metrics::counter!(metric::OPENAI_OUTPUT_CUT_TOTAL).increment(1);
                 (done, truncated) = (true, true);
                 break;
             }
@@ -541,7 +542,7 @@ fn classify(status: StatusCode, headers: &HeaderMap, body: &str) -> ModelError {
         .take(200)
         .collect::<String>();
     if code == "insufficient_quota" {
-        metrics::counter!("openai_quota_exhausted_total").increment(1);
+        metrics::counter!(metric::OPENAI_QUOTA_EXHAUSTED_TOTAL).increment(1);
         return ModelError::QuotaExceeded;
     }
     if status == StatusCode::TOO_MANY_REQUESTS
@@ -549,7 +550,7 @@ fn classify(status: StatusCode, headers: &HeaderMap, body: &str) -> ModelError {
         || status.is_server_error()
     {
         if status == StatusCode::TOO_MANY_REQUESTS {
-            metrics::counter!("openai_rate_limited_total").increment(1);
+            metrics::counter!(metric::OPENAI_RATE_LIMITED_TOTAL).increment(1);
         }
         return ModelError::Retryable {
             reason: format!(

@@ -291,6 +291,13 @@ async fn every_alert_watches_exported_metrics_and_quota_failures_count() {
                 scrapes.iter().any(|s| exported(s)),
                 "{name} reads {metric}, which neither the API, a worker, RabbitMQ nor node-exporter exports"
             );
+            // What our processes export by our own names is declared in
+            // todo_common::metric (metrics-process adds the process_* ones).
+            let from_us = !exported(&rabbitmq_scrape) && !exported(&node_scrape);
+            assert!(
+                !from_us || todo_common::metric::is_ours(metric) || metric.starts_with("process_"),
+                "{name} reads {metric}, which todo_common::metric does not declare"
+            );
         }
     }
 
