@@ -355,10 +355,13 @@ pub struct ServerEvent;
 
 impl ToSchema for ServerEvent {
     fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
-        use todo_common::chat::{conversations::Conversation, messages::ChatMessage};
-        add::<todo_common::tasks::Task>(schemas);
-        add::<Conversation>(schemas);
-        add::<ChatMessage>(schemas);
+        use todo_common::events::{
+            ConversationDeleted, MessageDelta, MessageEnded, MessageProcessing, MessageQueued,
+            MessageRestarted, ToolCalled,
+        };
+        add::<todo_common::domain::Task>(schemas);
+        add::<todo_common::domain::Conversation>(schemas);
+        add::<todo_common::domain::ChatMessage>(schemas);
         add::<ConversationDeleted>(schemas);
         add::<MessageProcessing>(schemas);
         add::<MessageDelta>(schemas);
@@ -379,91 +382,18 @@ fn add<T: ToSchema>(schemas: &mut Vec<(String, RefOr<Schema>)>) {
 
 impl PartialSchema for ServerEvent {
     fn schema() -> RefOr<Schema> {
-        let kinds: [(&str, &str, bool, &str); 14] = [
-            (
-                "task.created",
-                "Task",
-                true,
-                "A task was created (by REST, chat or MCP).",
-            ),
-            ("task.updated", "Task", true, "A task changed."),
-            (
-                "task.deleted",
-                "Task",
-                true,
-                "A task was deleted; `data` is what it was.",
-            ),
-            (
-                "conversation.created",
-                "Conversation",
-                true,
-                "A chat message started a conversation.",
-            ),
-            (
-                "conversation.deleted",
-                "ConversationDeleted",
-                true,
-                "A conversation was deleted.",
-            ),
-            (
-                "message.created",
-                "ChatMessage",
-                true,
-                "A user message was stored.",
-            ),
-            (
-                "message.processing",
-                "MessageProcessing",
-                true,
-                "A worker took the turn.",
-            ),
-            (
-                "message.delta",
-                "MessageDelta",
-                false,
-                "A piece of the answer as the model writes it.",
-            ),
-            (
-                "message.queued",
-                "MessageQueued",
-                false,
-                "The turn waits for the model's rate limit.",
-            ),
-            (
-                "message.restarted",
-                "MessageRestarted",
-                false,
-                "Drop the text streamed so far: the answer streams anew.",
-            ),
-            (
-                "tool.called",
-                "ToolCalled",
-                true,
-                "The assistant ran a task tool.",
-            ),
-            (
-                "message.completed",
-                "MessageEnded",
-                true,
-                "The final answer.",
-            ),
-            (
-                "message.failed",
-                "MessageEnded",
-                true,
-                "The turn failed; `reason` says why.",
-            ),
-            (
-                "resync",
-                "Resync",
-                false,
-                "Events after your `Last-Event-ID` are no longer kept: re-fetch tasks and messages.",
-            ),
-        ];
+        // Every event type (todo_common::events::Event), then the frames the
+        // stream itself sends.
         let mut one_of = OneOfBuilder::new();
-        for (kind, data, durable, description) in kinds {
+        for (kind, data, durable, description) in todo_common::events::KINDS {
             one_of = one_of.item(event(kind, data, durable, description));
         }
+        one_of = one_of.item(event(
+            "resync",
+            "Resync",
+            false,
+            "Events after your `Last-Event-ID` are no longer kept: re-fetch tasks and messages.",
+        ));
         one_of = one_of.item(event(
             "session.expired",
             "SessionExpired",
@@ -514,87 +444,20 @@ fn event(kind: &str, data: &str, durable: bool, description: &str) -> ObjectBuil
     object
 }
 
-// Payloads built with `json!` where they are recorded (common/src/chat,
-// worker/src/agent.rs, routes/events.rs); these describe them.
+// The frames the event stream itself sends (routes/events.rs).
 
-#[derive(ToSchema)]
-#[allow(dead_code)]
-struct ConversationDeleted {
-    id: uuid::Uuid,
-}
-
-#[derive(ToSchema)]
-#[allow(dead_code)]
-struct MessageProcessing {
-    message_id: uuid::Uuid,
-    conversation_id: uuid::Uuid,
-    /// 1 for the first try.
-    attempt: i32,
-}
-
-#[derive(ToSchema)]
-#[allow(dead_code)]
-struct MessageDelta {
-    message_id: uuid::Uuid,
-    conversation_id: uuid::Uuid,
-    /// Text to append to the answer shown so far.
-    delta: String,
-}
-
-#[derive(ToSchema)]
-#[allow(dead_code)]
-struct MessageQueued {
-    message_id: uuid::Uuid,
-    conversation_id: uuid::Uuid,
-    expected_wait_ms: u64,
-}
-
-#[derive(ToSchema)]
-#[allow(dead_code)]
-struct MessageRestarted {
-    message_id: uuid::Uuid,
-    conversation_id: uuid::Uuid,
-}
-
-#[derive(ToSchema)]
-#[allow(dead_code)]
-struct ToolCalled {
-    message_id: uuid::Uuid,
-    conversation_id: uuid::Uuid,
-    tool_call_id: String,
-    /// The tool, e.g. `add_task`.
-    name: String,
-    #[schema(value_type = Value)]
-    arguments: serde_json::Value,
-    #[schema(value_type = Value)]
-    result: serde_json::Value,
-}
-
-#[derive(ToSchema)]
-#[allow(dead_code)]
-struct MessageEnded {
-    /// The user message this answers.
-    message_id: uuid::Uuid,
-    conversation_id: uuid::Uuid,
-    /// `message.failed` only.
-    #[schema(required = false)]
-    reason: String,
-    /// The stored final answer.
-    message: todo_common::chat::messages::ChatMessage,
-}
-
-#[derive(ToSchema)]
-#[allow(dead_code)]
-struct Resync {
-    reason: String,
+/// `resync`: the events after the client's id are no longer kept.
+#[derive(Serialize, ToSchema)]
+pub struct Resync {
+    pub reason: &'static str,
     /// Where the stream continues.
-    last_event_id: i64,
+    pub last_event_id: i64,
 }
 
-#[derive(ToSchema)]
-#[allow(dead_code)]
-struct SessionExpired {
+/// `session.expired`: the stream's last frame.
+#[derive(Serialize, ToSchema)]
+pub struct SessionExpired {
     /// `token expired` or `token revoked`.
-    reason: String,
-    message: String,
+    pub reason: &'static str,
+    pub message: &'static str,
 }

@@ -3,43 +3,289 @@
 //! without gaps in commit order (see the events migration for why).
 //!
 //! PostgreSQL is the source of truth. After commit the writer sends a
-//! "user U has news" notice through RabbitMQ; each SSE connection then reads
-//! the user's events after the last id it sent. Order, gaps, duplicates and
+//! "user U has news" notice through RabbitMQ; each API instance then reads
+//! the user's events after the last one it read (`api/src/live`). Order, gaps, duplicates and
 //! resume are all answered by that one query, whatever order notices arrive in.
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sqlx::types::Json;
 use sqlx::{PgConnection, PgExecutor};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::domain::UserId;
+use crate::domain::{ChatMessage, Conversation, Task, UserId};
 use crate::error::Result;
 
-/// Event types. `message.delta`, `message.queued` and `message.restarted` are
-/// transient (never stored).
-pub mod kind {
-    pub const TASK_CREATED: &str = "task.created";
-    pub const TASK_UPDATED: &str = "task.updated";
-    pub const TASK_DELETED: &str = "task.deleted";
-    pub const CONVERSATION_CREATED: &str = "conversation.created";
-    pub const CONVERSATION_DELETED: &str = "conversation.deleted";
-    pub const MESSAGE_CREATED: &str = "message.created";
-    pub const MESSAGE_PROCESSING: &str = "message.processing";
-    pub const TOOL_CALLED: &str = "tool.called";
-    pub const MESSAGE_COMPLETED: &str = "message.completed";
-    pub const MESSAGE_FAILED: &str = "message.failed";
-    pub const MESSAGE_DELTA: &str = "message.delta";
-    /// The turn waits for the model's rate limit: `{message_id, expected_wait_ms}`.
-    pub const MESSAGE_QUEUED: &str = "message.queued";
-    /// The model call is being tried again after a streamed attempt broke
-    /// off: drop the text streamed so far for `{message_id}`, it streams anew.
-    pub const MESSAGE_RESTARTED: &str = "message.restarted";
+/// Everything a user's live clients are told, one variant per event type.
+/// This is the only way an event exists: it is what changes record, what
+/// the worker publishes while it streams, what the API's hub decodes, and
+/// what the API document describes (`GET /api/{user_id}/events`). On the
+/// wire `type` names the variant and `data` holds its payload.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "type", content = "data")]
+pub enum Event {
+    /// A task was created (by REST, chat or MCP).
+    #[serde(rename = "task.created")]
+    TaskCreated(Task),
+    /// A task changed.
+    #[serde(rename = "task.updated")]
+    TaskUpdated(Task),
+    /// A task was deleted; `data` is what it was.
+    #[serde(rename = "task.deleted")]
+    TaskDeleted(Task),
+    /// A chat message started a conversation.
+    #[serde(rename = "conversation.created")]
+    ConversationCreated(Conversation),
+    /// A conversation was deleted.
+    #[serde(rename = "conversation.deleted")]
+    ConversationDeleted(ConversationDeleted),
+    /// A user message was stored.
+    #[serde(rename = "message.created")]
+    MessageCreated(ChatMessage),
+    /// A worker took the turn.
+    #[serde(rename = "message.processing")]
+    MessageProcessing(MessageProcessing),
+    /// The assistant ran a task tool.
+    #[serde(rename = "tool.called")]
+    ToolCalled(ToolCalled),
+    /// The final answer.
+    #[serde(rename = "message.completed")]
+    MessageCompleted(MessageEnded),
+    /// The turn failed; `reason` says why.
+    #[serde(rename = "message.failed")]
+    MessageFailed(MessageEnded),
+    /// A piece of the answer as the model writes it (transient).
+    #[serde(rename = "message.delta")]
+    MessageDelta(MessageDelta),
+    /// The turn waits for the model's rate limit (transient).
+    #[serde(rename = "message.queued")]
+    MessageQueued(MessageQueued),
+    /// Drop the text streamed so far: the answer streams anew (transient).
+    #[serde(rename = "message.restarted")]
+    MessageRestarted(MessageRestarted),
 }
 
+/// Every event type: (`type`, its payload's schema name, durable, what it means).
+pub const KINDS: [(&str, &str, bool, &str); 13] = [
+    (
+        "task.created",
+        "Task",
+        true,
+        "A task was created (by REST, chat or MCP).",
+    ),
+    ("task.updated", "Task", true, "A task changed."),
+    (
+        "task.deleted",
+        "Task",
+        true,
+        "A task was deleted; `data` is what it was.",
+    ),
+    (
+        "conversation.created",
+        "Conversation",
+        true,
+        "A chat message started a conversation.",
+    ),
+    (
+        "conversation.deleted",
+        "ConversationDeleted",
+        true,
+        "A conversation was deleted.",
+    ),
+    (
+        "message.created",
+        "ChatMessage",
+        true,
+        "A user message was stored.",
+    ),
+    (
+        "message.processing",
+        "MessageProcessing",
+        true,
+        "A worker took the turn.",
+    ),
+    (
+        "tool.called",
+        "ToolCalled",
+        true,
+        "The assistant ran a task tool.",
+    ),
+    (
+        "message.completed",
+        "MessageEnded",
+        true,
+        "The final answer.",
+    ),
+    (
+        "message.failed",
+        "MessageEnded",
+        true,
+        "The turn failed; `reason` says why.",
+    ),
+    (
+        "message.delta",
+        "MessageDelta",
+        false,
+        "A piece of the answer as the model writes it.",
+    ),
+    (
+        "message.queued",
+        "MessageQueued",
+        false,
+        "The turn waits for the model's rate limit.",
+    ),
+    (
+        "message.restarted",
+        "MessageRestarted",
+        false,
+        "Drop the text streamed so far: the answer streams anew.",
+    ),
+];
+
+impl Event {
+    /// The `type` (the SSE `event:` name).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::TaskCreated(_) => "task.created",
+            Self::TaskUpdated(_) => "task.updated",
+            Self::TaskDeleted(_) => "task.deleted",
+            Self::ConversationCreated(_) => "conversation.created",
+            Self::ConversationDeleted(_) => "conversation.deleted",
+            Self::MessageCreated(_) => "message.created",
+            Self::MessageProcessing(_) => "message.processing",
+            Self::ToolCalled(_) => "tool.called",
+            Self::MessageCompleted(_) => "message.completed",
+            Self::MessageFailed(_) => "message.failed",
+            Self::MessageDelta(_) => "message.delta",
+            Self::MessageQueued(_) => "message.queued",
+            Self::MessageRestarted(_) => "message.restarted",
+        }
+    }
+
+    /// Stored and numbered (replayed after `Last-Event-ID`), or transient.
+    pub fn is_durable(&self) -> bool {
+        !matches!(
+            self,
+            Self::MessageDelta(_) | Self::MessageQueued(_) | Self::MessageRestarted(_)
+        )
+    }
+
+    /// The conversation it belongs to (task events belong to none).
+    pub fn conversation_id(&self) -> Option<Uuid> {
+        match self {
+            Self::TaskCreated(_) | Self::TaskUpdated(_) | Self::TaskDeleted(_) => None,
+            Self::ConversationCreated(c) => Some(c.id),
+            Self::ConversationDeleted(c) => Some(c.id),
+            Self::MessageCreated(m) => Some(m.conversation_id),
+            Self::MessageProcessing(m) => Some(m.conversation_id),
+            Self::ToolCalled(t) => Some(t.conversation_id),
+            Self::MessageCompleted(m) | Self::MessageFailed(m) => Some(m.conversation_id),
+            Self::MessageDelta(m) => Some(m.conversation_id),
+            Self::MessageQueued(m) => Some(m.conversation_id),
+            Self::MessageRestarted(m) => Some(m.conversation_id),
+        }
+    }
+
+    /// The turn (user message) it ends, for `message.completed` / `message.failed`.
+    pub fn ends_turn(&self) -> Option<Uuid> {
+        match self {
+            Self::MessageCompleted(m) | Self::MessageFailed(m) => Some(m.message_id),
+            _ => None,
+        }
+    }
+
+    pub fn is_task_change(&self) -> bool {
+        matches!(
+            self,
+            Self::TaskCreated(_) | Self::TaskUpdated(_) | Self::TaskDeleted(_)
+        )
+    }
+
+    /// The payload as JSON (the SSE `data:`, the `events.data` column).
+    pub fn data(&self) -> Value {
+        match serde_json::to_value(self) {
+            Ok(Value::Object(mut tagged)) => tagged.remove("data").unwrap_or(Value::Null),
+            _ => Value::Null,
+        }
+    }
+
+    /// An event from its stored parts.
+    pub fn from_parts(kind: &str, data: Value) -> Option<Self> {
+        serde_json::from_value(serde_json::json!({ "type": kind, "data": data })).ok()
+    }
+}
+
+/// `conversation.deleted`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ConversationDeleted {
+    pub id: Uuid,
+}
+
+/// `message.processing`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct MessageProcessing {
+    pub message_id: Uuid,
+    pub conversation_id: Uuid,
+    /// 1 for the first try.
+    pub attempt: i32,
+}
+
+/// `tool.called`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ToolCalled {
+    pub message_id: Uuid,
+    pub conversation_id: Uuid,
+    pub tool_call_id: String,
+    /// The tool, e.g. `add_task`.
+    pub name: String,
+    #[schema(value_type = Object)]
+    pub arguments: Value,
+    #[schema(value_type = Object)]
+    pub result: Value,
+}
+
+/// `message.completed` and `message.failed`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct MessageEnded {
+    /// The user message this answers.
+    pub message_id: Uuid,
+    pub conversation_id: Uuid,
+    /// `message.failed` only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The stored final answer.
+    pub message: ChatMessage,
+}
+
+/// `message.delta`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct MessageDelta {
+    pub message_id: Uuid,
+    pub conversation_id: Uuid,
+    /// Text to append to the answer shown so far.
+    pub delta: String,
+}
+
+/// `message.queued`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct MessageQueued {
+    pub message_id: Uuid,
+    pub conversation_id: Uuid,
+    pub expected_wait_ms: u64,
+}
+
+/// `message.restarted`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct MessageRestarted {
+    pub message_id: Uuid,
+    pub conversation_id: Uuid,
+}
+
+/// A stored event as read back: its number, and its parts as stored.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
-pub struct Event {
+pub struct Stored {
     pub seq: i64,
     #[sqlx(rename = "type")]
     #[serde(rename = "type")]
@@ -49,33 +295,37 @@ pub struct Event {
     pub created_at: DateTime<Utc>,
 }
 
-/// Records an event inside the caller's transaction. Call it as the last
-/// write of the transaction: it takes the user's row lock, which is then
-/// held to commit (keeping the lock order row -> user everywhere).
-pub async fn record(
-    conn: &mut PgConnection,
-    user: &UserId,
-    kind: &str,
-    conversation_id: Option<Uuid>,
-    data: &impl Serialize,
-) -> Result<i64> {
-    let seq: i64 = sqlx::query_scalar(
-        "UPDATE users SET last_event_seq = last_event_seq + 1 WHERE id = $1 RETURNING last_event_seq",
-    )
-    .bind(user)
-    .fetch_one(&mut *conn)
-    .await?;
+impl Stored {
+    /// The typed event (None only for a type this build does not know).
+    pub fn event(&self) -> Option<Event> {
+        Event::from_parts(&self.kind, self.data.0.clone())
+    }
+}
+
+/// Stores `events` of `user` in the caller's transaction, numbered after the
+/// user's last, in one statement: the user's row lock it takes is held to
+/// commit, so one user's event-writing transactions commit in number order.
+/// The unit of work (`work::Work`) calls it as the last write of its transaction
+/// (keeping the lock order row -> user everywhere).
+pub(crate) async fn store(conn: &mut PgConnection, user: &UserId, events: &[Event]) -> Result<()> {
+    let kinds: Vec<&str> = events.iter().map(Event::kind).collect();
+    let conversations: Vec<Option<Uuid>> = events.iter().map(Event::conversation_id).collect();
+    let data: Vec<Value> = events.iter().map(Event::data).collect();
     sqlx::query(
-        "INSERT INTO events (user_id, seq, type, conversation_id, data) VALUES ($1, $2, $3, $4, $5)",
+        "WITH bumped AS ( \
+            UPDATE users SET last_event_seq = last_event_seq + cardinality($2::text[]) \
+            WHERE id = $1 RETURNING last_event_seq) \
+         INSERT INTO events (user_id, seq, type, conversation_id, data) \
+         SELECT $1, bumped.last_event_seq - cardinality($2::text[]) + e.n, e.kind, e.conversation, e.data \
+         FROM bumped, UNNEST($2::text[], $3::uuid[], $4::jsonb[]) WITH ORDINALITY AS e(kind, conversation, data, n)",
     )
     .bind(user)
-    .bind(seq)
-    .bind(kind)
-    .bind(conversation_id)
-    .bind(Json(serde_json::to_value(data).unwrap_or(Value::Null)))
-    .execute(&mut *conn)
+    .bind(&kinds)
+    .bind(&conversations)
+    .bind(&data)
+    .execute(conn)
     .await?;
-    Ok(seq)
+    Ok(())
 }
 
 /// Events after `after`, oldest first, at most `limit`, optionally of one conversation.
@@ -85,8 +335,8 @@ pub async fn after<'c>(
     after: i64,
     conversation: Option<Uuid>,
     limit: i64,
-) -> Result<Vec<Event>> {
-    Ok(sqlx::query_as::<_, Event>(
+) -> Result<Vec<Stored>> {
+    Ok(sqlx::query_as::<_, Stored>(
         "SELECT seq, type, conversation_id, data, created_at FROM events \
          WHERE user_id = $1 AND seq > $2 AND ($3::uuid IS NULL OR conversation_id = $3) \
          ORDER BY seq LIMIT $4",

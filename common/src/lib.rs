@@ -17,6 +17,7 @@ pub mod supervise;
 pub mod tasks;
 pub mod telemetry;
 pub mod tools;
+pub mod work;
 
 pub use config::{ApiConfig, WorkerConfig};
 pub use error::{Error, Result};

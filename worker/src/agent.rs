@@ -14,7 +14,7 @@ use todo_common::WorkerConfig;
 use todo_common::chat::turns::{self, Turn};
 
 use crate::limiter;
-use todo_common::events;
+use todo_common::events::{Event, MessageDelta, MessageQueued, MessageRestarted};
 use todo_common::llm::{Message, Reply};
 use todo_common::queue::Broker;
 use todo_common::tools::{self, Tool, ToolDefinition};
@@ -91,11 +91,6 @@ impl Agent {
         }
     }
 
-    /// The step is committed: tell the user's live streams.
-    async fn announce(&self, turn: &Turn) {
-        self.broker.notify(&turn.user_id).await;
-    }
-
     fn metadata(&self, rounds: usize) -> Value {
         json!({ "offline": self.model.is_offline(), "model": self.model.name(), "rounds": rounds })
     }
@@ -108,11 +103,11 @@ impl Agent {
         if turn.attempts > self.config.chat.turn_max_attempts as i32 {
             turns::fail(
                 &self.pool,
+                &self.broker,
                 turn.message_id,
                 "it failed several times in a row",
             )
             .await?;
-            self.announce(turn).await;
             return Ok(Outcome::Failed);
         }
         let history =
@@ -132,8 +127,7 @@ impl Agent {
                 let text = wrap_up(self.config.chat.max_tool_rounds, &progress.messages());
                 let mut metadata = self.metadata(rounds);
                 metadata["wrapped_up"] = Value::Bool(true);
-                turns::finish(&self.pool, turn, &text, metadata).await?;
-                self.announce(turn).await;
+                turns::finish(&self.pool, &self.broker, turn, &text, metadata).await?;
                 return Ok(Outcome::Answered);
             }
 
@@ -164,8 +158,7 @@ impl Agent {
                         }
                     };
                     tracing::warn!(error = %e.chain(), message_id = %turn.message_id, "turn failed at the model");
-                    turns::fail(&self.pool, turn.message_id, &reason).await?;
-                    self.announce(turn).await;
+                    turns::fail(&self.pool, &self.broker, turn.message_id, &reason).await?;
                     return Ok(Outcome::Failed);
                 }
             };
@@ -177,8 +170,7 @@ impl Agent {
                 let text = cut_short(reply.content.as_deref(), !reply.tool_calls.is_empty());
                 let mut metadata = self.metadata(rounds);
                 metadata["truncated"] = Value::Bool(true);
-                turns::finish(&self.pool, turn, &text, metadata).await?;
-                self.announce(turn).await;
+                turns::finish(&self.pool, &self.broker, turn, &text, metadata).await?;
                 return Ok(Outcome::Answered);
             }
             if reply.tool_calls.is_empty()
@@ -199,8 +191,7 @@ impl Agent {
                     .content
                     .filter(|t| !t.trim().is_empty())
                     .unwrap_or_else(|| "Done.".to_string());
-                turns::finish(&self.pool, turn, &text, self.metadata(rounds)).await?;
-                self.announce(turn).await;
+                turns::finish(&self.pool, &self.broker, turn, &text, self.metadata(rounds)).await?;
                 return Ok(Outcome::Answered);
             }
             let round = i32::try_from(rounds + 1).unwrap_or(i32::MAX);
@@ -218,12 +209,12 @@ impl Agent {
     /// Live clients drop the answer text streamed so far: what follows
     /// starts the answer again.
     async fn announce_restart(&self, turn: &Turn) {
-        let data = json!({
-            "message_id": turn.message_id,
-            "conversation_id": turn.conversation_id,
+        let restarted = Event::MessageRestarted(MessageRestarted {
+            message_id: turn.message_id,
+            conversation_id: turn.conversation_id,
         });
         self.broker
-            .publish_transient(&turn.user_id, events::kind::MESSAGE_RESTARTED, &data)
+            .publish_transient(&turn.user_id, &restarted)
             .await;
     }
 
@@ -282,14 +273,12 @@ impl Agent {
                 metrics::histogram!(metric::OPENAI_RATELIMIT_WAIT_SECONDS)
                     .record(slot.wait.as_secs_f64());
                 if slot.wait > QUEUED_NOTICE_AFTER {
-                    let data = json!({
-                        "message_id": turn.message_id,
-                        "conversation_id": turn.conversation_id,
-                        "expected_wait_ms": slot.wait.as_millis() as u64,
+                    let queued = Event::MessageQueued(MessageQueued {
+                        message_id: turn.message_id,
+                        conversation_id: turn.conversation_id,
+                        expected_wait_ms: slot.wait.as_millis() as u64,
                     });
-                    self.broker
-                        .publish_transient(&turn.user_id, events::kind::MESSAGE_QUEUED, &data)
-                        .await;
+                    self.broker.publish_transient(&turn.user_id, &queued).await;
                 }
                 if !self.wait(slot.wait, abort).await {
                     return Ok(Called::Aborted);
@@ -369,8 +358,7 @@ impl Agent {
         let forward = {
             let broker = self.broker.clone();
             let user = turn.user_id.clone();
-            let ids =
-                json!({ "message_id": turn.message_id, "conversation_id": turn.conversation_id });
+            let (message_id, conversation_id) = (turn.message_id, turn.conversation_id);
             tokio::spawn(async move {
                 let mut streamed = false;
                 while let Some(mut delta) = pieces.recv().await {
@@ -380,11 +368,12 @@ impl Agent {
                     while let Ok(more) = pieces.try_recv() {
                         delta.push_str(&more);
                     }
-                    let mut data = ids.clone();
-                    data["delta"] = Value::String(delta);
-                    broker
-                        .publish_transient(&user, events::kind::MESSAGE_DELTA, &data)
-                        .await;
+                    let piece = Event::MessageDelta(MessageDelta {
+                        message_id,
+                        conversation_id,
+                        delta,
+                    });
+                    broker.publish_transient(&user, &piece).await;
                 }
                 streamed
             })

@@ -200,15 +200,13 @@ async fn dead_letter(agent: &Agent, broker: &Broker, delivery: Delivery) {
             tracing::error!(message_id = %job.message_id, "turn dead-lettered after repeated failures");
             match turns::fail(
                 &agent.pool,
+                &agent.broker,
                 job.message_id,
                 "it could not be processed after several attempts",
             )
             .await
             {
-                Ok(_) => {
-                    broker.notify(&job.user_id).await;
-                    Ok(())
-                }
+                Ok(_) => Ok(()),
                 Err(e) => Err(e.to_string()),
             }
         }

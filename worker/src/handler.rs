@@ -33,6 +33,7 @@ pub async fn handle(agent: &Agent, job: &TurnJob, abort: &CancellationToken) -> 
         let claiming = Instant::now();
         let claim = match turns::claim(
             &agent.pool,
+            &agent.broker,
             message_id,
             agent.leases.worker(),
             agent.config.chat.turn_lease,
@@ -72,7 +73,6 @@ pub async fn handle(agent: &Agent, job: &TurnJob, abort: &CancellationToken) -> 
         // The heartbeat keeps the lease from here on; the turn stops the
         // moment the lease is no longer certainly ours.
         let lease = agent.leases.hold(&turn, claiming);
-        agent.broker.notify(&turn.user_id).await;
         if turn.attempts == 1 {
             let waited = (chrono::Utc::now() - turn.created_at)
                 .num_milliseconds()

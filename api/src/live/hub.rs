@@ -15,7 +15,7 @@ use parking_lot::Mutex;
 use serde_json::Value;
 use sqlx::PgPool;
 use todo_common::domain::UserId;
-use todo_common::events::{self, Event, kind};
+use todo_common::events::{self, Event, Stored};
 use todo_common::metric;
 use todo_common::queue::{Broker, Topology};
 use tokio::sync::mpsc;
@@ -27,9 +27,9 @@ use uuid::Uuid;
 pub enum Live {
     /// The user's next stored events, in order, read once for every
     /// subscriber of the user here (a stream).
-    Events(Arc<[Event]>),
+    Events(Arc<[Stored]>),
     /// A transient event (not stored): deliver it as it is (a stream).
-    Transient { kind: String, data: Value },
+    Transient(Box<Event>),
     /// A token of the user was revoked: check yours (a stream).
     Sessions,
     /// What a watcher waits for happened (a watcher).
@@ -77,15 +77,14 @@ struct Subscriber {
 
 impl Subscriber {
     /// Whether `batch` is what this watcher waits for.
-    fn woken_by(&self, batch: &[Event]) -> bool {
+    fn woken_by(&self, batch: &[Stored]) -> bool {
+        let mut events = batch.iter().filter_map(Stored::event);
         match self.wants {
             Wants::Everything => false,
-            Wants::TaskChanges => batch.iter().any(|e| e.kind.starts_with("task.")),
-            Wants::TurnEnd => batch.iter().any(|e| {
-                (e.kind == kind::MESSAGE_COMPLETED || e.kind == kind::MESSAGE_FAILED)
-                    && self.turn.get().is_none_or(|turn| {
-                        e.data.0["message_id"].as_str() == Some(turn.to_string().as_str())
-                    })
+            Wants::TaskChanges => events.any(|e| e.is_task_change()),
+            Wants::TurnEnd => events.any(|e| {
+                e.ends_turn()
+                    .is_some_and(|ended| self.turn.get().is_none_or(|turn| *turn == ended))
             }),
         }
     }
@@ -330,7 +329,7 @@ impl Hub {
             // Only what no other read handed out (a feed dropped and made
             // anew while this read ran may have a reader of its own).
             let read_to = feed.read_to.unwrap_or(after);
-            let fresh: Vec<Event> = batch.into_iter().filter(|e| e.seq > read_to).collect();
+            let fresh: Vec<Stored> = batch.into_iter().filter(|e| e.seq > read_to).collect();
             if let Some(last) = fresh.last() {
                 feed.read_to = Some(last.seq);
                 dispatch(&mut feed.subscribers, &Live::Events(fresh.into()));
@@ -491,13 +490,13 @@ impl Hub {
         match msg["type"].as_str() {
             Some("notice") | None => self.wake(&user),
             Some("sessions") => self.tell_streams(&user, Live::Sessions),
-            Some(kind) => self.tell_streams(
-                &user,
-                Live::Transient {
-                    kind: kind.to_string(),
-                    data: msg["data"].clone(),
-                },
-            ),
+            Some(kind) => {
+                if let Some(event) = Event::from_parts(kind, msg["data"].clone())
+                    && !event.is_durable()
+                {
+                    self.tell_streams(&user, Live::Transient(Box::new(event)));
+                }
+            }
         }
     }
 }
@@ -520,7 +519,7 @@ fn dispatch(subscribers: &mut Vec<Subscriber>, live: &Live) {
                 s.behind.store(true, Ordering::Relaxed);
                 true
             }
-            Err(mpsc::error::TrySendError::Full(Live::Transient { .. })) => {
+            Err(mpsc::error::TrySendError::Full(Live::Transient(_))) => {
                 metrics::counter!(metric::SSE_SLOW_CLIENTS_DROPPED_TOTAL).increment(1);
                 metrics::gauge!(metric::SSE_SUBSCRIBERS).decrement(1.0);
                 false
@@ -556,6 +555,9 @@ mod tests {
 
     use serde_json::json;
     use todo_common::ApiConfig;
+    use todo_common::domain::{ChatMessage, Priority, Task, TaskId};
+    use todo_common::events::{MessageDelta, MessageEnded};
+    use todo_common::work::Work;
 
     use super::*;
 
@@ -577,19 +579,67 @@ mod tests {
         (Hub::new(broker, pool), user)
     }
 
-    /// Stores an event as a change does, and sends its notice.
-    async fn change(hub: &Arc<Hub>, user: &UserId, kind: &str, data: Value) -> i64 {
-        let mut tx = hub.pool.begin().await.unwrap();
-        let seq = events::record(&mut tx, user, kind, None, &data)
-            .await
-            .unwrap();
-        tx.commit().await.unwrap();
+    /// Stores an event as a change does (without the broker's notice)...
+    async fn store(hub: &Arc<Hub>, user: &UserId, event: Event) -> i64 {
+        let mut work = Work::begin(&hub.pool, &hub.broker).await.unwrap();
+        work.record(user, event);
+        work.commit().await.unwrap();
+        events::bounds(&hub.pool, user).await.unwrap().0
+    }
+
+    /// ...and with it, as the hub's consumer hands it over.
+    async fn change(hub: &Arc<Hub>, user: &UserId, event: Event) -> i64 {
+        let seq = store(hub, user, event).await;
         hub.receive(
             json!({ "user_id": user, "type": "notice" })
                 .to_string()
                 .as_bytes(),
         );
         seq
+    }
+
+    fn task(user: &UserId, title: &str) -> Task {
+        let now = chrono::Utc::now();
+        Task {
+            id: TaskId::parse("1").unwrap(),
+            user_id: user.clone(),
+            title: title.into(),
+            description: String::new(),
+            completed: false,
+            priority: Priority::default(),
+            tags: vec![],
+            due_at: None,
+            completed_at: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    /// The end of turn `message_id`.
+    fn ended(message_id: Uuid) -> MessageEnded {
+        let conversation_id = Uuid::now_v7();
+        MessageEnded {
+            message_id,
+            conversation_id,
+            reason: None,
+            message: ChatMessage {
+                id: Uuid::now_v7(),
+                conversation_id,
+                seq: 2,
+                role: "assistant".into(),
+                content: "Done.".into(),
+                status: "completed".into(),
+                tool_calls: None,
+                tool_call_id: None,
+                tool_name: None,
+                reply_to: Some(message_id),
+                is_final: true,
+                metadata: sqlx::types::Json(json!({})),
+                error: None,
+                idempotency_key: None,
+                created_at: chrono::Utc::now(),
+            },
+        }
     }
 
     async fn next(sub: &mut Subscription) -> Live {
@@ -614,13 +664,15 @@ mod tests {
         waiter.only_turn(Uuid::now_v7());
         assert!(streams.iter().all(|s| s.from == 0), "nothing stored yet");
 
-        let seq = change(&hub, &user, kind::TASK_CREATED, json!({ "id": 1 })).await;
+        let seq = change(&hub, &user, Event::TaskCreated(task(&user, "milk"))).await;
         for stream in &mut streams {
             match next(stream).await {
                 Live::Events(batch) => {
                     let seqs: Vec<i64> = batch.iter().map(|e| e.seq).collect();
                     assert_eq!(seqs, [seq]);
-                    assert_eq!(batch[0].kind, kind::TASK_CREATED);
+                    assert!(
+                        matches!(batch[0].event(), Some(Event::TaskCreated(t)) if t.title == "milk")
+                    );
                 }
                 other => panic!("expected the event, got {other:?}"),
             }
@@ -630,13 +682,7 @@ mod tests {
         }
         assert_eq!(hub.reads(), 1, "one query for 26 subscribers");
         // Another turn's end is not the one this post waits for.
-        change(
-            &hub,
-            &user,
-            kind::MESSAGE_COMPLETED,
-            json!({ "message_id": Uuid::now_v7() }),
-        )
-        .await;
+        change(&hub, &user, Event::MessageCompleted(ended(Uuid::now_v7()))).await;
         assert!(matches!(next(&mut streams[0]).await, Live::Events(_)));
         assert!(waiter.rx.try_recv().is_err(), "not its turn");
         assert!(task_watchers[0].rx.try_recv().is_err(), "not a task change");
@@ -649,22 +695,10 @@ mod tests {
         let mut waiter = hub.subscribe(&user, Wants::TurnEnd).await.unwrap();
         let turn = Uuid::now_v7();
         // The answer may come before the post has its id back: any end wakes.
-        change(
-            &hub,
-            &user,
-            kind::MESSAGE_FAILED,
-            json!({ "message_id": turn }),
-        )
-        .await;
+        change(&hub, &user, Event::MessageFailed(ended(turn))).await;
         assert!(matches!(next(&mut waiter).await, Live::Changed));
         waiter.only_turn(turn);
-        change(
-            &hub,
-            &user,
-            kind::MESSAGE_COMPLETED,
-            json!({ "message_id": turn }),
-        )
-        .await;
+        change(&hub, &user, Event::MessageCompleted(ended(turn))).await;
         assert!(matches!(next(&mut waiter).await, Live::Changed));
     }
 
@@ -672,11 +706,11 @@ mod tests {
     async fn a_subscriber_joining_later_starts_where_the_feed_is() {
         let (hub, user) = hub().await;
         let mut first = hub.subscribe(&user, Wants::Everything).await.unwrap();
-        let one = change(&hub, &user, kind::TASK_CREATED, json!({})).await;
+        let one = change(&hub, &user, Event::TaskCreated(task(&user, "one"))).await;
         assert!(matches!(next(&mut first).await, Live::Events(_)));
         let mut second = hub.subscribe(&user, Wants::Everything).await.unwrap();
         assert_eq!(second.from, one, "events up to here are its own to read");
-        let two = change(&hub, &user, kind::TASK_UPDATED, json!({})).await;
+        let two = change(&hub, &user, Event::TaskUpdated(task(&user, "two"))).await;
         for sub in [&mut first, &mut second] {
             let Live::Events(batch) = next(sub).await else {
                 panic!("expected events")
@@ -689,12 +723,8 @@ mod tests {
     async fn a_lost_notice_is_made_up_by_the_sweep() {
         let (hub, user) = hub().await;
         let mut stream = hub.subscribe(&user, Wants::Everything).await.unwrap();
-        let mut tx = hub.pool.begin().await.unwrap();
-        let seq = events::record(&mut tx, &user, kind::TASK_CREATED, None, &json!({}))
-            .await
-            .unwrap();
-        tx.commit().await.unwrap();
         // No notice: the broker lost it.
+        let seq = store(&hub, &user, Event::TaskCreated(task(&user, "lost"))).await;
         assert!(stream.rx.try_recv().is_err());
         hub.sweep().await.unwrap();
         let Live::Events(batch) = next(&mut stream).await else {
@@ -727,18 +757,19 @@ mod tests {
         for i in 0..=BUFFER {
             hub.tell_streams(
                 &user,
-                Live::Transient {
-                    kind: "message.delta".into(),
-                    data: json!({ "delta": i }),
-                },
+                Live::Transient(Box::new(Event::MessageDelta(MessageDelta {
+                    message_id: Uuid::nil(),
+                    conversation_id: Uuid::nil(),
+                    delta: i.to_string(),
+                }))),
             );
         }
-        change(&hub, &user, kind::TASK_CREATED, json!({})).await;
-        change(&hub, &user, kind::TASK_UPDATED, json!({})).await;
+        change(&hub, &user, Event::TaskCreated(task(&user, "a"))).await;
+        change(&hub, &user, Event::TaskUpdated(task(&user, "a"))).await;
         // The stream that read nothing was cut off after its buffer's worth...
         let mut buffered = 0;
         while let Ok(live) = stream.rx.try_recv() {
-            assert!(matches!(live, Live::Transient { .. }));
+            assert!(matches!(live, Live::Transient(_)));
             buffered += 1;
         }
         assert_eq!(buffered, BUFFER);
@@ -748,7 +779,7 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(200)).await;
         let _ = watcher.rx.try_recv(); // the second change, if read apart
         assert!(watcher.rx.try_recv().is_err(), "wake-ups coalesce");
-        change(&hub, &user, kind::TASK_DELETED, json!({})).await;
+        change(&hub, &user, Event::TaskDeleted(task(&user, "a"))).await;
         assert!(matches!(next(&mut watcher).await, Live::Changed));
     }
 

@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use todo_common::chat::{messages, outbox};
 use todo_common::queue::TurnJob;
+use todo_common::work::Work;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
@@ -142,17 +143,18 @@ pub async fn post(
         request_id: Some(&request_id),
         idempotency_key: key.as_ref(),
     };
+    let mut work = Work::begin(&state.pool, &state.broker).await?;
     let posted = messages::post(
-        &state.pool,
+        &mut work,
         &scope.user_id,
         new,
         state.config.chat.rate_limit_per_minute,
     )
     .await?;
+    work.commit().await?;
     match posted.outbox_id {
         Some(outbox_id) => {
             metrics::counter!(metric::CHAT_MESSAGES_TOTAL).increment(1);
-            state.broker.notify(&scope.user_id).await;
             hand_off(&state, &posted.job, outbox_id).await;
         }
         // Stored and handed off by the first post.

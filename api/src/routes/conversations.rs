@@ -8,6 +8,7 @@ use todo_common::Error;
 use todo_common::chat::messages::ChatMessage;
 use todo_common::chat::{conversations, messages};
 use todo_common::domain::schema;
+use todo_common::work::Work;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
@@ -176,8 +177,9 @@ pub async fn delete(
     scope: UserScope,
     ApiPath(path): ApiPath<ConversationPath>,
 ) -> ApiResult<StatusCode> {
-    conversations::delete(&state.pool, &scope.user_id, path.id).await?;
-    state.broker.notify(&scope.user_id).await;
+    let mut work = Work::begin(&state.pool, &state.broker).await?;
+    conversations::delete(&mut work, &scope.user_id, path.id).await?;
+    work.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -28,8 +28,7 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures_util::stream::{self, Stream};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use todo_common::Error;
 use todo_common::domain::UserId;
@@ -41,7 +40,7 @@ use uuid::Uuid;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiQuery, StreamScope};
 use crate::live::{Full, Live, Slot, Subscription, Wants};
-use crate::openapi::{AuthErrors, BadInput, RateLimited, ServerErrors};
+use crate::openapi::{AuthErrors, BadInput, RateLimited, Resync, ServerErrors, SessionExpired};
 use crate::state::AppState;
 use todo_common::metric;
 
@@ -191,15 +190,11 @@ pub async fn stream(
             if oldest_kept.is_some_and(|oldest| id < oldest.saturating_sub(1))
                 || (oldest_kept.is_none() && id < newest) =>
         {
-            pending.push_back(
-                SseEvent::default().event("resync").data(
-                    json!({
-                        "reason": "events after your last id are no longer kept; re-fetch tasks and messages",
-                        "last_event_id": newest,
-                    })
-                    .to_string(),
-                ),
-            );
+            let resync = Resync {
+                reason: "events after your last id are no longer kept; re-fetch tasks and messages",
+                last_event_id: newest,
+            };
+            pending.push_back(frame("resync", &resync));
             newest
         }
         Some(id) => id,
@@ -249,6 +244,13 @@ pub async fn stream(
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     h.insert("x-accel-buffering", HeaderValue::from_static("no"));
     Ok(response)
+}
+
+/// The stream's own frames (not events of the user's).
+fn frame(name: &str, data: &impl Serialize) -> SseEvent {
+    SseEvent::default()
+        .event(name)
+        .data(serde_json::to_string(data).unwrap_or_default())
 }
 
 fn not_sent() -> Error {
@@ -305,7 +307,7 @@ impl Connection {
     }
 
     /// Queues events the hub read, those after `last` this stream wants.
-    fn take(&mut self, batch: &[events::Event]) {
+    fn take(&mut self, batch: &[events::Stored]) {
         for e in batch {
             if e.seq > self.last
                 && (self.conversation.is_none() || e.conversation_id == self.conversation)
@@ -315,7 +317,7 @@ impl Connection {
         }
     }
 
-    fn send(&mut self, e: events::Event) {
+    fn send(&mut self, e: events::Stored) {
         self.last = e.seq;
         metrics::counter!(metric::SSE_EVENTS_SENT_TOTAL, "kind" => "durable").increment(1);
         if e.created_at >= self.opened_at {
@@ -335,17 +337,16 @@ impl Connection {
 
     /// The last frame of a stream whose token stopped being valid: the
     /// client must sign in again (or refresh its token) before reconnecting.
-    fn session_ended(reason: &str) -> SseEvent {
-        SseEvent::default().event("session.expired").data(
-            json!({ "reason": reason, "message": "sign in again, then reconnect" }).to_string(),
-        )
+    fn session_ended(reason: &'static str) -> SseEvent {
+        let expired = SessionExpired {
+            reason,
+            message: "sign in again, then reconnect",
+        };
+        frame("session.expired", &expired)
     }
 
-    fn wants(&self, data: &serde_json::Value) -> bool {
-        match self.conversation {
-            None => true,
-            Some(c) => data["conversation_id"].as_str() == Some(c.to_string().as_str()),
-        }
+    fn wants(&self, event: &events::Event) -> bool {
+        self.conversation.is_none() || event.conversation_id() == self.conversation
     }
 }
 
@@ -384,10 +385,10 @@ fn events_of(conn: Connection) -> impl Stream<Item = Result<SseEvent, Infallible
                     Some(Live::Events(batch)) => conn.take(&batch),
                     // The revocation check comes at the top of the loop.
                     Some(Live::Sessions | Live::Changed) => {}
-                    Some(Live::Transient { kind, data }) => {
-                        if conn.wants(&data) {
+                    Some(Live::Transient(event)) => {
+                        if conn.wants(&event) {
                             metrics::counter!(metric::SSE_EVENTS_SENT_TOTAL, "kind" => "transient").increment(1);
-                            conn.pending.push_back(SseEvent::default().event(kind).data(data.to_string()));
+                            conn.pending.push_back(SseEvent::default().event(event.kind()).data(event.data().to_string()));
                         }
                     }
                 },

@@ -7,6 +7,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::helpers::{TEST_SECRET, TestApp, expect_error, hs_token, now};
+use todo_common::work::Work;
 
 #[tokio::test]
 async fn signup_login_and_me() {
@@ -458,12 +459,12 @@ async fn tool_arguments_cannot_name_another_user() {
         ),
         ("delete_task", json!({"task_id": id, "user_id": alice.id})),
     ] {
-        let mut tx = app.pool.begin().await.unwrap();
+        let mut work = Work::begin(&app.pool, &app.broker()).await.unwrap();
         let result =
-            todo_common::tools::execute(&mut tx, &mallory_id, tool, &arguments.to_string())
+            todo_common::tools::execute(&mut work, &mallory_id, tool, &arguments.to_string())
                 .await
                 .unwrap();
-        tx.commit().await.unwrap();
+        work.commit().await.unwrap();
         match tool {
             "list_tasks" => assert_eq!(result, json!([]), "{tool}: {result}"),
             _ => assert!(

@@ -8,6 +8,7 @@ use reqwest::{Method, Response, StatusCode};
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, TestUser, expect_error};
+use todo_common::work::Work;
 
 /// POST `/api/{user}/{resource}` with these Idempotency-Key headers (none,
 /// one or several).
@@ -408,11 +409,11 @@ async fn the_chat_door_ignores_an_idempotency_key_argument() {
     let id = todo_common::domain::UserId::parse(&user.id).unwrap();
     for title in ["eggs", "eggs"] {
         let arguments = json!({"title": title, "idempotency_key": "k"}).to_string();
-        let mut tx = app.pool.begin().await.unwrap();
-        let result = todo_common::tools::execute(&mut tx, &id, "add_task", &arguments)
+        let mut work = Work::begin(&app.pool, &app.broker()).await.unwrap();
+        let result = todo_common::tools::execute(&mut work, &id, "add_task", &arguments)
             .await
             .unwrap();
-        tx.commit().await.unwrap();
+        work.commit().await.unwrap();
         assert_eq!(result["status"], "created", "{result}");
     }
     let keys: Vec<Option<String>> =

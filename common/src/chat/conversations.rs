@@ -5,21 +5,12 @@ use serde::{Deserialize, Serialize};
 use sqlx::{PgExecutor, PgPool};
 use uuid::Uuid;
 
+pub use crate::domain::Conversation;
 use crate::domain::UserId;
 use crate::error::{Error, Result};
-use crate::events::{self, kind};
+use crate::events::{ConversationDeleted, Event};
 use crate::paging;
-
-#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
-pub struct Conversation {
-    pub id: Uuid,
-    pub title: String,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-    /// The newest user message or final answer, for list previews.
-    #[sqlx(default)]
-    pub last_message: Option<String>,
-}
+use crate::work::Work;
 
 fn not_found(id: Uuid) -> Error {
     Error::NotFound(format!("conversation {id}"))
@@ -94,25 +85,16 @@ pub async fn get<'c>(db: impl PgExecutor<'c>, user: &UserId, id: Uuid) -> Result
 
 /// Deletes the conversation and its messages. Turns still queued for it are
 /// dropped by the worker when it finds the message gone.
-pub async fn delete(pool: &PgPool, user: &UserId, id: Uuid) -> Result<()> {
-    let mut tx = pool.begin().await?;
+pub async fn delete(work: &mut Work, user: &UserId, id: Uuid) -> Result<()> {
     let deleted = sqlx::query("DELETE FROM conversations WHERE id = $1 AND user_id = $2")
         .bind(id)
         .bind(user)
-        .execute(&mut *tx)
+        .execute(work.conn())
         .await?
         .rows_affected();
     if deleted == 0 {
         return Err(not_found(id));
     }
-    events::record(
-        &mut tx,
-        user,
-        kind::CONVERSATION_DELETED,
-        Some(id),
-        &serde_json::json!({ "id": id }),
-    )
-    .await?;
-    tx.commit().await?;
+    work.record(user, Event::ConversationDeleted(ConversationDeleted { id }));
     Ok(())
 }

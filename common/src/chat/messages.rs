@@ -11,63 +11,14 @@ use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
 use super::MAX_MESSAGE_CHARS;
-use super::conversations::Conversation;
+pub use crate::domain::ChatMessage;
 use crate::domain::text::bounded;
+use crate::domain::{Conversation, MessageStatus};
 use crate::domain::{IdempotencyKey, UserId};
 use crate::error::{Error, Result};
-use crate::events::{self, kind};
+use crate::events::Event;
 use crate::queue::TurnJob;
-
-/// A stored message as clients see it.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
-pub struct ChatMessage {
-    pub id: Uuid,
-    pub conversation_id: Uuid,
-    pub seq: i64,
-    #[schema(value_type = MessageRole)]
-    pub role: String,
-    pub content: String,
-    #[schema(value_type = MessageStatus)]
-    pub status: String,
-    /// Assistant messages that asked for tools: `[{id, name, arguments}]`.
-    #[schema(value_type = Option<Vec<Object>>)]
-    pub tool_calls: Option<Json<Value>>,
-    pub tool_call_id: Option<String>,
-    pub tool_name: Option<String>,
-    /// Assistant and tool messages: the user message they answer.
-    pub reply_to: Option<Uuid>,
-    pub is_final: bool,
-    #[schema(value_type = Object)]
-    pub metadata: Json<Value>,
-    pub error: Option<String>,
-    /// User messages: the `Idempotency-Key` they were posted with, so a
-    /// client can tell its own messages when they come back as events.
-    pub idempotency_key: Option<String>,
-    pub created_at: DateTime<Utc>,
-}
-
-// The values the `messages` table allows for `role` and `status` (its CHECK
-// constraints), for the API's document; the columns stay strings in code.
-/// Who wrote a message.
-#[derive(utoipa::ToSchema)]
-#[schema(rename_all = "lowercase")]
-#[allow(dead_code)]
-enum MessageRole {
-    User,
-    Assistant,
-    Tool,
-}
-
-/// Where a message (for a user message: its turn) stands.
-#[derive(utoipa::ToSchema)]
-#[schema(rename_all = "lowercase")]
-#[allow(dead_code)]
-enum MessageStatus {
-    Queued,
-    Processing,
-    Completed,
-    Failed,
-}
+use crate::work::Work;
 
 const MESSAGE_COLUMNS: &str = "id, conversation_id, seq, role, content, status, tool_calls, \
      tool_call_id, tool_name, reply_to, is_final, metadata, error, idempotency_key, created_at";
@@ -205,25 +156,25 @@ impl<'a> NewRow<'a> {
 /// a per-user lock, so parallel posts are counted one after the other and a
 /// burst cannot slip past the limit (issue 10).
 pub async fn post(
-    pool: &PgPool,
+    work: &mut Work,
     user: &UserId,
     new: NewPost<'_>,
     per_minute: u32,
 ) -> Result<Posted> {
-    let mut tx = pool.begin().await?;
-    lock_posts(&mut tx, user).await?;
+    let tx = work.tx();
+    lock_posts(tx, user).await?;
     // After the lock: a retry racing its original waits for it and finds it.
     if let Some(key) = new.idempotency_key
-        && let Some(job) = replay(&mut tx, user, key, &new).await?
+        && let Some(job) = replay(tx, user, key, &new).await?
     {
         return Ok(Posted {
             job,
             outbox_id: None,
         });
     }
-    check_rate(&mut tx, user, per_minute).await?;
+    check_rate(tx, user, per_minute).await?;
     let (conversation, new_conversation) = match new.conversation_id {
-        Some(id) => (super::conversations::get(&mut *tx, user, id).await?, false),
+        Some(id) => (super::conversations::get(&mut **tx, user, id).await?, false),
         None => {
             let conversation = sqlx::query_as::<_, Conversation>(
                 "INSERT INTO conversations (id, user_id, title) VALUES ($1, $2, $3) \
@@ -232,7 +183,7 @@ pub async fn post(
             .bind(Uuid::now_v7())
             .bind(user)
             .bind(title_from(new.text))
-            .fetch_one(&mut *tx)
+            .fetch_one(&mut **tx)
             .await?;
             (conversation, true)
         }
@@ -242,26 +193,8 @@ pub async fn post(
     row.status = "queued";
     row.request_id = new.request_id;
     row.idempotency_key = new.idempotency_key.map(IdempotencyKey::as_str);
-    let message = append(&mut tx, conversation_id, row).await?;
+    let message = append(tx, conversation_id, row).await?;
     let message_id = message.id;
-    if new_conversation {
-        events::record(
-            &mut tx,
-            user,
-            kind::CONVERSATION_CREATED,
-            Some(conversation_id),
-            &conversation,
-        )
-        .await?;
-    }
-    events::record(
-        &mut tx,
-        user,
-        kind::MESSAGE_CREATED,
-        Some(conversation_id),
-        &message,
-    )
-    .await?;
     let job = TurnJob {
         v: TurnJob::VERSION,
         message_id,
@@ -270,8 +203,11 @@ pub async fn post(
         request_id: new.request_id.map(str::to_owned),
         deferrals: 0,
     };
-    let outbox_id = super::outbox::insert(&mut tx, &job).await?;
-    tx.commit().await?;
+    let outbox_id = super::outbox::insert(tx, &job).await?;
+    if new_conversation {
+        work.record(user, Event::ConversationCreated(conversation));
+    }
+    work.record(user, Event::MessageCreated(message));
     Ok(Posted {
         job,
         outbox_id: Some(outbox_id),
@@ -314,7 +250,7 @@ async fn replay(
 /// Serialises one user's posts: a transaction-scoped advisory lock, so the
 /// rate count and the Idempotency-Key lookup that follow see every post
 /// committed before. Not the users row: every writer locks a conversation
-/// row before the user row (events::record comes last), and a post that
+/// row before the user row (events are stored last, at commit), and a post that
 /// locked the user row first could deadlock with a worker answering in the
 /// same conversation. Only posts take this lock, so it joins no cycle.
 async fn lock_posts(tx: &mut Transaction<'_, Postgres>, user: &UserId) -> Result<()> {

@@ -17,6 +17,7 @@
 //! take the conversation's row lock, so "check, then insert" cannot race.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -27,11 +28,11 @@ use uuid::Uuid;
 use super::messages::{NewRow, append};
 use crate::domain::UserId;
 use crate::error::Result;
-use crate::events::{self, kind};
+use crate::events::{Event, MessageEnded, MessageProcessing, ToolCalled};
 use crate::llm::{Message, Reply, Role, ToolCall};
-use crate::queue::Broker;
-use crate::queue::TurnJob;
+use crate::queue::{Broker, TurnJob};
 use crate::tools;
+use crate::work::Work;
 
 /// A claimed turn: the user message being answered.
 #[derive(Debug, Clone)]
@@ -86,13 +87,15 @@ macro_rules! idle_head {
 /// operator, or the chaos bench, can tell which process holds a turn.
 pub async fn claim(
     pool: &PgPool,
+    live: &Arc<Broker>,
     message_id: Uuid,
     worker: &str,
     lease: Duration,
     per_user: i64,
 ) -> Result<Claim> {
     let owner = format!("{worker}.{}", Uuid::new_v4().simple());
-    let mut tx = pool.begin().await?;
+    let mut work = Work::begin(pool, live).await?;
+    let tx = work.tx();
     type Claimed = (
         Uuid,
         UserId,
@@ -117,18 +120,18 @@ pub async fn claim(
     .bind(&owner)
     .bind(lease)
     .bind(per_user)
-    .fetch_optional(&mut *tx)
+    .fetch_optional(&mut **tx)
     .await?;
     if let Some((conversation_id, user_id, seq, content, attempts, request_id, created_at)) = row {
-        events::record(
-            &mut tx,
+        work.record(
             &user_id,
-            kind::MESSAGE_PROCESSING,
-            Some(conversation_id),
-            &json!({ "message_id": message_id, "conversation_id": conversation_id, "attempt": attempts }),
-        )
-        .await?;
-        tx.commit().await?;
+            Event::MessageProcessing(MessageProcessing {
+                message_id,
+                conversation_id,
+                attempt: attempts,
+            }),
+        );
+        work.commit().await?;
         return Ok(Claim::Claimed(Turn {
             message_id,
             conversation_id,
@@ -141,7 +144,7 @@ pub async fn claim(
             created_at,
         }));
     }
-    drop(tx);
+    drop(work);
     let status: Option<(String, bool)> = sqlx::query_as(
         "SELECT status, COALESCE(lease_until > now(), false) FROM messages \
          WHERE id = $1 AND role = 'user'",
@@ -423,63 +426,70 @@ pub async fn record_round(
 /// `tool.called` are theirs to read).
 pub async fn run_tool(
     pool: &PgPool,
-    live: &Broker,
+    live: &Arc<Broker>,
     turn: &Turn,
     call: &ToolCall,
 ) -> Result<String> {
-    let mut tx = pool.begin().await?;
-    lock_conversation(&mut tx, turn).await?;
+    let mut work = Work::begin(pool, live).await?;
+    lock_conversation(work.tx(), turn).await?;
     let stored: Option<String> = sqlx::query_scalar(
         "SELECT content FROM messages WHERE reply_to = $1 AND role = 'tool' AND tool_call_id = $2",
     )
     .bind(turn.message_id)
     .bind(&call.id)
-    .fetch_optional(&mut *tx)
+    .fetch_optional(work.conn())
     .await?;
     if let Some(result) = stored {
         return Ok(result);
     }
-    let result = tools::execute(&mut tx, &turn.user_id, &call.name, &call.arguments).await?;
+    let result = tools::execute(&mut work, &turn.user_id, &call.name, &call.arguments).await?;
     let text = result.to_string();
     let mut row = NewRow::new(&turn.user_id, "tool", &text);
     row.reply_to = Some(turn.message_id);
     row.tool_call_id = Some(&call.id);
     row.tool_name = Some(&call.name);
-    append(&mut tx, turn.conversation_id, row).await?;
+    append(work.tx(), turn.conversation_id, row).await?;
     let arguments = serde_json::from_str::<Value>(&call.arguments)
         .unwrap_or_else(|_| Value::String(call.arguments.clone()));
-    events::record(
-        &mut tx,
+    work.record(
         &turn.user_id,
-        kind::TOOL_CALLED,
-        Some(turn.conversation_id),
-        &json!({
-            "message_id": turn.message_id,
-            "conversation_id": turn.conversation_id,
-            "tool_call_id": call.id,
-            "name": call.name,
-            "arguments": arguments,
-            "result": result,
+        Event::ToolCalled(ToolCalled {
+            message_id: turn.message_id,
+            conversation_id: turn.conversation_id,
+            tool_call_id: call.id.clone(),
+            name: call.name.clone(),
+            arguments,
+            result,
         }),
-    )
-    .await?;
-    tx.commit().await?;
-    live.notify(&turn.user_id).await;
+    );
+    work.commit().await?;
     Ok(text)
 }
 
 /// Stores the final answer and completes the user message, together. False
 /// when the turn had already ended (another worker got there first).
-pub async fn finish(pool: &PgPool, turn: &Turn, text: &str, metadata: Value) -> Result<bool> {
-    end(pool, turn.message_id, text, metadata, None).await
+pub async fn finish(
+    pool: &PgPool,
+    live: &Arc<Broker>,
+    turn: &Turn,
+    text: &str,
+    metadata: Value,
+) -> Result<bool> {
+    end(pool, live, turn.message_id, text, metadata, None).await
 }
 
 /// Ends the turn as failed, with an assistant message that says so in plain
 /// words. Works from the message id alone (dead-lettered jobs).
-pub async fn fail(pool: &PgPool, message_id: Uuid, reason: &str) -> Result<bool> {
+pub async fn fail(
+    pool: &PgPool,
+    live: &Arc<Broker>,
+    message_id: Uuid,
+    reason: &str,
+) -> Result<bool> {
     let text = format!("Sorry, I couldn't answer that message: {reason}. Please try again.");
     end(
         pool,
+        live,
         message_id,
         &text,
         json!({ "failed": true }),
@@ -490,18 +500,20 @@ pub async fn fail(pool: &PgPool, message_id: Uuid, reason: &str) -> Result<bool>
 
 async fn end(
     pool: &PgPool,
+    live: &Arc<Broker>,
     message_id: Uuid,
     text: &str,
     metadata: Value,
     error: Option<&str>,
 ) -> Result<bool> {
-    let mut tx = pool.begin().await?;
+    let mut work = Work::begin(pool, live).await?;
+    let tx = work.tx();
     let found: Option<(Uuid, UserId)> = sqlx::query_as(
         "SELECT c.id, m.user_id FROM messages m JOIN conversations c ON c.id = m.conversation_id \
          WHERE m.id = $1 AND m.role = 'user' FOR UPDATE OF c",
     )
     .bind(message_id)
-    .fetch_optional(&mut *tx)
+    .fetch_optional(&mut **tx)
     .await?;
     let Some((conversation_id, user)) = found else {
         return Ok(false);
@@ -509,7 +521,7 @@ async fn end(
     let ended: bool =
         sqlx::query_scalar("SELECT status IN ('completed', 'failed') FROM messages WHERE id = $1")
             .bind(message_id)
-            .fetch_one(&mut *tx)
+            .fetch_one(&mut **tx)
             .await?;
     if ended {
         return Ok(false);
@@ -518,7 +530,7 @@ async fn end(
     row.reply_to = Some(message_id);
     row.is_final = true;
     row.metadata = metadata;
-    let answer = append(&mut tx, conversation_id, row).await?;
+    let answer = append(tx, conversation_id, row).await?;
     sqlx::query(
         // The owner stays: the claim that ended the turn is on record, and
         // its heartbeat can tell "finished" from "lost" (renew_all).
@@ -532,20 +544,22 @@ async fn end(
         "completed"
     })
     .bind(error)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?;
-    let (event, data) = match error {
-        None => (
-            kind::MESSAGE_COMPLETED,
-            json!({ "message_id": message_id, "conversation_id": conversation_id, "message": answer }),
-        ),
-        Some(reason) => (
-            kind::MESSAGE_FAILED,
-            json!({ "message_id": message_id, "conversation_id": conversation_id, "reason": reason, "message": answer }),
-        ),
+    let ended = MessageEnded {
+        message_id,
+        conversation_id,
+        reason: error.map(str::to_owned),
+        message: answer,
     };
-    events::record(&mut tx, &user, event, Some(conversation_id), &data).await?;
-    tx.commit().await?;
+    work.record(
+        &user,
+        match error {
+            None => Event::MessageCompleted(ended),
+            Some(_) => Event::MessageFailed(ended),
+        },
+    );
+    work.commit().await?;
     Ok(true)
 }
 

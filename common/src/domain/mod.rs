@@ -1,12 +1,14 @@
 //! Domain types. Each is built only through a parse that enforces its rules,
 //! so a value that exists is valid wherever it travels (REST, chat tools, MCP).
 
+pub mod chat;
 pub mod idempotency;
 pub mod schema;
 pub mod task;
 pub(crate) mod text;
 pub mod user;
 
+pub use chat::{ChatMessage, Conversation, MessageRole, MessageStatus};
 pub use idempotency::IdempotencyKey;
-pub use task::{Priority, TaskDescription, TaskId, TaskTags, TaskTitle};
+pub use task::{Priority, Task, TaskDescription, TaskId, TaskTags, TaskTitle};
 pub use user::{DisplayName, Email, Password, UserId};

@@ -2,8 +2,10 @@
 
 use std::fmt;
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::UserId;
 use super::text::{bounded, check_chars};
 use crate::error::Error;
 
@@ -164,6 +166,25 @@ pub fn search_text(field: &str, raw: &str) -> Result<String, Error> {
     }
     check_chars(field, text, false)?;
     Ok(text.to_string())
+}
+
+/// A task as stored and as returned by every front door.
+#[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct Task {
+    pub id: TaskId,
+    pub user_id: UserId,
+    pub title: String,
+    /// Empty when the task has none.
+    pub description: String,
+    pub completed: bool,
+    pub priority: Priority,
+    /// Lower-cased, distinct, in the order given.
+    pub tags: Vec<String>,
+    pub due_at: Option<DateTime<Utc>>,
+    /// When it was last marked done; null while pending.
+    pub completed_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
 }
 
 #[cfg(test)]

@@ -9,7 +9,17 @@ use crate::error::Error;
 
 /// An opaque user id: ours are UUIDv7 strings, Better Auth's are its own.
 #[derive(
-    Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, sqlx::Type, utoipa::ToSchema,
+    Debug,
+    Clone,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    sqlx::Type,
+    utoipa::ToSchema,
 )]
 #[schema(value_type = String)]
 #[serde(transparent)]

@@ -20,6 +20,7 @@ use super::TurnJob;
 use super::topology::{RetryDelay, TURNS_KEY, Topology};
 use crate::config::{Secret, broker_addresses as addresses, redact_url};
 use crate::domain::UserId;
+use crate::events::Event;
 use crate::metric;
 use serde_json::{Value, json};
 
@@ -286,10 +287,15 @@ impl Broker {
 
     /// A transient event (`message.delta`, `message.queued`): not stored,
     /// delivered to whoever is connected now.
-    pub async fn publish_transient(&self, user: &UserId, kind: &str, data: &Value) {
+    pub async fn publish_transient(&self, user: &UserId, event: &Event) {
+        debug_assert!(
+            !event.is_durable(),
+            "{} is stored, not published",
+            event.kind()
+        );
         self.publish_live(
             user,
-            &json!({ "user_id": user, "type": kind, "data": data }),
+            &json!({ "user_id": user, "type": event.kind(), "data": event.data() }),
         )
         .await;
     }

@@ -8,36 +8,17 @@ mod input;
 mod list;
 mod service;
 
-use chrono::{DateTime, Utc};
-use serde::Serialize;
-use sqlx::{Acquire, PgExecutor, Postgres, Transaction};
+use sqlx::{PgConnection, PgExecutor};
 
-use crate::domain::{IdempotencyKey, Priority, TaskId, UserId};
+use crate::domain::{IdempotencyKey, TaskId, UserId};
 use crate::error::{Error, Result};
-use crate::events::{self, kind};
+use crate::events::Event;
+use crate::work::Work;
 
+pub use crate::domain::Task;
 pub use input::{NewTask, NewTaskInput, TaskPatch, TaskPatchInput};
 pub use list::{ListParams, ListQuery, MAX_LIMIT as MAX_LIST_LIMIT, Sort, StatusFilter, TaskPage};
 pub use service::Tasks;
-
-/// A task as stored and as returned by every front door.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
-pub struct Task {
-    pub id: TaskId,
-    pub user_id: UserId,
-    pub title: String,
-    /// Empty when the task has none.
-    pub description: String,
-    pub completed: bool,
-    pub priority: Priority,
-    /// Lower-cased, distinct, in the order given.
-    pub tags: Vec<String>,
-    pub due_at: Option<DateTime<Utc>>,
-    /// When it was last marked done; null while pending.
-    pub completed_at: Option<DateTime<Utc>>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
 
 /// The task columns, as a literal so queries stay `&'static str` (sqlx
 /// refuses SQL assembled at run time unless it is audited).
@@ -73,17 +54,13 @@ pub struct Created {
 
 /// Adds a task; with an idempotency key, only once per key (a retry gets the
 /// first request's task, another task under the key is refused).
-pub(crate) async fn create<'c, A>(
-    conn: A,
+pub(crate) async fn create(
+    work: &mut Work,
     user: &UserId,
     new: NewTask,
     key: Option<&IdempotencyKey>,
-) -> Result<Created>
-where
-    A: Acquire<'c, Database = Postgres>,
-{
+) -> Result<Created> {
     let fingerprint = key.map(|_| new.fingerprint());
-    let mut tx = conn.begin().await?;
     // The key is looked for after the insert meets the unique index, not
     // before: an insert racing another with the same key waits for it to
     // commit and then does nothing, so of parallel retries exactly one
@@ -105,11 +82,10 @@ where
         .bind(new.due_at)
         .bind(key.map(IdempotencyKey::as_str))
         .bind(fingerprint.as_ref().map(|f| f.as_slice()))
-        .fetch_optional(&mut *tx)
+        .fetch_optional(work.conn())
         .await?;
         if let Some(task) = inserted {
-            events::record(&mut tx, user, kind::TASK_CREATED, None, &task).await?;
-            tx.commit().await?;
+            work.record(user, Event::TaskCreated(task.clone()));
             tracing::debug!(task_id = %task.id, "task created");
             return Ok(Created {
                 task,
@@ -120,8 +96,7 @@ where
         let (Some(key), Some(fingerprint)) = (key, fingerprint) else {
             break;
         };
-        if let Some(task) = created_under(&mut tx, user, key, &fingerprint).await? {
-            tx.commit().await?;
+        if let Some(task) = created_under(work.conn(), user, key, &fingerprint).await? {
             return Ok(Created {
                 task,
                 replayed: true,
@@ -137,7 +112,7 @@ where
 /// with another task is the client's mistake, refused rather than answered
 /// with the wrong task.
 async fn created_under(
-    tx: &mut Transaction<'_, Postgres>,
+    conn: &mut PgConnection,
     user: &UserId,
     key: &IdempotencyKey,
     fingerprint: &[u8; 32],
@@ -148,7 +123,7 @@ async fn created_under(
     )
     .bind(user)
     .bind(key.as_str())
-    .fetch_optional(&mut **tx)
+    .fetch_optional(&mut *conn)
     .await?;
     let Some((id, stored_fingerprint)) = stored else {
         return Ok(None);
@@ -156,7 +131,7 @@ async fn created_under(
     if stored_fingerprint != fingerprint {
         return Err(Error::IdempotencyKeyReused);
     }
-    get(&mut **tx, user, id).await.map(Some)
+    get(conn, user, id).await.map(Some)
 }
 
 pub async fn get<'c>(db: impl PgExecutor<'c>, user: &UserId, id: TaskId) -> Result<Task> {
@@ -181,16 +156,12 @@ pub async fn list<'c>(
 }
 
 /// Applies the fields present in `patch`; absent fields keep their value.
-pub(crate) async fn update<'c, A>(
-    conn: A,
+pub(crate) async fn update(
+    work: &mut Work,
     user: &UserId,
     id: TaskId,
     patch: TaskPatch,
-) -> Result<Task>
-where
-    A: Acquire<'c, Database = Postgres>,
-{
-    let mut tx = conn.begin().await?;
+) -> Result<Task> {
     // COALESCE keeps absent fields; the *_set flags let a patch clear a
     // nullable field (due_at: null) without confusing "absent" with "null".
     let task = sqlx::query_as::<_, Task>(concat!(
@@ -217,27 +188,23 @@ where
     .bind(patch.due_at.is_some())
     .bind(patch.due_at.flatten())
     .bind(patch.completed)
-    .fetch_optional(&mut *tx)
+    .fetch_optional(work.conn())
     .await?
     .ok_or_else(|| not_found(id))?;
-    events::record(&mut tx, user, kind::TASK_UPDATED, None, &task).await?;
-    tx.commit().await?;
+    work.record(user, Event::TaskUpdated(task.clone()));
     Ok(task)
 }
 
 /// Marks a task done (or not done). Completing a completed task keeps its
 /// original completed_at, so repeating the request changes nothing.
-pub(crate) async fn set_completed<'c, A>(
-    conn: A,
+pub(crate) async fn set_completed(
+    work: &mut Work,
     user: &UserId,
     id: TaskId,
     completed: bool,
-) -> Result<Task>
-where
-    A: Acquire<'c, Database = Postgres>,
-{
+) -> Result<Task> {
     update(
-        conn,
+        work,
         user,
         id,
         TaskPatch {
@@ -249,21 +216,16 @@ where
 }
 
 /// Deletes a task and returns what it was.
-pub(crate) async fn delete<'c, A>(conn: A, user: &UserId, id: TaskId) -> Result<Task>
-where
-    A: Acquire<'c, Database = Postgres>,
-{
-    let mut tx = conn.begin().await?;
+pub(crate) async fn delete(work: &mut Work, user: &UserId, id: TaskId) -> Result<Task> {
     let task = sqlx::query_as::<_, Task>(concat!(
         "DELETE FROM tasks WHERE id = $1 AND user_id = $2 RETURNING ",
         columns!()
     ))
     .bind(id)
     .bind(user)
-    .fetch_optional(&mut *tx)
+    .fetch_optional(work.conn())
     .await?
     .ok_or_else(|| not_found(id))?;
-    events::record(&mut tx, user, kind::TASK_DELETED, None, &task).await?;
-    tx.commit().await?;
+    work.record(user, Event::TaskDeleted(task.clone()));
     Ok(task)
 }

@@ -1,9 +1,7 @@
-//! The task operations for a door that owns no transaction (REST, MCP).
-//! Each change commits together with its `task.*` event (recorded by the
-//! operation itself), then wakes the user's live streams (SSE, MCP resource
-//! subscriptions) on every API instance. A door calls one method and cannot
-//! forget either. The chat door runs tools inside its turn's transaction;
-//! `chat::turns::run_tool` wakes the streams after that commits.
+//! The task operations for a door that owns no transaction (REST, MCP):
+//! each is a unit of work of its own (`crate::work`), so the change commits
+//! with its `task.*` event and then wakes the user's live streams. The chat
+//! door runs tools inside its turn's unit of work instead.
 
 use std::sync::Arc;
 
@@ -13,6 +11,7 @@ use super::{Created, ListQuery, NewTask, Task, TaskPage, TaskPatch};
 use crate::domain::{IdempotencyKey, TaskId, UserId};
 use crate::error::Result;
 use crate::queue::Broker;
+use crate::work::Work;
 
 #[derive(Clone)]
 pub struct Tasks {
@@ -25,6 +24,11 @@ impl Tasks {
         Self { pool, live }
     }
 
+    /// A unit of work of this door's own.
+    pub async fn begin(&self) -> Result<Work> {
+        Work::begin(&self.pool, &self.live).await
+    }
+
     /// See [`super::create`]: with a key, a retry gets the first task back.
     pub async fn create(
         &self,
@@ -32,10 +36,9 @@ impl Tasks {
         new: NewTask,
         key: Option<&IdempotencyKey>,
     ) -> Result<Created> {
-        let created = super::create(&self.pool, user, new, key).await?;
-        if !created.replayed {
-            self.live.notify(user).await;
-        }
+        let mut work = self.begin().await?;
+        let created = super::create(&mut work, user, new, key).await?;
+        work.commit().await?;
         Ok(created)
     }
 
@@ -48,30 +51,23 @@ impl Tasks {
     }
 
     pub async fn update(&self, user: &UserId, id: TaskId, patch: TaskPatch) -> Result<Task> {
-        let task = super::update(&self.pool, user, id, patch).await?;
-        self.live.notify(user).await;
+        let mut work = self.begin().await?;
+        let task = super::update(&mut work, user, id, patch).await?;
+        work.commit().await?;
         Ok(task)
     }
 
     pub async fn set_completed(&self, user: &UserId, id: TaskId, completed: bool) -> Result<Task> {
-        let task = super::set_completed(&self.pool, user, id, completed).await?;
-        self.live.notify(user).await;
+        let mut work = self.begin().await?;
+        let task = super::set_completed(&mut work, user, id, completed).await?;
+        work.commit().await?;
         Ok(task)
     }
 
     pub async fn delete(&self, user: &UserId, id: TaskId) -> Result<Task> {
-        let task = super::delete(&self.pool, user, id).await?;
-        self.live.notify(user).await;
+        let mut work = self.begin().await?;
+        let task = super::delete(&mut work, user, id).await?;
+        work.commit().await?;
         Ok(task)
-    }
-
-    /// For a door that runs its own transaction (`tools::call_alone`).
-    pub(crate) fn pool(&self) -> &PgPool {
-        &self.pool
-    }
-
-    /// Wakes the user's live streams after a commit of that door's.
-    pub(crate) fn live(&self) -> &Broker {
-        &self.live
     }
 }

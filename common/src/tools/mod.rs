@@ -14,11 +14,11 @@ mod schema;
 mod written;
 
 use serde_json::{Value, json};
-use sqlx::PgConnection;
 
 use crate::domain::UserId;
 use crate::error::Error;
 use crate::tasks::{self, ListParams, Task};
+use crate::work::Work;
 
 use args::Args;
 pub use written::calls_written_as_text;
@@ -118,15 +118,15 @@ impl Tool {
         self.name()
     }
 
-    /// Runs the tool for `user` inside the caller's transaction. `Err` only
+    /// Runs the tool for `user` inside the caller's unit of work. `Err` only
     /// for trouble the caller must handle (see [`Output::from_result`]).
-    async fn run(self, conn: &mut PgConnection, user: &UserId, args: Args) -> crate::Result<Value> {
+    async fn run(self, work: &mut Work, user: &UserId, args: Args) -> crate::Result<Value> {
         match self {
             Tool::AddTask => {
                 let new = args.new_task()?.parse()?;
                 let key = args.idempotency_key()?;
                 // A replay answers as the first call did.
-                let created = tasks::create(&mut *conn, user, new, key.as_ref()).await?;
+                let created = tasks::create(work, user, new, key.as_ref()).await?;
                 Ok(changed(&created.task, "created"))
             }
             Tool::ListTasks => {
@@ -143,13 +143,13 @@ impl Tool {
                     limit: Some(tasks::MAX_LIST_LIMIT.to_string()),
                     ..ListParams::default()
                 };
-                let page = tasks::list(&mut *conn, user, &params.parse()?).await?;
+                let page = tasks::list(work.conn(), user, &params.parse()?).await?;
                 Ok(Value::Array(page.tasks.iter().map(listed).collect()))
             }
             Tool::CompleteTask => {
                 let id = args.task_id()?;
                 let completed = args.boolean("completed")?.unwrap_or(true);
-                let task = tasks::set_completed(&mut *conn, user, id, completed).await?;
+                let task = tasks::set_completed(work, user, id, completed).await?;
                 Ok(changed(
                     &task,
                     if completed { "completed" } else { "updated" },
@@ -157,11 +157,11 @@ impl Tool {
             }
             Tool::UpdateTask => {
                 let id = args.task_id()?;
-                let task = tasks::update(&mut *conn, user, id, args.patch()?.parse()?).await?;
+                let task = tasks::update(work, user, id, args.patch()?.parse()?).await?;
                 Ok(changed(&task, "updated"))
             }
             Tool::DeleteTask => {
-                let task = tasks::delete(&mut *conn, user, args.task_id()?).await?;
+                let task = tasks::delete(work, user, args.task_id()?).await?;
                 Ok(changed(&task, "deleted"))
             }
         }
@@ -220,32 +220,29 @@ pub const IDEMPOTENCY_KEY: &str = "idempotency_key";
 /// Calls `tool` for a client (MCP) with already-decoded arguments (a JSON
 /// object, or null); add_task honours an [`IDEMPOTENCY_KEY`].
 pub async fn call(
-    conn: &mut PgConnection,
+    work: &mut Work,
     user: &UserId,
     tool: Tool,
     arguments: Value,
 ) -> crate::Result<Output> {
     let result = match Args::from_value(arguments) {
         Err(problem) => Err(Error::invalid("arguments", problem)),
-        Ok(args) => tool.run(conn, user, args).await,
+        Ok(args) => tool.run(work, user, args).await,
     };
     Output::from_result(result)
 }
 
-/// [`call`] in a transaction of its own (MCP), committed before the user's
-/// live streams are woken, if the tool changed something.
+/// [`call`] as a unit of work of its own (MCP): the change and its events
+/// commit, then the user's live streams are woken.
 pub async fn call_alone(
     tasks: &tasks::Tasks,
     user: &UserId,
     tool: Tool,
     arguments: Value,
 ) -> crate::Result<Output> {
-    let mut tx = tasks.pool().begin().await?;
-    let output = call(&mut tx, user, tool, arguments).await?;
-    tx.commit().await?;
-    if !tool.annotations().read_only && matches!(output, Output::Done(_)) {
-        tasks.live().notify(user).await;
-    }
+    let mut work = tasks.begin().await?;
+    let output = call(&mut work, user, tool, arguments).await?;
+    work.commit().await?;
     Ok(output)
 }
 
@@ -253,7 +250,7 @@ pub async fn call_alone(
 /// argument text) and answers as the model reads it. `Err` only for
 /// infrastructure trouble.
 pub async fn execute(
-    conn: &mut PgConnection,
+    work: &mut Work,
     user: &UserId,
     name: &str,
     arguments: &str,
@@ -268,7 +265,7 @@ pub async fn execute(
         // The model is not offered a key (see `Tool::client_parameters`);
         // one it sends anyway is dropped, as the turn's own record of the
         // call (`chat::turns::run_tool`) already runs it once.
-        Ok(args) => Output::from_result(tool.run(conn, user, args.without(IDEMPOTENCY_KEY)).await)?,
+        Ok(args) => Output::from_result(tool.run(work, user, args.without(IDEMPOTENCY_KEY)).await)?,
     };
     Ok(output.into_json())
 }

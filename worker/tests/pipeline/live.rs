@@ -6,6 +6,7 @@ use std::time::Duration;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 use testkit::{EventStream, TestApp, start_mock};
+use todo_common::events::{Event, MessageDelta};
 
 #[tokio::test]
 async fn a_subscriber_on_one_instance_sees_a_reply_produced_through_another() {
@@ -406,10 +407,12 @@ async fn a_client_that_never_reads_is_cut_off_and_costs_bounded_memory() {
     let mut received = 0;
     for batch in 0..60 {
         for i in 0..32 {
-            let data = json!({"message_id": "m", "delta": format!("{batch}-{i}"), "pad": filler});
-            broker
-                .publish_transient(&user_id, "message.delta", &data)
-                .await;
+            let delta = Event::MessageDelta(MessageDelta {
+                message_id: uuid::Uuid::nil(),
+                conversation_id: uuid::Uuid::nil(),
+                delta: format!("{batch}-{i} {filler}"),
+            });
+            broker.publish_transient(&user_id, &delta).await;
         }
         for _ in 0..32 {
             let m = reader.next().await;
@@ -474,10 +477,12 @@ async fn a_waiting_post_gets_its_answer_however_many_deltas_stream_meanwhile() {
         // as they come by a client that keeps up.
         for batch in 0..20 {
             for i in 0..32 {
-                let data = json!({ "message_id": message_id, "delta": format!("{batch}.{i} ") });
-                broker
-                    .publish_transient(&user_id, "message.delta", &data)
-                    .await;
+                let delta = Event::MessageDelta(MessageDelta {
+                    message_id,
+                    conversation_id: uuid::Uuid::nil(),
+                    delta: format!("{batch}.{i} "),
+                });
+                broker.publish_transient(&user_id, &delta).await;
             }
             let mut seen = 0;
             while seen < 32 {

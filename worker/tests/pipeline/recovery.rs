@@ -4,6 +4,7 @@
 //! a turn before its lease runs out.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use lapin::BasicProperties;
@@ -13,8 +14,8 @@ use serde_json::json;
 use sqlx::postgres::PgPoolOptions;
 use testkit::{TcpProxy, TestApp, start_mock};
 use todo_common::chat::turns::{self, Claim, LeaseState};
-use todo_common::queue::Topology;
 use todo_common::queue::TurnJob;
+use todo_common::queue::{Broker, Topology};
 use todo_worker::lease::{Leases, Lost};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -234,10 +235,22 @@ async fn queued(app: &TestApp, user: &testkit::TestUser, text: &str) -> Uuid {
 }
 
 /// A turn claimed for `leases`' process through `pool`, as the handler does.
-async fn claim_for(leases: &Leases, pool: &sqlx::PgPool, message_id: Uuid) -> turns::Turn {
-    match turns::claim(pool, message_id, leases.worker(), Duration::from_secs(5), 2)
-        .await
-        .unwrap()
+async fn claim_for(
+    leases: &Leases,
+    pool: &sqlx::PgPool,
+    live: &Arc<Broker>,
+    message_id: Uuid,
+) -> turns::Turn {
+    match turns::claim(
+        pool,
+        live,
+        message_id,
+        leases.worker(),
+        Duration::from_secs(5),
+        2,
+    )
+    .await
+    .unwrap()
     {
         Claim::Claimed(turn) => turn,
         other => panic!("could not claim the turn: {other:?}"),
@@ -276,7 +289,7 @@ async fn a_worker_cut_off_from_postgres_stops_its_turn_before_the_lease_runs_out
     let stop = CancellationToken::new();
     let heartbeat = leases.spawn(app.broker(), stop.clone());
     let claiming = Instant::now();
-    let turn = claim_for(&leases, &pool, message_id).await;
+    let turn = claim_for(&leases, &pool, &app.broker(), message_id).await;
     let guard = leases.hold(&turn, claiming);
 
     // The heartbeat renews while PostgreSQL answers, past the first lease.
@@ -315,7 +328,7 @@ async fn a_worker_cut_off_from_postgres_stops_its_turn_before_the_lease_runs_out
         !lease_until_is_future(&app, message_id).await
     })
     .await;
-    let taken = claim_for(&other, &app.pool, message_id).await;
+    let taken = claim_for(&other, &app.pool, &app.broker(), message_id).await;
     assert_eq!(taken.attempts, 2);
     stop.cancel();
     let _ = heartbeat.await;
@@ -330,7 +343,7 @@ async fn the_heartbeat_tells_a_turn_it_was_taken_over() {
     let stop = CancellationToken::new();
     let heartbeat = leases.spawn(app.broker(), stop.clone());
     let claiming = Instant::now();
-    let turn = claim_for(&leases, &app.pool, message_id).await;
+    let turn = claim_for(&leases, &app.pool, &app.broker(), message_id).await;
     let guard = leases.hold(&turn, claiming);
     // Someone else owns it now (as after a re-drive and a claim elsewhere).
     sqlx::query("UPDATE messages SET lease_owner = 'another.worker' WHERE id = $1")
@@ -355,14 +368,14 @@ async fn a_turn_answered_under_its_lease_is_never_taken_for_lost() {
     let user = app.signup("answered@example.com").await;
     let message_id = queued(&app, &user, "add an answered task").await;
     let leases = Leases::new(app.pool.clone(), Duration::from_secs(5));
-    let turn = claim_for(&leases, &app.pool, message_id).await;
+    let turn = claim_for(&leases, &app.pool, &app.broker(), message_id).await;
     let lease = Duration::from_secs(5);
     let held = [(message_id, turn.lease_owner.clone())];
     let state = async || turns::renew_all(&app.pool, &held, lease).await.unwrap()[0].1;
 
     assert_eq!(state().await, LeaseState::Renewed, "running: renewed");
     assert!(
-        turns::finish(&app.pool, &turn, "Done.", json!({}))
+        turns::finish(&app.pool, &app.broker(), &turn, "Done.", json!({}))
             .await
             .unwrap()
     );
@@ -374,7 +387,7 @@ async fn a_turn_answered_under_its_lease_is_never_taken_for_lost() {
     // The answer's COMMIT lands while the renewal waits on the row's lock:
     // still finished, never lost.
     let message_id = queued(&app, &user, "add a task answered mid-beat").await;
-    let turn = claim_for(&leases, &app.pool, message_id).await;
+    let turn = claim_for(&leases, &app.pool, &app.broker(), message_id).await;
     let held = [(message_id, turn.lease_owner.clone())];
     let mut answering = app.pool.begin().await.unwrap();
     sqlx::query("UPDATE messages SET status = 'completed', lease_until = NULL WHERE id = $1")
@@ -414,10 +427,10 @@ async fn a_turn_answered_under_its_lease_is_never_taken_for_lost() {
     let stop = CancellationToken::new();
     let heartbeat = leases.spawn(app.broker(), stop.clone());
     let claiming = Instant::now();
-    let turn = claim_for(&leases, &app.pool, message_id).await;
+    let turn = claim_for(&leases, &app.pool, &app.broker(), message_id).await;
     let guard = leases.hold(&turn, claiming);
     assert!(
-        turns::finish(&app.pool, &turn, "Done.", json!({}))
+        turns::finish(&app.pool, &app.broker(), &turn, "Done.", json!({}))
             .await
             .unwrap()
     );
