@@ -11,6 +11,8 @@ use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 use sqlx::{Connection, Executor, PgConnection};
 
+pub mod rabbitmq;
+
 /// The shared secret the bench's API signs tokens with (bench-only).
 pub const SECRET: &str = "bench-only-secret-0123456789abcdefghijkl";
 
@@ -351,6 +353,11 @@ impl Drop for Stack {
 fn rabbitmq_url() -> String {
     std::env::var("BENCH_RABBITMQ_URL")
         .unwrap_or_else(|_| todo_common::config::DEFAULT_RABBITMQ_URL.into())
+}
+
+/// Whether the services are given a cluster (several RabbitMQ addresses).
+pub fn broker_is_cluster() -> bool {
+    todo_common::config::broker_addresses(&rabbitmq_url()).count() > 1
 }
 
 /// A port free on 127.0.0.1 right now.

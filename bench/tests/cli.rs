@@ -54,10 +54,25 @@ fn unknown_flags_and_bad_values_exit_2_with_a_message() {
         &["--mock-rpm", "fast"][..],
         &["--worker-env", "NO_EQUALS_SIGN"],
         &["--rate", "x"],
+        &["--restart-broker-at", "20,x"],
+        &["--restart-broker-at", "50,20"],
     ] {
         let out = run(BENCHES[4].1, args);
         assert_eq!(out.status.code(), Some(2), "{args:?}");
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains(args[1]), "{args:?} names the value: {err}");
     }
+}
+
+#[test]
+fn bench_load_refuses_broker_stops_that_overlap() {
+    // A quorum queue needs two nodes of three: the first node must be back
+    // before the second stop begins.
+    let out = run(
+        BENCHES[4].1,
+        &["--restart-broker-at", "20,30", "--broker-down", "15"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("the stop at 30 s begins before"), "{err}");
 }

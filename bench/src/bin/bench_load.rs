@@ -15,14 +15,26 @@
 //! held (its lease owner names the process) the delay from the kill to the
 //! turn's next claim by another worker (its next `message.processing` event).
 //!
-//! Broker restart (`--restart-broker-at S`, issue 10): S seconds into the send
-//! phase the machine's RabbitMQ is stopped (`rabbitmqctl stop_app`) and
-//! started again `--broker-down` seconds later (`rabbitmqctl start_app`, also
-//! when the bench fails). Chat posts refused meanwhile are counted by status
-//! (503 is acceptable, 500 never) instead of ending the run; the report adds
-//! lost, failed and duplicated turns, the turns accepted before, during and
-//! after the outage that were answered, and whether every process is still
-//! running and the API connected again, i.e. recovered without a restart.
+//! Broker restart (`--restart-broker-at S[,S...]`, issues 10 and 19): S
+//! seconds into the send phase a RabbitMQ node is stopped (`rabbitmqctl
+//! stop_app`) and started again `--broker-down` seconds later (`rabbitmqctl
+//! start_app`, also when the bench fails); several times make several stops,
+//! one after another. `--broker-node` says which node: the machine's by
+//! default; with a cluster (BENCH_RABBITMQ_URL), `leader:<node>` stops
+//! whichever node leads the run's turn queue at that moment, asked of <node>
+//! or, while that one is down, of another member that is up. A node already
+//! down is never stopped: that stop is refused. Chat posts refused meanwhile
+//! are counted by status (503 is acceptable, 500 never) instead of ending the
+//! run; the report adds lost, failed and duplicated turns, the turns accepted
+//! before, during, between and after the stops that were answered, whether
+//! every process is still running and the API connected again (recovered
+//! without a restart), and per stop: the node and when; the turns in flight
+//! at the stop and how soon the last was answered; the longest post -> answer
+//! of those accepted while the node was down; and the longest wait of a turn
+//! in flight at the stop or posted until the next stop, counted from the stop
+//! (or its post, if later) to its answer. With a cluster the run fails (exit
+//! status 1) unless every stop was made, no turn was lost, failed or
+//! duplicated, and that longest wait is at most 30 s for each stop (issue 19).
 //!
 //! Soak (issue 10): `--sse-churn N` connects N extra event-stream clients a
 //! second, for random users, each leaving after 1-30 s; `--rss-every S`
@@ -41,7 +53,8 @@
 //!
 //! Usage: bench-load [--workers W] [--users U] [--rate TURNS_PER_S] [--duration S]
 //!        [--latency-ms L] [--mock-rpm M] [--openai-rpm R|unset] [--shrink-at S --shrink-rpm M2]
-//!        [--target F] [--kill-every S] [--restart-broker-at S [--broker-down S]]
+//!        [--target F] [--kill-every S]
+//!        [--restart-broker-at S[,S...] [--broker-down S] [--broker-node NODE|leader:NODE]]
 //!        [--sse-churn N] [--rss-every S [--warmup S]] [--drain-timeout S] [--bin-dir DIR]
 //!        [--worker-concurrency N] [--worker-env KEY=VALUE]...
 
@@ -51,9 +64,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use chrono::{DateTime, Utc};
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use serde_json::{Value, json};
 use sqlx::PgPool;
+use todo_bench::rabbitmq::{self, ClusterView, Target};
 use todo_bench::{Stack, pct, rss_mib};
 
 /// Chat load at a set rate through one API and W workers against
@@ -97,16 +111,18 @@ struct Args {
     /// Chaos: SIGKILL (and restart) a random worker this often, in seconds.
     #[arg(long, value_parser = or_unset, default_value = "unset")]
     kill_every: Unset,
-    /// Stop the machine's RabbitMQ this many seconds into the send phase...
-    #[arg(long, value_parser = or_unset, default_value = "unset")]
-    restart_broker_at: Unset,
-    /// ...for this many seconds.
+    /// Stop a RabbitMQ node this many seconds into the send phase (several,
+    /// e.g. `20,50`: one stop after another)...
+    #[arg(long, value_name = "S[,S...]", value_parser = stop_times, default_value = "unset")]
+    restart_broker_at: StopTimes,
+    /// ...for this many seconds each.
     #[arg(long, default_value_t = 5)]
     broker_down: u64,
     /// The RabbitMQ node `--restart-broker-at` stops (`rabbitmqctl -n`); with a
     /// cluster (BENCH_RABBITMQ_URL), `leader:<node>` stops whichever node leads
-    /// the run's turn queue, asked of <node>. Default: the machine's node.
-    #[arg(long)]
+    /// the run's turn queue at each stop, asked of <node> (or of another member
+    /// while <node> is down). Default: the machine's node.
+    #[arg(long, value_name = "NODE|leader:NODE")]
     broker_node: Option<String>,
     /// Extra event-stream clients connecting (and later leaving) per second.
     #[arg(long, default_value_t = 0)]
@@ -141,6 +157,26 @@ fn or_unset(v: &str) -> Result<Unset, String> {
             .map(Some)
             .map_err(|_| format!("`{v}`: expected a number or `unset`")),
     }
+}
+
+/// `--restart-broker-at`: seconds into the send phase, increasing.
+#[derive(Clone, Debug, Default)]
+struct StopTimes(Vec<u64>);
+
+/// Seconds separated by commas (`20` or `20,50`), or `unset` for none.
+fn stop_times(v: &str) -> Result<StopTimes, String> {
+    if v == "unset" {
+        return Ok(StopTimes::default());
+    }
+    let times = v
+        .split(',')
+        .map(|t| t.trim().parse::<u64>())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|_| format!("`{v}`: expected seconds separated by commas (20,50) or `unset`"))?;
+    if times.windows(2).any(|w| w[1] <= w[0]) {
+        return Err(format!("`{v}`: the times must increase"));
+    }
+    Ok(StopTimes(times))
 }
 
 fn key_value(v: &str) -> Result<(String, String), String> {
@@ -211,12 +247,26 @@ async fn listen(mut res: reqwest::Response, book: Arc<Mutex<Book>>) {
 #[tokio::main]
 async fn main() -> Result<()> {
     let args = Args::parse();
+    // One stop at a time: each node is started again before the next stop.
+    let times = &args.restart_broker_at.0;
+    if let Some(w) = times.windows(2).find(|w| w[1] < w[0] + args.broker_down) {
+        Args::command()
+            .error(
+                clap::error::ErrorKind::ArgumentConflict,
+                format!(
+                    "--restart-broker-at: the stop at {} s begins before the one at {} s ends (--broker-down {})",
+                    w[1], w[0], args.broker_down
+                ),
+            )
+            .exit();
+    }
     let result = run(&args).await;
     // Whatever happened, leave the broker running.
-    if let Some(node) = STOPPED_NODE.get()
-        && let Err(e) = rabbitmqctl(node.as_deref(), "start_app")
-    {
-        eprintln!("could not start RabbitMQ again ({e}); run `rabbitmqctl start_app`");
+    let down = std::mem::take(&mut *DOWN.lock().expect("lock"));
+    for node in down {
+        if let Err(e) = rabbitmq::app(node.as_deref(), "start_app") {
+            eprintln!("could not start RabbitMQ again ({e}); run `rabbitmqctl start_app`");
+        }
     }
     result
 }
@@ -305,17 +355,19 @@ async fn run(args: &Args) -> Result<()> {
     });
     let start = Instant::now();
     let send_until = start + Duration::from_secs(args.duration);
-    let outage = args.restart_broker_at.map(|at| {
+    let stops_asked = !args.restart_broker_at.0.is_empty();
+    let restarts = stops_asked.then(|| {
         let (http, base) = (http.clone(), base.clone());
-        let (at, down) = (start + Duration::from_secs(at), args.broker_down);
-        let node = args.broker_node.clone();
+        let times = args.restart_broker_at.0.iter();
+        let times = times.map(|s| start + Duration::from_secs(*s)).collect();
+        let target = Target::parse(args.broker_node.as_deref());
         let queue = todo_common::queue::Topology::new(&prefix).turns_queue();
         tokio::spawn(restart_broker(
             http,
             base,
-            at,
-            Duration::from_secs(down),
-            node,
+            times,
+            Duration::from_secs(args.broker_down),
+            target,
             queue,
         ))
     });
@@ -443,7 +495,7 @@ async fn run(args: &Args) -> Result<()> {
         Some(task) => Some(task.await.context("chaos task")??),
         None => None,
     };
-    let outage = match outage {
+    let stops = match restarts {
         Some(task) => Some(task.await.context("broker task")??),
         None => None,
     };
@@ -494,12 +546,37 @@ async fn run(args: &Args) -> Result<()> {
             .fetch_one(&db)
             .await?;
     println!("| turns claimed more than once | {reclaimed} |");
-    if kills.is_some() || outage.is_some() || args.rss_every > 0 {
+    // What breaks issue 19's conditions, when they apply: a cluster and stops.
+    let mut broken = Vec::new();
+    if kills.is_some() || stops.is_some() || args.rss_every > 0 {
         let sse_dupes = book.lock().expect("lock").duplicate_answers;
-        report_faults(&db, total, kills.as_deref(), sse_dupes).await?;
+        let f = report_faults(&db, total, kills.as_deref(), sse_dupes).await?;
+        for (n, what) in [
+            (f.lost, "lost"),
+            (f.failed, "failed"),
+            (f.duplicated_tasks, "tasks duplicated"),
+            (f.duplicated_answers, "answers duplicated (stored)"),
+            (sse_dupes as i64, "answers duplicated (SSE)"),
+        ] {
+            if n != 0 {
+                broken.push(format!("{n} {what}"));
+            }
+        }
     }
-    if let Some(outage) = &outage {
-        report_outage(outage, &book, &mut stack, &http).await;
+    if let Some(stops) = &stops {
+        broken.extend(report_stops(stops, start, &book, &mut stack, &http).await);
+    }
+    let checked = stops_asked && todo_bench::broker_is_cluster();
+    if checked {
+        println!(
+            "| cluster: every stop made, 0 lost / failed / duplicated, every turn answered within {} s of each stop | {} |",
+            STOP_WAIT_LIMIT.as_secs(),
+            if broken.is_empty() {
+                "yes".to_string()
+            } else {
+                format!("**no**: {}", broken.join("; "))
+            }
+        );
     }
     if args.sse_churn > 0 {
         let c = churn_stats.lock().expect("lock");
@@ -522,7 +599,11 @@ async fn run(args: &Args) -> Result<()> {
         }
     }
     db.close().await;
-    stack.stop().await
+    stack.stop().await?;
+    if checked && !broken.is_empty() {
+        bail!("the cluster run failed: {}", broken.join("; "));
+    }
+    Ok(())
 }
 
 /// The peaks of one worker's gauges, read from its /metrics.
@@ -587,156 +668,283 @@ fn report_gauges(gauges: &[WorkerGauges]) {
     );
 }
 
-/// The node `--restart-broker-at` stopped (None: the machine's own), to
-/// start it again whatever happens.
-static STOPPED_NODE: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+/// Nodes `--restart-broker-at` stopped and has not started again (None: the
+/// machine's own), to start them again whatever happens.
+static DOWN: Mutex<Vec<Option<String>>> = Mutex::new(Vec::new());
 
-/// `rabbitmqctl [-n node] <action>` on this machine.
-fn rabbitmqctl(node: Option<&str>, action: &str) -> Result<()> {
-    let mut cmd = std::process::Command::new("rabbitmqctl");
-    if let Some(node) = node {
-        cmd.args(["-n", node]);
-    }
-    let out = cmd.arg(action).output().context("run rabbitmqctl")?;
-    if !out.status.success() {
-        bail!(
-            "rabbitmqctl {action}: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
-    Ok(())
+/// Issue 19: "every turn answered within 30 s of each stop".
+const STOP_WAIT_LIMIT: Duration = Duration::from_secs(30);
+
+/// One stop of `--restart-broker-at`, made or refused (the node was down).
+enum Stop {
+    Made(Outage),
+    Refused(String),
 }
 
-/// The node that leads quorum queue `queue`, as node `ask` sees it.
-fn leader_of(queue: &str, ask: &str) -> Result<String> {
-    let out = std::process::Command::new("rabbitmqctl")
-        .args([
-            "-n",
-            ask,
-            "-q",
-            "--no-table-headers",
-            "list_queues",
-            "name",
-            "leader",
-        ])
-        .output()
-        .context("run rabbitmqctl list_queues")?;
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .find_map(|l| {
-            let (name, leader) = l.split_once('\t')?;
-            (name == queue).then(|| leader.trim().to_string())
-        })
-        .with_context(|| format!("no leader of {queue} on {ask}"))
-}
-
-/// When RabbitMQ was stopped and started, and when the API said it was
-/// connected again.
+/// The node stopped, when, and when the API said it was connected again.
 struct Outage {
+    /// None: the machine's own.
+    node: Option<String>,
+    /// The cluster just before the stop.
+    before: ClusterView,
+    /// When `stop_app` was issued; the turns' waits are counted from here.
+    stopping: Instant,
+    /// When `stop_app` returned, and `start_app` `--broker-down` later.
     stopped: Instant,
     started: Instant,
     api_connected: Option<Instant>,
 }
 
-/// At `at`, stops the machine's RabbitMQ application (the node stays up),
-/// starts it after `down`, and waits (up to a minute) until the API's
-/// health check reports the broker connected again.
+/// At each of `times`, stops the RabbitMQ application of the node `target`
+/// names then (the Erlang node stays up), starts it again after `down`, and
+/// waits (up to a minute) until the API's health check reports the broker
+/// connected. One stop at a time: a quorum queue needs two nodes of three.
 async fn restart_broker(
     http: reqwest::Client,
     base: String,
-    at: Instant,
+    times: Vec<Instant>,
     down: Duration,
-    node: Option<String>,
+    target: Target,
     queue: String,
-) -> Result<Outage> {
-    tokio::time::sleep_until(at.into()).await;
-    // `leader:<node>`: the node leading the turn queue now, asked of <node>.
-    let node = match node.as_deref().and_then(|n| n.strip_prefix("leader:")) {
-        Some(ask) => {
-            let ask = ask.to_string();
-            Some(tokio::task::spawn_blocking(move || leader_of(&queue, &ask)).await??)
+) -> Result<Vec<Stop>> {
+    // rabbitmqctl blocks for a second or so; the other tasks go on meanwhile.
+    use tokio::task::block_in_place;
+    let mut members = block_in_place(|| target.members());
+    let mut stops = Vec::new();
+    for at in times {
+        tokio::time::sleep_until(at.into()).await;
+        let (node, before) = match block_in_place(|| target.pick(&queue, &mut members)) {
+            Ok(picked) => picked,
+            Err(e) => {
+                eprintln!("not stopping a RabbitMQ node: {e:#}");
+                stops.push(Stop::Refused(format!("{e:#}")));
+                continue;
+            }
+        };
+        let name = node.as_deref().unwrap_or("(this machine's)").to_string();
+        eprintln!("stopping RabbitMQ node {name}");
+        DOWN.lock().expect("lock").push(node.clone());
+        let stopping = Instant::now();
+        block_in_place(|| rabbitmq::app(node.as_deref(), "stop_app"))?;
+        let stopped = Instant::now();
+        tokio::time::sleep(down).await;
+        block_in_place(|| rabbitmq::app(node.as_deref(), "start_app"))?;
+        DOWN.lock().expect("lock").retain(|n| *n != node);
+        let started = Instant::now();
+        eprintln!("started RabbitMQ node {name} again");
+        let mut api_connected = None;
+        while started.elapsed() < Duration::from_secs(60) {
+            if let Ok(r) = http.get(format!("{base}/health")).send().await
+                && let Ok(h) = r.json::<Value>().await
+                && h["broker_connected"] == true
+            {
+                api_connected = Some(Instant::now());
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        None => node,
-    };
-    eprintln!(
-        "stopping RabbitMQ node {}",
-        node.as_deref().unwrap_or("(this machine's)")
-    );
-    let _ = STOPPED_NODE.set(node.clone());
-    let (stop, start) = (node.clone(), node);
-    tokio::task::spawn_blocking(move || rabbitmqctl(stop.as_deref(), "stop_app")).await??;
-    let stopped = Instant::now();
-    tokio::time::sleep(down).await;
-    tokio::task::spawn_blocking(move || rabbitmqctl(start.as_deref(), "start_app")).await??;
-    let started = Instant::now();
-    let mut api_connected = None;
-    while started.elapsed() < Duration::from_secs(60) {
-        if let Ok(r) = http.get(format!("{base}/health")).send().await
-            && let Ok(h) = r.json::<Value>().await
-            && h["broker_connected"] == true
-        {
-            api_connected = Some(Instant::now());
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        stops.push(Stop::Made(Outage {
+            node,
+            before,
+            stopping,
+            stopped,
+            started,
+            api_connected,
+        }));
     }
-    Ok(Outage {
-        stopped,
-        started,
-        api_connected,
-    })
+    Ok(stops)
 }
 
-/// Turns accepted before, during and after the outage and how many of each
-/// were answered; whether every process is still the one started (none
-/// exited) and the API is connected: recovery without a restart.
-async fn report_outage(o: &Outage, book: &Mutex<Book>, stack: &mut Stack, http: &reqwest::Client) {
+/// What one stop did to the turns, from the book. A turn is answered when
+/// its `message.completed` arrived; a failed one never is.
+struct StopEffect {
+    /// Turns in flight when `stop_app` was issued (accepted, not yet done),
+    /// and from the stop until the last of them was answered.
+    in_flight: usize,
+    in_flight_answered: Option<Duration>,
+    /// Turns accepted while the node was down (from `stop_app` issued to
+    /// `start_app` returned), and the longest post -> answer among them.
+    posted_down: usize,
+    posted_down_longest: Option<Duration>,
+    /// Those in flight at the stop and those posted from the stop until the
+    /// next one (or the end), and the longest any of them waited: from the
+    /// stop, or from its post if later, until its answer. This is the figure
+    /// held to [`STOP_WAIT_LIMIT`]; None when a turn was never answered.
+    affected: usize,
+    longest_wait: Option<Duration>,
+}
+
+/// The larger of two waits; None (never answered) is larger than any.
+fn worst(a: Option<Duration>, b: Option<Duration>) -> Option<Duration> {
+    a.zip(b).map(|(a, b)| a.max(b))
+}
+
+fn stop_effect(b: &Book, o: &Outage, next_stop: Option<Instant>) -> StopEffect {
+    let mut e = StopEffect {
+        in_flight: 0,
+        in_flight_answered: Some(Duration::ZERO),
+        posted_down: 0,
+        posted_down_longest: Some(Duration::ZERO),
+        affected: 0,
+        longest_wait: Some(Duration::ZERO),
+    };
+    for (id, (_, sent)) in &b.sent {
+        let done = b.done.get(id);
+        let answered = done.filter(|(_, failed)| !failed).map(|(t, _)| *t);
+        let in_flight = *sent < o.stopping && done.is_none_or(|(t, _)| *t > o.stopping);
+        let later = *sent >= o.stopping && next_stop.is_none_or(|n| *sent < n);
+        if !(in_flight || later) {
+            continue;
+        }
+        e.affected += 1;
+        let from = (*sent).max(o.stopping);
+        e.longest_wait = worst(e.longest_wait, answered.map(|t| t - from));
+        if in_flight {
+            e.in_flight += 1;
+            e.in_flight_answered = worst(e.in_flight_answered, answered.map(|t| t - o.stopping));
+        }
+        if *sent >= o.stopping && *sent < o.started {
+            e.posted_down += 1;
+            e.posted_down_longest = worst(e.posted_down_longest, answered.map(|t| t - *sent));
+        }
+    }
+    e
+}
+
+/// A wait over `turns` turns, for the report.
+fn secs(turns: usize, d: Option<Duration>) -> String {
+    match d {
+        _ if turns == 0 => "-".into(),
+        Some(d) => format!("{:.1} s", d.as_secs_f64()),
+        None => "never (a turn is unanswered)".into(),
+    }
+}
+
+/// Per stop: the node, when, and what it did to the turns ([`StopEffect`]);
+/// the turns accepted and answered before, between and after the stops;
+/// whether every process is still the one started (none exited) and the
+/// API is connected: recovery without a restart. Returns, per stop, what
+/// breaks issue 19's conditions (an empty list: none).
+async fn report_stops(
+    stops: &[Stop],
+    start: Instant,
+    book: &Mutex<Book>,
+    stack: &mut Stack,
+    http: &reqwest::Client,
+) -> Vec<String> {
     // Fetch the API's health first: the book's guard must not live across an await.
     let healthy = match http.get(format!("{}/health", stack.base)).send().await {
         Ok(r) => r.json::<Value>().await.ok(),
         Err(_) => None,
     };
+    let made: Vec<&Outage> = stops
+        .iter()
+        .filter_map(|s| match s {
+            Stop::Made(o) => Some(o),
+            Stop::Refused(_) => None,
+        })
+        .collect();
     let b = book.lock().expect("lock");
-    let mut phases = [(0, 0); 3];
-    for (id, (_, sent)) in &b.sent {
-        let phase = if *sent < o.stopped {
-            0
-        } else if *sent < o.started {
-            1
-        } else {
-            2
+    let mut broken = Vec::new();
+    let mut made_seen = 0;
+    for (i, stop) in stops.iter().enumerate() {
+        let n = i + 1;
+        let o = match stop {
+            Stop::Made(o) => o,
+            Stop::Refused(why) => {
+                println!("| stop {n}: refused | {} |", why.replace('|', "/"));
+                broken.push(format!("stop {n} was refused ({why})"));
+                continue;
+            }
         };
-        phases[phase].0 += 1;
-        if b.done.get(id).is_some_and(|(_, failed)| !failed) {
-            phases[phase].1 += 1;
+        made_seen += 1;
+        let next = made.get(made_seen).map(|o| o.stopping);
+        let e = stop_effect(&b, o, next);
+        println!(
+            "| stop {n}: node (nodes up before the stop) / stop_app issued at (into the send phase) / down (stop_app returned -> start_app returned) | {} ({} of {}) / {:.1} s / {:.1} s |",
+            o.node.as_deref().unwrap_or("this machine's"),
+            o.before.running.len(),
+            o.before.members.len(),
+            (o.stopping - start).as_secs_f64(),
+            (o.started - o.stopped).as_secs_f64()
+        );
+        println!(
+            "| stop {n}: turns in flight at the stop / stop -> last of them answered | {} / {} |",
+            e.in_flight,
+            secs(e.in_flight, e.in_flight_answered)
+        );
+        println!(
+            "| stop {n}: turns accepted while the node was down / longest post -> answer among them | {} / {} |",
+            e.posted_down,
+            secs(e.posted_down, e.posted_down_longest)
+        );
+        println!(
+            "| stop {n}: turns in flight or posted until the next stop / longest wait from the stop (or the post) to the answer | {} / {} (limit {} s) |",
+            e.affected,
+            secs(e.affected, e.longest_wait),
+            STOP_WAIT_LIMIT.as_secs()
+        );
+        match e.longest_wait {
+            Some(w) if w <= STOP_WAIT_LIMIT => {}
+            w => broken.push(format!(
+                "stop {n}: a turn waited {} (limit {} s)",
+                secs(e.affected, w),
+                STOP_WAIT_LIMIT.as_secs()
+            )),
+        }
+        match o.api_connected {
+            Some(t) => println!(
+                "| stop {n}: start_app -> API health broker_connected | {:.1} s |",
+                (t - o.started).as_secs_f64()
+            ),
+            None => {
+                println!("| stop {n}: start_app -> API health broker_connected | not within 60 s |")
+            }
+        }
+        if let Some(t) = b
+            .done
+            .values()
+            .map(|(t, _)| *t)
+            .filter(|t| *t > o.started)
+            .min()
+        {
+            println!(
+                "| stop {n}: start_app -> first answer on SSE | {:.1} s |",
+                (t - o.started).as_secs_f64()
+            );
         }
     }
-    let first_after = b
-        .done
-        .values()
-        .map(|(t, _)| *t)
-        .filter(|t| *t > o.started)
-        .min();
-    drop(b);
-    println!(
-        "| RabbitMQ stopped (stop_app) / started (start_app) | {:.1} s down |",
-        (o.started - o.stopped).as_secs_f64()
-    );
-    println!(
-        "| turns accepted / answered before / during / after the outage | {} / {}, {} / {}, {} / {} |",
-        phases[0].0, phases[0].1, phases[1].0, phases[1].1, phases[2].0, phases[2].1
-    );
-    match o.api_connected {
-        Some(t) => println!(
-            "| start_app -> API health broker_connected | {:.1} s |",
-            (t - o.started).as_secs_f64()
-        ),
-        None => println!("| start_app -> API health broker_connected | not within 60 s |"),
+    // Accepted / answered per stretch: before the first stop, while each node
+    // was down, between two stops, after the last.
+    let bounds: Vec<Instant> = made.iter().flat_map(|o| [o.stopping, o.started]).collect();
+    let mut stretches = vec![(0, 0); bounds.len() + 1];
+    for (id, (_, sent)) in &b.sent {
+        let s = &mut stretches[bounds.iter().filter(|t| **t <= *sent).count()];
+        s.0 += 1;
+        if b.done.get(id).is_some_and(|(_, failed)| !failed) {
+            s.1 += 1;
+        }
     }
-    if let Some(t) = first_after {
+    drop(b);
+    let names: Vec<String> = (0..stretches.len())
+        .map(|k| match k {
+            0 => "before".to_string(),
+            k if k == bounds.len() => "after".to_string(),
+            k if k % 2 == 1 && made.len() == 1 => "during".to_string(),
+            k if k % 2 == 1 => format!("down {}", k / 2 + 1),
+            _ => "between".to_string(),
+        })
+        .collect();
+    let counts: Vec<String> = stretches
+        .iter()
+        .map(|(sent, answered)| format!("{sent} / {answered}"))
+        .collect();
+    if !made.is_empty() {
         println!(
-            "| start_app -> first answer on SSE | {:.1} s |",
-            (t - o.started).as_secs_f64()
+            "| turns accepted / answered {} the outage{} | {} |",
+            names.join(" / "),
+            if made.len() == 1 { "" } else { "s" },
+            counts.join(", ")
         );
     }
     let exited: Vec<String> = stack
@@ -756,6 +964,7 @@ async fn report_outage(o: &Outage, book: &Mutex<Book>, stack: &mut Stack, http: 
         "| API health at the end | {} |",
         healthy.map_or("no answer".into(), |h| h.to_string())
     );
+    broken
 }
 
 /// The extra event-stream clients of `--sse-churn`.
@@ -925,6 +1134,14 @@ async fn chaos(
     Ok(kills)
 }
 
+/// Lost, failed and duplicated work, from the database.
+struct Faults {
+    lost: i64,
+    failed: i64,
+    duplicated_tasks: i64,
+    duplicated_answers: i64,
+}
+
 /// Fault figures (chaos and broker restart), from the database: lost and
 /// duplicated work, chat posts refused, and how soon the turns of each killed
 /// worker were claimed again.
@@ -933,7 +1150,7 @@ async fn report_faults(
     sent: usize,
     kills: Option<&[Kill]>,
     sse_dupes: usize,
-) -> Result<()> {
+) -> Result<Faults> {
     let (completed, failed): (i64, i64) = sqlx::query_as(
         "SELECT count(*) FILTER (WHERE status = 'completed'), count(*) FILTER (WHERE status = 'failed') \
          FROM messages WHERE role = 'user'",
@@ -957,8 +1174,14 @@ async fn report_faults(
     println!("| turns failed | {failed} |");
     println!("| tasks created / duplicated (by title) | {tasks} / {dup_tasks} |");
     println!("| answers duplicated (stored / SSE) | {dup_answers} / {sse_dupes} |");
+    let faults = Faults {
+        lost,
+        failed,
+        duplicated_tasks: dup_tasks,
+        duplicated_answers: dup_answers,
+    };
     let Some(kills) = kills else {
-        return Ok(());
+        return Ok(faults);
     };
     let resumed_rows: Vec<(String, i32, DateTime<Utc>)> = sqlx::query_as(
         "SELECT data->>'message_id', (data->>'attempt')::int, created_at FROM events \
@@ -996,7 +1219,7 @@ async fn report_faults(
         pct(&delays, 0.99),
         pct(&delays, 1.0)
     );
-    Ok(())
+    Ok(faults)
 }
 
 #[allow(clippy::too_many_arguments)]
