@@ -59,7 +59,9 @@ case ${1:-} in
     ;;
   status) rabbitmqctl -n todoc1@localhost cluster_status ;;
   stop)
-    for n in 1 2 3; do rabbitmqctl -n "todoc$n@localhost" -q stop 2>/dev/null || true; done
+    # All three at once: their data is removed anyway.
+    for n in 1 2 3; do (rabbitmqctl -n "todoc$n@localhost" -q stop 2>/dev/null || true) & done
+    wait
     rm -rf "$dir"
     ;;
   *) echo "usage: scripts/rabbitmq-cluster.sh start|status|stop" >&2; exit 2 ;;
