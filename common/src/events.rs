@@ -252,8 +252,8 @@ pub struct MessageEnded {
     /// The user message this answers.
     pub message_id: Uuid,
     pub conversation_id: Uuid,
-    /// `message.failed` only.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `message.failed` only (null on `message.completed`).
+    #[serde(default)]
     pub reason: Option<String>,
     /// The stored final answer.
     pub message: ChatMessage,

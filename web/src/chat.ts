@@ -207,25 +207,33 @@ export class ChatStore extends Store {
   }
 
   private applyToList(event: LiveEvent): void {
-    const d = event.data;
     switch (event.type) {
-      case 'conversation.created':
-        if (!this.conversations.some((c) => c.id === d.id)) this.conversations.unshift(d as Conversation);
+      case 'conversation.created': {
+        const d = event.data;
+        if (!this.conversations.some((c) => c.id === d.id)) this.conversations.unshift(d);
         break;
+      }
       case 'conversation.deleted':
-        this.conversations = this.conversations.filter((c) => c.id !== d.id);
-        this.threads.delete(d.id);
-        for (const [key, turn] of this.turns) if (turn.conversationId === d.id) this.turns.delete(key);
-        if (this.current === d.id) this.current = null;
+        this.forget(event.data.id);
         break;
       case 'message.created':
-        this.touch(d.conversation_id, d.content, d.created_at);
+        this.touch(event.data.conversation_id, event.data.content, event.data.created_at);
         break;
       case 'message.completed':
-      case 'message.failed':
-        this.touch(d.conversation_id, d.message?.content, d.message?.created_at);
+      case 'message.failed': {
+        const d = event.data;
+        this.touch(d.conversation_id, d.message.content, d.message.created_at);
         break;
+      }
     }
+  }
+
+  /** A deleted conversation: gone from the list, its thread and its turns. */
+  private forget(id: string): void {
+    this.conversations = this.conversations.filter((c) => c.id !== id);
+    this.threads.delete(id);
+    for (const [key, turn] of this.turns) if (turn.conversationId === id) this.turns.delete(key);
+    if (this.current === id) this.current = null;
   }
 
   /** Moves a conversation to the top of the list with a new preview. */
@@ -241,11 +249,9 @@ export class ChatStore extends Store {
   }
 
   private applyToTurns(event: LiveEvent): void {
-    const d = event.data;
-    if (typeof d?.message_id !== 'string' && event.type !== 'message.created') return;
     switch (event.type) {
       case 'message.created': {
-        const m = d as ChatMessage;
+        const m = event.data;
         if (m.role !== 'user') return;
         const turn = this.adoptDraft(m, true) ?? this.turnFor(m.id, m.conversation_id);
         turn.text = m.content;
@@ -254,6 +260,7 @@ export class ChatStore extends Store {
         return;
       }
       case 'message.processing': {
+        const d = event.data;
         const turn = this.turnFor(d.message_id, d.conversation_id);
         if (finished(turn)) return;
         turn.state = 'processing';
@@ -263,26 +270,30 @@ export class ChatStore extends Store {
         return;
       }
       case 'message.queued': {
+        const d = event.data;
         const turn = this.turnFor(d.message_id, d.conversation_id);
-        if (!finished(turn)) turn.waitUntil = Date.now() + Number(d.expected_wait_ms ?? 0);
+        if (!finished(turn)) turn.waitUntil = Date.now() + d.expected_wait_ms;
         return;
       }
       case 'message.restarted': {
         // The model call is tried again from the start: what it streamed
         // so far would otherwise show twice.
+        const d = event.data;
         const turn = this.turnFor(d.message_id, d.conversation_id);
         if (!finished(turn)) turn.streamed = '';
         return;
       }
       case 'message.delta': {
+        const d = event.data;
         const turn = this.turnFor(d.message_id, d.conversation_id);
         if (finished(turn)) return;
         turn.state = 'processing';
         turn.waitUntil = null;
-        turn.streamed += String(d.delta ?? '');
+        turn.streamed += d.delta;
         return;
       }
       case 'tool.called': {
+        const d = event.data;
         const turn = this.turnFor(d.message_id, d.conversation_id);
         addTool(turn, { tool_call_id: d.tool_call_id, name: d.name, arguments: d.arguments, result: d.result });
         // Text streamed before a tool round was the model thinking aloud; the final answer follows.
@@ -291,9 +302,10 @@ export class ChatStore extends Store {
       }
       case 'message.completed':
       case 'message.failed': {
+        const d = event.data;
         const turn = this.turnFor(d.message_id, d.conversation_id);
         turn.state = event.type === 'message.completed' ? 'completed' : 'failed';
-        turn.answer = d.message?.content ?? turn.answer;
+        turn.answer = d.message.content;
         turn.error = d.reason ?? null;
         turn.waitUntil = null;
         turn.streamed = '';
@@ -423,7 +435,7 @@ export class ChatStore extends Store {
 
   async deleteConversation(id: string): Promise<void> {
     await this.api.deleteConversation(id);
-    this.applyToList({ id: null, type: 'conversation.deleted', data: { id } });
+    this.forget(id);
     this.changed();
   }
 }

@@ -51,15 +51,13 @@ export class TaskStore extends Store {
   }
 
   private applyQuietly(event: LiveEvent): boolean {
-    const task = event.data as Task;
-    if (typeof task?.id !== 'number') return false;
     switch (event.type) {
       case 'task.created':
       case 'task.updated':
-        this.tasks.set(task.id, task);
+        this.tasks.set(event.data.id, event.data);
         return true;
       case 'task.deleted':
-        return this.tasks.delete(task.id);
+        return this.tasks.delete(event.data.id);
       default:
         return false;
     }

@@ -19,3 +19,4 @@ mod streams;
 mod tasks;
 mod tokens;
 mod web;
+mod web_types;

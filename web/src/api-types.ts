@@ -1,0 +1,154 @@
+// Generated from the API's /openapi.json by api/tests/it/web_types.rs; do not edit.
+// After an API change: UPDATE_API_TYPES=1 cargo test -p todo-api --test it web_types
+
+/** A task as stored and as returned by every front door. */
+export interface Task {
+  completed: boolean;
+  /** When it was last marked done; null while pending. */
+  completed_at: string | null;
+  created_at: string;
+  /** Empty when the task has none. */
+  description: string;
+  due_at: string | null;
+  id: TaskId;
+  priority: Priority;
+  /** Lower-cased, distinct, in the order given. */
+  tags: string[];
+  title: string;
+  updated_at: string;
+  user_id: UserId;
+}
+
+export type Priority = "low" | "medium" | "high";
+
+/** A task's id: positive, as stored in `tasks.id`. */
+export type TaskId = number;
+
+/** An opaque user id: ours are UUIDv7 strings, Better Auth's are its own. */
+export type UserId = string;
+
+/** A conversation as clients see it. */
+export interface Conversation {
+  created_at: string;
+  id: string;
+  /** The newest user message or final answer, for list previews. */
+  last_message: string | null;
+  title: string;
+  updated_at: string;
+}
+
+/** A stored message as clients see it. */
+export interface ChatMessage {
+  content: string;
+  conversation_id: string;
+  created_at: string;
+  error: string | null;
+  id: string;
+  /** User messages: the `Idempotency-Key` they were posted with, so a client can tell its own messages when they come back as events. */
+  idempotency_key: string | null;
+  is_final: boolean;
+  metadata: Record<string, unknown>;
+  /** Assistant and tool messages: the user message they answer. */
+  reply_to: string | null;
+  role: MessageRole;
+  seq: number;
+  status: MessageStatus;
+  tool_call_id: string | null;
+  /** Assistant messages that asked for tools: `[{id, name, arguments}]`. */
+  tool_calls: (Record<string, unknown>)[] | null;
+  tool_name: string | null;
+}
+
+/** Who wrote a message. */
+export type MessageRole = "user" | "assistant" | "tool";
+
+/** Where a message (for a user message: its turn) stands. */
+export type MessageStatus = "queued" | "processing" | "completed" | "failed";
+
+/** One event of `GET /api/{user_id}/events`: `type` is the SSE `event:` name, `data` its parsed JSON, `id` the user's event number (durable events only). */
+export type ServerEvent =
+  | { type: 'task.created'; id: number; data: Task }
+  | { type: 'task.updated'; id: number; data: Task }
+  | { type: 'task.deleted'; id: number; data: Task }
+  | { type: 'conversation.created'; id: number; data: Conversation }
+  | { type: 'conversation.deleted'; id: number; data: ConversationDeleted }
+  | { type: 'message.created'; id: number; data: ChatMessage }
+  | { type: 'message.processing'; id: number; data: MessageProcessing }
+  | { type: 'tool.called'; id: number; data: ToolCalled }
+  | { type: 'message.completed'; id: number; data: MessageEnded }
+  | { type: 'message.failed'; id: number; data: MessageEnded }
+  | { type: 'message.delta'; id: null; data: MessageDelta }
+  | { type: 'message.queued'; id: null; data: MessageQueued }
+  | { type: 'message.restarted'; id: null; data: MessageRestarted }
+  | { type: 'resync'; id: null; data: Resync }
+  | { type: 'session.expired'; id: null; data: SessionExpired };
+
+/** `conversation.deleted`. */
+export interface ConversationDeleted {
+  id: string;
+}
+
+/** `message.delta`. */
+export interface MessageDelta {
+  conversation_id: string;
+  /** Text to append to the answer shown so far. */
+  delta: string;
+  message_id: string;
+}
+
+/** `message.completed` and `message.failed`. */
+export interface MessageEnded {
+  conversation_id: string;
+  /** The stored final answer. */
+  message: ChatMessage;
+  /** The user message this answers. */
+  message_id: string;
+  /** `message.failed` only (null on `message.completed`). */
+  reason: string | null;
+}
+
+/** `message.processing`. */
+export interface MessageProcessing {
+  /** 1 for the first try. */
+  attempt: number;
+  conversation_id: string;
+  message_id: string;
+}
+
+/** `message.queued`. */
+export interface MessageQueued {
+  conversation_id: string;
+  expected_wait_ms: number;
+  message_id: string;
+}
+
+/** `message.restarted`. */
+export interface MessageRestarted {
+  conversation_id: string;
+  message_id: string;
+}
+
+/** `resync`: the events after the client's id are no longer kept. */
+export interface Resync {
+  /** Where the stream continues. */
+  last_event_id: number;
+  reason: string;
+}
+
+/** `session.expired`: the stream's last frame. */
+export interface SessionExpired {
+  message: string;
+  /** `token expired` or `token revoked`. */
+  reason: string;
+}
+
+/** `tool.called`. */
+export interface ToolCalled {
+  arguments: Record<string, unknown>;
+  conversation_id: string;
+  message_id: string;
+  /** The tool, e.g. `add_task`. */
+  name: string;
+  result: Record<string, unknown>;
+  tool_call_id: string;
+}
