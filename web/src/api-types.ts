@@ -59,10 +59,10 @@ export interface ChatMessage {
   tool_name: string | null;
 }
 
-/** Who wrote a message. */
+/** Who wrote a message (the `messages.role` column's CHECK values). */
 export type MessageRole = "user" | "assistant" | "tool";
 
-/** Where a message (for a user message: its turn) stands. */
+/** Where a message (for a user message: its turn) stands (the `messages.status` column's CHECK values). */
 export type MessageStatus = "queued" | "processing" | "completed" | "failed";
 
 /** One event of `GET /api/{user_id}/events`: `type` is the SSE `event:` name, `data` its parsed JSON, `id` the user's event number (durable events only). */

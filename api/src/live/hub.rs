@@ -555,7 +555,7 @@ mod tests {
 
     use serde_json::json;
     use todo_common::ApiConfig;
-    use todo_common::domain::{ChatMessage, Priority, Task, TaskId};
+    use todo_common::domain::{ChatMessage, MessageRole, MessageStatus, Priority, Task, TaskId};
     use todo_common::events::{MessageDelta, MessageEnded};
     use todo_common::work::Work;
 
@@ -626,9 +626,9 @@ mod tests {
                 id: Uuid::now_v7(),
                 conversation_id,
                 seq: 2,
-                role: "assistant".into(),
+                role: MessageRole::Assistant,
                 content: "Done.".into(),
-                status: "completed".into(),
+                status: MessageStatus::Completed,
                 tool_calls: None,
                 tool_call_id: None,
                 tool_name: None,

@@ -13,7 +13,7 @@ use uuid::Uuid;
 use super::MAX_MESSAGE_CHARS;
 pub use crate::domain::ChatMessage;
 use crate::domain::text::bounded;
-use crate::domain::{Conversation, MessageStatus};
+use crate::domain::{Conversation, MessageRole, MessageStatus};
 use crate::domain::{IdempotencyKey, UserId};
 use crate::error::{Error, Result};
 use crate::events::Event;
@@ -112,9 +112,9 @@ pub(crate) async fn append(
 /// The fields of a new message row; see `append`.
 pub(crate) struct NewRow<'a> {
     pub user: &'a UserId,
-    pub role: &'a str,
+    pub role: MessageRole,
     pub content: &'a str,
-    pub status: &'a str,
+    pub status: MessageStatus,
     pub reply_to: Option<Uuid>,
     pub round: Option<i32>,
     pub is_final: bool,
@@ -127,12 +127,12 @@ pub(crate) struct NewRow<'a> {
 }
 
 impl<'a> NewRow<'a> {
-    pub(crate) fn new(user: &'a UserId, role: &'a str, content: &'a str) -> Self {
+    pub(crate) fn new(user: &'a UserId, role: MessageRole, content: &'a str) -> Self {
         Self {
             user,
             role,
             content,
-            status: "completed",
+            status: MessageStatus::Completed,
             reply_to: None,
             round: None,
             is_final: false,
@@ -189,8 +189,8 @@ pub async fn post(
         }
     };
     let conversation_id = conversation.id;
-    let mut row = NewRow::new(user, "user", new.text);
-    row.status = "queued";
+    let mut row = NewRow::new(user, MessageRole::User, new.text);
+    row.status = MessageStatus::Queued;
     row.request_id = new.request_id;
     row.idempotency_key = new.idempotency_key.map(IdempotencyKey::as_str);
     let message = append(tx, conversation_id, row).await?;
@@ -331,8 +331,7 @@ pub struct ToolCallView {
 pub struct TurnView {
     pub conversation_id: Uuid,
     pub message_id: Uuid,
-    #[schema(value_type = MessageStatus)]
-    pub status: String,
+    pub status: MessageStatus,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub response: Option<String>,
     pub tool_calls: Vec<ToolCallView>,
@@ -345,13 +344,13 @@ pub struct TurnView {
 
 impl TurnView {
     pub fn is_finished(&self) -> bool {
-        matches!(self.status.as_str(), "completed" | "failed")
+        self.status.is_finished()
     }
 }
 
 /// The state of the turn started by user message `message_id`.
 pub async fn turn(pool: &PgPool, user: &UserId, message_id: Uuid) -> Result<TurnView> {
-    let row: Option<(Uuid, String, Option<String>)> = sqlx::query_as(
+    let row: Option<(Uuid, MessageStatus, Option<String>)> = sqlx::query_as(
         "SELECT conversation_id, status, error FROM messages \
          WHERE id = $1 AND user_id = $2 AND role = 'user'",
     )

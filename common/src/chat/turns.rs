@@ -26,7 +26,7 @@ use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
 use super::messages::{NewRow, append};
-use crate::domain::UserId;
+use crate::domain::{MessageRole, MessageStatus, UserId};
 use crate::error::Result;
 use crate::events::{Event, MessageEnded, MessageProcessing, ToolCalled};
 use crate::llm::{Message, Reply, Role, ToolCall};
@@ -145,7 +145,7 @@ pub async fn claim(
         }));
     }
     drop(work);
-    let status: Option<(String, bool)> = sqlx::query_as(
+    let status: Option<(MessageStatus, bool)> = sqlx::query_as(
         "SELECT status, COALESCE(lease_until > now(), false) FROM messages \
          WHERE id = $1 AND role = 'user'",
     )
@@ -154,7 +154,7 @@ pub async fn claim(
     .await?;
     Ok(match status {
         None => Claim::Missing,
-        Some((status, _)) if status == "completed" || status == "failed" => Claim::Finished,
+        Some((status, _)) if status.is_finished() => Claim::Finished,
         Some((_, true)) => Claim::Running,
         Some((_, false)) => Claim::Blocked,
     })
@@ -275,7 +275,7 @@ pub async fn release(pool: &PgPool, turn: &Turn) -> Result<()> {
 /// answers (not intermediate tool traffic), the newest `limit`, oldest first.
 /// Answers the worker wrote itself (see [`in_history`]) go in as one line.
 pub async fn history(pool: &PgPool, turn: &Turn, limit: i64) -> Result<Vec<Message>> {
-    let rows: Vec<(String, String, Value)> = sqlx::query_as(
+    let rows: Vec<(MessageRole, String, Value)> = sqlx::query_as(
         "SELECT role, content, metadata FROM ( \
             SELECT m.role, m.content, m.metadata, COALESCE(u.seq, m.seq) AS turn_seq, m.is_final \
             FROM messages m LEFT JOIN messages u ON u.id = m.reply_to \
@@ -291,8 +291,8 @@ pub async fn history(pool: &PgPool, turn: &Turn, limit: i64) -> Result<Vec<Messa
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(role, content, metadata)| match role.as_str() {
-            "user" => Message::user(content),
+        .map(|(role, content, metadata)| match role {
+            MessageRole::User => Message::user(content),
             _ => Message::assistant(in_history(content, &metadata)),
         })
         .collect())
@@ -357,7 +357,12 @@ impl Progress {
 
 pub async fn progress(pool: &PgPool, turn: &Turn) -> Result<Progress> {
     /// role, content, tool_calls, tool_call_id
-    type StepRow = (String, String, Option<Json<Vec<ToolCall>>>, Option<String>);
+    type StepRow = (
+        MessageRole,
+        String,
+        Option<Json<Vec<ToolCall>>>,
+        Option<String>,
+    );
     let rows: Vec<StepRow> = sqlx::query_as(
         "SELECT role, content, tool_calls, tool_call_id FROM messages \
          WHERE reply_to = $1 AND NOT is_final ORDER BY seq",
@@ -367,9 +372,11 @@ pub async fn progress(pool: &PgPool, turn: &Turn) -> Result<Progress> {
     .await?;
     let mut progress = Progress::default();
     for (role, content, calls, call_id) in rows {
-        match (role.as_str(), calls, call_id) {
-            ("assistant", Some(Json(calls)), _) => progress.rounds.push((content, calls)),
-            ("tool", _, Some(id)) => {
+        match (role, calls, call_id) {
+            (MessageRole::Assistant, Some(Json(calls)), _) => {
+                progress.rounds.push((content, calls))
+            }
+            (MessageRole::Tool, _, Some(id)) => {
                 progress.results.insert(id, content);
             }
             _ => {}
@@ -410,7 +417,7 @@ pub async fn record_round(
         return Ok(calls);
     }
     let content = reply.content.clone().unwrap_or_default();
-    let mut row = NewRow::new(&turn.user_id, "assistant", &content);
+    let mut row = NewRow::new(&turn.user_id, MessageRole::Assistant, &content);
     row.reply_to = Some(turn.message_id);
     row.round = Some(round);
     row.tool_calls = Some(serde_json::to_value(&reply.tool_calls).unwrap_or(Value::Array(vec![])));
@@ -444,7 +451,7 @@ pub async fn run_tool(
     }
     let result = tools::execute(&mut work, &turn.user_id, &call.name, &call.arguments).await?;
     let text = result.to_string();
-    let mut row = NewRow::new(&turn.user_id, "tool", &text);
+    let mut row = NewRow::new(&turn.user_id, MessageRole::Tool, &text);
     row.reply_to = Some(turn.message_id);
     row.tool_call_id = Some(&call.id);
     row.tool_name = Some(&call.name);
@@ -526,7 +533,7 @@ async fn end(
     if ended {
         return Ok(false);
     }
-    let mut row = NewRow::new(&user, "assistant", text);
+    let mut row = NewRow::new(&user, MessageRole::Assistant, text);
     row.reply_to = Some(message_id);
     row.is_final = true;
     row.metadata = metadata;
@@ -539,9 +546,9 @@ async fn end(
     )
     .bind(message_id)
     .bind(if error.is_some() {
-        "failed"
+        MessageStatus::Failed
     } else {
-        "completed"
+        MessageStatus::Completed
     })
     .bind(error)
     .execute(&mut **tx)
