@@ -109,3 +109,38 @@ fn a_cycle_is_seen() {
         ["a -> b -> c -> a", "b -> c -> a -> b", "c -> a -> b -> c"]
     );
 }
+
+/// Whether `code` names the RabbitMQ client library as code (a path or a
+/// `use`), not just in a string (telemetry matches its log target by name).
+fn names_lapin(code: &str) -> bool {
+    code.match_indices("lapin::").any(|(at, _)| {
+        code[at + "lapin::".len()..]
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '{')
+    }) || code.contains("use lapin")
+}
+
+#[test]
+fn only_the_queue_module_uses_the_rabbitmq_client() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let queue = root.join("common/src/queue");
+    let mut outside = Vec::new();
+    let mut inside = 0;
+    for krate in CRATES {
+        let mut files = Vec::new();
+        rust_files(&root.join(krate).join("src"), &mut files);
+        for file in files {
+            if !names_lapin(&std::fs::read_to_string(&file).unwrap()) {
+                continue;
+            }
+            if file.starts_with(&queue) {
+                inside += 1;
+            } else {
+                outside.push(file.display().to_string());
+            }
+        }
+    }
+    assert!(inside > 0, "the scan sees the queue module's own use");
+    assert!(outside.is_empty(), "lapin used outside common/src/queue: {outside:?}");
+}

@@ -7,13 +7,8 @@
 use std::sync::Arc;
 use todo_common::error::ErrorChain;
 
-use futures_util::StreamExt;
-use lapin::message::Delivery;
-use lapin::options::{BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions};
-use lapin::types::FieldTable;
 use todo_common::chat::turns;
-use todo_common::queue::TurnJob;
-use todo_common::queue::{Broker, RetryDelay};
+use todo_common::queue::{Broker, Incoming, RetryDelay, TurnDelivery, TurnJob};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -35,69 +30,42 @@ pub async fn run(agent: Arc<Agent>, broker: Arc<Broker>, shutdown: CancellationT
             }
         }
         generations.borrow_and_update();
-        let Some(channel) = broker.channel().await else {
-            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-            continue;
-        };
-        let topology = broker.topology();
-        let subscribed = async {
-            channel
-                .basic_qos(prefetch, BasicQosOptions::default())
-                .await?;
-            let turns = channel
-                .basic_consume(
-                    topology.turns_queue().into(),
-                    "".into(),
-                    BasicConsumeOptions::default(),
-                    FieldTable::default(),
-                )
-                .await?;
-            let dead = channel
-                .basic_consume(
-                    topology.dead_queue().into(),
-                    "".into(),
-                    BasicConsumeOptions::default(),
-                    FieldTable::default(),
-                )
-                .await?;
-            lapin::Result::Ok((turns, dead))
-        }
-        .await;
-        let (mut turns_stream, mut dead_stream) = match subscribed {
-            Ok(s) => s,
-            Err(e) => {
+        let mut subscription = match broker.consume_turns(prefetch).await {
+            None => {
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                continue;
+            }
+            Some(Err(e)) => {
                 tracing::warn!(error = %e.chain(), "could not subscribe to the turn queues");
                 tokio::time::sleep(std::time::Duration::from_millis(500)).await;
                 continue;
             }
+            Some(Ok(subscription)) => subscription,
         };
-        tracing::info!(prefetch, queue = %topology.turns_queue(), "consuming turns");
+        tracing::info!(prefetch, queue = %broker.topology().turns_queue(), "consuming turns");
         loop {
             tokio::select! {
                 _ = shutdown.cancelled() => {
-                    let _ = channel.close(200, "worker stopping".into()).await;
+                    subscription.close().await;
                     break 'connection;
                 }
                 _ = generations.changed() => continue 'connection,
                 Some(done) = in_flight.join_next(), if !in_flight.is_empty() => {
                     if let Err(e) = done { tracing::error!(error = %e.chain(), "turn task panicked"); }
                 }
-                delivery = turns_stream.next() => match delivery {
-                    Some(Ok(d)) => {
+                incoming = subscription.next() => match incoming {
+                    Some(Incoming::Turn(d)) => {
                         let (agent, broker, abort) = (agent.clone(), broker.clone(), abort.clone());
                         in_flight.spawn(async move { process(&agent, &broker, d, &abort).await });
                     }
-                    _ => {
-                        tracing::warn!("turn consumer stopped; re-subscribing");
-                        continue 'connection;
-                    }
-                },
-                delivery = dead_stream.next() => match delivery {
-                    Some(Ok(d)) => {
+                    Some(Incoming::Dead(d)) => {
                         let (agent, broker) = (agent.clone(), broker.clone());
                         in_flight.spawn(async move { dead_letter(&agent, &broker, d).await });
                     }
-                    _ => continue 'connection,
+                    None => {
+                        tracing::warn!("turn consumer stopped; re-subscribing");
+                        continue 'connection;
+                    }
                 },
             }
         }
@@ -116,67 +84,42 @@ pub async fn run(agent: Arc<Agent>, broker: Arc<Broker>, shutdown: CancellationT
     }
 }
 
-async fn process(agent: &Agent, broker: &Broker, delivery: Delivery, abort: &CancellationToken) {
-    let job: TurnJob = match serde_json::from_slice(&delivery.data) {
-        Ok(job) => job,
+async fn process(
+    agent: &Agent,
+    broker: &Broker,
+    delivery: TurnDelivery,
+    abort: &CancellationToken,
+) {
+    let job = match delivery.job() {
+        Ok(job) => job.clone(),
         Err(e) => {
             // Not ours or not understandable: nothing can answer it. Drop it
             // rather than loop (its body is not logged: it could be anything).
-            let id = delivery
-                .properties
-                .message_id()
-                .as_ref()
-                .map(|m| m.to_string());
-            tracing::error!(error = %e.chain(), bytes = delivery.data.len(), message_id = ?id, "unreadable turn message; dropping it");
-            let _ = delivery
-                .nack(BasicNackOptions {
-                    requeue: false,
-                    ..Default::default()
-                })
-                .await;
+            let (id, bytes) = delivery.describe();
+            tracing::error!(error = %e, bytes, message_id = ?id, "unreadable turn message; dropping it");
+            delivery.reject().await;
             return;
         }
     };
     let disposition = handler::handle(agent, &job, abort).await;
-    settle(broker, &delivery, &job, disposition).await;
+    settle(broker, delivery, &job, disposition).await;
 }
 
-async fn settle(broker: &Broker, delivery: &Delivery, job: &TurnJob, disposition: Disposition) {
-    let acked = match disposition {
-        Disposition::Ack => delivery.ack(BasicAckOptions::default()).await,
+async fn settle(broker: &Broker, delivery: TurnDelivery, job: &TurnJob, disposition: Disposition) {
+    let settled = match disposition {
+        Disposition::Ack => delivery.ack().await,
         Disposition::Defer(delay) => {
             let mut later = job.clone();
             later.deferrals += 1;
-            match broker.publish_delayed(&later, delay).await {
-                Ok(()) => delivery.ack(BasicAckOptions::default()).await,
-                // Could not park it: hand it straight back instead.
-                Err(_) => {
-                    delivery
-                        .nack(BasicNackOptions {
-                            requeue: true,
-                            ..Default::default()
-                        })
-                        .await
-                }
-            }
+            delivery.retry_later(broker, &later, delay).await
         }
-        Disposition::Requeue => {
-            delivery
-                .nack(BasicNackOptions {
-                    requeue: true,
-                    ..Default::default()
-                })
-                .await
-        }
+        Disposition::Requeue => delivery.requeue().await,
     };
-    // lapin answers Ok(false) when the channel is already gone: the broker
-    // will redeliver, and the consumer is idempotent, so this is only noted.
-    match acked {
-        Ok(true) => {}
-        Ok(false) | Err(_) => {
-            metrics::counter!(metric::QUEUE_SETTLE_LOST_TOTAL).increment(1);
-            tracing::warn!(message_id = %job.message_id, "could not settle the delivery (channel gone); it will be redelivered");
-        }
+    // Not settled when the channel is already gone: the broker will
+    // redeliver, and the consumer is idempotent, so this is only noted.
+    if !settled {
+        metrics::counter!(metric::QUEUE_SETTLE_LOST_TOTAL).increment(1);
+        tracing::warn!(message_id = %job.message_id, "could not settle the delivery (channel gone); it will be redelivered");
     }
 }
 
@@ -184,10 +127,10 @@ async fn settle(broker: &Broker, delivery: &Delivery, job: &TurnJob, disposition
 /// conversation's next turn is ended visibly; a turn still behind an
 /// unfinished one, or running elsewhere, is never failed out of order: it is
 /// parked again until its turn comes.
-async fn dead_letter(agent: &Agent, broker: &Broker, delivery: Delivery) {
-    let Ok(job) = serde_json::from_slice::<TurnJob>(&delivery.data) else {
+async fn dead_letter(agent: &Agent, broker: &Broker, delivery: TurnDelivery) {
+    let Ok(job) = delivery.job().cloned() else {
         // Unreadable: logged where it was first refused.
-        let _ = delivery.ack(BasicAckOptions::default()).await;
+        delivery.ack().await;
         return;
     };
     let settled = match turns::is_idle_head(&agent.pool, job.message_id).await {
@@ -214,18 +157,13 @@ async fn dead_letter(agent: &Agent, broker: &Broker, delivery: Delivery) {
     };
     match settled {
         Ok(()) => {
-            let _ = delivery.ack(BasicAckOptions::default()).await;
+            delivery.ack().await;
         }
         Err(error) => {
             tracing::warn!(%error, message_id = %job.message_id, "could not settle a dead-lettered turn; keeping it");
             // Not a hot loop while PostgreSQL or RabbitMQ is in trouble.
             tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-            let _ = delivery
-                .nack(BasicNackOptions {
-                    requeue: true,
-                    ..Default::default()
-                })
-                .await;
+            delivery.requeue().await;
         }
     }
 }

@@ -7,17 +7,12 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use todo_common::error::ErrorChain;
 
-use futures_util::StreamExt;
-use lapin::Channel;
-use lapin::options::{BasicConsumeOptions, QueueBindOptions, QueueDeclareOptions};
-use lapin::types::FieldTable;
 use parking_lot::Mutex;
-use serde_json::Value;
 use sqlx::PgPool;
 use todo_common::domain::UserId;
 use todo_common::events::{self, Event, Stored};
 use todo_common::metric;
-use todo_common::queue::{Broker, Topology};
+use todo_common::queue::{Broker, LiveMessage, LiveQueue, QueueError};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -113,11 +108,10 @@ pub struct Hub {
     reads: AtomicU64,
 }
 
-/// The current channel and queue, and which users are bound to it.
+/// The current live queue, and which users are bound to it.
 #[derive(Default)]
 struct Binding {
-    channel: Option<Channel>,
-    queue: String,
+    queue: Option<Arc<LiveQueue>>,
     bound: HashSet<UserId>,
 }
 
@@ -208,10 +202,8 @@ impl Hub {
         {
             let mut binding = self.binding.lock().await;
             if !binding.bound.contains(user)
-                && let Some(channel) = binding.channel.clone()
-                && bind(&channel, &binding.queue, self.broker.topology(), user)
-                    .await
-                    .is_ok()
+                && let Some(queue) = binding.queue.clone()
+                && queue.bind(user).await.is_ok()
             {
                 binding.bound.insert(user.clone());
             }
@@ -269,15 +261,8 @@ impl Hub {
             return;
         }
         binding.bound.remove(user);
-        if let Some(channel) = binding.channel.clone() {
-            let _ = channel
-                .queue_unbind(
-                    binding.queue.clone().into(),
-                    self.broker.topology().events_exchange().into(),
-                    Topology::user_key(user).into(),
-                    FieldTable::default(),
-                )
-                .await;
+        if let Some(queue) = binding.queue.clone() {
+            let _ = queue.unbind(user).await;
         }
     }
 
@@ -422,44 +407,22 @@ impl Hub {
         self: &Arc<Self>,
         shutdown: &CancellationToken,
         generations: &mut tokio::sync::watch::Receiver<u64>,
-    ) -> lapin::Result<()> {
-        let Some(channel) = self.broker.channel().await else {
+    ) -> Result<(), QueueError> {
+        let Some(queue) = self.broker.live_queue().await else {
             return Ok(());
         };
-        let queue = channel
-            .queue_declare(
-                "".into(),
-                QueueDeclareOptions {
-                    exclusive: true,
-                    auto_delete: true,
-                    ..Default::default()
-                },
-                FieldTable::default(),
-            )
-            .await?;
-        let name = queue.name().to_string();
+        let queue = Arc::new(queue?);
         {
             let mut binding = self.binding.lock().await;
             let users: Vec<UserId> = self.feeds.lock().keys().cloned().collect();
             binding.bound.clear();
             for user in users {
-                bind(&channel, &name, self.broker.topology(), &user).await?;
+                queue.bind(&user).await?;
                 binding.bound.insert(user);
             }
-            binding.channel = Some(channel.clone());
-            binding.queue = name.clone();
+            binding.queue = Some(queue.clone());
         }
-        let mut consumer = channel
-            .basic_consume(
-                name.into(),
-                "".into(),
-                BasicConsumeOptions {
-                    no_ack: true,
-                    ..Default::default()
-                },
-                FieldTable::default(),
-            )
-            .await?;
+        let mut messages = queue.consume().await?;
         // Notices may have been missed while disconnected.
         let hub = self.clone();
         tokio::spawn(async move {
@@ -471,8 +434,8 @@ impl Hub {
             tokio::select! {
                 _ = shutdown.cancelled() => return Ok(()),
                 _ = generations.changed() => return Ok(()),
-                delivery = consumer.next() => match delivery {
-                    Some(Ok(d)) => self.receive(&d.data),
+                message = messages.next() => match message {
+                    Some(Ok(message)) => self.receive(message),
                     Some(Err(e)) => return Err(e),
                     None => return Ok(()),
                 },
@@ -480,23 +443,11 @@ impl Hub {
         }
     }
 
-    fn receive(self: &Arc<Self>, body: &[u8]) {
-        let Ok(msg) = serde_json::from_slice::<Value>(body) else {
-            return;
-        };
-        let Some(user) = msg["user_id"].as_str().and_then(|u| UserId::parse(u).ok()) else {
-            return;
-        };
-        match msg["type"].as_str() {
-            Some("notice") | None => self.wake(&user),
-            Some("sessions") => self.tell_streams(&user, Live::Sessions),
-            Some(kind) => {
-                if let Some(event) = Event::from_parts(kind, msg["data"].clone())
-                    && !event.is_durable()
-                {
-                    self.tell_streams(&user, Live::Transient(Box::new(event)));
-                }
-            }
+    fn receive(self: &Arc<Self>, message: LiveMessage) {
+        match message {
+            LiveMessage::Notice(user) => self.wake(&user),
+            LiveMessage::Sessions(user) => self.tell_streams(&user, Live::Sessions),
+            LiveMessage::Transient(user, event) => self.tell_streams(&user, Live::Transient(event)),
         }
     }
 }
@@ -532,23 +483,6 @@ fn dispatch(subscribers: &mut Vec<Subscriber>, live: &Live) {
     });
 }
 
-async fn bind(
-    channel: &Channel,
-    queue: &str,
-    topology: &Topology,
-    user: &UserId,
-) -> lapin::Result<()> {
-    channel
-        .queue_bind(
-            queue.into(),
-            topology.events_exchange().into(),
-            Topology::user_key(user).into(),
-            QueueBindOptions::default(),
-            FieldTable::default(),
-        )
-        .await
-}
-
 #[cfg(test)]
 mod tests {
     use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -557,6 +491,7 @@ mod tests {
     use todo_common::ApiConfig;
     use todo_common::domain::{ChatMessage, MessageRole, MessageStatus, Priority, Task, TaskId};
     use todo_common::events::{MessageDelta, MessageEnded};
+    use todo_common::queue::Topology;
     use todo_common::work::Work;
 
     use super::*;
@@ -590,11 +525,7 @@ mod tests {
     /// ...and with it, as the hub's consumer hands it over.
     async fn change(hub: &Arc<Hub>, user: &UserId, event: Event) -> i64 {
         let seq = store(hub, user, event).await;
-        hub.receive(
-            json!({ "user_id": user, "type": "notice" })
-                .to_string()
-                .as_bytes(),
-        );
+        hub.receive(LiveMessage::Notice(user.clone()));
         seq
     }
 

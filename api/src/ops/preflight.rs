@@ -17,7 +17,7 @@ use sqlx::postgres::PgPoolOptions;
 use todo_common::config::{
     AllowedOrigins, ApiConfig, ConfigError, Environment, LogFormat, Model, WorkerConfig,
 };
-use todo_common::queue::Topology;
+use todo_common::queue::{Probe, Topology};
 
 use super::{Check, Report, Status};
 
@@ -608,11 +608,7 @@ async fn rabbitmq(report: &mut Report, config: &Deployment, options: &Options) {
     let mut reached = None;
     for url in todo_common::config::broker_addresses(config.api.broker.url.expose()) {
         let display = todo_common::config::redact_url(url);
-        let connect = tokio::time::timeout(
-            options.timeout,
-            lapin::Connection::connect(url, lapin::ConnectionProperties::default()),
-        )
-        .await;
+        let connect = tokio::time::timeout(options.timeout, Probe::connect(url)).await;
         match connect {
             Ok(Ok(conn)) => {
                 reached = Some((conn, display));
@@ -639,10 +635,7 @@ async fn rabbitmq(report: &mut Report, config: &Deployment, options: &Options) {
     }
     report.push(Check::pass("rabbitmq.reachable", what));
     let topology = Topology::from_config(&config.api.broker);
-    let declared = async {
-        let ch = conn.create_channel().await?;
-        topology.declare(&ch).await
-    };
+    let declared = conn.declare(&topology);
     report.push(match tokio::time::timeout(options.timeout, declared).await {
         Ok(Ok(())) => Check::pass(
             "rabbitmq.topology",
@@ -659,7 +652,7 @@ async fn rabbitmq(report: &mut Report, config: &Deployment, options: &Options) {
             "check RabbitMQ's health (memory or disk alarm)",
         ),
     });
-    let _ = conn.close(200, "preflight done".into()).await;
+    conn.close().await;
 }
 
 async fn model(report: &mut Report, config: &Deployment, options: &Options) {

@@ -246,7 +246,7 @@ impl Broker {
     }
 
     /// A fresh channel on the current connection (consumers own theirs).
-    pub async fn channel(&self) -> Option<Channel> {
+    pub(crate) async fn channel(&self) -> Option<Channel> {
         let guard = self.link.read().await;
         guard.as_ref()?.connection.create_channel().await.ok()
     }

@@ -138,7 +138,7 @@ impl Topology {
         args
     }
 
-    pub async fn declare(&self, ch: &Channel) -> lapin::Result<()> {
+    pub(crate) async fn declare(&self, ch: &Channel) -> lapin::Result<()> {
         let durable = ExchangeDeclareOptions {
             durable: true,
             ..Default::default()
