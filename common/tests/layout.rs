@@ -142,5 +142,8 @@ fn only_the_queue_module_uses_the_rabbitmq_client() {
         }
     }
     assert!(inside > 0, "the scan sees the queue module's own use");
-    assert!(outside.is_empty(), "lapin used outside common/src/queue: {outside:?}");
+    assert!(
+        outside.is_empty(),
+        "lapin used outside common/src/queue: {outside:?}"
+    );
 }

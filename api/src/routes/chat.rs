@@ -168,9 +168,9 @@ pub async fn post(
     // A replay of a finished turn answers with it, as a post that waited would.
     let finished_within = wait.or(posted.replayed().then_some(Duration::ZERO));
     if let Some(within) = finished_within {
-        // Re-check the turn when it ends, and once more at the deadline. Should the subscription ever end (the hub
-        // stopping), poll instead: a client that asked to wait is never
-        // answered early.
+        // Re-check the turn when it ends, and once more at the deadline.
+        // Should the subscription ever end (the hub stopping), poll
+        // instead: a client that asked to wait is never answered early.
         let deadline = tokio::time::Instant::now() + within;
         loop {
             let view = messages::turn(&state.pool, &scope.user_id, job.message_id).await?;

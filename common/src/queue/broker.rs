@@ -272,8 +272,9 @@ impl Broker {
     }
 
     /// Tells every API instance with subscribers of `user` that new durable
-    /// events are committed. Best effort: never fails the caller.
-    pub async fn notify(&self, user: &UserId) {
+    /// events are committed. Best effort: never fails the caller. Only a
+    /// unit of work (`work::Work`) calls it, after its commit.
+    pub(crate) async fn notify(&self, user: &UserId) {
         self.publish_live(user, &json!({ "user_id": user, "type": "notice" }))
             .await;
     }
