@@ -231,6 +231,11 @@ async fn hand_off(state: &AppState, job: &TurnJob, outbox_id: i64) {
         Err(e) => {
             metrics::counter!(metric::OUTBOX_DEFERRED_TOTAL).increment(1);
             tracing::warn!(error = %e.chain(), message_id = %job.message_id, "publish deferred to the outbox relay");
+            // Due at once: the relay publishes it as soon as the broker is
+            // back, not after the grace meant for this very publish.
+            if let Err(e) = outbox::due_now(&state.pool, outbox_id).await {
+                tracing::warn!(error = %e.chain(), "could not hand the turn to the relay early; it is relayed after the grace period");
+            }
         }
     }
 }

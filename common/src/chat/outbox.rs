@@ -42,6 +42,17 @@ pub async fn delete(pool: &PgPool, id: i64) -> Result<()> {
     Ok(())
 }
 
+/// The request's own publish failed: the relay need not wait out the grace
+/// period for it (during a broker failover that wait was most of a turn's
+/// delay: docs/benchmarks.md, "RabbitMQ as a cluster").
+pub async fn due_now(pool: &PgPool, id: i64) -> Result<()> {
+    sqlx::query("UPDATE outbox SET next_attempt_at = now() WHERE id = $1")
+        .bind(id)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
 /// Records due for (re)publishing. Each is pushed into the future by
 /// `lease` as it is taken, so concurrent relays (several API replicas) do
 /// not publish the same record at the same moment; a record whose publish

@@ -86,6 +86,14 @@ async fn chat_is_accepted_while_the_broker_is_down_and_answered_once_after() {
         .await
         .unwrap();
     assert_eq!(held, 10, "the outbox holds what could not be published");
+    // Due for the relay at once, not after the grace meant for the post's
+    // own publish (which already failed).
+    let waiting: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM outbox WHERE next_attempt_at > now()")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(waiting, 0, "every deferred turn is due for the relay now");
 
     // The broker comes back: the API reconnects and relays, the worker
     // reconnects and answers.
