@@ -72,8 +72,8 @@ struct Subscriber {
 
 impl Subscriber {
     /// Whether `batch` is what this watcher waits for.
-    fn woken_by(&self, batch: &[Stored]) -> bool {
-        let mut events = batch.iter().filter_map(Stored::event);
+    fn woken_by(&self, batch: &[Event]) -> bool {
+        let mut events = batch.iter();
         match self.wants {
             Wants::Everything => false,
             Wants::TaskChanges => events.any(|e| e.is_task_change()),
@@ -455,10 +455,18 @@ impl Hub {
 /// Hands `live` to those of `subscribers` it is for; drops the closed ones
 /// and streams too slow for transient events.
 fn dispatch(subscribers: &mut Vec<Subscriber>, live: &Live) {
+    // Decoded once for all the user's watchers, and only if one is there.
+    let decoded = std::cell::OnceCell::new();
     subscribers.retain(|s| {
         let message = match (&s.wants, live) {
             (Wants::Everything, _) => live.clone(),
-            (_, Live::Events(batch)) if s.woken_by(batch) => Live::Changed,
+            (_, Live::Events(batch))
+                if s.woken_by(decoded.get_or_init(|| {
+                    batch.iter().filter_map(Stored::event).collect::<Vec<_>>()
+                })) =>
+            {
+                Live::Changed
+            }
             _ => return true,
         };
         match s.tx.try_send(message) {
