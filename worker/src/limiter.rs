@@ -9,10 +9,17 @@
 //! headers; with neither (Ollama, vLLM) only 429 pauses apply.
 //! Times come from PostgreSQL's clock (one clock for all workers); tests
 //! pass their own to check the arithmetic exactly.
+//!
+//! With no limit known (none configured, none learnt) there is nothing to
+//! pace, and a call costs no statement: each worker reads the rows' learnt
+//! limits and pause at most once a second (KNOWN_FOR), so a 429 elsewhere
+//! holds it back within a second (one that it gets itself, at once).
 
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
+use parking_lot::Mutex;
 use sqlx::PgPool;
 
 use todo_common::error::Result;
@@ -25,6 +32,8 @@ pub const TOKENS: &str = "openai:tokens";
 const REQUEST_BURST: f64 = 2.0;
 /// Token burst, as seconds' worth of the token rate.
 const TOKEN_BURST_SECS: f64 = 2.0;
+/// How long what was read of the shared rows is taken as current.
+const KNOWN_FOR: Duration = Duration::from_secs(1);
 
 #[derive(Debug, Clone)]
 pub struct Limiter {
@@ -33,6 +42,18 @@ pub struct Limiter {
     tpm: Option<f64>,
     /// The fraction of the limit aimed for (OPENAI_LIMIT_TARGET).
     target: f64,
+    known: Arc<Mutex<Known>>,
+}
+
+/// What this worker last read of the shared rows.
+#[derive(Debug, Default, Clone, Copy)]
+struct Known {
+    requests: Option<f64>,
+    tokens: Option<f64>,
+    paused_until: Option<DateTime<Utc>>,
+    /// PostgreSQL's clock minus ours, when read.
+    skew: chrono::Duration,
+    read_at: Option<Instant>,
 }
 
 /// A reserved slot: start the call at `start` (now or later).
@@ -59,12 +80,61 @@ impl Limiter {
             rpm: rpm.map(f64::from),
             tpm: tpm.map(f64::from),
             target,
+            known: Arc::default(),
         })
     }
 
     /// Reserves one request and `tokens` estimated tokens.
     pub async fn reserve(&self, tokens: u32) -> Result<Reservation> {
+        if self.rpm.is_none() && self.tpm.is_none() {
+            let known = self.known().await?;
+            if known.requests.is_none() && known.tokens.is_none() {
+                // Nothing to pace: only a pause holds the call back.
+                let now = Utc::now() + known.skew;
+                let start = known.paused_until.filter(|p| *p > now).unwrap_or(now);
+                let wait = (start - now).to_std().unwrap_or_default();
+                return Ok(Reservation { start, wait });
+            }
+        }
         self.reserve_at(tokens, None).await
+    }
+
+    /// The shared rows as last read, read again when older than KNOWN_FOR.
+    async fn known(&self) -> Result<Known> {
+        if let Some(known) = self.fresh() {
+            return Ok(known);
+        }
+        let (now, requests, tokens, paused_until): (
+            DateTime<Utc>,
+            Option<f64>,
+            Option<f64>,
+            Option<DateTime<Utc>>,
+        ) = sqlx::query_as(
+            "SELECT now(), \
+                (SELECT learned_limit FROM rate_limits WHERE key = $1), \
+                (SELECT learned_limit FROM rate_limits WHERE key = $2), \
+                (SELECT max(paused_until) FROM rate_limits WHERE key IN ($1, $2))",
+        )
+        .bind(REQUESTS)
+        .bind(TOKENS)
+        .fetch_one(&self.pool)
+        .await?;
+        let mut known = self.known.lock();
+        known.requests = requests;
+        known.tokens = tokens;
+        // A pause this worker made meanwhile is not undone by the read.
+        known.paused_until = known.paused_until.max(paused_until);
+        known.skew = now - Utc::now();
+        known.read_at = Some(Instant::now());
+        Ok(*known)
+    }
+
+    fn fresh(&self) -> Option<Known> {
+        let known = self.known.lock();
+        known
+            .read_at
+            .filter(|at| at.elapsed() < KNOWN_FOR)
+            .map(|_| *known)
     }
 
     /// As `reserve`, at a given time (tests); None means PostgreSQL's now().
@@ -108,7 +178,8 @@ impl Limiter {
     /// After the call: the server's usage replaces our estimate.
     pub async fn correct_tokens(&self, estimated: u32, actual: u32) -> Result<()> {
         let diff = f64::from(actual) - f64::from(estimated);
-        if diff == 0.0 {
+        let paced = self.tpm.is_some() || self.known.lock().tokens.is_some();
+        if diff == 0.0 || !paced {
             return Ok(());
         }
         sqlx::query(
@@ -142,6 +213,10 @@ impl Limiter {
         .bind(wait)
         .execute(&self.pool)
         .await?;
+        let mut known = self.known.lock();
+        let until = Utc::now() + known.skew + chrono::Duration::from_std(wait).unwrap_or_default();
+        known.paused_until = known.paused_until.max(Some(until));
+        drop(known);
         metrics::counter!(metric::OPENAI_RATELIMIT_PAUSES_TOTAL).increment(1);
         Ok(())
     }
@@ -149,6 +224,18 @@ impl Limiter {
     /// Records a per-minute limit the server announced (x-ratelimit-limit-*).
     pub async fn learn(&self, key: &str, per_minute: f64) -> Result<()> {
         if !(per_minute.is_finite() && per_minute > 0.0) {
+            return Ok(());
+        }
+        let already = {
+            let known = self.known.lock();
+            let learnt = if key == TOKENS {
+                known.tokens
+            } else {
+                known.requests
+            };
+            known.read_at.is_some() && learnt == Some(per_minute)
+        };
+        if already {
             return Ok(());
         }
         sqlx::query(
@@ -159,6 +246,11 @@ impl Limiter {
         .bind(per_minute)
         .execute(&self.pool)
         .await?;
+        let mut known = self.known.lock();
+        match key {
+            TOKENS => known.tokens = Some(per_minute),
+            _ => known.requests = Some(per_minute),
+        }
         Ok(())
     }
 }

@@ -46,7 +46,7 @@ impl ModelError {
 }
 
 pub enum Model {
-    OpenAi(OpenAiClient),
+    OpenAi(Box<OpenAiClient>),
     Offline,
 }
 
@@ -55,7 +55,7 @@ impl Model {
         if config.offline() {
             Self::Offline
         } else {
-            Self::OpenAi(OpenAiClient::new(config, limiter))
+            Self::OpenAi(Box::new(OpenAiClient::new(config, limiter)))
         }
     }
 
