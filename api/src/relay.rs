@@ -33,6 +33,9 @@ pub fn spawn(state: AppState, shutdown: CancellationToken) -> JoinHandle<()> {
             // Waiting for the broker is not stalling: the health check
             // reports the broker itself.
             beat.beat();
+            if let Err(e) = state.confirmed.clear(&state.pool).await {
+                tracing::warn!(error = %e.chain(), "could not clear published outbox records; retrying");
+            }
             if !state.broker.is_connected() {
                 continue;
             }
@@ -59,7 +62,7 @@ async fn relay_once(state: &AppState) -> todo_common::Result<()> {
         for (id, job) in due {
             match state.broker.publish_turn(&job).await {
                 Ok(()) => {
-                    outbox::delete(&state.pool, id).await?;
+                    state.confirmed.add(id);
                     metrics::counter!(metric::OUTBOX_RELAYED_TOTAL).increment(1);
                 }
                 Err(e) => {

@@ -81,6 +81,7 @@ pub fn build_state(config: ApiConfig, pool: PgPool, shutdown: CancellationToken)
     );
     AppState {
         hub: Hub::new(broker.clone(), pool.clone()),
+        confirmed: Arc::default(),
         streams: StreamSlots::new(
             metric::SSE_STREAMS_OPEN,
             config.http.sse_max_streams_per_user,

@@ -9,6 +9,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use parking_lot::Mutex;
 use sqlx::PgPool;
 use todo_common::ApiConfig;
+use todo_common::chat::outbox;
 use todo_common::domain::UserId;
 use todo_common::queue::Broker;
 use todo_common::supervise::Supervisor;
@@ -36,6 +37,8 @@ pub struct AppState {
     pub tasks: Tasks,
     /// This instance's live subscribers (SSE, Prefer: wait).
     pub hub: Arc<Hub>,
+    /// Outbox records published, deleted by the relay's next tick.
+    pub confirmed: Arc<outbox::Confirmed>,
     /// Open event streams, capped per user and per instance.
     pub streams: Arc<StreamSlots>,
     /// Cancelled at shutdown: long-lived responses (SSE) end with it.

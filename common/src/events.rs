@@ -284,7 +284,7 @@ pub struct MessageRestarted {
 }
 
 /// A stored event as read back: its number, and its parts as stored.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow)]
 pub struct Stored {
     pub seq: i64,
     #[sqlx(rename = "type")]
@@ -303,29 +303,33 @@ impl Stored {
 }
 
 /// Stores `events` of `user` in the caller's transaction, numbered after the
-/// user's last, in one statement: the user's row lock it takes is held to
-/// commit, so one user's event-writing transactions commit in number order.
-/// The unit of work (`work::Work`) calls it as the last write of its transaction
-/// (keeping the lock order row -> user everywhere).
-pub(crate) async fn store(conn: &mut PgConnection, user: &UserId, events: &[Event]) -> Result<()> {
+/// user's last, in one statement, and returns them as stored: the user's row
+/// lock it takes is held to commit, so one user's event-writing transactions
+/// commit in number order. The unit of work (`work::Work`) calls it as the
+/// last write of its transaction (keeping the lock order row -> user everywhere).
+pub(crate) async fn store(
+    conn: &mut PgConnection,
+    user: &UserId,
+    events: &[Event],
+) -> Result<Vec<Stored>> {
     let kinds: Vec<&str> = events.iter().map(Event::kind).collect();
     let conversations: Vec<Option<Uuid>> = events.iter().map(Event::conversation_id).collect();
     let data: Vec<Value> = events.iter().map(Event::data).collect();
-    sqlx::query(
+    Ok(sqlx::query_as(
         "WITH bumped AS ( \
             UPDATE users SET last_event_seq = last_event_seq + cardinality($2::text[]) \
             WHERE id = $1 RETURNING last_event_seq) \
          INSERT INTO events (user_id, seq, type, conversation_id, data) \
          SELECT $1, bumped.last_event_seq - cardinality($2::text[]) + e.n, e.kind, e.conversation, e.data \
-         FROM bumped, UNNEST($2::text[], $3::uuid[], $4::jsonb[]) WITH ORDINALITY AS e(kind, conversation, data, n)",
+         FROM bumped, UNNEST($2::text[], $3::uuid[], $4::jsonb[]) WITH ORDINALITY AS e(kind, conversation, data, n) \
+         RETURNING seq, type, conversation_id, data, created_at",
     )
     .bind(user)
     .bind(&kinds)
     .bind(&conversations)
     .bind(&data)
-    .execute(conn)
-    .await?;
-    Ok(())
+    .fetch_all(conn)
+    .await?)
 }
 
 /// Events after `after`, oldest first, at most `limit`, optionally of one conversation.

@@ -11,7 +11,7 @@ use sqlx::{PgConnection, PgPool, Postgres, Transaction};
 
 use crate::domain::UserId;
 use crate::error::Result;
-use crate::events::{self, Event};
+use crate::events::{self, Event, Stored};
 use crate::queue::Broker;
 
 /// A transaction and the events it will record (see the module docs).
@@ -48,15 +48,40 @@ impl Work {
     }
 
     /// Stores the events (one statement per user, the transaction's last
-    /// writes), commits, then wakes those users' live clients.
-    pub async fn commit(mut self) -> Result<()> {
+    /// writes), commits, then wakes those users' live clients, handing them
+    /// the events as stored (so they need not read them back).
+    pub async fn commit(mut self) -> Result<Committed> {
+        let mut stored = Vec::with_capacity(self.events.len());
         for (user, events) in &self.events {
-            events::store(&mut self.tx, user, events).await?;
+            let mut rows = events::store(&mut self.tx, user, events).await?;
+            rows.sort_by_key(|e| e.seq);
+            stored.push((user.clone(), rows));
         }
         self.tx.commit().await?;
-        for user in self.events.keys() {
-            self.live.notify(user).await;
+        for (user, rows) in &stored {
+            self.live.notify(user, rows).await;
         }
-        Ok(())
+        Ok(Committed { stored })
+    }
+}
+
+/// What a committed unit of work recorded.
+#[derive(Debug, Default)]
+pub struct Committed {
+    stored: Vec<(UserId, Vec<Stored>)>,
+}
+
+impl Committed {
+    /// The events recorded for `user`, as stored, in order.
+    pub fn events(&self, user: &UserId) -> &[Stored] {
+        self.stored
+            .iter()
+            .find(|(u, _)| u == user)
+            .map_or(&[], |(_, rows)| rows)
+    }
+
+    /// The number of the newest event recorded for `user`, if any.
+    pub fn last_seq(&self, user: &UserId) -> Option<i64> {
+        self.events(user).last().map(|e| e.seq)
     }
 }

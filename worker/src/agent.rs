@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use sqlx::PgPool;
 use std::time::{Duration, Instant};
 use todo_common::WorkerConfig;
-use todo_common::chat::turns::{self, Turn};
+use todo_common::chat::turns::{self, Ended, Turn};
 
 use crate::limiter;
 use todo_common::events::{Event, MessageDelta, MessageQueued, MessageRestarted};
@@ -56,10 +56,10 @@ enum Called {
 /// How a turn run ended.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Outcome {
-    /// Final answer stored (by us or by a worker that got there first).
-    Answered,
-    /// Ended as failed, with a message saying why.
-    Failed,
+    /// Final answer stored: by us (Some), or by a worker that got there first.
+    Answered(Option<Ended>),
+    /// Ended as failed, with a message saying why (stored by us: Some).
+    Failed(Option<Ended>),
     /// Another worker took the turn over (our lease expired).
     LeaseLost,
     /// Our lease could not be renewed in time (PostgreSQL unreachable or
@@ -101,41 +101,44 @@ impl Agent {
         abort: &CancellationToken,
     ) -> todo_common::Result<Outcome> {
         if turn.attempts > self.config.chat.turn_max_attempts as i32 {
-            turns::fail(
+            let ended = turns::fail(
                 &self.pool,
                 &self.broker,
                 turn.message_id,
                 "it failed several times in a row",
             )
             .await?;
-            return Ok(Outcome::Failed);
+            return Ok(Outcome::Failed(ended));
         }
-        let history =
-            turns::history(&self.pool, turn, i64::from(self.config.chat.history_limit)).await?;
+        let history = &turn.history;
+        let mut progress = turn.progress.clone();
+        // A previous attempt may have stopped between a round and its tools
+        // (a build that stored rounds on their own).
+        let pending = progress.pending_calls();
+        if !pending.is_empty() {
+            progress =
+                match turns::run_round(&self.pool, &self.broker, turn, None, &pending).await? {
+                    turns::Ran::Stored(results) => {
+                        progress.results.extend(results);
+                        progress
+                    }
+                    turns::Ran::Taken => turns::progress(&self.pool, turn).await?,
+                };
+        }
         loop {
-            let mut progress = turns::progress(&self.pool, turn).await?;
-            // A previous attempt may have stopped between a round and its tools.
-            let pending = progress.pending_calls();
-            if !pending.is_empty() {
-                for call in &pending {
-                    turns::run_tool(&self.pool, &self.broker, turn, call).await?;
-                }
-                progress = turns::progress(&self.pool, turn).await?;
-            }
             let rounds = progress.rounds.len();
             if rounds >= self.config.chat.max_tool_rounds as usize {
                 let text = wrap_up(self.config.chat.max_tool_rounds, &progress.messages());
                 let mut metadata = self.metadata(rounds);
                 metadata["wrapped_up"] = Value::Bool(true);
-                turns::finish(&self.pool, &self.broker, turn, &text, metadata).await?;
-                return Ok(Outcome::Answered);
+                let ended = turns::finish(&self.pool, &self.broker, turn, &text, metadata).await?;
+                return Ok(Outcome::Answered(ended));
             }
 
             let system = Message::system(prompt::system(chrono::Utc::now()));
             let user = Message::user(turn.content.clone());
             let own = progress.messages();
-            let earlier =
-                self.history_that_fits(&history, [&system, &user].into_iter().chain(&own));
+            let earlier = self.history_that_fits(history, [&system, &user].into_iter().chain(&own));
             let mut messages = Vec::with_capacity(earlier.len() + 2 + own.len());
             messages.push(system);
             messages.extend(earlier.iter().cloned());
@@ -158,8 +161,9 @@ impl Agent {
                         }
                     };
                     tracing::warn!(error = %e.chain(), message_id = %turn.message_id, "turn failed at the model");
-                    turns::fail(&self.pool, &self.broker, turn.message_id, &reason).await?;
-                    return Ok(Outcome::Failed);
+                    let ended =
+                        turns::fail(&self.pool, &self.broker, turn.message_id, &reason).await?;
+                    return Ok(Outcome::Failed(ended));
                 }
             };
             if reply.truncated {
@@ -170,8 +174,8 @@ impl Agent {
                 let text = cut_short(reply.content.as_deref(), !reply.tool_calls.is_empty());
                 let mut metadata = self.metadata(rounds);
                 metadata["truncated"] = Value::Bool(true);
-                turns::finish(&self.pool, &self.broker, turn, &text, metadata).await?;
-                return Ok(Outcome::Answered);
+                let ended = turns::finish(&self.pool, &self.broker, turn, &text, metadata).await?;
+                return Ok(Outcome::Answered(ended));
             }
             if reply.tool_calls.is_empty()
                 && let Some(calls) = reply.content.as_deref().and_then(|text| {
@@ -191,17 +195,41 @@ impl Agent {
                     .content
                     .filter(|t| !t.trim().is_empty())
                     .unwrap_or_else(|| "Done.".to_string());
-                turns::finish(&self.pool, &self.broker, turn, &text, self.metadata(rounds)).await?;
-                return Ok(Outcome::Answered);
+                let ended =
+                    turns::finish(&self.pool, &self.broker, turn, &text, self.metadata(rounds))
+                        .await?;
+                return Ok(Outcome::Answered(ended));
             }
-            let round = i32::try_from(rounds + 1).unwrap_or(i32::MAX);
-            let calls =
-                turns::record_round(&self.pool, turn, round, &reply, self.metadata(rounds + 1))
-                    .await?;
-            for call in &calls {
-                turns::run_tool(&self.pool, &self.broker, turn, call).await?;
-                let tool = Tool::from_name(&call.name).map_or("unknown", Tool::metric_label);
-                metrics::counter!(metric::TOOL_CALLS_TOTAL, "tool" => tool).increment(1);
+            let round = turns::NewRound {
+                round: i32::try_from(rounds + 1).unwrap_or(i32::MAX),
+                reply: &reply,
+                metadata: self.metadata(rounds + 1),
+            };
+            let calls = reply.tool_calls.clone();
+            match turns::run_round(&self.pool, &self.broker, turn, Some(round), &calls).await? {
+                turns::Ran::Stored(results) => {
+                    for call in &calls {
+                        let tool =
+                            Tool::from_name(&call.name).map_or("unknown", Tool::metric_label);
+                        metrics::counter!(metric::TOOL_CALLS_TOTAL, "tool" => tool).increment(1);
+                    }
+                    progress
+                        .rounds
+                        .push((reply.content.clone().unwrap_or_default(), calls));
+                    progress.results.extend(results);
+                }
+                turns::Ran::Taken => {
+                    // Another worker stored this round first: go on from its.
+                    let stored = turns::progress(&self.pool, turn).await?;
+                    if stored.rounds.len() <= rounds {
+                        // Nothing of it is there: the turn is gone.
+                        return Err(todo_common::Error::NotFound(format!(
+                            "message {}",
+                            turn.message_id
+                        )));
+                    }
+                    progress = stored;
+                }
             }
         }
     }

@@ -38,6 +38,7 @@ pub async fn handle(agent: &Agent, job: &TurnJob, abort: &CancellationToken) -> 
             agent.leases.worker(),
             agent.config.chat.turn_lease,
             i64::from(agent.config.chat.turns_per_user),
+            i64::from(agent.config.chat.history_limit),
         )
         .await
         {
@@ -52,7 +53,7 @@ pub async fn handle(agent: &Agent, job: &TurnJob, abort: &CancellationToken) -> 
             }
         };
         let turn = match claim {
-            Claim::Claimed(turn) => turn,
+            Claim::Claimed(turn) => *turn,
             // A deleted conversation: nothing to answer.
             Claim::Missing => return Disposition::Ack,
             // A second delivery of a finished turn: done.
@@ -109,7 +110,7 @@ pub async fn handle(agent: &Agent, job: &TurnJob, abort: &CancellationToken) -> 
                     let ended = tokio::time::timeout(agent.leases.interval(), &mut run).await;
                     match ended {
                         // It finished the turn meanwhile: that answer stands.
-                        Ok(Ok(done @ (Outcome::Answered | Outcome::Failed))) => Ok(done),
+                        Ok(Ok(done @ (Outcome::Answered(_) | Outcome::Failed(_)))) => Ok(done),
                         _ => Ok(match lost {
                             Lost::TakenOver => Outcome::LeaseLost,
                             Lost::Expired => Outcome::LeaseExpired,
@@ -120,8 +121,8 @@ pub async fn handle(agent: &Agent, job: &TurnJob, abort: &CancellationToken) -> 
         };
         drop(lease);
         let label = match &outcome {
-            Ok(Outcome::Answered) => "answered",
-            Ok(Outcome::Failed) => "failed",
+            Ok(Outcome::Answered(_)) => "answered",
+            Ok(Outcome::Failed(_)) => "failed",
             Ok(Outcome::LeaseLost) => "lease_lost",
             Ok(Outcome::LeaseExpired) => "lease_expired",
             Ok(Outcome::Interrupted) => "interrupted",
@@ -129,9 +130,10 @@ pub async fn handle(agent: &Agent, job: &TurnJob, abort: &CancellationToken) -> 
         };
         metrics::counter!(metric::TURNS_TOTAL, "outcome" => label).increment(1);
         metrics::histogram!(metric::TURN_DURATION_SECONDS).record(started.elapsed().as_secs_f64());
-        match outcome {
+        let ended = match outcome {
+            Ok(Outcome::Answered(ended) | Outcome::Failed(ended)) => ended,
             // Taken over: whoever holds it now answers it.
-            Ok(Outcome::Answered | Outcome::Failed | Outcome::LeaseLost) => {}
+            Ok(Outcome::LeaseLost) => None,
             // PostgreSQL trouble: once the lease has run out, the heartbeat
             // of any worker re-drives the turn (lease::Leases::redrive).
             Ok(Outcome::LeaseExpired) => return Disposition::Ack,
@@ -154,23 +156,16 @@ pub async fn handle(agent: &Agent, job: &TurnJob, abort: &CancellationToken) -> 
                     Disposition::Ack
                 };
             }
-        }
+        };
         // Answer the conversation's next message now instead of waiting for
-        // its delivery to come back from a retry queue.
-        match next(agent, turn.conversation_id, message_id).await {
+        // its delivery to come back from a retry queue. The worker that
+        // ended the turn does (its end said which one).
+        match ended.and_then(|e| e.next) {
             Some(id) if !abort.is_cancelled() => message_id = id,
             _ => return Disposition::Ack,
         }
     }
     Disposition::Ack
-}
-
-async fn next(agent: &Agent, conversation_id: Uuid, current: Uuid) -> Option<Uuid> {
-    turns::next_in_conversation(&agent.pool, conversation_id, current)
-        .await
-        .ok()
-        .flatten()
-        .filter(|id| *id != current)
 }
 
 /// A delivery of a turn that another delivery already claimed. Expected now

@@ -27,8 +27,11 @@ pub enum Live {
     Transient(Box<Event>),
     /// A token of the user was revoked: check yours (a stream).
     Sessions,
-    /// What a watcher waits for happened (a watcher).
+    /// What a watcher waits for happened (a task watcher).
     Changed,
+    /// The watched turn ended: its `message.completed` or `message.failed`
+    /// (a turn watcher).
+    Ended(Box<Event>),
 }
 
 /// Per-stream buffer. A stream that lets it fill with events is marked
@@ -71,16 +74,18 @@ struct Subscriber {
 }
 
 impl Subscriber {
-    /// Whether `batch` is what this watcher waits for.
-    fn woken_by(&self, batch: &[Event]) -> bool {
+    /// What this watcher is told of `batch`, if it is what it waits for.
+    fn told_of(&self, batch: &[Event]) -> Option<Live> {
         let mut events = batch.iter();
         match self.wants {
-            Wants::Everything => false,
-            Wants::TaskChanges => events.any(|e| e.is_task_change()),
-            Wants::TurnEnd => events.any(|e| {
-                e.ends_turn()
-                    .is_some_and(|ended| self.turn.get().is_none_or(|turn| *turn == ended))
-            }),
+            Wants::Everything => None,
+            Wants::TaskChanges => events.any(|e| e.is_task_change()).then_some(Live::Changed),
+            Wants::TurnEnd => events
+                .find(|e| {
+                    e.ends_turn()
+                        .is_some_and(|ended| self.turn.get().is_none_or(|turn| *turn == ended))
+                })
+                .map(|e| Live::Ended(Box::new(e.clone()))),
         }
     }
 }
@@ -94,6 +99,8 @@ struct Feed {
     /// A read is running; `again`: a notice came meanwhile.
     reading: bool,
     again: bool,
+    /// The newest event notices carried before `read_to` was known.
+    unplaced_to: Option<i64>,
 }
 
 pub struct Hub {
@@ -135,6 +142,14 @@ impl Subscription {
         self.behind.swap(false, Ordering::Relaxed)
     }
 
+    /// Starts an unplaced subscription (`Hub::subscribe_unplaced`) after the
+    /// caller's change: `known` is the newest event that change recorded
+    /// (None when it recorded none: then where the events stand is read).
+    pub async fn place(&mut self, known: Option<i64>) -> todo_common::Result<()> {
+        self.from = self.hub.place(&self.user, known).await?;
+        Ok(())
+    }
+
     /// A `TurnEnd` watcher: from now on, only this turn's end wakes it.
     pub fn only_turn(&self, message_id: Uuid) {
         let _ = self.turn.set(message_id);
@@ -172,6 +187,15 @@ impl Hub {
         user: &UserId,
         wants: Wants,
     ) -> todo_common::Result<Subscription> {
+        let mut subscription = self.subscribe_unplaced(user, wants).await;
+        subscription.place(None).await?;
+        Ok(subscription)
+    }
+
+    /// As `subscribe`, for a caller about to make a change of its own: it
+    /// must then [`Subscription::place`] the subscription, after its change
+    /// committed, which spares the read of where the user's events stand.
+    pub async fn subscribe_unplaced(self: &Arc<Self>, user: &UserId, wants: Wants) -> Subscription {
         let (tx, rx) = mpsc::channel(buffer_of(&wants));
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let behind = Arc::new(AtomicBool::new(false));
@@ -190,7 +214,7 @@ impl Hub {
             });
         metrics::gauge!(metric::SSE_SUBSCRIBERS).increment(1.0);
         // From here on the subscription cleans up after itself.
-        let mut subscription = Subscription {
+        let subscription = Subscription {
             rx,
             from: 0,
             behind,
@@ -199,35 +223,43 @@ impl Hub {
             user: user.clone(),
             id,
         };
+        let mut binding = self.binding.lock().await;
+        if !binding.bound.contains(user)
+            && let Some(queue) = binding.queue.clone()
+            && queue.bind(user).await.is_ok()
         {
-            let mut binding = self.binding.lock().await;
-            if !binding.bound.contains(user)
-                && let Some(queue) = binding.queue.clone()
-                && queue.bind(user).await.is_ok()
-            {
-                binding.bound.insert(user.clone());
-            }
+            binding.bound.insert(user.clone());
         }
-        let known = self.feeds.lock().get(user).and_then(|f| f.read_to);
-        subscription.from = match known {
-            Some(read_to) => read_to,
-            None => {
-                // A new feed starts at the newest event committed after the
-                // binding: anything later is noticed.
-                let (newest, _) = events::bounds(&self.pool, user).await?;
-                let (start, noticed) = {
-                    let mut feeds = self.feeds.lock();
-                    let feed = feeds.entry(user.clone()).or_default();
-                    (*feed.read_to.get_or_insert(newest), feed.again)
-                };
-                // Notices that came before the position was known.
-                if noticed {
-                    self.wake(user);
-                }
-                start
-            }
+        subscription
+    }
+
+    /// Where a new feed of `user` starts: `known` (the newest event of a
+    /// change the caller just committed after subscribing), else the newest
+    /// event committed now, read. Anything later is noticed.
+    async fn place(
+        self: &Arc<Self>,
+        user: &UserId,
+        known: Option<i64>,
+    ) -> todo_common::Result<i64> {
+        if let Some(read_to) = self.feeds.lock().get(user).and_then(|f| f.read_to) {
+            return Ok(read_to);
+        }
+        let newest = match known {
+            Some(seq) => seq,
+            None => events::bounds(&self.pool, user).await?.0,
         };
-        Ok(subscription)
+        let (start, noticed) = {
+            let mut feeds = self.feeds.lock();
+            let feed = feeds.entry(user.clone()).or_default();
+            let start = *feed.read_to.get_or_insert(newest);
+            let carried_later = feed.unplaced_to.take().is_some_and(|to| to > start);
+            (start, feed.again || carried_later)
+        };
+        // Notices that came before the position was known.
+        if noticed {
+            self.wake(user);
+        }
+        Ok(start)
     }
 
     fn remove(self: &Arc<Self>, user: &UserId, id: u64) {
@@ -324,6 +356,41 @@ impl Hub {
                 return;
             }
         }
+    }
+
+    /// A notice of `user`'s new events: those it carries go straight to the
+    /// subscribers when they follow on from what was handed out; otherwise
+    /// (an earlier notice late or lost, a read running, none carried) read.
+    fn noticed(self: &Arc<Self>, user: &UserId, events: Option<Vec<Stored>>) {
+        if let Some(events) = events {
+            let mut feeds = self.feeds.lock();
+            let Some(feed) = feeds.get_mut(user) else {
+                return;
+            };
+            let Some(read_to) = feed.read_to else {
+                // Not placed yet: `place` reads if these go past its start.
+                feed.unplaced_to = feed.unplaced_to.max(events.last().map(|e| e.seq));
+                return;
+            };
+            if !feed.reading {
+                let fresh: Vec<Stored> = events.into_iter().filter(|e| e.seq > read_to).collect();
+                let follows = fresh
+                    .iter()
+                    .zip(read_to + 1..)
+                    .all(|(e, expected)| e.seq == expected);
+                match fresh.last() {
+                    // Handed out already.
+                    None => return,
+                    Some(last) if follows => {
+                        feed.read_to = Some(last.seq);
+                        dispatch(&mut feed.subscribers, &Live::Events(fresh.into()));
+                        return;
+                    }
+                    Some(_) => {}
+                }
+            }
+        }
+        self.wake(user);
     }
 
     /// Hands a transient event or a revocation to `user`'s streams here.
@@ -445,7 +512,7 @@ impl Hub {
 
     fn receive(self: &Arc<Self>, message: LiveMessage) {
         match message {
-            LiveMessage::Notice(user) => self.wake(&user),
+            LiveMessage::Notice(user, events) => self.noticed(&user, events),
             LiveMessage::Sessions(user) => self.tell_streams(&user, Live::Sessions),
             LiveMessage::Transient(user, event) => self.tell_streams(&user, Live::Transient(event)),
         }
@@ -460,19 +527,20 @@ fn dispatch(subscribers: &mut Vec<Subscriber>, live: &Live) {
     subscribers.retain(|s| {
         let message = match (&s.wants, live) {
             (Wants::Everything, _) => live.clone(),
-            (_, Live::Events(batch))
-                if s.woken_by(decoded.get_or_init(|| {
-                    batch.iter().filter_map(Stored::event).collect::<Vec<_>>()
-                })) =>
-            {
-                Live::Changed
+            (_, Live::Events(batch)) => {
+                let batch = decoded
+                    .get_or_init(|| batch.iter().filter_map(Stored::event).collect::<Vec<_>>());
+                match s.told_of(batch) {
+                    Some(told) => told,
+                    None => return true,
+                }
             }
             _ => return true,
         };
         match s.tx.try_send(message) {
             Ok(()) => true,
-            // A watcher's pending `Changed` covers this one.
-            Err(mpsc::error::TrySendError::Full(Live::Changed)) => true,
+            // A watcher's pending `Changed` covers this one; a turn ends once.
+            Err(mpsc::error::TrySendError::Full(Live::Changed | Live::Ended(_))) => true,
             // The stream reads what it missed itself.
             Err(mpsc::error::TrySendError::Full(Live::Events(_) | Live::Sessions)) => {
                 s.behind.store(true, Ordering::Relaxed);
@@ -523,17 +591,25 @@ mod tests {
     }
 
     /// Stores an event as a change does (without the broker's notice)...
-    async fn store(hub: &Arc<Hub>, user: &UserId, event: Event) -> i64 {
+    async fn store(hub: &Arc<Hub>, user: &UserId, event: Event) -> Vec<Stored> {
         let mut work = Work::begin(&hub.pool, &hub.broker).await.unwrap();
         work.record(user, event);
-        work.commit().await.unwrap();
-        events::bounds(&hub.pool, user).await.unwrap().0
+        work.commit().await.unwrap().events(user).to_vec()
     }
 
-    /// ...and with it, as the hub's consumer hands it over.
+    /// ...and with its notice, carrying the events, as the hub's consumer
+    /// hands it over...
     async fn change(hub: &Arc<Hub>, user: &UserId, event: Event) -> i64 {
-        let seq = store(hub, user, event).await;
-        hub.receive(LiveMessage::Notice(user.clone()));
+        let stored = store(hub, user, event).await;
+        let seq = stored.last().unwrap().seq;
+        hub.receive(LiveMessage::Notice(user.clone(), Some(stored)));
+        seq
+    }
+
+    /// ...or with a notice too large to carry them.
+    async fn large_change(hub: &Arc<Hub>, user: &UserId, event: Event) -> i64 {
+        let seq = store(hub, user, event).await.last().unwrap().seq;
+        hub.receive(LiveMessage::Notice(user.clone(), None));
         seq
     }
 
@@ -588,23 +664,28 @@ mod tests {
             .expect("still subscribed")
     }
 
-    #[tokio::test]
-    async fn one_read_tells_every_stream_and_watcher_of_a_user() {
-        let (hub, user) = hub().await;
+    /// 20 streams, 5 task watchers and a waiting post of one user.
+    async fn crowd(
+        hub: &Arc<Hub>,
+        user: &UserId,
+    ) -> (Vec<Subscription>, Vec<Subscription>, Subscription) {
         let mut streams = Vec::new();
         for _ in 0..20 {
-            streams.push(hub.subscribe(&user, Wants::Everything).await.unwrap());
+            streams.push(hub.subscribe(user, Wants::Everything).await.unwrap());
         }
         let mut task_watchers = Vec::new();
         for _ in 0..5 {
-            task_watchers.push(hub.subscribe(&user, Wants::TaskChanges).await.unwrap());
+            task_watchers.push(hub.subscribe(user, Wants::TaskChanges).await.unwrap());
         }
-        let mut waiter = hub.subscribe(&user, Wants::TurnEnd).await.unwrap();
+        let waiter = hub.subscribe(user, Wants::TurnEnd).await.unwrap();
         waiter.only_turn(Uuid::now_v7());
-        assert!(streams.iter().all(|s| s.from == 0), "nothing stored yet");
+        (streams, task_watchers, waiter)
+    }
 
-        let seq = change(&hub, &user, Event::TaskCreated(task(&user, "milk"))).await;
-        for stream in &mut streams {
+    /// Every stream was handed exactly event `seq`, a "milk" task, and
+    /// every task watcher was woken.
+    async fn all_told(streams: &mut [Subscription], task_watchers: &mut [Subscription], seq: i64) {
+        for stream in streams {
             match next(stream).await {
                 Live::Events(batch) => {
                     let seqs: Vec<i64> = batch.iter().map(|e| e.seq).collect();
@@ -616,16 +697,80 @@ mod tests {
                 other => panic!("expected the event, got {other:?}"),
             }
         }
-        for watcher in &mut task_watchers {
+        for watcher in task_watchers {
             assert!(matches!(next(watcher).await, Live::Changed));
         }
-        assert_eq!(hub.reads(), 1, "one query for 26 subscribers");
+    }
+
+    #[tokio::test]
+    async fn a_notice_carrying_its_events_tells_every_stream_and_watcher_without_a_read() {
+        let (hub, user) = hub().await;
+        let (mut streams, mut task_watchers, mut waiter) = crowd(&hub, &user).await;
+        assert!(streams.iter().all(|s| s.from == 0), "nothing stored yet");
+
+        let seq = change(&hub, &user, Event::TaskCreated(task(&user, "milk"))).await;
+        all_told(&mut streams, &mut task_watchers, seq).await;
+        assert_eq!(hub.reads(), 0, "the notice carried the event");
         // Another turn's end is not the one this post waits for.
         change(&hub, &user, Event::MessageCompleted(ended(Uuid::now_v7()))).await;
         assert!(matches!(next(&mut streams[0]).await, Live::Events(_)));
         assert!(waiter.rx.try_recv().is_err(), "not its turn");
         assert!(task_watchers[0].rx.try_recv().is_err(), "not a task change");
+        assert_eq!(hub.reads(), 0);
+    }
+
+    #[tokio::test]
+    async fn one_read_tells_every_stream_and_watcher_of_a_user() {
+        let (hub, user) = hub().await;
+        let (mut streams, mut task_watchers, mut waiter) = crowd(&hub, &user).await;
+
+        let seq = large_change(&hub, &user, Event::TaskCreated(task(&user, "milk"))).await;
+        all_told(&mut streams, &mut task_watchers, seq).await;
+        assert_eq!(hub.reads(), 1, "one query for 26 subscribers");
+        large_change(&hub, &user, Event::MessageCompleted(ended(Uuid::now_v7()))).await;
+        assert!(matches!(next(&mut streams[0]).await, Live::Events(_)));
+        assert!(waiter.rx.try_recv().is_err(), "not its turn");
+        assert!(task_watchers[0].rx.try_recv().is_err(), "not a task change");
         assert_eq!(hub.reads(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_notice_that_skips_events_is_read_in_full() {
+        let (hub, user) = hub().await;
+        let mut stream = hub.subscribe(&user, Wants::Everything).await.unwrap();
+        // The first change's notice is lost (or late); the second one's events
+        // do not follow on from what was handed out.
+        let first = store(&hub, &user, Event::TaskCreated(task(&user, "one"))).await[0].seq;
+        let second = change(&hub, &user, Event::TaskUpdated(task(&user, "two"))).await;
+        let Live::Events(batch) = next(&mut stream).await else {
+            panic!("expected events")
+        };
+        assert_eq!(
+            batch.iter().map(|e| e.seq).collect::<Vec<_>>(),
+            [first, second]
+        );
+        assert_eq!(hub.reads(), 1);
+        // The late notice changes nothing: both were handed out.
+        hub.receive(LiveMessage::Notice(user.clone(), None));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(stream.rx.try_recv().is_err(), "nothing handed out twice");
+    }
+
+    #[tokio::test]
+    async fn a_post_placed_after_its_change_is_told_of_its_turn_without_a_read() {
+        let (hub, user) = hub().await;
+        let mut waiter = hub.subscribe_unplaced(&user, Wants::TurnEnd).await;
+        let turn = Uuid::now_v7();
+        let posted = change(&hub, &user, Event::TaskCreated(task(&user, "the post"))).await;
+        waiter.only_turn(turn);
+        waiter.place(Some(posted)).await.unwrap();
+        assert_eq!(waiter.from, posted);
+        change(&hub, &user, Event::MessageCompleted(ended(turn))).await;
+        match next(&mut waiter).await {
+            Live::Ended(event) => assert_eq!(event.ends_turn(), Some(turn)),
+            other => panic!("expected its turn's end, got {other:?}"),
+        }
+        assert_eq!(hub.reads(), 0, "no read to place it, none to tell it");
     }
 
     #[tokio::test]
@@ -635,10 +780,10 @@ mod tests {
         let turn = Uuid::now_v7();
         // The answer may come before the post has its id back: any end wakes.
         change(&hub, &user, Event::MessageFailed(ended(turn))).await;
-        assert!(matches!(next(&mut waiter).await, Live::Changed));
+        assert!(matches!(next(&mut waiter).await, Live::Ended(_)));
         waiter.only_turn(turn);
         change(&hub, &user, Event::MessageCompleted(ended(turn))).await;
-        assert!(matches!(next(&mut waiter).await, Live::Changed));
+        assert!(matches!(next(&mut waiter).await, Live::Ended(_)));
     }
 
     #[tokio::test]
@@ -663,7 +808,7 @@ mod tests {
         let (hub, user) = hub().await;
         let mut stream = hub.subscribe(&user, Wants::Everything).await.unwrap();
         // No notice: the broker lost it.
-        let seq = store(&hub, &user, Event::TaskCreated(task(&user, "lost"))).await;
+        let seq = store(&hub, &user, Event::TaskCreated(task(&user, "lost"))).await[0].seq;
         assert!(stream.rx.try_recv().is_err());
         hub.sweep().await.unwrap();
         let Live::Events(batch) = next(&mut stream).await else {

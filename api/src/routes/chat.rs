@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use crate::error::ApiResult;
 use crate::extract::{ApiJson, ApiPath, IdempotencyKeyHeader, RequestId, UserScope, mark_replayed};
-use crate::live::Wants;
+use crate::live::{Live, Wants};
 use crate::openapi::{AuthErrors, BadInput, BodyErrors, NotFound, RateLimited, ServerErrors};
 use crate::state::AppState;
 use todo_common::metric;
@@ -134,7 +134,12 @@ pub async fn post(
     // do (nor fill its buffer and get it cut off as slow, issue 24), and the
     // turn is re-read once it ended, not at every event (issue 19).
     let mut subscription = match wait {
-        Some(_) => Some(state.hub.subscribe(&scope.user_id, Wants::TurnEnd).await?),
+        Some(_) => Some(
+            state
+                .hub
+                .subscribe_unplaced(&scope.user_id, Wants::TurnEnd)
+                .await,
+        ),
         None => None,
     };
     let new = messages::NewPost {
@@ -151,29 +156,44 @@ pub async fn post(
         state.config.chat.rate_limit_per_minute,
     )
     .await?;
-    work.commit().await?;
+    let committed = work.commit().await?;
+    let job = &posted.job;
+    if let Some(subscription) = &mut subscription {
+        subscription.only_turn(job.message_id);
+        // The feed starts at this post's own events (none for a replay).
+        subscription
+            .place(committed.last_seq(&scope.user_id))
+            .await?;
+    }
     match posted.outbox_id {
         Some(outbox_id) => {
             metrics::counter!(metric::CHAT_MESSAGES_TOTAL).increment(1);
-            hand_off(&state, &posted.job, outbox_id).await;
+            hand_off(&state, job, outbox_id).await;
         }
         // Stored and handed off by the first post.
         None => metrics::counter!(metric::CHAT_POSTS_REPLAYED_TOTAL).increment(1),
     }
 
-    let job = &posted.job;
-    if let Some(subscription) = &subscription {
-        subscription.only_turn(job.message_id);
-    }
     // A replay of a finished turn answers with it, as a post that waited would.
     let finished_within = wait.or(posted.replayed().then_some(Duration::ZERO));
     if let Some(within) = finished_within {
-        // Re-check the turn when it ends, and once more at the deadline.
-        // Should the subscription ever end (the hub stopping), poll
-        // instead: a client that asked to wait is never answered early.
+        // Answered from the turn's end event when it comes (its tool calls
+        // read once), re-read at the deadline. Should the subscription ever
+        // end (the hub stopping), poll instead: a client that asked to wait
+        // is never answered early. A new turn is known to be queued, so
+        // only a replay is looked up first.
         let deadline = tokio::time::Instant::now() + within;
+        let mut ended = None;
+        let mut look = posted.replayed();
         loop {
-            let view = messages::turn(&state.pool, &scope.user_id, job.message_id).await?;
+            let view = match ended.take() {
+                Some(event) => match messages::ended_view(&state.pool, &event).await? {
+                    Some(view) => view,
+                    None => messages::turn(&state.pool, &scope.user_id, job.message_id).await?,
+                },
+                None if look => messages::turn(&state.pool, &scope.user_id, job.message_id).await?,
+                None => messages::TurnView::queued(job.conversation_id, job.message_id),
+            };
             if view.is_finished() {
                 let mut response = (StatusCode::OK, Json(view)).into_response();
                 if let Some(wait) = wait {
@@ -189,15 +209,25 @@ pub async fn post(
             }
             let woken = async {
                 match subscription.as_mut() {
-                    Some(s) => s.rx.recv().await.is_some(),
+                    Some(s) => match s.rx.recv().await {
+                        Some(Live::Ended(event)) if event.ends_turn() == Some(job.message_id) => {
+                            Some(Some(event))
+                        }
+                        Some(_) => Some(None),
+                        None => None,
+                    },
                     None => {
                         tokio::time::sleep(WAIT_POLL).await;
-                        true
+                        Some(None)
                     }
                 }
             };
+            look = true;
             tokio::select! {
-                subscribed = woken => if !subscribed { subscription = None },
+                woken = woken => match woken {
+                    Some(event) => ended = event.map(|e| *e),
+                    None => subscription = None,
+                },
                 _ = tokio::time::sleep_until(deadline) => {}
                 _ = state.shutdown.cancelled() => break,
             }
@@ -223,11 +253,8 @@ pub async fn post(
 /// the outbox and the relay delivers it later. The client's answer is the same.
 async fn hand_off(state: &AppState, job: &TurnJob, outbox_id: i64) {
     match state.broker.publish_turn(job).await {
-        Ok(()) => {
-            if let Err(e) = outbox::delete(&state.pool, outbox_id).await {
-                tracing::warn!(error = %e.chain(), "published, but could not clear the outbox record; the relay will re-publish (harmless)");
-            }
-        }
+        // Forgotten with the others at the relay's next tick.
+        Ok(()) => state.confirmed.add(outbox_id),
         Err(e) => {
             metrics::counter!(metric::OUTBOX_DEFERRED_TOTAL).increment(1);
             tracing::warn!(error = %e.chain(), message_id = %job.message_id, "publish deferred to the outbox relay");

@@ -384,7 +384,7 @@ fn events_of(conn: Connection) -> impl Stream<Item = Result<SseEvent, Infallible
                     None => return None,
                     Some(Live::Events(batch)) => conn.take(&batch),
                     // The revocation check comes at the top of the loop.
-                    Some(Live::Sessions | Live::Changed) => {}
+                    Some(Live::Sessions | Live::Changed | Live::Ended(_)) => {}
                     Some(Live::Transient(event)) => {
                         if conn.wants(&event) {
                             metrics::counter!(metric::SSE_EVENTS_SENT_TOTAL, "kind" => "transient").increment(1);

@@ -22,7 +22,7 @@ async fn every_migration_reverts_and_reapplies() {
         tables(&pool).await,
         [
             "auth_throttle",
-            "chat_post_log",
+            "chat_post_windows",
             "conversations",
             "events",
             "messages",

@@ -12,7 +12,7 @@ use crate::events::{ConversationDeleted, Event};
 use crate::paging;
 use crate::work::Work;
 
-fn not_found(id: Uuid) -> Error {
+pub(crate) fn not_found(id: Uuid) -> Error {
     Error::NotFound(format!("conversation {id}"))
 }
 

@@ -65,53 +65,96 @@ fn title_from(text: &str) -> String {
     }
 }
 
-/// Appends a message to a conversation under its row lock, allocating the
-/// next per-conversation seq (gapless, in commit order); returns the row.
+/// Appends `rows` to a conversation of `user` in one statement, under the
+/// conversation's row lock, numbering them with the next per-conversation
+/// seqs (gapless, in commit order); with `queue`, the turn's outbox record
+/// is written by the same statement. Returns the rows stored, in order: a
+/// row whose unique key (a turn's round, tool result or final answer) is
+/// already taken is skipped, so a caller that gets fewer rows back than it
+/// sent lost a race and must roll back. Nothing is stored when the
+/// conversation is not the user's (or is gone).
 pub(crate) async fn append(
     tx: &mut Transaction<'_, Postgres>,
     conversation_id: Uuid,
-    row: NewRow<'_>,
-) -> Result<ChatMessage> {
-    let seq: i64 = sqlx::query_scalar(
-        "UPDATE conversations SET last_seq = last_seq + 1, updated_at = now() \
-         WHERE id = $1 RETURNING last_seq",
+    user: &UserId,
+    rows: &[NewRow<'_>],
+    queue: Option<&TurnJob>,
+) -> Result<Appended> {
+    let column = |f: fn(&NewRow<'_>) -> Option<String>| rows.iter().map(f).collect::<Vec<_>>();
+    let stored: Vec<AppendedRow> = sqlx::query_as(
+        "WITH bumped AS ( \
+            UPDATE conversations SET last_seq = last_seq + cardinality($3::uuid[]), updated_at = now() \
+            WHERE id = $1 AND user_id = $2 RETURNING last_seq), \
+         appended AS ( \
+            INSERT INTO messages (id, conversation_id, user_id, seq, role, content, status, \
+                reply_to, round, is_final, tool_calls, tool_call_id, tool_name, metadata, request_id, \
+                idempotency_key, completed_at) \
+            SELECT r.id, $1, $2, bumped.last_seq - cardinality($3::uuid[]) + r.n, r.role, r.content, \
+                r.status, r.reply_to, r.round, r.is_final, r.tool_calls, r.tool_call_id, r.tool_name, \
+                r.metadata, r.request_id, r.idempotency_key, \
+                CASE WHEN r.status = 'completed' THEN now() END \
+            FROM bumped, UNNEST($3::uuid[], $4::text[], $5::text[], $6::text[], $7::uuid[], $8::int4[], \
+                $9::bool[], $10::jsonb[], $11::text[], $12::text[], $13::jsonb[], $14::text[], $15::text[]) \
+                WITH ORDINALITY AS r(id, role, content, status, reply_to, round, is_final, tool_calls, \
+                    tool_call_id, tool_name, metadata, request_id, idempotency_key, n) \
+            ON CONFLICT DO NOTHING \
+            RETURNING id, conversation_id, seq, role, content, status, tool_calls, tool_call_id, \
+                tool_name, reply_to, is_final, metadata, error, idempotency_key, created_at), \
+         queued AS ( \
+            INSERT INTO outbox (message_id, payload, next_attempt_at) \
+            SELECT appended.id, $16, now() + interval '5 seconds' FROM appended \
+            WHERE $16::jsonb IS NOT NULL \
+            RETURNING id) \
+         SELECT appended.*, (SELECT id FROM queued) AS outbox_id FROM appended ORDER BY seq",
     )
     .bind(conversation_id)
-    .fetch_one(&mut **tx)
+    .bind(user)
+    .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.role.as_str()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.content).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.status.as_str()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.reply_to).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.round).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.is_final).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.tool_calls.clone()).collect::<Vec<_>>())
+    .bind(column(|r| r.tool_call_id.map(str::to_owned)))
+    .bind(column(|r| r.tool_name.map(str::to_owned)))
+    .bind(rows.iter().map(|r| r.metadata.clone()).collect::<Vec<_>>())
+    .bind(column(|r| r.request_id.map(str::to_owned)))
+    .bind(column(|r| r.idempotency_key.map(str::to_owned)))
+    .bind(queue.map(Json))
+    .fetch_all(&mut **tx)
     .await?;
-    let id = Uuid::now_v7();
-    let message = sqlx::query_as::<_, ChatMessage>(sqlx::AssertSqlSafe(format!(
-        "INSERT INTO messages (id, conversation_id, user_id, seq, role, content, status, \
-            reply_to, round, is_final, tool_calls, tool_call_id, tool_name, metadata, request_id, \
-            idempotency_key, completed_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
-            CASE WHEN $7 = 'completed' THEN now() END) \
-         RETURNING {MESSAGE_COLUMNS}"
-    )))
-    .bind(id)
-    .bind(conversation_id)
-    .bind(row.user)
-    .bind(seq)
-    .bind(row.role)
-    .bind(row.content)
-    .bind(row.status)
-    .bind(row.reply_to)
-    .bind(row.round)
-    .bind(row.is_final)
-    .bind(row.tool_calls.map(Json))
-    .bind(row.tool_call_id)
-    .bind(row.tool_name)
-    .bind(Json(row.metadata))
-    .bind(row.request_id)
-    .bind(row.idempotency_key)
-    .fetch_one(&mut **tx)
-    .await?;
-    Ok(message)
+    Ok(Appended {
+        outbox_id: stored.first().and_then(|r| r.outbox_id),
+        messages: stored.into_iter().map(|r| r.message).collect(),
+    })
+}
+
+/// What `append` stored.
+pub(crate) struct Appended {
+    pub messages: Vec<ChatMessage>,
+    /// The outbox record, when a turn was queued with the rows.
+    pub outbox_id: Option<i64>,
+}
+
+impl Appended {
+    /// Every row sent was stored (none lost a race for its unique key).
+    pub fn all(&self, rows: &[NewRow<'_>]) -> bool {
+        self.messages.len() == rows.len()
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct AppendedRow {
+    #[sqlx(flatten)]
+    message: ChatMessage,
+    outbox_id: Option<i64>,
 }
 
 /// The fields of a new message row; see `append`.
 pub(crate) struct NewRow<'a> {
-    pub user: &'a UserId,
+    pub id: Uuid,
     pub role: MessageRole,
     pub content: &'a str,
     pub status: MessageStatus,
@@ -127,9 +170,9 @@ pub(crate) struct NewRow<'a> {
 }
 
 impl<'a> NewRow<'a> {
-    pub(crate) fn new(user: &'a UserId, role: MessageRole, content: &'a str) -> Self {
+    pub(crate) fn new(role: MessageRole, content: &'a str) -> Self {
         Self {
-            user,
+            id: Uuid::now_v7(),
             role,
             content,
             status: MessageStatus::Completed,
@@ -151,10 +194,7 @@ impl<'a> NewRow<'a> {
 /// happens after commit (the caller, or the relay).
 ///
 /// Err(TooManyRequests) when `user` already sent `per_minute` messages in
-/// the last 60 s (a sliding window, counted in PostgreSQL so every replica
-/// agrees). The count is taken in the same transaction as the insert, under
-/// a per-user lock, so parallel posts are counted one after the other and a
-/// burst cannot slip past the limit (issue 10).
+/// the last 60 s (see `take_slot`).
 pub async fn post(
     work: &mut Work,
     user: &UserId,
@@ -162,19 +202,26 @@ pub async fn post(
     per_minute: u32,
 ) -> Result<Posted> {
     let tx = work.tx();
-    lock_posts(tx, user).await?;
-    // After the lock: a retry racing its original waits for it and finds it.
+    // Taking the slot locks the user's window: one user's posts go one
+    // after the other from here, so a retry racing its original waits for
+    // it and finds it below.
+    let slot = take_slot(tx, user, per_minute).await?;
     if let Some(key) = new.idempotency_key
         && let Some(job) = replay(tx, user, key, &new).await?
     {
+        // A replay is not a new post: it takes no slot, and is answered
+        // even when the window is full.
+        if slot.is_ok() {
+            give_back_slot(tx, user).await?;
+        }
         return Ok(Posted {
             job,
             outbox_id: None,
         });
     }
-    check_rate(tx, user, per_minute).await?;
-    let (conversation, new_conversation) = match new.conversation_id {
-        Some(id) => (super::conversations::get(&mut **tx, user, id).await?, false),
+    slot?;
+    let (conversation_id, created) = match new.conversation_id {
+        Some(id) => (id, None),
         None => {
             let conversation = sqlx::query_as::<_, Conversation>(
                 "INSERT INTO conversations (id, user_id, title) VALUES ($1, $2, $3) \
@@ -185,26 +232,32 @@ pub async fn post(
             .bind(title_from(new.text))
             .fetch_one(&mut **tx)
             .await?;
-            (conversation, true)
+            (conversation.id, Some(conversation))
         }
     };
-    let conversation_id = conversation.id;
-    let mut row = NewRow::new(user, MessageRole::User, new.text);
+    let mut row = NewRow::new(MessageRole::User, new.text);
     row.status = MessageStatus::Queued;
     row.request_id = new.request_id;
     row.idempotency_key = new.idempotency_key.map(IdempotencyKey::as_str);
-    let message = append(tx, conversation_id, row).await?;
-    let message_id = message.id;
+    // The message's id is made here, so the job naming it goes into the
+    // same statement as the message (its outbox record).
+    row.id = Uuid::now_v7();
     let job = TurnJob {
         v: TurnJob::VERSION,
-        message_id,
+        message_id: row.id,
         conversation_id,
         user_id: user.clone(),
         request_id: new.request_id.map(str::to_owned),
         deferrals: 0,
     };
-    let outbox_id = super::outbox::insert(tx, &job).await?;
-    if new_conversation {
+    let appended = append(tx, conversation_id, user, &[row], Some(&job)).await?;
+    let (Some(message), Some(outbox_id)) =
+        (appended.messages.into_iter().next(), appended.outbox_id)
+    else {
+        // Nothing stored: the conversation is not this user's.
+        return Err(super::conversations::not_found(conversation_id));
+    };
+    if let Some(conversation) = created {
         work.record(user, Event::ConversationCreated(conversation));
     }
     work.record(user, Event::MessageCreated(message));
@@ -247,49 +300,69 @@ async fn replay(
     }))
 }
 
-/// Serialises one user's posts: a transaction-scoped advisory lock, so the
-/// rate count and the Idempotency-Key lookup that follow see every post
-/// committed before. Not the users row: every writer locks a conversation
-/// row before the user row (events are stored last, at commit), and a post that
-/// locked the user row first could deadlock with a worker answering in the
-/// same conversation. Only posts take this lock, so it joins no cycle.
-async fn lock_posts(tx: &mut Transaction<'_, Postgres>, user: &UserId) -> Result<()> {
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('chat-post:' || $1, 0))")
-        .bind(user)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
-}
-
-/// The rate check of `post`, inside its transaction, under `lock_posts`.
-async fn check_rate(
+/// Takes one of `user`'s `per_minute` posts in the last 60 s (a sliding
+/// window, kept in PostgreSQL so every replica agrees): one statement, an
+/// upsert of the user's window row. Its row lock serialises one user's
+/// posts, and its condition is checked again on the newest row after that
+/// lock is granted, so parallel posts are counted one after the other and a
+/// burst cannot slip past the limit (issue 10). The window is its own table,
+/// not `messages` (deleting a conversation must not give its posts back) nor
+/// the users row (every writer locks a conversation row before the user row,
+/// and a post that locked the user row first could deadlock with a worker
+/// answering in the same conversation). clock_timestamp(), not now(): the
+/// statement may have waited for the lock. A rolled-back post takes no slot.
+///
+/// The inner Err is the refusal (TooManyRequests), the outer one a database error.
+async fn take_slot(
     tx: &mut Transaction<'_, Postgres>,
     user: &UserId,
     per_minute: u32,
-) -> Result<()> {
-    // clock_timestamp(), not now(): the transaction may have waited for the
-    // lock. chat_post_log (filled by a trigger on messages) and not messages:
-    // deleting a conversation must not give its posts back. Rows past the
-    // window are pruned here, so it holds at most a minute of posts per user.
-    let (count, oldest): (i64, Option<DateTime<Utc>>) = sqlx::query_as(
-        "WITH pruned AS (DELETE FROM chat_post_log \
-            WHERE user_id = $1 AND posted_at <= clock_timestamp() - interval '60 seconds') \
-         SELECT count(*), min(posted_at) FROM chat_post_log \
-         WHERE user_id = $1 AND posted_at > clock_timestamp() - interval '60 seconds'",
+) -> Result<Result<()>> {
+    let taken: Option<bool> = sqlx::query_scalar(
+        "INSERT INTO chat_post_windows AS w (user_id, posted) \
+         SELECT $1, ARRAY[clock_timestamp()] WHERE $2 > 0 \
+         ON CONFLICT (user_id) DO UPDATE \
+         SET posted = ARRAY(SELECT t FROM unnest(w.posted) t \
+                            WHERE t > clock_timestamp() - interval '60 seconds' ORDER BY t) \
+                      || clock_timestamp() \
+         WHERE (SELECT count(*) FROM unnest(w.posted) t \
+                WHERE t > clock_timestamp() - interval '60 seconds') < $2 \
+         RETURNING true",
+    )
+    .bind(user)
+    .bind(i64::from(per_minute))
+    .fetch_optional(&mut **tx)
+    .await?;
+    if taken.is_some() {
+        return Ok(Ok(()));
+    }
+    // Full: when the oldest post in the window leaves it.
+    let oldest: Option<DateTime<Utc>> = sqlx::query_scalar(
+        "SELECT min(t) FROM chat_post_windows, unnest(posted) t \
+         WHERE user_id = $1 AND t > clock_timestamp() - interval '60 seconds'",
     )
     .bind(user)
     .fetch_one(&mut **tx)
     .await?;
-    if count < i64::from(per_minute) {
-        return Ok(());
-    }
     let wait = oldest
         .map(|t| (t + chrono::Duration::seconds(60) - Utc::now()).num_milliseconds())
         .unwrap_or(1000)
         .max(1000);
-    Err(Error::TooManyRequests {
+    Ok(Err(Error::TooManyRequests {
         retry_after: Duration::from_millis(wait as u64 + 999),
-    })
+    }))
+}
+
+/// Undoes `take_slot` in the same transaction (the post was a replay): the
+/// newest time in the window is the one it added, under the row lock.
+async fn give_back_slot(tx: &mut Transaction<'_, Postgres>, user: &UserId) -> Result<()> {
+    sqlx::query(
+        "UPDATE chat_post_windows SET posted = posted[1:cardinality(posted) - 1] WHERE user_id = $1",
+    )
+    .bind(user)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 /// Messages of a conversation after `after` (a seq), oldest first.
@@ -346,6 +419,39 @@ impl TurnView {
     pub fn is_finished(&self) -> bool {
         self.status.is_finished()
     }
+
+    /// A turn just posted.
+    pub fn queued(conversation_id: Uuid, message_id: Uuid) -> Self {
+        Self {
+            conversation_id,
+            message_id,
+            status: MessageStatus::Queued,
+            response: None,
+            tool_calls: Vec::new(),
+            error: None,
+            metadata: None,
+        }
+    }
+}
+
+/// The finished turn that `event` (its `message.completed` or
+/// `message.failed`) ended: the answer from the event, the tool calls read.
+/// None for any other event.
+pub async fn ended_view(pool: &PgPool, event: &Event) -> Result<Option<TurnView>> {
+    let (status, ended) = match event {
+        Event::MessageCompleted(ended) => (MessageStatus::Completed, ended),
+        Event::MessageFailed(ended) => (MessageStatus::Failed, ended),
+        _ => return Ok(None),
+    };
+    Ok(Some(TurnView {
+        conversation_id: ended.conversation_id,
+        message_id: ended.message_id,
+        status,
+        response: Some(ended.message.content.clone()),
+        tool_calls: tool_calls_of(pool, ended.message_id).await?,
+        error: ended.reason.clone(),
+        metadata: Some(ended.message.metadata.0.clone()),
+    }))
 }
 
 /// The state of the turn started by user message `message_id`.

@@ -10,11 +10,16 @@
 //! time, in the order the messages were sent, however many workers compete.
 //!
 //! Exactly-once effects: every step is stored under a unique key before the
-//! next begins: the model's reply per (turn, round), each tool's effect
-//! together with its result per (turn, tool call id) in one transaction, the
-//! final answer per turn. A worker that resumes a turn (after a crash or an
-//! expired lease) replays stored steps instead of repeating them. Appends
-//! take the conversation's row lock, so "check, then insert" cannot race.
+//! next begins: a round (the model's tool-call reply per (turn, round), its
+//! calls' effects, and their results per (turn, tool call id)) in one
+//! transaction, the final answer per turn in another. A worker that resumes
+//! a turn (after a crash or an expired lease) replays stored steps instead
+//! of repeating them; one that finds its step's key taken by another worker
+//! rolls back, effects included.
+//!
+//! So the worker's part of a turn is the claim (one statement, with its
+//! event, the history and the stored steps), one transaction per round and
+//! one for the end (issue 20; docs/benchmarks.md, "Statements per chat turn").
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -28,7 +33,7 @@ use uuid::Uuid;
 use super::messages::{NewRow, append};
 use crate::domain::{MessageRole, MessageStatus, UserId};
 use crate::error::Result;
-use crate::events::{Event, MessageEnded, MessageProcessing, ToolCalled};
+use crate::events::{Event, MessageEnded, MessageProcessing, Stored, ToolCalled};
 use crate::llm::{Message, Reply, Role, ToolCall};
 use crate::queue::{Broker, TurnJob};
 use crate::tools;
@@ -50,11 +55,15 @@ pub struct Turn {
     pub lease_owner: String,
     /// When the user sent it (queue wait = claim time - this).
     pub created_at: chrono::DateTime<chrono::Utc>,
+    /// Earlier turns of the conversation for the model (see [`Claimed`]).
+    pub history: Vec<Message>,
+    /// What earlier attempts at this turn stored (empty on a first try).
+    pub progress: Progress,
 }
 
 #[derive(Debug)]
 pub enum Claim {
-    Claimed(Turn),
+    Claimed(Box<Turn>),
     /// Completed or failed already: nothing to do (a duplicate delivery).
     Finished,
     /// A live lease is held on this very turn: this delivery is a
@@ -85,6 +94,11 @@ macro_rules! idle_head {
 /// and the whole model allowance while others wait). `worker` names the
 /// claiming process in the lease owner (`<worker>.<claim id>`), so an
 /// operator, or the chaos bench, can tell which process holds a turn.
+///
+/// One statement: the claim, its `message.processing` event, and what the
+/// turn needs to start (the newest `history` turns of the conversation and
+/// this turn's stored steps), so a claim costs one round trip and no
+/// transaction of its own (issue 20).
 pub async fn claim(
     pool: &PgPool,
     live: &Arc<Broker>,
@@ -92,21 +106,19 @@ pub async fn claim(
     worker: &str,
     lease: Duration,
     per_user: i64,
+    history: i64,
 ) -> Result<Claim> {
     let owner = format!("{worker}.{}", Uuid::new_v4().simple());
-    let mut work = Work::begin(pool, live).await?;
-    let tx = work.tx();
-    type Claimed = (
-        Uuid,
-        UserId,
-        i64,
-        String,
-        i32,
-        Option<String>,
-        chrono::DateTime<chrono::Utc>,
-    );
-    let row: Option<Claimed> = sqlx::query_as(concat!(
-        "UPDATE messages m SET status = 'processing', lease_owner = $2, \
+    // The event as `Event` spells it; the statement fills in the two fields
+    // only it knows (checked in `claimed_event`).
+    let template = Event::MessageProcessing(MessageProcessing {
+        message_id,
+        conversation_id: Uuid::nil(),
+        attempt: 0,
+    });
+    let row: Option<ClaimedRow> = sqlx::query_as(concat!(
+        "WITH claimed AS ( \
+            UPDATE messages m SET status = 'processing', lease_owner = $2, \
                 lease_until = now() + $3, attempts = attempts + 1, updated_at = now() \
              WHERE m.id = $1 AND m.role = 'user' AND m.status IN ('queued', 'processing') \
                AND ",
@@ -114,37 +126,68 @@ pub async fn claim(
         " AND (SELECT count(*) FROM messages p \
                 WHERE p.user_id = m.user_id AND p.role = 'user' AND p.status = 'processing' \
                   AND p.id <> m.id AND p.lease_until > now()) < $4 \
-             RETURNING conversation_id, user_id, seq, content, attempts, request_id, created_at"
+             RETURNING m.id, m.conversation_id, m.user_id, m.seq, m.content, m.attempts, \
+                m.request_id, m.created_at), \
+         bumped AS ( \
+            UPDATE users u SET last_event_seq = u.last_event_seq + 1 FROM claimed \
+            WHERE u.id = claimed.user_id RETURNING u.last_event_seq), \
+         stored AS ( \
+            INSERT INTO events (user_id, seq, type, conversation_id, data) \
+            SELECT claimed.user_id, bumped.last_event_seq, $5, claimed.conversation_id, \
+                $6::jsonb || jsonb_build_object('conversation_id', claimed.conversation_id, \
+                    'attempt', claimed.attempts) \
+            FROM claimed, bumped \
+            RETURNING seq, type, conversation_id, data, created_at) \
+         SELECT c.conversation_id, c.user_id, c.seq, c.content, c.attempts, c.request_id, \
+            c.created_at, s.seq AS event_seq, s.type AS event_type, s.data AS event_data, \
+            s.created_at AS event_created_at, \
+            (SELECT COALESCE(jsonb_agg(jsonb_build_array(h.role, h.content, h.metadata) \
+                    ORDER BY h.turn_seq, h.is_final), '[]') \
+             FROM (SELECT m.role, m.content, m.metadata, COALESCE(u.seq, m.seq) AS turn_seq, m.is_final \
+                   FROM messages m LEFT JOIN messages u ON u.id = m.reply_to \
+                   WHERE m.conversation_id = c.conversation_id \
+                     AND ((m.role = 'user' AND m.seq < c.seq) OR (m.is_final AND u.seq < c.seq)) \
+                   ORDER BY turn_seq DESC, m.is_final DESC LIMIT $7) h) AS history, \
+            (SELECT COALESCE(jsonb_agg(jsonb_build_array(t.role, t.content, t.tool_calls, t.tool_call_id) \
+                    ORDER BY t.seq), '[]') \
+             FROM messages t WHERE t.reply_to = c.id AND NOT t.is_final) AS steps \
+         FROM claimed c, stored s"
     ))
     .bind(message_id)
     .bind(&owner)
     .bind(lease)
     .bind(per_user)
-    .fetch_optional(&mut **tx)
+    .bind(template.kind())
+    .bind(template.data())
+    .bind(history)
+    .fetch_optional(pool)
     .await?;
-    if let Some((conversation_id, user_id, seq, content, attempts, request_id, created_at)) = row {
-        work.record(
-            &user_id,
-            Event::MessageProcessing(MessageProcessing {
-                message_id,
-                conversation_id,
-                attempt: attempts,
-            }),
-        );
-        work.commit().await?;
-        return Ok(Claim::Claimed(Turn {
+    if let Some(row) = row {
+        let stored = claimed_event(&row, message_id);
+        live.notify(&row.user_id, std::slice::from_ref(&stored))
+            .await;
+        return Ok(Claim::Claimed(Box::new(Turn {
             message_id,
-            conversation_id,
-            user_id,
-            seq,
-            content,
-            attempts,
-            request_id,
+            conversation_id: row.conversation_id,
+            user_id: row.user_id,
+            seq: row.seq,
+            content: row.content,
+            attempts: row.attempts,
+            request_id: row.request_id,
             lease_owner: owner,
-            created_at,
-        }));
+            created_at: row.created_at,
+            history: row
+                .history
+                .0
+                .into_iter()
+                .map(|(role, content, metadata)| match role {
+                    MessageRole::User => Message::user(content),
+                    _ => Message::assistant(in_history(content, &metadata)),
+                })
+                .collect(),
+            progress: Progress::from_steps(row.steps.0),
+        })));
     }
-    drop(work);
     let status: Option<(MessageStatus, bool)> = sqlx::query_as(
         "SELECT status, COALESCE(lease_until > now(), false) FROM messages \
          WHERE id = $1 AND role = 'user'",
@@ -158,6 +201,52 @@ pub async fn claim(
         Some((_, true)) => Claim::Running,
         Some((_, false)) => Claim::Blocked,
     })
+}
+
+/// What the claim statement returns.
+#[derive(sqlx::FromRow)]
+struct ClaimedRow {
+    conversation_id: Uuid,
+    user_id: UserId,
+    seq: i64,
+    content: String,
+    attempts: i32,
+    request_id: Option<String>,
+    created_at: chrono::DateTime<chrono::Utc>,
+    event_seq: i64,
+    event_type: String,
+    event_data: Json<Value>,
+    event_created_at: chrono::DateTime<chrono::Utc>,
+    /// `[role, content, metadata]`, oldest first.
+    history: Json<Vec<(MessageRole, String, Value)>>,
+    /// `[role, content, tool_calls, tool_call_id]`, in order.
+    steps: Json<Vec<Step>>,
+}
+
+/// The claim's `message.processing` as stored. The statement wrote part of
+/// it; in debug builds (every test) it is checked to be exactly the event
+/// `Event` makes.
+fn claimed_event(row: &ClaimedRow, message_id: Uuid) -> Stored {
+    let stored = Stored {
+        seq: row.event_seq,
+        kind: row.event_type.clone(),
+        conversation_id: Some(row.conversation_id),
+        data: row.event_data.clone(),
+        created_at: row.event_created_at,
+    };
+    debug_assert_eq!(
+        stored.event().map(|e| e.data()),
+        Some(
+            Event::MessageProcessing(MessageProcessing {
+                message_id,
+                conversation_id: row.conversation_id,
+                attempt: row.attempts,
+            })
+            .data()
+        ),
+        "the claim stored a message.processing unlike the event's own"
+    );
+    stored
 }
 
 /// Where one held lease stands after a heartbeat.
@@ -271,33 +360,6 @@ pub async fn release(pool: &PgPool, turn: &Turn) -> Result<()> {
     Ok(())
 }
 
-/// Earlier turns of the conversation for the model: user messages and final
-/// answers (not intermediate tool traffic), the newest `limit`, oldest first.
-/// Answers the worker wrote itself (see [`in_history`]) go in as one line.
-pub async fn history(pool: &PgPool, turn: &Turn, limit: i64) -> Result<Vec<Message>> {
-    let rows: Vec<(MessageRole, String, Value)> = sqlx::query_as(
-        "SELECT role, content, metadata FROM ( \
-            SELECT m.role, m.content, m.metadata, COALESCE(u.seq, m.seq) AS turn_seq, m.is_final \
-            FROM messages m LEFT JOIN messages u ON u.id = m.reply_to \
-            WHERE m.conversation_id = $1 \
-              AND ((m.role = 'user' AND m.seq < $2) OR (m.is_final AND u.seq < $2)) \
-            ORDER BY turn_seq DESC, m.is_final DESC LIMIT $3) h \
-         ORDER BY turn_seq, is_final",
-    )
-    .bind(turn.conversation_id)
-    .bind(turn.seq)
-    .bind(limit)
-    .fetch_all(pool)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(role, content, metadata)| match role {
-            MessageRole::User => Message::user(content),
-            _ => Message::assistant(in_history(content, &metadata)),
-        })
-        .collect())
-}
-
 /// An answer as later requests show it to the model. A failure notice, a
 /// tool-round wrap-up or an answer cut at the output limit was not the
 /// model's answer: fed back verbatim, small models copy its form (a run on
@@ -318,13 +380,30 @@ fn in_history(content: String, metadata: &Value) -> String {
 
 /// What this turn has stored so far: the model's tool-call rounds, in
 /// order, and the results recorded per tool call id.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Progress {
     pub rounds: Vec<(String, Vec<ToolCall>)>,
     pub results: HashMap<String, String>,
 }
 
+/// A stored step of a turn: role, content, tool calls, tool call id.
+type Step = (MessageRole, String, Option<Vec<ToolCall>>, Option<String>);
+
 impl Progress {
+    fn from_steps(steps: Vec<Step>) -> Self {
+        let mut progress = Self::default();
+        for (role, content, calls, call_id) in steps {
+            match (role, calls, call_id) {
+                (MessageRole::Assistant, Some(calls), _) => progress.rounds.push((content, calls)),
+                (MessageRole::Tool, _, Some(id)) => {
+                    progress.results.insert(id, content);
+                }
+                _ => {}
+            }
+        }
+        progress
+    }
+
     /// This turn's part of the model's context: each round followed by its results.
     pub fn messages(&self) -> Vec<Message> {
         let mut out = Vec::new();
@@ -355,125 +434,114 @@ impl Progress {
     }
 }
 
+/// What this turn has stored so far, read anew (after another worker
+/// stored a round this one was running).
 pub async fn progress(pool: &PgPool, turn: &Turn) -> Result<Progress> {
-    /// role, content, tool_calls, tool_call_id
-    type StepRow = (
-        MessageRole,
-        String,
-        Option<Json<Vec<ToolCall>>>,
-        Option<String>,
-    );
-    let rows: Vec<StepRow> = sqlx::query_as(
-        "SELECT role, content, tool_calls, tool_call_id FROM messages \
-         WHERE reply_to = $1 AND NOT is_final ORDER BY seq",
+    let steps: Json<Vec<Step>> = sqlx::query_scalar(
+        "SELECT COALESCE(jsonb_agg(jsonb_build_array(role, content, tool_calls, tool_call_id) \
+            ORDER BY seq), '[]') FROM messages WHERE reply_to = $1 AND NOT is_final",
     )
     .bind(turn.message_id)
-    .fetch_all(pool)
+    .fetch_one(pool)
     .await?;
-    let mut progress = Progress::default();
-    for (role, content, calls, call_id) in rows {
-        match (role, calls, call_id) {
-            (MessageRole::Assistant, Some(Json(calls)), _) => {
-                progress.rounds.push((content, calls))
-            }
-            (MessageRole::Tool, _, Some(id)) => {
-                progress.results.insert(id, content);
-            }
-            _ => {}
-        }
-    }
-    Ok(progress)
+    Ok(Progress::from_steps(steps.0))
 }
 
-/// Locks the conversation row: every append to it serialises behind this.
-async fn lock_conversation(tx: &mut Transaction<'_, Postgres>, turn: &Turn) -> Result<()> {
-    sqlx::query("SELECT 1 FROM conversations WHERE id = $1 FOR UPDATE")
-        .bind(turn.conversation_id)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
+/// A tool-call reply of the model, to store with its calls' results.
+pub struct NewRound<'a> {
+    pub round: i32,
+    pub reply: &'a Reply,
+    pub metadata: Value,
 }
 
-/// Stores the model's tool-call reply for `round` and returns the calls to
-/// run: ours, or those of a worker that stored this round first (its calls
-/// win, so two workers never run two different sets of calls).
-pub async fn record_round(
-    pool: &PgPool,
-    turn: &Turn,
-    round: i32,
-    reply: &Reply,
-    metadata: Value,
-) -> Result<Vec<ToolCall>> {
-    let mut tx = pool.begin().await?;
-    lock_conversation(&mut tx, turn).await?;
-    let stored: Option<Json<Vec<ToolCall>>> =
-        sqlx::query_scalar("SELECT tool_calls FROM messages WHERE reply_to = $1 AND round = $2")
-            .bind(turn.message_id)
-            .bind(round)
-            .fetch_optional(&mut *tx)
-            .await?
-            .flatten();
-    if let Some(Json(calls)) = stored {
-        return Ok(calls);
-    }
-    let content = reply.content.clone().unwrap_or_default();
-    let mut row = NewRow::new(&turn.user_id, MessageRole::Assistant, &content);
-    row.reply_to = Some(turn.message_id);
-    row.round = Some(round);
-    row.tool_calls = Some(serde_json::to_value(&reply.tool_calls).unwrap_or(Value::Array(vec![])));
-    row.metadata = metadata;
-    append(&mut tx, turn.conversation_id, row).await?;
-    tx.commit().await?;
-    Ok(reply.tool_calls.clone())
+/// How running a round went.
+#[derive(Debug)]
+pub enum Ran {
+    /// Stored with these results (tool call id, result), in call order.
+    Stored(Vec<(String, String)>),
+    /// Another worker stored this round (or these results) first: its
+    /// effects stand, ours were rolled back. Read the progress anew.
+    Taken,
 }
 
-/// Runs one tool call exactly once: its effect and its recorded result
-/// commit together; a call already recorded returns the stored result.
-/// After the commit the user's live streams are woken (the task change and
-/// `tool.called` are theirs to read).
-pub async fn run_tool(
+/// Runs `calls` and stores them, with their results and (for a new round)
+/// the model's reply that asked for them, in one transaction: each call's
+/// effect happens exactly once, however often the turn is resumed, because
+/// it commits only together with its recorded result, and a worker that
+/// finds the round or a result already stored (a unique key) rolls back.
+/// `round` is None for calls of a stored round that have no results yet (a
+/// turn begun by a build that stored rounds on their own).
+pub async fn run_round(
     pool: &PgPool,
     live: &Arc<Broker>,
     turn: &Turn,
-    call: &ToolCall,
-) -> Result<String> {
+    round: Option<NewRound<'_>>,
+    calls: &[ToolCall],
+) -> Result<Ran> {
     let mut work = Work::begin(pool, live).await?;
-    lock_conversation(work.tx(), turn).await?;
-    let stored: Option<String> = sqlx::query_scalar(
-        "SELECT content FROM messages WHERE reply_to = $1 AND role = 'tool' AND tool_call_id = $2",
-    )
-    .bind(turn.message_id)
-    .bind(&call.id)
-    .fetch_optional(work.conn())
-    .await?;
-    if let Some(result) = stored {
-        return Ok(result);
+    let mut results = Vec::with_capacity(calls.len());
+    for call in calls {
+        results.push(tools::execute(&mut work, &turn.user_id, &call.name, &call.arguments).await?);
     }
-    let result = tools::execute(&mut work, &turn.user_id, &call.name, &call.arguments).await?;
-    let text = result.to_string();
-    let mut row = NewRow::new(&turn.user_id, MessageRole::Tool, &text);
-    row.reply_to = Some(turn.message_id);
-    row.tool_call_id = Some(&call.id);
-    row.tool_name = Some(&call.name);
-    append(work.tx(), turn.conversation_id, row).await?;
-    let arguments = serde_json::from_str::<Value>(&call.arguments)
-        .unwrap_or_else(|_| Value::String(call.arguments.clone()));
-    work.record(
-        &turn.user_id,
-        Event::ToolCalled(ToolCalled {
-            message_id: turn.message_id,
-            conversation_id: turn.conversation_id,
-            tool_call_id: call.id.clone(),
-            name: call.name.clone(),
-            arguments,
-            result,
-        }),
-    );
+    let texts: Vec<String> = results.iter().map(Value::to_string).collect();
+    let mut rows = Vec::with_capacity(calls.len() + 1);
+    if let Some(round) = &round {
+        let mut row = NewRow::new(
+            MessageRole::Assistant,
+            round.reply.content.as_deref().unwrap_or_default(),
+        );
+        row.reply_to = Some(turn.message_id);
+        row.round = Some(round.round);
+        row.tool_calls =
+            Some(serde_json::to_value(&round.reply.tool_calls).unwrap_or(Value::Array(vec![])));
+        row.metadata = round.metadata.clone();
+        rows.push(row);
+    }
+    for (call, text) in calls.iter().zip(&texts) {
+        let mut row = NewRow::new(MessageRole::Tool, text);
+        row.reply_to = Some(turn.message_id);
+        row.tool_call_id = Some(&call.id);
+        row.tool_name = Some(&call.name);
+        rows.push(row);
+    }
+    let appended = append(work.tx(), turn.conversation_id, &turn.user_id, &rows, None).await?;
+    if !appended.all(&rows) {
+        // Dropping the work rolls back our calls' effects.
+        return Ok(Ran::Taken);
+    }
+    for (call, result) in calls.iter().zip(results) {
+        let arguments = serde_json::from_str::<Value>(&call.arguments)
+            .unwrap_or_else(|_| Value::String(call.arguments.clone()));
+        work.record(
+            &turn.user_id,
+            Event::ToolCalled(ToolCalled {
+                message_id: turn.message_id,
+                conversation_id: turn.conversation_id,
+                tool_call_id: call.id.clone(),
+                name: call.name.clone(),
+                arguments,
+                result,
+            }),
+        );
+    }
     work.commit().await?;
-    Ok(text)
+    Ok(Ran::Stored(
+        calls.iter().map(|c| c.id.clone()).zip(texts).collect(),
+    ))
 }
 
-/// Stores the final answer and completes the user message, together. False
+/// A turn this worker ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ended {
+    /// The conversation's oldest unfinished user message sent before this
+    /// turn ended, if any: one whose delivery found this turn running and
+    /// was parked, to answer now rather than when it comes back. A message
+    /// sent after it has its own delivery on the way and is left to it
+    /// (claiming it here as well only made that delivery a duplicate, issue 24).
+    pub next: Option<Uuid>,
+}
+
+/// Stores the final answer and completes the user message, together. None
 /// when the turn had already ended (another worker got there first).
 pub async fn finish(
     pool: &PgPool,
@@ -481,8 +549,9 @@ pub async fn finish(
     turn: &Turn,
     text: &str,
     metadata: Value,
-) -> Result<bool> {
-    end(pool, live, turn.message_id, text, metadata, None).await
+) -> Result<Option<Ended>> {
+    let to = (turn.message_id, turn.conversation_id, turn.user_id.clone());
+    end(pool, live, to, text, metadata, None).await
 }
 
 /// Ends the turn as failed, with an assistant message that says so in plain
@@ -492,12 +561,22 @@ pub async fn fail(
     live: &Arc<Broker>,
     message_id: Uuid,
     reason: &str,
-) -> Result<bool> {
+) -> Result<Option<Ended>> {
+    let found: Option<(Uuid, UserId)> = sqlx::query_as(
+        "SELECT conversation_id, user_id FROM messages WHERE id = $1 AND role = 'user'",
+    )
+    .bind(message_id)
+    .fetch_optional(pool)
+    .await?;
+    let Some((conversation_id, user)) = found else {
+        return Ok(None);
+    };
     let text = format!("Sorry, I couldn't answer that message: {reason}. Please try again.");
+    let to = (message_id, conversation_id, user);
     end(
         pool,
         live,
-        message_id,
+        to,
         &text,
         json!({ "failed": true }),
         Some(reason),
@@ -505,44 +584,38 @@ pub async fn fail(
     .await
 }
 
+/// Appends the final answer (under the conversation's row lock, and unique
+/// per turn: a second end stores nothing and rolls back) and completes the
+/// user message, in one transaction.
 async fn end(
     pool: &PgPool,
     live: &Arc<Broker>,
-    message_id: Uuid,
+    (message_id, conversation_id, user): (Uuid, Uuid, UserId),
     text: &str,
     metadata: Value,
     error: Option<&str>,
-) -> Result<bool> {
+) -> Result<Option<Ended>> {
     let mut work = Work::begin(pool, live).await?;
-    let tx = work.tx();
-    let found: Option<(Uuid, UserId)> = sqlx::query_as(
-        "SELECT c.id, m.user_id FROM messages m JOIN conversations c ON c.id = m.conversation_id \
-         WHERE m.id = $1 AND m.role = 'user' FOR UPDATE OF c",
-    )
-    .bind(message_id)
-    .fetch_optional(&mut **tx)
-    .await?;
-    let Some((conversation_id, user)) = found else {
-        return Ok(false);
-    };
-    let ended: bool =
-        sqlx::query_scalar("SELECT status IN ('completed', 'failed') FROM messages WHERE id = $1")
-            .bind(message_id)
-            .fetch_one(&mut **tx)
-            .await?;
-    if ended {
-        return Ok(false);
-    }
-    let mut row = NewRow::new(&user, MessageRole::Assistant, text);
+    let mut row = NewRow::new(MessageRole::Assistant, text);
     row.reply_to = Some(message_id);
     row.is_final = true;
     row.metadata = metadata;
-    let answer = append(tx, conversation_id, row).await?;
-    sqlx::query(
+    let Some(answer) = append(work.tx(), conversation_id, &user, &[row], None)
+        .await?
+        .messages
+        .pop()
+    else {
+        // Answered already, or the conversation is gone.
+        return Ok(None);
+    };
+    let next: Option<Option<Uuid>> = sqlx::query_scalar(
         // The owner stays: the claim that ended the turn is on record, and
         // its heartbeat can tell "finished" from "lost" (renew_all).
         "UPDATE messages SET status = $2, error = $3, completed_at = now(), updated_at = now(), \
-            lease_until = NULL WHERE id = $1",
+            lease_until = NULL WHERE id = $1 AND status IN ('queued', 'processing') \
+         RETURNING (SELECT n.id FROM messages n WHERE n.conversation_id = $4 AND n.role = 'user' \
+            AND n.status IN ('queued', 'processing') AND n.id <> $1 AND n.created_at < now() \
+            ORDER BY n.seq LIMIT 1)",
     )
     .bind(message_id)
     .bind(if error.is_some() {
@@ -551,8 +624,13 @@ async fn end(
         MessageStatus::Completed
     })
     .bind(error)
-    .execute(&mut **tx)
+    .bind(conversation_id)
+    .fetch_optional(work.conn())
     .await?;
+    let Some(next) = next else {
+        // Ended by a path that stored no answer: keep it as it was.
+        return Ok(None);
+    };
     let ended = MessageEnded {
         message_id,
         conversation_id,
@@ -567,29 +645,7 @@ async fn end(
         },
     );
     work.commit().await?;
-    Ok(true)
-}
-
-/// The conversation's oldest unfinished user message that was sent before
-/// `ended` (a turn just finished) was answered: one whose delivery found
-/// that turn running and was parked. A message sent after it has its own
-/// delivery on the way and is left to it; claiming it here as well only made
-/// that delivery a duplicate (issue 24).
-pub async fn next_in_conversation(
-    pool: &PgPool,
-    conversation_id: Uuid,
-    ended: Uuid,
-) -> Result<Option<Uuid>> {
-    Ok(sqlx::query_scalar(
-        "SELECT id FROM messages WHERE conversation_id = $1 AND role = 'user' \
-           AND status IN ('queued', 'processing') \
-           AND created_at < (SELECT completed_at FROM messages WHERE id = $2) \
-         ORDER BY seq LIMIT 1",
-    )
-    .bind(conversation_id)
-    .bind(ended)
-    .fetch_optional(pool)
-    .await?)
+    Ok(Some(Ended { next }))
 }
 
 /// For a turn RabbitMQ gave up on: Some(true) when it is its conversation's

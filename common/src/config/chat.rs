@@ -26,7 +26,7 @@ impl Chat {
         r.section("chat");
         let rate_limit_per_minute = r.var(
             "CHAT_RATE_LIMIT_PER_MINUTE",
-            "Chat messages one user may send per minute (sliding window, shared by all API replicas); then 429 with `Retry-After`. Counted in the transaction that stores the message, under a per-user advisory lock, so a parallel burst gets exactly this many through.",
+            "Chat messages one user may send per minute (sliding window, shared by all API replicas); then 429 with `Retry-After`. Counted in the transaction that stores the message, under a per-user row lock, so a parallel burst gets exactly this many through.",
         ).positive(30u32);
         let history_limit = r
             .var(

@@ -20,9 +20,9 @@ use super::TurnJob;
 use super::topology::{RetryDelay, TURNS_KEY, Topology};
 use crate::config::{Secret, broker_addresses as addresses, redact_url};
 use crate::domain::UserId;
-use crate::events::Event;
+use crate::events::{Event, Stored};
 use crate::metric;
-use serde_json::{Value, json};
+use serde_json::json;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {
@@ -63,6 +63,9 @@ pub struct Broker {
 
 const CONFIRM_TIMEOUT: Duration = Duration::from_secs(10);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
+/// A live notice carries its events up to this size (JSON bytes); larger
+/// ones (a long task list in a tool result) are read by the instances.
+const NOTICE_CARRIES_UP_TO: usize = 64 * 1024;
 
 impl Broker {
     pub fn new(url: Secret, topology: Topology) -> Arc<Self> {
@@ -271,19 +274,39 @@ impl Broker {
         .await
     }
 
-    /// Tells every API instance with subscribers of `user` that new durable
-    /// events are committed. Best effort: never fails the caller. Only a
-    /// unit of work (`work::Work`) calls it, after its commit.
-    pub(crate) async fn notify(&self, user: &UserId) {
-        self.publish_live(user, &json!({ "user_id": user, "type": "notice" }))
-            .await;
+    /// Tells every API instance with subscribers of `user` that `events`
+    /// are committed, carrying them (unless large: then the instances read
+    /// them). Best effort: never fails the caller; a lost notice is made up
+    /// by the hub's sweep. Only a unit of work (`work::Work`) and the claim
+    /// of a turn call it, after their commit.
+    pub(crate) async fn notify(&self, user: &UserId, events: &[Stored]) {
+        #[derive(serde::Serialize)]
+        struct Notice<'a> {
+            user_id: &'a UserId,
+            r#type: &'static str,
+            events: Option<&'a [Stored]>,
+        }
+        let mut notice = Notice {
+            user_id: user,
+            r#type: "notice",
+            events: Some(events),
+        };
+        let mut body = serde_json::to_string(&notice).unwrap_or_default();
+        if body.len() > NOTICE_CARRIES_UP_TO {
+            notice.events = None;
+            body = serde_json::to_string(&notice).unwrap_or_default();
+        }
+        self.publish_live(user, body).await;
     }
 
     /// Tells the instances with live streams of `user` that a token of theirs
     /// was revoked: each stream checks its own (no event is stored).
     pub async fn notify_sessions(&self, user: &UserId) {
-        self.publish_live(user, &json!({ "user_id": user, "type": "sessions" }))
-            .await;
+        self.publish_live(
+            user,
+            json!({ "user_id": user, "type": "sessions" }).to_string(),
+        )
+        .await;
     }
 
     /// A transient event (`message.delta`, `message.queued`): not stored,
@@ -296,17 +319,16 @@ impl Broker {
         );
         self.publish_live(
             user,
-            &json!({ "user_id": user, "type": event.kind(), "data": event.data() }),
+            json!({ "user_id": user, "type": event.kind(), "data": event.data() }).to_string(),
         )
         .await;
     }
 
-    async fn publish_live(&self, user: &UserId, payload: &Value) {
+    async fn publish_live(&self, user: &UserId, body: String) {
         let channel = match &*self.link.read().await {
             Some(link) if self.is_connected() => link.notifier.clone(),
             _ => return,
         };
-        let body = payload.to_string();
         let sent = channel
             .basic_publish(
                 self.topology.events_exchange().into(),

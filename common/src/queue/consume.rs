@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use super::{Broker, RetryDelay, Topology, TurnJob};
 use crate::domain::UserId;
-use crate::events::Event;
+use crate::events::{Event, Stored};
 
 /// What RabbitMQ (or the connection to it) refused.
 #[derive(Debug, thiserror::Error)]
@@ -171,8 +171,9 @@ pub struct LiveQueue {
 
 /// A live message for one user.
 pub enum LiveMessage {
-    /// New durable events are stored for the user: read them.
-    Notice(UserId),
+    /// New durable events are stored for the user: these (consecutive, in
+    /// order), or, when None, too many to carry: read them.
+    Notice(UserId, Option<Vec<Stored>>),
     /// A token of the user was revoked: streams check theirs.
     Sessions(UserId),
     /// A transient event, delivered as it is.
@@ -275,13 +276,19 @@ impl LiveStream {
 impl LiveMessage {
     /// The body `Broker::notify`, `notify_sessions` and `publish_transient` send.
     fn decode(body: &[u8]) -> Option<Self> {
-        let msg = serde_json::from_slice::<Value>(body).ok()?;
+        let mut msg = serde_json::from_slice::<Value>(body).ok()?;
         let user = UserId::parse(msg["user_id"].as_str()?).ok()?;
-        Some(match msg["type"].as_str() {
-            Some("notice") | None => Self::Notice(user),
+        let kind = msg["type"].as_str().map(str::to_owned);
+        Some(match kind.as_deref() {
+            Some("notice") | None => Self::Notice(
+                user,
+                serde_json::from_value::<Option<Vec<Stored>>>(msg["events"].take())
+                    .ok()
+                    .flatten(),
+            ),
             Some("sessions") => Self::Sessions(user),
             Some(kind) => {
-                let event = Event::from_parts(kind, msg["data"].clone())?;
+                let event = Event::from_parts(kind, msg["data"].take())?;
                 if event.is_durable() {
                     return None;
                 }

@@ -264,7 +264,7 @@ pub async fn execute(
         Err(problem) => Output::from_result(Err(Error::invalid("arguments", problem)))?,
         // The model is not offered a key (see `Tool::client_parameters`);
         // one it sends anyway is dropped, as the turn's own record of the
-        // call (`chat::turns::run_tool`) already runs it once.
+        // call (`chat::turns::run_round`) already runs it once.
         Ok(args) => Output::from_result(tool.run(work, user, args.without(IDEMPOTENCY_KEY)).await)?,
     };
     Ok(output.into_json())

@@ -248,11 +248,12 @@ async fn claim_for(
         leases.worker(),
         Duration::from_secs(5),
         2,
+        20,
     )
     .await
     .unwrap()
     {
-        Claim::Claimed(turn) => turn,
+        Claim::Claimed(turn) => *turn,
         other => panic!("could not claim the turn: {other:?}"),
     }
 }
@@ -378,6 +379,7 @@ async fn a_turn_answered_under_its_lease_is_never_taken_for_lost() {
         turns::finish(&app.pool, &app.broker(), &turn, "Done.", json!({}))
             .await
             .unwrap()
+            .is_some()
     );
     assert_eq!(
         state().await,
@@ -433,6 +435,7 @@ async fn a_turn_answered_under_its_lease_is_never_taken_for_lost() {
         turns::finish(&app.pool, &app.broker(), &turn, "Done.", json!({}))
             .await
             .unwrap()
+            .is_some()
     );
     let beats = leases.interval() * 5; // past the first lease, too
     assert!(
