@@ -45,7 +45,8 @@ for up in migrations/*.up.sql; do
 done
 
 # The macros do not tell cargo which database or files they read, so an
-# unchanged crate would not expand again: touch every source of ours.
+# unchanged crate would not expand again: touch every source of ours. A
+# compile error stops the script with .sqlx/ partly written: fix, run again.
 rm -f .sqlx/query-*.json
 mkdir -p .sqlx
 find api worker common assistant bench testkit mock-openai -name '*.rs' -exec touch {} +
