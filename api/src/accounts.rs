@@ -7,7 +7,7 @@ use sqlx::PgPool;
 use todo_common::domain::{DisplayName, Email, UserId};
 use todo_common::error::Result;
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct User {
     pub id: UserId,
     pub email: Option<String>,
@@ -23,14 +23,16 @@ pub async fn create(
     name: Option<&DisplayName>,
     password_hash: &str,
 ) -> Result<User> {
-    Ok(sqlx::query_as::<_, User>(
-        "INSERT INTO users (id, email, name, password_hash) VALUES ($1, $2, $3, $4) \
-         RETURNING id, email, name, created_at",
+    let id = UserId::generate();
+    Ok(sqlx::query_as!(
+        User,
+        r#"INSERT INTO users (id, email, name, password_hash) VALUES ($1, $2, $3, $4)
+         RETURNING id AS "id: UserId", email, name, created_at"#,
+        id.as_str(),
+        email.as_str(),
+        name.map(DisplayName::as_str),
+        password_hash,
     )
-    .bind(UserId::generate())
-    .bind(email.as_str())
-    .bind(name.map(DisplayName::as_str))
-    .bind(password_hash)
     .fetch_one(pool)
     .await?)
 }
@@ -41,28 +43,32 @@ pub async fn find_for_login(
     pool: &PgPool,
     email: &Email,
 ) -> Result<Option<(User, Option<String>)>> {
-    #[derive(sqlx::FromRow)]
-    struct Row {
-        #[sqlx(flatten)]
-        user: User,
-        password_hash: Option<String>,
-    }
-    let row = sqlx::query_as::<_, Row>(
-        "SELECT id, email, name, created_at, password_hash FROM users WHERE lower(email) = $1",
+    let row = sqlx::query!(
+        r#"SELECT id AS "id: UserId", email, name, created_at, password_hash
+         FROM users WHERE lower(email) = $1"#,
+        email.as_str(),
     )
-    .bind(email.as_str())
     .fetch_optional(pool)
     .await?;
-    Ok(row.map(|r| (r.user, r.password_hash)))
+    Ok(row.map(|r| {
+        let user = User {
+            id: r.id,
+            email: r.email,
+            name: r.name,
+            created_at: r.created_at,
+        };
+        (user, r.password_hash)
+    }))
 }
 
 pub async fn find(pool: &PgPool, id: &UserId) -> Result<Option<User>> {
-    Ok(
-        sqlx::query_as::<_, User>("SELECT id, email, name, created_at FROM users WHERE id = $1")
-            .bind(id)
-            .fetch_optional(pool)
-            .await?,
+    Ok(sqlx::query_as!(
+        User,
+        r#"SELECT id AS "id: UserId", email, name, created_at FROM users WHERE id = $1"#,
+        id.as_str(),
     )
+    .fetch_optional(pool)
+    .await?)
 }
 
 /// Makes sure a user known only from an external token (Better Auth) has a
@@ -78,21 +84,23 @@ pub async fn ensure_exists(
     let name = name.and_then(|n| DisplayName::parse(n).ok().flatten());
     // ON CONFLICT without a target also swallows an email clash; the second
     // statement then creates the row without the email.
-    let inserted = sqlx::query(
+    let inserted = sqlx::query!(
         "INSERT INTO users (id, email, name) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+        id.as_str(),
+        email.as_ref().map(Email::as_str),
+        name.as_ref().map(DisplayName::as_str),
     )
-    .bind(id)
-    .bind(email.as_ref().map(Email::as_str))
-    .bind(name.as_ref().map(DisplayName::as_str))
     .execute(pool)
     .await?
     .rows_affected();
     if inserted == 0 && email.is_some() {
-        sqlx::query("INSERT INTO users (id, name) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING")
-            .bind(id)
-            .bind(name.as_ref().map(DisplayName::as_str))
-            .execute(pool)
-            .await?;
+        sqlx::query!(
+            "INSERT INTO users (id, name) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING",
+            id.as_str(),
+            name.as_ref().map(DisplayName::as_str),
+        )
+        .execute(pool)
+        .await?;
     }
     Ok(())
 }

@@ -42,7 +42,7 @@ pub fn pool_options(config: &Database) -> PgPoolOptions {
 /// Round trip to PostgreSQL, bounded by `timeout`.
 pub async fn ping(pool: &PgPool, timeout: Duration) -> Result<Duration, String> {
     let start = Instant::now();
-    match tokio::time::timeout(timeout, sqlx::query("SELECT 1").execute(pool)).await {
+    match tokio::time::timeout(timeout, sqlx::query!("SELECT 1 AS ping").fetch_one(pool)).await {
         Ok(Ok(_)) => Ok(start.elapsed()),
         Ok(Err(e)) => Err(e.to_string()),
         Err(_) => Err(format!("no answer within {timeout:?}")),
@@ -153,13 +153,14 @@ pub async fn migrate_status(pool: &PgPool) -> anyhow_like::Result<Vec<MigrationS
 }
 
 async fn applied_versions(pool: &PgPool) -> Result<Vec<i64>, sqlx::Error> {
-    let exists: bool = sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
-        .fetch_one(pool)
-        .await?;
+    let exists =
+        sqlx::query_scalar!(r#"SELECT to_regclass('_sqlx_migrations') IS NOT NULL AS "exists!""#)
+            .fetch_one(pool)
+            .await?;
     if !exists {
         return Ok(Vec::new());
     }
-    sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success ORDER BY version")
+    sqlx::query_scalar!("SELECT version FROM _sqlx_migrations WHERE success ORDER BY version")
         .fetch_all(pool)
         .await
 }

@@ -148,8 +148,8 @@ mod tests {
         let url = std::env::var("TEST_DATABASE_URL")
             .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
         let mut conn = PgConnection::connect(&url).await.expect("PostgreSQL is up");
-        let err = sqlx::query("SELECT pg_terminate_backend(pg_backend_pid())")
-            .execute(&mut conn)
+        let err = sqlx::query!("SELECT pg_terminate_backend(pg_backend_pid())")
+            .fetch_one(&mut conn)
             .await
             .expect_err("the session ends");
         let code = match &err {

@@ -136,12 +136,12 @@ impl Revocations {
         insert_token(&mut *tx, token, who, keep_until).await?;
         // GREATEST skips a NULL; "+ 1 second" moves the cutoff past tokens
         // issued after the previous cutoff within its second (see the module doc).
-        let cutoff: Option<DateTime<Utc>> = sqlx::query_scalar(
-            "UPDATE users \
-             SET tokens_valid_after = GREATEST(now(), tokens_valid_after + interval '1 second') \
-             WHERE id = $1 RETURNING tokens_valid_after",
+        let cutoff = sqlx::query_scalar!(
+            r#"UPDATE users
+             SET tokens_valid_after = GREATEST(now(), tokens_valid_after + interval '1 second')
+             WHERE id = $1 RETURNING tokens_valid_after AS "tokens_valid_after!""#,
+            who.user_id.as_str(),
         )
-        .bind(&who.user_id)
         .fetch_optional(&mut *tx)
         .await?;
         let cutoff =
@@ -156,11 +156,12 @@ impl Revocations {
     /// The user's current cutoff, from the database (not the cache, which on
     /// another instance may be up to a refresh behind), for issuing tokens.
     pub async fn valid_after(&self, user: &UserId) -> Result<Option<DateTime<Utc>>> {
-        let cutoff: Option<Option<DateTime<Utc>>> =
-            sqlx::query_scalar("SELECT tokens_valid_after FROM users WHERE id = $1")
-                .bind(user)
-                .fetch_optional(&self.pool)
-                .await?;
+        let cutoff = sqlx::query_scalar!(
+            "SELECT tokens_valid_after FROM users WHERE id = $1",
+            user.as_str(),
+        )
+        .fetch_optional(&self.pool)
+        .await?;
         Ok(cutoff.flatten())
     }
 
@@ -170,31 +171,33 @@ impl Revocations {
         // The epoch, not NULL, on the first load: `revoked_at > $1` keeps
         // the statement one plan that uses the index.
         let since = self.read().watermark.unwrap_or(DateTime::UNIX_EPOCH);
-        let read_at: DateTime<Utc> = sqlx::query_scalar("SELECT now()")
+        let read_at = sqlx::query_scalar!(r#"SELECT now() AS "now!""#)
             .fetch_one(&self.pool)
             .await?;
-        let tokens: Vec<(Vec<u8>, DateTime<Utc>)> = sqlx::query_as(
-            "SELECT token_hash, expires_at FROM revoked_tokens \
-             WHERE revoked_at > $1 AND expires_at > now()",
+        let tokens = sqlx::query!(
+            r#"SELECT token_hash, expires_at FROM revoked_tokens
+             WHERE revoked_at > $1 AND expires_at > now()"#,
+            since,
         )
-        .bind(since)
         .fetch_all(&self.pool)
         .await?;
-        let cutoffs: Vec<(UserId, DateTime<Utc>)> = sqlx::query_as(
-            "SELECT id, tokens_valid_after FROM users WHERE tokens_valid_after > $1",
+        // Not NULL: the WHERE leaves those rows out.
+        let cutoffs = sqlx::query!(
+            r#"SELECT id AS "id: UserId", tokens_valid_after AS "tokens_valid_after!"
+             FROM users WHERE tokens_valid_after > $1"#,
+            since,
         )
-        .bind(since)
         .fetch_all(&self.pool)
         .await?;
 
         let mut cache = self.write();
-        for (hash, keep_until) in tokens {
-            if let Ok(digest) = <[u8; 32]>::try_from(hash) {
-                cache.tokens.insert(digest, keep_until);
+        for token in tokens {
+            if let Ok(digest) = <[u8; 32]>::try_from(token.token_hash) {
+                cache.tokens.insert(digest, token.expires_at);
             }
         }
-        for (user, cutoff) in cutoffs {
-            raise(&mut cache.cutoffs, user, cutoff);
+        for row in cutoffs {
+            raise(&mut cache.cutoffs, row.id, row.tokens_valid_after);
         }
         let next = read_at - OVERLAP;
         cache.watermark = Some(cache.watermark.map_or(next, |w| w.max(next)));
@@ -205,7 +208,7 @@ impl Revocations {
     /// Deletes rows of tokens that have expired anyway, here and in the
     /// database; returns how many rows went.
     pub async fn prune(&self) -> Result<u64> {
-        let deleted = sqlx::query("DELETE FROM revoked_tokens WHERE expires_at < now()")
+        let deleted = sqlx::query!("DELETE FROM revoked_tokens WHERE expires_at < now()")
             .execute(&self.pool)
             .await?
             .rows_affected();
@@ -228,13 +231,13 @@ async fn insert_token<'e>(
     who: &Identity,
     keep_until: DateTime<Utc>,
 ) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO revoked_tokens (token_hash, user_id, expires_at) VALUES ($1, $2, $3) \
+    sqlx::query!(
+        "INSERT INTO revoked_tokens (token_hash, user_id, expires_at) VALUES ($1, $2, $3)
          ON CONFLICT (token_hash) DO NOTHING",
+        token.signed.as_slice(),
+        who.user_id.as_str(),
+        keep_until,
     )
-    .bind(token.signed.as_slice())
-    .bind(&who.user_id)
-    .bind(keep_until)
     .execute(db)
     .await?;
     Ok(())

@@ -49,7 +49,7 @@ struct Limit {
 pub struct Attempt(Vec<Counted>);
 
 /// One bucket's count after this attempt, in the window it was counted in.
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug)]
 struct Counted {
     key: String,
     count: i32,
@@ -126,13 +126,13 @@ impl AuthThrottle {
             .into_iter()
             .map(|c| (c.key, c.window_start))
             .unzip();
-        sqlx::query(
-            "UPDATE auth_throttle AS t SET failures = greatest(t.failures - 1, 0) \
-             FROM unnest($1::text[], $2::timestamptz[]) AS a(key, window_start) \
+        sqlx::query!(
+            "UPDATE auth_throttle AS t SET failures = greatest(t.failures - 1, 0)
+             FROM unnest($1::text[], $2::timestamptz[]) AS a(key, window_start)
              WHERE t.key = a.key AND t.window_start = a.window_start",
+            &keys,
+            &starts,
         )
-        .bind(&keys)
-        .bind(&starts)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -141,18 +141,19 @@ impl AuthThrottle {
     /// Adds one to each key's count (a new window when the last one ended)
     /// and returns the counts, atomically per key.
     async fn count(&self, keys: &[String], window: Duration) -> Result<Vec<Counted>> {
-        Ok(sqlx::query_as::<_, Counted>(
-            "INSERT INTO auth_throttle AS t (key, failures, window_start) \
-             SELECT k, 1, now() FROM unnest($1::text[]) AS k \
-             ON CONFLICT (key) DO UPDATE SET \
-               failures = CASE WHEN t.window_start + $2 > now() THEN t.failures + 1 ELSE 1 END, \
-               window_start = CASE WHEN t.window_start + $2 > now() \
-                                   THEN t.window_start ELSE now() END \
-             RETURNING key, failures AS count, window_start, \
-               extract(epoch FROM (window_start + $2 - now()))::float8 AS left",
+        Ok(sqlx::query_as!(
+            Counted,
+            r#"INSERT INTO auth_throttle AS t (key, failures, window_start)
+             SELECT k, 1, now() FROM unnest($1::text[]) AS k
+             ON CONFLICT (key) DO UPDATE SET
+               failures = CASE WHEN t.window_start + $2 > now() THEN t.failures + 1 ELSE 1 END,
+               window_start = CASE WHEN t.window_start + $2 > now()
+                                   THEN t.window_start ELSE now() END
+             RETURNING key, failures AS count, window_start,
+               extract(epoch FROM (window_start + $2 - now()))::float8 AS "left!""#,
+            keys as &[String],
+            window as Duration,
         )
-        .bind(keys)
-        .bind(window)
         .fetch_all(&self.pool)
         .await?)
     }
@@ -175,12 +176,15 @@ impl AuthThrottle {
 
     /// Drops windows that ended; run now and then.
     pub async fn prune(&self) -> Result<u64> {
-        Ok(sqlx::query(
-            "DELETE FROM auth_throttle \
-             WHERE window_start + CASE WHEN key LIKE 'signup:%' THEN $2 ELSE $1 END < now()",
+        // The casts: described without bound values (the macro), PostgreSQL
+        // would take a CASE's parameters for text.
+        Ok(sqlx::query!(
+            "DELETE FROM auth_throttle
+             WHERE window_start
+                 + CASE WHEN key LIKE 'signup:%' THEN $2::interval ELSE $1::interval END < now()",
+            self.login.window as Duration,
+            self.signup.window as Duration,
         )
-        .bind(self.login.window)
-        .bind(self.signup.window)
         .execute(&self.pool)
         .await?
         .rows_affected())

@@ -461,19 +461,22 @@ async fn database(report: &mut Report, config: &Deployment, options: &Options) {
 
 /// Pending, unknown (applied by a newer build), failed and edited migrations.
 pub async fn migrations(pool: &sqlx::PgPool) -> Check {
-    let exists: Result<bool, _> =
-        sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
+    let exists =
+        sqlx::query_scalar!(r#"SELECT to_regclass('_sqlx_migrations') IS NOT NULL AS "exists!""#)
             .fetch_one(pool)
             .await;
     let applied: Vec<(i64, bool, Vec<u8>)> = match exists {
         Ok(false) => Vec::new(),
-        Ok(true) => match sqlx::query_as(
-            "SELECT version, success, checksum FROM _sqlx_migrations ORDER BY version",
+        Ok(true) => match sqlx::query!(
+            "SELECT version, success, checksum FROM _sqlx_migrations ORDER BY version"
         )
         .fetch_all(pool)
         .await
         {
-            Ok(rows) => rows,
+            Ok(rows) => rows
+                .into_iter()
+                .map(|r| (r.version, r.success, r.checksum))
+                .collect(),
             Err(e) => {
                 return Check::fail(
                     "database.migrations",
@@ -557,15 +560,16 @@ pub async fn migrations(pool: &sqlx::PgPool) -> Check {
 /// Every replica's pool at its maximum, plus a migration, against the
 /// connections PostgreSQL accepts from non-superusers.
 async fn pool_capacity(pool: &sqlx::PgPool, config: &Deployment, options: &Options) -> Check {
-    let row: Result<(i32, i32, i64), _> = sqlx::query_as(
-        "SELECT current_setting('max_connections')::int, \
-                current_setting('superuser_reserved_connections')::int, \
-                (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend')",
+    let row = sqlx::query!(
+        r#"SELECT current_setting('max_connections')::int AS "max!",
+                current_setting('superuser_reserved_connections')::int AS "reserved!",
+                (SELECT count(*) FROM pg_stat_activity
+                  WHERE backend_type = 'client backend') AS "in_use!""#
     )
     .fetch_one(pool)
     .await;
     let (max, reserved, in_use) = match row {
-        Ok(r) => r,
+        Ok(r) => (r.max, r.reserved, r.in_use),
         Err(e) => {
             return Check::fail(
                 "database.pool",

@@ -293,6 +293,7 @@ pub(super) async fn run<'c>(
     user: &UserId,
     q: &ListQuery,
 ) -> Result<TaskPage> {
+    // Not a query_as! macro: the filters and the sort key make the SQL.
     let (key, key_type) = q.sort.key(q.order);
     let mut sql: QueryBuilder<Postgres> = QueryBuilder::new(format!(
         "SELECT {cols}, ({key})::text AS sort_key FROM tasks t WHERE t.user_id = ",

@@ -10,7 +10,7 @@ mod service;
 
 use sqlx::{PgConnection, PgExecutor};
 
-use crate::domain::{IdempotencyKey, TaskId, UserId};
+use crate::domain::{IdempotencyKey, Priority, TaskId, UserId};
 use crate::error::{Error, Result};
 use crate::events::Event;
 use crate::work::Work;
@@ -20,8 +20,9 @@ pub use input::{NewTask, NewTaskInput, TaskPatch, TaskPatchInput};
 pub use list::{ListParams, ListQuery, MAX_LIMIT as MAX_LIST_LIMIT, Sort, StatusFilter, TaskPage};
 pub use service::Tasks;
 
-/// The task columns, as a literal so queries stay `&'static str` (sqlx
-/// refuses SQL assembled at run time unless it is audited).
+/// The task columns, for the one listing whose SQL is assembled at run time
+/// (list.rs). The `query_as!` queries below spell them out: a macro's SQL
+/// must be one literal, and the overrides map them to our types.
 macro_rules! columns {
     () => {
         "id, user_id, title, description, completed, priority, tags, \
@@ -66,22 +67,24 @@ pub(crate) async fn create(
     // commit and then does nothing, so of parallel retries exactly one
     // stores the task. A task deleted in between frees its key: try again.
     for _ in 0..3 {
-        let inserted = sqlx::query_as::<_, Task>(concat!(
-            "INSERT INTO tasks (user_id, title, description, priority, tags, due_at, \
-                idempotency_key, idempotency_fingerprint) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-             ON CONFLICT (user_id, idempotency_key) WHERE idempotency_key IS NOT NULL \
-             DO NOTHING RETURNING ",
-            columns!()
-        ))
-        .bind(user)
-        .bind(new.title.as_str())
-        .bind(new.description.as_str())
-        .bind(new.priority)
-        .bind(new.tags.as_slice())
-        .bind(new.due_at)
-        .bind(key.map(IdempotencyKey::as_str))
-        .bind(fingerprint.as_ref().map(|f| f.as_slice()))
+        let inserted = sqlx::query_as!(
+            Task,
+            r#"INSERT INTO tasks (user_id, title, description, priority, tags, due_at,
+                idempotency_key, idempotency_fingerprint)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+             ON CONFLICT (user_id, idempotency_key) WHERE idempotency_key IS NOT NULL
+             DO NOTHING RETURNING id AS "id: TaskId", user_id AS "user_id: UserId", title,
+                description, completed, priority AS "priority: Priority", tags, due_at,
+                completed_at, created_at, updated_at"#,
+            user.as_str(),
+            new.title.as_str(),
+            new.description.as_str(),
+            new.priority as Priority,
+            new.tags.as_slice() as &[String],
+            new.due_at,
+            key.map(IdempotencyKey::as_str),
+            fingerprint.as_ref().map(|f| f.as_slice()),
+        )
         .fetch_optional(work.conn())
         .await?;
         if let Some(task) = inserted {
@@ -117,31 +120,34 @@ async fn created_under(
     key: &IdempotencyKey,
     fingerprint: &[u8; 32],
 ) -> Result<Option<Task>> {
-    let stored: Option<(TaskId, Vec<u8>)> = sqlx::query_as(
-        "SELECT id, idempotency_fingerprint FROM tasks \
-         WHERE user_id = $1 AND idempotency_key = $2",
+    // The fingerprint is set whenever the key is (tasks_idempotency_pair_check).
+    let stored = sqlx::query!(
+        r#"SELECT id AS "id: TaskId", idempotency_fingerprint AS "fingerprint!" FROM tasks
+         WHERE user_id = $1 AND idempotency_key = $2"#,
+        user.as_str(),
+        key.as_str(),
     )
-    .bind(user)
-    .bind(key.as_str())
     .fetch_optional(&mut *conn)
     .await?;
-    let Some((id, stored_fingerprint)) = stored else {
+    let Some(stored) = stored else {
         return Ok(None);
     };
-    if stored_fingerprint != fingerprint {
+    if stored.fingerprint != fingerprint {
         return Err(Error::IdempotencyKeyReused);
     }
-    get(conn, user, id).await.map(Some)
+    get(conn, user, stored.id).await.map(Some)
 }
 
 pub async fn get<'c>(db: impl PgExecutor<'c>, user: &UserId, id: TaskId) -> Result<Task> {
-    sqlx::query_as::<_, Task>(concat!(
-        "SELECT ",
-        columns!(),
-        " FROM tasks WHERE id = $1 AND user_id = $2"
-    ))
-    .bind(id)
-    .bind(user)
+    sqlx::query_as!(
+        Task,
+        r#"SELECT id AS "id: TaskId", user_id AS "user_id: UserId", title, description,
+            completed, priority AS "priority: Priority", tags, due_at, completed_at,
+            created_at, updated_at
+         FROM tasks WHERE id = $1 AND user_id = $2"#,
+        id.get(),
+        user.as_str(),
+    )
     .fetch_optional(db)
     .await?
     .ok_or_else(|| not_found(id))
@@ -164,30 +170,33 @@ pub(crate) async fn update(
 ) -> Result<Task> {
     // COALESCE keeps absent fields; the *_set flags let a patch clear a
     // nullable field (due_at: null) without confusing "absent" with "null".
-    let task = sqlx::query_as::<_, Task>(concat!(
-        "UPDATE tasks SET \
-            title = COALESCE($3, title), \
-            description = COALESCE($4, description), \
-            priority = COALESCE($5, priority), \
-            tags = COALESCE($6, tags), \
-            due_at = CASE WHEN $7 THEN $8 ELSE due_at END, \
-            completed = COALESCE($9, completed), \
-            completed_at = CASE \
-                WHEN $9 IS NULL OR $9 = completed THEN completed_at \
-                WHEN $9 THEN now() ELSE NULL END, \
-            updated_at = now() \
-         WHERE id = $1 AND user_id = $2 RETURNING ",
-        columns!()
-    ))
-    .bind(id)
-    .bind(user)
-    .bind(patch.title.as_ref().map(|t| t.as_str()))
-    .bind(patch.description.as_ref().map(|d| d.as_str()))
-    .bind(patch.priority)
-    .bind(patch.tags.as_ref().map(|t| t.as_slice()))
-    .bind(patch.due_at.is_some())
-    .bind(patch.due_at.flatten())
-    .bind(patch.completed)
+    let task = sqlx::query_as!(
+        Task,
+        r#"UPDATE tasks SET
+            title = COALESCE($3, title),
+            description = COALESCE($4, description),
+            priority = COALESCE($5, priority),
+            tags = COALESCE($6, tags),
+            due_at = CASE WHEN $7 THEN $8 ELSE due_at END,
+            completed = COALESCE($9, completed),
+            completed_at = CASE
+                WHEN $9 IS NULL OR $9 = completed THEN completed_at
+                WHEN $9 THEN now() ELSE NULL END,
+            updated_at = now()
+         WHERE id = $1 AND user_id = $2
+         RETURNING id AS "id: TaskId", user_id AS "user_id: UserId", title, description,
+            completed, priority AS "priority: Priority", tags, due_at, completed_at,
+            created_at, updated_at"#,
+        id.get(),
+        user.as_str(),
+        patch.title.as_ref().map(|t| t.as_str()),
+        patch.description.as_ref().map(|d| d.as_str()),
+        patch.priority as Option<Priority>,
+        patch.tags.as_ref().map(|t| t.as_slice()) as Option<&[String]>,
+        patch.due_at.is_some(),
+        patch.due_at.flatten(),
+        patch.completed,
+    )
     .fetch_optional(work.conn())
     .await?
     .ok_or_else(|| not_found(id))?;
@@ -217,12 +226,15 @@ pub(crate) async fn set_completed(
 
 /// Deletes a task and returns what it was.
 pub(crate) async fn delete(work: &mut Work, user: &UserId, id: TaskId) -> Result<Task> {
-    let task = sqlx::query_as::<_, Task>(concat!(
-        "DELETE FROM tasks WHERE id = $1 AND user_id = $2 RETURNING ",
-        columns!()
-    ))
-    .bind(id)
-    .bind(user)
+    let task = sqlx::query_as!(
+        Task,
+        r#"DELETE FROM tasks WHERE id = $1 AND user_id = $2
+         RETURNING id AS "id: TaskId", user_id AS "user_id: UserId", title, description,
+            completed, priority AS "priority: Priority", tags, due_at, completed_at,
+            created_at, updated_at"#,
+        id.get(),
+        user.as_str(),
+    )
     .fetch_optional(work.conn())
     .await?
     .ok_or_else(|| not_found(id))?;
