@@ -315,19 +315,20 @@ pub(crate) async fn store(
     let kinds: Vec<&str> = events.iter().map(Event::kind).collect();
     let conversations: Vec<Option<Uuid>> = events.iter().map(Event::conversation_id).collect();
     let data: Vec<Value> = events.iter().map(Event::data).collect();
-    Ok(sqlx::query_as(
-        "WITH bumped AS ( \
-            UPDATE users SET last_event_seq = last_event_seq + cardinality($2::text[]) \
-            WHERE id = $1 RETURNING last_event_seq) \
-         INSERT INTO events (user_id, seq, type, conversation_id, data) \
-         SELECT $1, bumped.last_event_seq - cardinality($2::text[]) + e.n, e.kind, e.conversation, e.data \
-         FROM bumped, UNNEST($2::text[], $3::uuid[], $4::jsonb[]) WITH ORDINALITY AS e(kind, conversation, data, n) \
-         RETURNING seq, type, conversation_id, data, created_at",
+    Ok(sqlx::query_as!(
+        Stored,
+        r#"WITH bumped AS (
+            UPDATE users SET last_event_seq = last_event_seq + cardinality($2::text[])
+            WHERE id = $1 RETURNING last_event_seq)
+         INSERT INTO events (user_id, seq, type, conversation_id, data)
+         SELECT $1, bumped.last_event_seq - cardinality($2::text[]) + e.n, e.kind, e.conversation, e.data
+         FROM bumped, UNNEST($2::text[], $3::uuid[], $4::jsonb[]) WITH ORDINALITY AS e(kind, conversation, data, n)
+         RETURNING seq, type AS kind, conversation_id, data AS "data: Json<Value>", created_at"#,
+        user.as_str(),
+        &kinds as &[&str],
+        &conversations as &[Option<Uuid>],
+        &data,
     )
-    .bind(user)
-    .bind(&kinds)
-    .bind(&conversations)
-    .bind(&data)
     .fetch_all(conn)
     .await?)
 }
@@ -340,29 +341,31 @@ pub async fn after<'c>(
     conversation: Option<Uuid>,
     limit: i64,
 ) -> Result<Vec<Stored>> {
-    Ok(sqlx::query_as::<_, Stored>(
-        "SELECT seq, type, conversation_id, data, created_at FROM events \
-         WHERE user_id = $1 AND seq > $2 AND ($3::uuid IS NULL OR conversation_id = $3) \
-         ORDER BY seq LIMIT $4",
+    Ok(sqlx::query_as!(
+        Stored,
+        r#"SELECT seq, type AS kind, conversation_id, data AS "data: Json<Value>", created_at
+         FROM events
+         WHERE user_id = $1 AND seq > $2 AND ($3::uuid IS NULL OR conversation_id = $3)
+         ORDER BY seq LIMIT $4"#,
+        user.as_str(),
+        after,
+        conversation,
+        limit,
     )
-    .bind(user)
-    .bind(after)
-    .bind(conversation)
-    .bind(limit)
     .fetch_all(db)
     .await?)
 }
 
 /// Where a user's stream stands: the newest id, and the oldest id still kept.
 pub async fn bounds<'c>(db: impl PgExecutor<'c>, user: &UserId) -> Result<(i64, Option<i64>)> {
-    Ok(sqlx::query_as(
-        "SELECT u.last_event_seq, (SELECT min(seq) FROM events e WHERE e.user_id = u.id) \
-         FROM users u WHERE u.id = $1",
+    Ok(sqlx::query!(
+        r#"SELECT u.last_event_seq, (SELECT min(seq) FROM events e WHERE e.user_id = u.id) AS oldest
+         FROM users u WHERE u.id = $1"#,
+        user.as_str(),
     )
-    .bind(user)
     .fetch_optional(db)
     .await?
-    .unwrap_or((0, None)))
+    .map_or((0, None), |b| (b.last_event_seq, b.oldest)))
 }
 
 /// Each user's newest event id (users absent from the table are left out).
@@ -370,21 +373,30 @@ pub async fn newest_of<'c>(
     db: impl PgExecutor<'c>,
     users: &[UserId],
 ) -> Result<Vec<(UserId, i64)>> {
-    Ok(
-        sqlx::query_as("SELECT id, last_event_seq FROM users WHERE id = ANY($1)")
-            .bind(users)
-            .fetch_all(db)
-            .await?,
+    Ok(sqlx::query_as!(
+        NewestOf,
+        r#"SELECT id AS "user: UserId", last_event_seq FROM users WHERE id = ANY($1)"#,
+        &users.iter().map(UserId::as_str).collect::<Vec<_>>() as &[&str],
     )
+    .fetch_all(db)
+    .await?
+    .into_iter()
+    .map(|n| (n.user, n.last_event_seq))
+    .collect())
+}
+
+struct NewestOf {
+    user: UserId,
+    last_event_seq: i64,
 }
 
 /// Deletes events older than `retention`, in batches; returns how many.
 pub async fn prune<'c>(db: impl PgExecutor<'c>, retention: std::time::Duration) -> Result<u64> {
-    Ok(sqlx::query(
-        "DELETE FROM events WHERE ctid IN ( \
-            SELECT ctid FROM events WHERE created_at < now() - $1 LIMIT 10000)",
+    Ok(sqlx::query!(
+        "DELETE FROM events WHERE ctid IN (
+            SELECT ctid FROM events WHERE created_at < now() - $1::interval LIMIT 10000)",
+        retention as _,
     )
-    .bind(retention)
     .execute(db)
     .await?
     .rows_affected())

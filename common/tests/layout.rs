@@ -147,3 +147,46 @@ fn only_the_queue_module_uses_the_rabbitmq_client() {
         "lapin used outside common/src/queue: {outside:?}"
     );
 }
+
+/// Runtime (unchecked) query calls in `code`, unit tests left out.
+fn runtime_queries(code: &str) -> usize {
+    let code = code.split("#[cfg(test)]\nmod tests").next().unwrap();
+    [
+        "sqlx::query(",
+        "sqlx::query_as(",
+        "sqlx::query_scalar(",
+        "query_as::<",
+        "query_scalar::<",
+    ]
+    .iter()
+    .map(|call| code.matches(call).count())
+    .sum()
+}
+
+/// Issue 20: SQL is checked at compile time (`query!` and kin against
+/// `.sqlx/`). The one statement assembled at run time is the task listing's
+/// (docs/architecture.md, "Data access"); a new runtime query fails here.
+#[test]
+fn the_services_query_only_through_the_checked_macros() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut unchecked = Vec::new();
+    for krate in CRATES {
+        let mut files = Vec::new();
+        rust_files(&root.join(krate).join("src"), &mut files);
+        for file in files {
+            let n = runtime_queries(&std::fs::read_to_string(&file).unwrap());
+            if n > 0 {
+                unchecked.push(format!("{} ({n})", file.display()));
+            }
+        }
+    }
+    assert!(
+        unchecked.is_empty(),
+        "runtime SQL outside the task listing: {unchecked:?}"
+    );
+    assert_eq!(
+        runtime_queries("let n = sqlx::query_scalar(\"SELECT 1\");"),
+        1,
+        "the scan sees a runtime query"
+    );
+}

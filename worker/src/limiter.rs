@@ -70,11 +70,13 @@ impl Limiter {
         tpm: Option<u32>,
         target: f64,
     ) -> Result<Self> {
-        sqlx::query("INSERT INTO rate_limits (key) VALUES ($1), ($2) ON CONFLICT (key) DO NOTHING")
-            .bind(REQUESTS)
-            .bind(TOKENS)
-            .execute(&pool)
-            .await?;
+        sqlx::query!(
+            "INSERT INTO rate_limits (key) VALUES ($1), ($2) ON CONFLICT (key) DO NOTHING",
+            REQUESTS,
+            TOKENS,
+        )
+        .execute(&pool)
+        .await?;
         Ok(Self {
             pool,
             rpm: rpm.map(f64::from),
@@ -104,21 +106,18 @@ impl Limiter {
         if let Some(known) = self.fresh() {
             return Ok(known);
         }
-        let (now, requests, tokens, paused_until): (
-            DateTime<Utc>,
-            Option<f64>,
-            Option<f64>,
-            Option<DateTime<Utc>>,
-        ) = sqlx::query_as(
-            "SELECT now(), \
-                (SELECT learned_limit FROM rate_limits WHERE key = $1), \
-                (SELECT learned_limit FROM rate_limits WHERE key = $2), \
-                (SELECT max(paused_until) FROM rate_limits WHERE key IN ($1, $2))",
+        let read = sqlx::query!(
+            r#"SELECT now() AS "now!",
+                (SELECT learned_limit FROM rate_limits WHERE key = $1) AS requests,
+                (SELECT learned_limit FROM rate_limits WHERE key = $2) AS tokens,
+                (SELECT max(paused_until) FROM rate_limits WHERE key IN ($1, $2)) AS paused_until"#,
+            REQUESTS,
+            TOKENS,
         )
-        .bind(REQUESTS)
-        .bind(TOKENS)
         .fetch_one(&self.pool)
         .await?;
+        let (now, requests, tokens, paused_until) =
+            (read.now, read.requests, read.tokens, read.paused_until);
         let mut known = self.known.lock();
         known.requests = requests;
         known.tokens = tokens;
@@ -141,36 +140,40 @@ impl Limiter {
     pub async fn reserve_at(&self, tokens: u32, now: Option<DateTime<Utc>>) -> Result<Reservation> {
         // Rows without a known limit are only read (their pause still
         // applies): no write, no row lock, when nothing is paced.
-        let (now, start): (DateTime<Utc>, DateTime<Utc>) = sqlx::query_as(
-            "WITH t AS (SELECT COALESCE($1::timestamptz, now()) AS now), \
-             v AS ( \
-               SELECT x.key, x.cost, COALESCE(x.configured, l.learned_limit) AS lim, l.paused_until \
-               FROM (VALUES ($2, 1.0::float8, $3::float8), ($4, $5::float8, $6::float8)) AS x(key, cost, configured) \
-               JOIN rate_limits l ON l.key = x.key), \
-             u AS ( \
-               UPDATE rate_limits r SET \
-                 tat = greatest(r.tat, t.now, COALESCE(r.paused_until, t.now)) \
-                        + make_interval(secs => v.cost * 60.0 / (v.lim * $7)), \
-                 updated_at = t.now \
-               FROM v, t WHERE r.key = v.key AND v.lim IS NOT NULL AND v.cost > 0 \
-               RETURNING greatest(t.now, COALESCE(r.paused_until, t.now), \
-                 r.tat - make_interval(secs => v.cost * 60.0 / (v.lim * $7)) \
-                       - make_interval(secs => CASE WHEN v.key = $2 \
-                             THEN ($8 - 1.0) * 60.0 / (v.lim * $7) ELSE $9 END)) AS start) \
-             SELECT t.now, greatest(t.now, (SELECT max(paused_until) FROM v), (SELECT max(start) FROM u)) \
-             FROM t",
+        let slot = sqlx::query!(
+            r#"WITH t AS (SELECT COALESCE($1::timestamptz, now()) AS now),
+             v AS (
+               SELECT x.key, x.cost, COALESCE(x.configured, l.learned_limit) AS lim, l.paused_until
+               FROM (VALUES ($2::text, 1.0::float8, $3::float8), ($4::text, $5::float8, $6::float8))
+                    AS x(key, cost, configured)
+               JOIN rate_limits l ON l.key = x.key),
+             u AS (
+               UPDATE rate_limits r SET
+                 tat = greatest(r.tat, t.now, COALESCE(r.paused_until, t.now))
+                        + make_interval(secs => v.cost * 60.0 / (v.lim * $7::float8)),
+                 updated_at = t.now
+               FROM v, t WHERE r.key = v.key AND v.lim IS NOT NULL AND v.cost > 0
+               RETURNING greatest(t.now, COALESCE(r.paused_until, t.now),
+                 r.tat - make_interval(secs => v.cost * 60.0 / (v.lim * $7::float8))
+                       - make_interval(secs => CASE WHEN v.key = $2::text
+                             THEN ($8::float8 - 1.0) * 60.0 / (v.lim * $7::float8)
+                             ELSE $9::float8 END)) AS start)
+             SELECT t.now AS "now!",
+                greatest(t.now, (SELECT max(paused_until) FROM v), (SELECT max(start) FROM u)) AS "start!"
+             FROM t"#,
+            now,
+            REQUESTS,
+            self.rpm,
+            TOKENS,
+            f64::from(tokens),
+            self.tpm,
+            self.target,
+            REQUEST_BURST,
+            TOKEN_BURST_SECS,
         )
-        .bind(now)
-        .bind(REQUESTS)
-        .bind(self.rpm)
-        .bind(TOKENS)
-        .bind(f64::from(tokens))
-        .bind(self.tpm)
-        .bind(self.target)
-        .bind(REQUEST_BURST)
-        .bind(TOKEN_BURST_SECS)
         .fetch_one(&self.pool)
         .await?;
+        let (now, start) = (slot.now, slot.start);
         let wait = (start - now).to_std().unwrap_or_default();
         Ok(Reservation { start, wait })
     }
@@ -182,15 +185,15 @@ impl Limiter {
         if diff == 0.0 || !paced {
             return Ok(());
         }
-        sqlx::query(
-            "UPDATE rate_limits SET tat = tat + make_interval(secs => $2 * 60.0 / (lim * $3)) \
-             FROM (SELECT COALESCE($4::float8, learned_limit) AS lim FROM rate_limits WHERE key = $1) l \
+        sqlx::query!(
+            "UPDATE rate_limits SET tat = tat + make_interval(secs => $2::float8 * 60.0 / (lim * $3::float8))
+             FROM (SELECT COALESCE($4::float8, learned_limit) AS lim FROM rate_limits WHERE key = $1) l
              WHERE key = $1 AND l.lim IS NOT NULL",
+            TOKENS,
+            diff,
+            self.target,
+            self.tpm,
         )
-        .bind(TOKENS)
-        .bind(diff)
-        .bind(self.target)
-        .bind(self.tpm)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -202,15 +205,16 @@ impl Limiter {
     }
 
     pub async fn pause_at(&self, wait: Duration, now: Option<DateTime<Utc>>) -> Result<()> {
-        sqlx::query(
-            "UPDATE rate_limits SET \
-               paused_until = greatest(COALESCE(paused_until, COALESCE($2, now())), COALESCE($2, now()) + $3), \
-               tat = greatest(tat, COALESCE($2, now()) + $3) \
+        sqlx::query!(
+            "UPDATE rate_limits SET
+               paused_until = greatest(COALESCE(paused_until, COALESCE($2::timestamptz, now())),
+                                       COALESCE($2::timestamptz, now()) + $3::interval),
+               tat = greatest(tat, COALESCE($2::timestamptz, now()) + $3::interval)
              WHERE key = $1",
+            REQUESTS,
+            now,
+            wait as _,
         )
-        .bind(REQUESTS)
-        .bind(now)
-        .bind(wait)
         .execute(&self.pool)
         .await?;
         let mut known = self.known.lock();
@@ -238,12 +242,12 @@ impl Limiter {
         if already {
             return Ok(());
         }
-        sqlx::query(
-            "UPDATE rate_limits SET learned_limit = $2 \
+        sqlx::query!(
+            "UPDATE rate_limits SET learned_limit = $2
              WHERE key = $1 AND learned_limit IS DISTINCT FROM $2",
+            key,
+            per_minute,
         )
-        .bind(key)
-        .bind(per_minute)
         .execute(&self.pool)
         .await?;
         let mut known = self.known.lock();

@@ -20,9 +20,6 @@ use crate::events::Event;
 use crate::queue::TurnJob;
 use crate::work::Work;
 
-const MESSAGE_COLUMNS: &str = "id, conversation_id, seq, role, content, status, tool_calls, \
-     tool_call_id, tool_name, reply_to, is_final, metadata, error, idempotency_key, created_at";
-
 /// A chat message to store, as the client sent it.
 #[derive(Debug, Clone, Copy)]
 pub struct NewPost<'a> {
@@ -80,54 +77,81 @@ pub(crate) async fn append(
     rows: &[NewRow<'_>],
     queue: Option<&TurnJob>,
 ) -> Result<Appended> {
-    let column = |f: fn(&NewRow<'_>) -> Option<String>| rows.iter().map(f).collect::<Vec<_>>();
-    let stored: Vec<AppendedRow> = sqlx::query_as(
-        "WITH bumped AS ( \
-            UPDATE conversations SET last_seq = last_seq + cardinality($3::uuid[]), updated_at = now() \
-            WHERE id = $1 AND user_id = $2 RETURNING last_seq), \
-         appended AS ( \
-            INSERT INTO messages (id, conversation_id, user_id, seq, role, content, status, \
-                reply_to, round, is_final, tool_calls, tool_call_id, tool_name, metadata, request_id, \
-                idempotency_key, completed_at) \
-            SELECT r.id, $1, $2, bumped.last_seq - cardinality($3::uuid[]) + r.n, r.role, r.content, \
-                r.status, r.reply_to, r.round, r.is_final, r.tool_calls, r.tool_call_id, r.tool_name, \
-                r.metadata, r.request_id, r.idempotency_key, \
-                CASE WHEN r.status = 'completed' THEN now() END \
-            FROM bumped, UNNEST($3::uuid[], $4::text[], $5::text[], $6::text[], $7::uuid[], $8::int4[], \
-                $9::bool[], $10::jsonb[], $11::text[], $12::text[], $13::jsonb[], $14::text[], $15::text[]) \
-                WITH ORDINALITY AS r(id, role, content, status, reply_to, round, is_final, tool_calls, \
-                    tool_call_id, tool_name, metadata, request_id, idempotency_key, n) \
-            ON CONFLICT DO NOTHING \
-            RETURNING id, conversation_id, seq, role, content, status, tool_calls, tool_call_id, \
-                tool_name, reply_to, is_final, metadata, error, idempotency_key, created_at), \
-         queued AS ( \
-            INSERT INTO outbox (message_id, payload, next_attempt_at) \
-            SELECT appended.id, $16, now() + interval '5 seconds' FROM appended \
-            WHERE $16::jsonb IS NOT NULL \
-            RETURNING id) \
-         SELECT appended.*, (SELECT id FROM queued) AS outbox_id FROM appended ORDER BY seq",
+    let stored = sqlx::query!(
+        r#"WITH bumped AS (
+            UPDATE conversations SET last_seq = last_seq + cardinality($3::uuid[]), updated_at = now()
+            WHERE id = $1 AND user_id = $2 RETURNING last_seq),
+         appended AS (
+            INSERT INTO messages (id, conversation_id, user_id, seq, role, content, status,
+                reply_to, round, is_final, tool_calls, tool_call_id, tool_name, metadata, request_id,
+                idempotency_key, completed_at)
+            SELECT r.id, $1, $2, bumped.last_seq - cardinality($3::uuid[]) + r.n, r.role, r.content,
+                r.status, r.reply_to, r.round, r.is_final, r.tool_calls, r.tool_call_id, r.tool_name,
+                r.metadata, r.request_id, r.idempotency_key,
+                CASE WHEN r.status = 'completed' THEN now() END
+            FROM bumped, UNNEST($3::uuid[], $4::text[], $5::text[], $6::text[], $7::uuid[], $8::int4[],
+                $9::bool[], $10::jsonb[], $11::text[], $12::text[], $13::jsonb[], $14::text[], $15::text[])
+                WITH ORDINALITY AS r(id, role, content, status, reply_to, round, is_final, tool_calls,
+                    tool_call_id, tool_name, metadata, request_id, idempotency_key, n)
+            ON CONFLICT DO NOTHING
+            RETURNING id, conversation_id, seq, role, content, status, tool_calls, tool_call_id,
+                tool_name, reply_to, is_final, metadata, error, idempotency_key, created_at),
+         queued AS (
+            INSERT INTO outbox (message_id, payload, next_attempt_at)
+            SELECT appended.id, $16, now() + $17::interval FROM appended
+            WHERE $16::jsonb IS NOT NULL
+            RETURNING id)
+         SELECT a.id AS "id!", a.conversation_id AS "conversation_id!", a.seq AS "seq!",
+            a.role AS "role!: MessageRole", a.content AS "content!",
+            a.status AS "status!: MessageStatus", a.tool_calls AS "tool_calls?: Json<Value>",
+            a.tool_call_id AS "tool_call_id?", a.tool_name AS "tool_name?",
+            a.reply_to AS "reply_to?", a.is_final AS "is_final!",
+            a.metadata AS "metadata!: Json<Value>", a.error AS "error?",
+            a.idempotency_key AS "idempotency_key?", a.created_at AS "created_at!",
+            (SELECT id FROM queued) AS "outbox_id?"
+         FROM appended a ORDER BY a.seq"#,
+        conversation_id,
+        user.as_str(),
+        &rows.iter().map(|r| r.id).collect::<Vec<_>>(),
+        &rows.iter().map(|r| r.role.as_str()).collect::<Vec<_>>() as &[&str],
+        &rows.iter().map(|r| r.content).collect::<Vec<_>>() as &[&str],
+        &rows.iter().map(|r| r.status.as_str()).collect::<Vec<_>>() as &[&str],
+        &rows.iter().map(|r| r.reply_to).collect::<Vec<_>>() as &[Option<Uuid>],
+        &rows.iter().map(|r| r.round).collect::<Vec<_>>() as &[Option<i32>],
+        &rows.iter().map(|r| r.is_final).collect::<Vec<_>>(),
+        &rows.iter().map(|r| r.tool_calls.clone()).collect::<Vec<_>>() as &[Option<Value>],
+        &rows.iter().map(|r| r.tool_call_id).collect::<Vec<_>>() as &[Option<&str>],
+        &rows.iter().map(|r| r.tool_name).collect::<Vec<_>>() as &[Option<&str>],
+        &rows.iter().map(|r| r.metadata.clone()).collect::<Vec<_>>(),
+        &rows.iter().map(|r| r.request_id).collect::<Vec<_>>() as &[Option<&str>],
+        &rows.iter().map(|r| r.idempotency_key).collect::<Vec<_>>() as &[Option<&str>],
+        queue.map(Json) as _,
+        super::outbox::GRACE as _,
     )
-    .bind(conversation_id)
-    .bind(user)
-    .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-    .bind(rows.iter().map(|r| r.role.as_str()).collect::<Vec<_>>())
-    .bind(rows.iter().map(|r| r.content).collect::<Vec<_>>())
-    .bind(rows.iter().map(|r| r.status.as_str()).collect::<Vec<_>>())
-    .bind(rows.iter().map(|r| r.reply_to).collect::<Vec<_>>())
-    .bind(rows.iter().map(|r| r.round).collect::<Vec<_>>())
-    .bind(rows.iter().map(|r| r.is_final).collect::<Vec<_>>())
-    .bind(rows.iter().map(|r| r.tool_calls.clone()).collect::<Vec<_>>())
-    .bind(column(|r| r.tool_call_id.map(str::to_owned)))
-    .bind(column(|r| r.tool_name.map(str::to_owned)))
-    .bind(rows.iter().map(|r| r.metadata.clone()).collect::<Vec<_>>())
-    .bind(column(|r| r.request_id.map(str::to_owned)))
-    .bind(column(|r| r.idempotency_key.map(str::to_owned)))
-    .bind(queue.map(Json))
     .fetch_all(&mut **tx)
     .await?;
     Ok(Appended {
         outbox_id: stored.first().and_then(|r| r.outbox_id),
-        messages: stored.into_iter().map(|r| r.message).collect(),
+        messages: stored
+            .into_iter()
+            .map(|r| ChatMessage {
+                id: r.id,
+                conversation_id: r.conversation_id,
+                seq: r.seq,
+                role: r.role,
+                content: r.content,
+                status: r.status,
+                tool_calls: r.tool_calls,
+                tool_call_id: r.tool_call_id,
+                tool_name: r.tool_name,
+                reply_to: r.reply_to,
+                is_final: r.is_final,
+                metadata: r.metadata,
+                error: r.error,
+                idempotency_key: r.idempotency_key,
+                created_at: r.created_at,
+            })
+            .collect(),
     })
 }
 
@@ -143,13 +167,6 @@ impl Appended {
     pub fn all(&self, rows: &[NewRow<'_>]) -> bool {
         self.messages.len() == rows.len()
     }
-}
-
-#[derive(sqlx::FromRow)]
-struct AppendedRow {
-    #[sqlx(flatten)]
-    message: ChatMessage,
-    outbox_id: Option<i64>,
 }
 
 /// The fields of a new message row; see `append`.
@@ -223,13 +240,14 @@ pub async fn post(
     let (conversation_id, created) = match new.conversation_id {
         Some(id) => (id, None),
         None => {
-            let conversation = sqlx::query_as::<_, Conversation>(
-                "INSERT INTO conversations (id, user_id, title) VALUES ($1, $2, $3) \
-                 RETURNING id, title, created_at, updated_at",
+            let conversation = sqlx::query_as!(
+                Conversation,
+                r#"INSERT INTO conversations (id, user_id, title) VALUES ($1, $2, $3)
+                 RETURNING id, title, created_at, updated_at, NULL::text AS last_message"#,
+                Uuid::now_v7(),
+                user.as_str(),
+                title_from(new.text),
             )
-            .bind(Uuid::now_v7())
-            .bind(user)
-            .bind(title_from(new.text))
             .fetch_one(&mut **tx)
             .await?;
             (conversation.id, Some(conversation))
@@ -276,17 +294,23 @@ async fn replay(
     key: &IdempotencyKey,
     new: &NewPost<'_>,
 ) -> Result<Option<TurnJob>> {
-    let stored: Option<(Uuid, Uuid, String, Option<String>)> = sqlx::query_as(
-        "SELECT id, conversation_id, content, request_id FROM messages \
+    let stored = sqlx::query!(
+        "SELECT id, conversation_id, content, request_id FROM messages
          WHERE user_id = $1 AND idempotency_key = $2",
+        user.as_str(),
+        key.as_str(),
     )
-    .bind(user)
-    .bind(key.as_str())
     .fetch_optional(&mut **tx)
     .await?;
-    let Some((message_id, conversation_id, content, request_id)) = stored else {
+    let Some(stored) = stored else {
         return Ok(None);
     };
+    let (message_id, conversation_id, content, request_id) = (
+        stored.id,
+        stored.conversation_id,
+        stored.content,
+        stored.request_id,
+    );
     if content != new.text || new.conversation_id.is_some_and(|c| c != conversation_id) {
         return Err(Error::IdempotencyKeyReused);
     }
@@ -318,30 +342,30 @@ async fn take_slot(
     user: &UserId,
     per_minute: u32,
 ) -> Result<Result<()>> {
-    let taken: Option<bool> = sqlx::query_scalar(
-        "INSERT INTO chat_post_windows AS w (user_id, posted) \
-         SELECT $1, ARRAY[clock_timestamp()] WHERE $2 > 0 \
-         ON CONFLICT (user_id) DO UPDATE \
-         SET posted = ARRAY(SELECT t FROM unnest(w.posted) t \
-                            WHERE t > clock_timestamp() - interval '60 seconds' ORDER BY t) \
-                      || clock_timestamp() \
-         WHERE (SELECT count(*) FROM unnest(w.posted) t \
-                WHERE t > clock_timestamp() - interval '60 seconds') < $2 \
-         RETURNING true",
+    let taken = sqlx::query_scalar!(
+        r#"INSERT INTO chat_post_windows AS w (user_id, posted)
+         VALUES ($1, ARRAY[clock_timestamp()])
+         ON CONFLICT (user_id) DO UPDATE
+         SET posted = ARRAY(SELECT t FROM unnest(w.posted) t
+                            WHERE t > clock_timestamp() - interval '60 seconds' ORDER BY t)
+                      || clock_timestamp()
+         WHERE (SELECT count(*) FROM unnest(w.posted) t
+                WHERE t > clock_timestamp() - interval '60 seconds') < $2
+         RETURNING true AS "taken!""#,
+        user.as_str(),
+        i64::from(per_minute),
     )
-    .bind(user)
-    .bind(i64::from(per_minute))
     .fetch_optional(&mut **tx)
     .await?;
     if taken.is_some() {
         return Ok(Ok(()));
     }
     // Full: when the oldest post in the window leaves it.
-    let oldest: Option<DateTime<Utc>> = sqlx::query_scalar(
-        "SELECT min(t) FROM chat_post_windows, unnest(posted) t \
+    let oldest: Option<DateTime<Utc>> = sqlx::query_scalar!(
+        "SELECT min(t) FROM chat_post_windows, unnest(posted) t
          WHERE user_id = $1 AND t > clock_timestamp() - interval '60 seconds'",
+        user.as_str(),
     )
-    .bind(user)
     .fetch_one(&mut **tx)
     .await?;
     let wait = oldest
@@ -356,10 +380,10 @@ async fn take_slot(
 /// Undoes `take_slot` in the same transaction (the post was a replay): the
 /// newest time in the window is the one it added, under the row lock.
 async fn give_back_slot(tx: &mut Transaction<'_, Postgres>, user: &UserId) -> Result<()> {
-    sqlx::query(
+    sqlx::query!(
         "UPDATE chat_post_windows SET posted = posted[1:cardinality(posted) - 1] WHERE user_id = $1",
+        user.as_str(),
     )
-    .bind(user)
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -374,17 +398,19 @@ pub async fn list(
     limit: i64,
 ) -> Result<Vec<ChatMessage>> {
     super::conversations::get(pool, user, conversation_id).await?;
-    Ok(
-        sqlx::query_as::<_, ChatMessage>(sqlx::AssertSqlSafe(format!(
-            "SELECT {MESSAGE_COLUMNS} FROM messages \
-         WHERE conversation_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"
-        )))
-        .bind(conversation_id)
-        .bind(after)
-        .bind(limit)
-        .fetch_all(pool)
-        .await?,
+    Ok(sqlx::query_as!(
+        ChatMessage,
+        r#"SELECT id, conversation_id, seq, role AS "role: MessageRole", content,
+                status AS "status: MessageStatus", tool_calls AS "tool_calls: Json<Value>",
+                tool_call_id, tool_name, reply_to, is_final, metadata AS "metadata: Json<Value>",
+                error, idempotency_key, created_at
+             FROM messages WHERE conversation_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"#,
+        conversation_id,
+        after,
+        limit,
     )
+    .fetch_all(pool)
+    .await?)
 }
 
 /// One tool call of a turn with its result, as the chat response shows it.
@@ -456,16 +482,16 @@ pub async fn ended_view(pool: &PgPool, event: &Event) -> Result<Option<TurnView>
 
 /// The state of the turn started by user message `message_id`.
 pub async fn turn(pool: &PgPool, user: &UserId, message_id: Uuid) -> Result<TurnView> {
-    let row: Option<(Uuid, MessageStatus, Option<String>)> = sqlx::query_as(
-        "SELECT conversation_id, status, error FROM messages \
-         WHERE id = $1 AND user_id = $2 AND role = 'user'",
+    let row = sqlx::query!(
+        r#"SELECT conversation_id, status AS "status: MessageStatus", error FROM messages
+         WHERE id = $1 AND user_id = $2 AND role = 'user'"#,
+        message_id,
+        user.as_str(),
     )
-    .bind(message_id)
-    .bind(user)
     .fetch_optional(pool)
-    .await?;
-    let (conversation_id, status, error) =
-        row.ok_or_else(|| Error::NotFound(format!("message {message_id}")))?;
+    .await?
+    .ok_or_else(|| Error::NotFound(format!("message {message_id}")))?;
+    let (conversation_id, status, error) = (row.conversation_id, row.status, row.error);
     let mut view = TurnView {
         conversation_id,
         message_id,
@@ -478,14 +504,16 @@ pub async fn turn(pool: &PgPool, user: &UserId, message_id: Uuid) -> Result<Turn
     if !view.is_finished() {
         return Ok(view);
     }
-    let answer: Option<(String, Json<Value>)> =
-        sqlx::query_as("SELECT content, metadata FROM messages WHERE reply_to = $1 AND is_final")
-            .bind(message_id)
-            .fetch_optional(pool)
-            .await?;
-    if let Some((content, Json(metadata))) = answer {
-        view.response = Some(content);
-        view.metadata = Some(metadata);
+    let answer = sqlx::query!(
+        r#"SELECT content, metadata AS "metadata: Json<Value>" FROM messages
+         WHERE reply_to = $1 AND is_final"#,
+        message_id,
+    )
+    .fetch_optional(pool)
+    .await?;
+    if let Some(answer) = answer {
+        view.response = Some(answer.content);
+        view.metadata = Some(answer.metadata.0);
     }
     view.tool_calls = tool_calls_of(pool, message_id).await?;
     Ok(view)
@@ -493,20 +521,21 @@ pub async fn turn(pool: &PgPool, user: &UserId, message_id: Uuid) -> Result<Turn
 
 /// The turn's tool calls, in order, each with its recorded result.
 async fn tool_calls_of(pool: &PgPool, message_id: Uuid) -> Result<Vec<ToolCallView>> {
-    let rows: Vec<(String, Option<String>, String)> = sqlx::query_as(
-        "SELECT t.tool_name, c.call ->> 'arguments', t.content \
-         FROM messages t \
-         LEFT JOIN LATERAL ( \
-            SELECT call FROM messages a, jsonb_array_elements(a.tool_calls) AS call \
-            WHERE a.reply_to = t.reply_to AND a.round IS NOT NULL AND call ->> 'id' = t.tool_call_id \
-            LIMIT 1) c ON true \
-         WHERE t.reply_to = $1 AND t.role = 'tool' ORDER BY t.seq",
+    let rows = sqlx::query!(
+        r#"SELECT t.tool_name AS "name!", c.call ->> 'arguments' AS arguments, t.content AS result
+         FROM messages t
+         LEFT JOIN LATERAL (
+            SELECT call FROM messages a, jsonb_array_elements(a.tool_calls) AS call
+            WHERE a.reply_to = t.reply_to AND a.round IS NOT NULL AND call ->> 'id' = t.tool_call_id
+            LIMIT 1) c ON true
+         WHERE t.reply_to = $1 AND t.role = 'tool' ORDER BY t.seq"#,
+        message_id,
     )
-    .bind(message_id)
     .fetch_all(pool)
     .await?;
     Ok(rows
         .into_iter()
+        .map(|row| (row.name, row.arguments, row.result))
         .map(|(name, arguments, result)| ToolCallView {
             name,
             arguments: arguments

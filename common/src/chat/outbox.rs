@@ -13,15 +13,16 @@ use crate::queue::TurnJob;
 
 /// The request that wrote the record publishes it itself; the relay only
 /// steps in when that has not happened within this grace period.
-const GRACE: &str = "5 seconds";
+pub(crate) const GRACE: Duration = Duration::from_secs(5);
 
 pub(crate) async fn insert(tx: &mut Transaction<'_, Postgres>, job: &TurnJob) -> Result<i64> {
-    Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-        "INSERT INTO outbox (message_id, payload, next_attempt_at) \
-         VALUES ($1, $2, now() + interval '{GRACE}') RETURNING id"
-    )))
-    .bind(job.message_id)
-    .bind(Json(job))
+    Ok(sqlx::query_scalar!(
+        "INSERT INTO outbox (message_id, payload, next_attempt_at)
+         VALUES ($1, $2, now() + $3::interval) RETURNING id",
+        job.message_id,
+        Json(job) as _,
+        GRACE as _,
+    )
     .fetch_one(&mut **tx)
     .await?)
 }
@@ -54,8 +55,7 @@ impl Confirmed {
         if ids.is_empty() {
             return Ok(());
         }
-        let deleted = sqlx::query("DELETE FROM outbox WHERE id = ANY($1)")
-            .bind(&ids)
+        let deleted = sqlx::query!("DELETE FROM outbox WHERE id = ANY($1)", &ids)
             .execute(pool)
             .await;
         if deleted.is_err() {
@@ -71,10 +71,12 @@ impl Confirmed {
 /// period for it (during a broker failover that wait was most of a turn's
 /// delay: docs/benchmarks.md, "RabbitMQ as a cluster").
 pub async fn due_now(pool: &PgPool, id: i64) -> Result<()> {
-    sqlx::query("UPDATE outbox SET next_attempt_at = now() WHERE id = $1")
-        .bind(id)
-        .execute(pool)
-        .await?;
+    sqlx::query!(
+        "UPDATE outbox SET next_attempt_at = now() WHERE id = $1",
+        id
+    )
+    .execute(pool)
+    .await?;
     Ok(())
 }
 
@@ -83,23 +85,25 @@ pub async fn due_now(pool: &PgPool, id: i64) -> Result<()> {
 /// not publish the same record at the same moment; a record whose publish
 /// fails comes due again after that, with backoff by attempt.
 pub async fn take_due(pool: &PgPool, limit: i64, lease: Duration) -> Result<Vec<(i64, TurnJob)>> {
-    let rows: Vec<(i64, Json<TurnJob>)> = sqlx::query_as(
-        "UPDATE outbox SET attempts = attempts + 1, \
-            next_attempt_at = now() + $2 * least(power(2, attempts), 60) \
-         WHERE id IN (SELECT id FROM outbox WHERE next_attempt_at <= now() \
-                      ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) \
-         RETURNING id, payload",
+    let rows = sqlx::query!(
+        r#"UPDATE outbox SET attempts = attempts + 1,
+            next_attempt_at = now() + $2::interval * least(power(2, attempts), 60)
+         WHERE id IN (SELECT id FROM outbox WHERE next_attempt_at <= now()
+                      ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
+         RETURNING id, payload AS "payload: Json<TurnJob>""#,
+        limit,
+        lease as _,
     )
-    .bind(limit)
-    .bind(lease)
     .fetch_all(pool)
     .await?;
-    Ok(rows.into_iter().map(|(id, Json(job))| (id, job)).collect())
+    Ok(rows.into_iter().map(|r| (r.id, r.payload.0)).collect())
 }
 
 /// How many turns wait to be handed to the broker (a health signal).
 pub async fn backlog(pool: &PgPool) -> Result<i64> {
-    Ok(sqlx::query_scalar("SELECT count(*) FROM outbox")
-        .fetch_one(pool)
-        .await?)
+    Ok(
+        sqlx::query_scalar!(r#"SELECT count(*) AS "count!" FROM outbox"#)
+            .fetch_one(pool)
+            .await?,
+    )
 }

@@ -79,15 +79,14 @@ pub enum Claim {
 
 /// SQL condition on user message `m`: no live lease on it, and no earlier
 /// user message of its conversation unfinished. The one definition of "this
-/// turn may start now", for claiming and for the dead-letter check.
-macro_rules! idle_head {
-    () => {
-        "(m.lease_until IS NULL OR m.lease_until < now()) \
-         AND NOT EXISTS (SELECT 1 FROM messages e \
-             WHERE e.conversation_id = m.conversation_id AND e.role = 'user' \
-               AND e.seq < m.seq AND e.status IN ('queued', 'processing'))"
-    };
-}
+/// turn may start now", for claiming and for the dead-letter check: the
+/// query macros take only literal SQL, so both spell it out, and a test
+/// holds them to this text.
+#[cfg(test)]
+const IDLE_HEAD: &str = "(m.lease_until IS NULL OR m.lease_until < now())
+               AND NOT EXISTS (SELECT 1 FROM messages e
+                   WHERE e.conversation_id = m.conversation_id AND e.role = 'user'
+                     AND e.seq < m.seq AND e.status IN ('queued', 'processing'))";
 
 /// Claims `message_id` for `lease`. `per_user` caps how many turns of one
 /// user run at once (fair share: one user's burst cannot occupy every worker
@@ -116,50 +115,56 @@ pub async fn claim(
         conversation_id: Uuid::nil(),
         attempt: 0,
     });
-    let row: Option<ClaimedRow> = sqlx::query_as(concat!(
-        "WITH claimed AS ( \
-            UPDATE messages m SET status = 'processing', lease_owner = $2, \
-                lease_until = now() + $3, attempts = attempts + 1, updated_at = now() \
-             WHERE m.id = $1 AND m.role = 'user' AND m.status IN ('queued', 'processing') \
-               AND ",
-        idle_head!(),
-        " AND (SELECT count(*) FROM messages p \
-                WHERE p.user_id = m.user_id AND p.role = 'user' AND p.status = 'processing' \
-                  AND p.id <> m.id AND p.lease_until > now()) < $4 \
-             RETURNING m.id, m.conversation_id, m.user_id, m.seq, m.content, m.attempts, \
-                m.request_id, m.created_at), \
-         bumped AS ( \
-            UPDATE users u SET last_event_seq = u.last_event_seq + 1 FROM claimed \
-            WHERE u.id = claimed.user_id RETURNING u.last_event_seq), \
-         stored AS ( \
-            INSERT INTO events (user_id, seq, type, conversation_id, data) \
-            SELECT claimed.user_id, bumped.last_event_seq, $5, claimed.conversation_id, \
-                $6::jsonb || jsonb_build_object('conversation_id', claimed.conversation_id, \
-                    'attempt', claimed.attempts) \
-            FROM claimed, bumped \
-            RETURNING seq, type, conversation_id, data, created_at) \
-         SELECT c.conversation_id, c.user_id, c.seq, c.content, c.attempts, c.request_id, \
-            c.created_at, s.seq AS event_seq, s.type AS event_type, s.data AS event_data, \
-            s.created_at AS event_created_at, \
-            (SELECT COALESCE(jsonb_agg(jsonb_build_array(h.role, h.content, h.metadata) \
-                    ORDER BY h.turn_seq, h.is_final), '[]') \
-             FROM (SELECT m.role, m.content, m.metadata, COALESCE(u.seq, m.seq) AS turn_seq, m.is_final \
-                   FROM messages m LEFT JOIN messages u ON u.id = m.reply_to \
-                   WHERE m.conversation_id = c.conversation_id \
-                     AND ((m.role = 'user' AND m.seq < c.seq) OR (m.is_final AND u.seq < c.seq)) \
-                   ORDER BY turn_seq DESC, m.is_final DESC LIMIT $7) h) AS history, \
-            (SELECT COALESCE(jsonb_agg(jsonb_build_array(t.role, t.content, t.tool_calls, t.tool_call_id) \
-                    ORDER BY t.seq), '[]') \
-             FROM messages t WHERE t.reply_to = c.id AND NOT t.is_final) AS steps \
-         FROM claimed c, stored s"
-    ))
-    .bind(message_id)
-    .bind(&owner)
-    .bind(lease)
-    .bind(per_user)
-    .bind(template.kind())
-    .bind(template.data())
-    .bind(history)
+    let row = sqlx::query_as!(
+        ClaimedRow,
+        r#"WITH claimed AS (
+            UPDATE messages m SET status = 'processing', lease_owner = $2,
+                lease_until = now() + $3::interval, attempts = attempts + 1, updated_at = now()
+             WHERE m.id = $1 AND m.role = 'user' AND m.status IN ('queued', 'processing')
+               AND (m.lease_until IS NULL OR m.lease_until < now())
+               AND NOT EXISTS (SELECT 1 FROM messages e
+                   WHERE e.conversation_id = m.conversation_id AND e.role = 'user'
+                     AND e.seq < m.seq AND e.status IN ('queued', 'processing'))
+               AND (SELECT count(*) FROM messages p
+                    WHERE p.user_id = m.user_id AND p.role = 'user' AND p.status = 'processing'
+                      AND p.id <> m.id AND p.lease_until > now()) < $4
+             RETURNING m.id, m.conversation_id, m.user_id, m.seq, m.content, m.attempts,
+                m.request_id, m.created_at),
+         bumped AS (
+            UPDATE users u SET last_event_seq = u.last_event_seq + 1 FROM claimed
+            WHERE u.id = claimed.user_id RETURNING u.last_event_seq),
+         stored AS (
+            INSERT INTO events (user_id, seq, type, conversation_id, data)
+            SELECT claimed.user_id, bumped.last_event_seq, $5, claimed.conversation_id,
+                $6::jsonb || jsonb_build_object('conversation_id', claimed.conversation_id,
+                    'attempt', claimed.attempts)
+            FROM claimed, bumped
+            RETURNING seq, type, conversation_id, data, created_at)
+         SELECT c.conversation_id AS "conversation_id!", c.user_id AS "user_id!: UserId",
+            c.seq AS "seq!", c.content AS "content!", c.attempts AS "attempts!",
+            c.request_id AS "request_id?", c.created_at AS "created_at!",
+            s.seq AS "event_seq!", s.type AS "event_type!", s.data AS "event_data!: Json<Value>",
+            s.created_at AS "event_created_at!",
+            (SELECT COALESCE(jsonb_agg(jsonb_build_array(h.role, h.content, h.metadata)
+                    ORDER BY h.turn_seq, h.is_final), '[]')
+             FROM (SELECT m.role, m.content, m.metadata, COALESCE(u.seq, m.seq) AS turn_seq, m.is_final
+                   FROM messages m LEFT JOIN messages u ON u.id = m.reply_to
+                   WHERE m.conversation_id = c.conversation_id
+                     AND ((m.role = 'user' AND m.seq < c.seq) OR (m.is_final AND u.seq < c.seq))
+                   ORDER BY turn_seq DESC, m.is_final DESC LIMIT $7) h)
+                AS "history!: Json<Vec<(MessageRole, String, Value)>>",
+            (SELECT COALESCE(jsonb_agg(jsonb_build_array(t.role, t.content, t.tool_calls, t.tool_call_id)
+                    ORDER BY t.seq), '[]')
+             FROM messages t WHERE t.reply_to = c.id AND NOT t.is_final) AS "steps!: Json<Vec<Step>>"
+         FROM claimed c, stored s"#,
+        message_id,
+        &owner,
+        lease as _,
+        per_user,
+        template.kind(),
+        template.data(),
+        history,
+    )
     .fetch_optional(pool)
     .await?;
     if let Some(row) = row {
@@ -188,13 +193,14 @@ pub async fn claim(
             progress: Progress::from_steps(row.steps.0),
         })));
     }
-    let status: Option<(MessageStatus, bool)> = sqlx::query_as(
-        "SELECT status, COALESCE(lease_until > now(), false) FROM messages \
-         WHERE id = $1 AND role = 'user'",
+    let status = sqlx::query!(
+        r#"SELECT status AS "status: MessageStatus", COALESCE(lease_until > now(), false) AS "leased!"
+         FROM messages WHERE id = $1 AND role = 'user'"#,
+        message_id,
     )
-    .bind(message_id)
     .fetch_optional(pool)
-    .await?;
+    .await?
+    .map(|s| (s.status, s.leased));
     Ok(match status {
         None => Claim::Missing,
         Some((status, _)) if status.is_finished() => Claim::Finished,
@@ -204,7 +210,6 @@ pub async fn claim(
 }
 
 /// What the claim statement returns.
-#[derive(sqlx::FromRow)]
 struct ClaimedRow {
     conversation_id: Uuid,
     user_id: UserId,
@@ -273,14 +278,14 @@ pub async fn renew_all(
 ) -> Result<Vec<(String, LeaseState)>> {
     let (ids, owners): (Vec<Uuid>, Vec<String>) = held.iter().cloned().unzip();
     // Owners are unique per claim, so matching both lists as sets is exact.
-    let renewed: Vec<String> = sqlx::query_scalar(
-        "UPDATE messages SET lease_until = now() + $3 \
-         WHERE id = ANY($1) AND lease_owner = ANY($2) AND status = 'processing' \
-         RETURNING lease_owner",
+    let renewed: Vec<String> = sqlx::query_scalar!(
+        r#"UPDATE messages SET lease_until = now() + $3::interval
+         WHERE id = ANY($1) AND lease_owner = ANY($2) AND status = 'processing'
+         RETURNING lease_owner AS "lease_owner!""#,
+        &ids,
+        &owners,
+        lease as _,
     )
-    .bind(&ids)
-    .bind(&owners)
-    .bind(lease)
     .fetch_all(pool)
     .await?;
     let mut states: Vec<(String, LeaseState)> = owners
@@ -300,12 +305,12 @@ pub async fn renew_all(
     // owner, see `end`), or lost. Asked in a statement of its own: the UPDATE
     // above may have waited for the answer's COMMIT, which a later part of
     // the same statement would not have seen (issue 24).
-    let finished: Vec<String> = sqlx::query_scalar(
-        "SELECT lease_owner FROM messages \
-         WHERE id = ANY($1) AND lease_owner = ANY($2) AND status IN ('completed', 'failed')",
+    let finished: Vec<String> = sqlx::query_scalar!(
+        r#"SELECT lease_owner AS "lease_owner!" FROM messages
+         WHERE id = ANY($1) AND lease_owner = ANY($2) AND status IN ('completed', 'failed')"#,
+        &ids,
+        &states.iter().map(|(o, _)| o.as_str()).collect::<Vec<_>>() as &[&str],
     )
-    .bind(&ids)
-    .bind(states.iter().map(|(o, _)| o.as_str()).collect::<Vec<_>>())
     .fetch_all(pool)
     .await?;
     for (owner, state) in &mut states {
@@ -321,27 +326,30 @@ pub async fn renew_all(
 /// The caller publishes each again, then [`forget_expired`] in the same
 /// transaction: a publish that fails rolls back, and the next pass retries.
 pub async fn take_expired(tx: &mut Transaction<'_, Postgres>, limit: i64) -> Result<Vec<TurnJob>> {
-    let rows: Vec<(Uuid, Uuid, UserId, Option<String>)> = sqlx::query_as(
-        "SELECT id, conversation_id, user_id, request_id FROM messages \
-         WHERE role = 'user' AND status = 'processing' \
-           AND lease_owner IS NOT NULL AND lease_until < now() \
-         ORDER BY lease_until LIMIT $1 FOR UPDATE SKIP LOCKED",
+    Ok(sqlx::query_as!(
+        Redriven,
+        r#"SELECT id, conversation_id, user_id AS "user_id: UserId", request_id FROM messages
+         WHERE role = 'user' AND status = 'processing'
+           AND lease_owner IS NOT NULL AND lease_until < now()
+         ORDER BY lease_until LIMIT $1 FOR UPDATE SKIP LOCKED"#,
+        limit,
     )
-    .bind(limit)
     .fetch_all(&mut **tx)
-    .await?;
-    Ok(rows.into_iter().map(job).collect())
+    .await?
+    .into_iter()
+    .map(Redriven::job)
+    .collect())
 }
 
 /// Marks expired leases as re-driven (the owner is cleared, so each expired
 /// lease is re-driven once, and a holder that comes back learns from its next
 /// heartbeat that the turn is no longer its own).
 pub async fn forget_expired(tx: &mut Transaction<'_, Postgres>, ids: &[Uuid]) -> Result<()> {
-    sqlx::query(
-        "UPDATE messages SET lease_owner = NULL, updated_at = now() \
+    sqlx::query!(
+        "UPDATE messages SET lease_owner = NULL, updated_at = now()
          WHERE id = ANY($1) AND status = 'processing' AND lease_until < now()",
+        ids,
     )
-    .bind(ids)
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -349,12 +357,12 @@ pub async fn forget_expired(tx: &mut Transaction<'_, Postgres>, ids: &[Uuid]) ->
 
 /// Gives the turn back (shutdown): another worker may take it at once.
 pub async fn release(pool: &PgPool, turn: &Turn) -> Result<()> {
-    sqlx::query(
-        "UPDATE messages SET lease_until = NULL, lease_owner = NULL, updated_at = now() \
+    sqlx::query!(
+        "UPDATE messages SET lease_until = NULL, lease_owner = NULL, updated_at = now()
          WHERE id = $1 AND lease_owner = $2 AND status = 'processing'",
+        turn.message_id,
+        &turn.lease_owner,
     )
-    .bind(turn.message_id)
-    .bind(&turn.lease_owner)
     .execute(pool)
     .await?;
     Ok(())
@@ -437,11 +445,12 @@ impl Progress {
 /// What this turn has stored so far, read anew (after another worker
 /// stored a round this one was running).
 pub async fn progress(pool: &PgPool, turn: &Turn) -> Result<Progress> {
-    let steps: Json<Vec<Step>> = sqlx::query_scalar(
-        "SELECT COALESCE(jsonb_agg(jsonb_build_array(role, content, tool_calls, tool_call_id) \
-            ORDER BY seq), '[]') FROM messages WHERE reply_to = $1 AND NOT is_final",
+    let steps = sqlx::query_scalar!(
+        r#"SELECT COALESCE(jsonb_agg(jsonb_build_array(role, content, tool_calls, tool_call_id)
+            ORDER BY seq), '[]') AS "steps!: Json<Vec<Step>>"
+         FROM messages WHERE reply_to = $1 AND NOT is_final"#,
+        turn.message_id,
     )
-    .bind(turn.message_id)
     .fetch_one(pool)
     .await?;
     Ok(Progress::from_steps(steps.0))
@@ -562,15 +571,17 @@ pub async fn fail(
     message_id: Uuid,
     reason: &str,
 ) -> Result<Option<Ended>> {
-    let found: Option<(Uuid, UserId)> = sqlx::query_as(
-        "SELECT conversation_id, user_id FROM messages WHERE id = $1 AND role = 'user'",
+    let found = sqlx::query!(
+        r#"SELECT conversation_id, user_id AS "user_id: UserId" FROM messages
+         WHERE id = $1 AND role = 'user'"#,
+        message_id,
     )
-    .bind(message_id)
     .fetch_optional(pool)
     .await?;
-    let Some((conversation_id, user)) = found else {
+    let Some(found) = found else {
         return Ok(None);
     };
+    let (conversation_id, user) = (found.conversation_id, found.user_id);
     let text = format!("Sorry, I couldn't answer that message: {reason}. Please try again.");
     let to = (message_id, conversation_id, user);
     end(
@@ -608,23 +619,23 @@ async fn end(
         // Answered already, or the conversation is gone.
         return Ok(None);
     };
-    let next: Option<Option<Uuid>> = sqlx::query_scalar(
-        // The owner stays: the claim that ended the turn is on record, and
-        // its heartbeat can tell "finished" from "lost" (renew_all).
-        "UPDATE messages SET status = $2, error = $3, completed_at = now(), updated_at = now(), \
-            lease_until = NULL WHERE id = $1 AND status IN ('queued', 'processing') \
-         RETURNING (SELECT n.id FROM messages n WHERE n.conversation_id = $4 AND n.role = 'user' \
-            AND n.status IN ('queued', 'processing') AND n.id <> $1 AND n.created_at < now() \
+    let status = match error {
+        Some(_) => MessageStatus::Failed,
+        None => MessageStatus::Completed,
+    };
+    // The owner stays: the claim that ended the turn is on record, and its
+    // heartbeat can tell "finished" from "lost" (renew_all).
+    let next: Option<Option<Uuid>> = sqlx::query_scalar!(
+        "UPDATE messages SET status = $2, error = $3, completed_at = now(), updated_at = now(),
+            lease_until = NULL WHERE id = $1 AND status IN ('queued', 'processing')
+         RETURNING (SELECT n.id FROM messages n WHERE n.conversation_id = $4 AND n.role = 'user'
+            AND n.status IN ('queued', 'processing') AND n.id <> $1 AND n.created_at < now()
             ORDER BY n.seq LIMIT 1)",
+        message_id,
+        status.as_str(),
+        error,
+        conversation_id,
     )
-    .bind(message_id)
-    .bind(if error.is_some() {
-        MessageStatus::Failed
-    } else {
-        MessageStatus::Completed
-    })
-    .bind(error)
-    .bind(conversation_id)
     .fetch_optional(work.conn())
     .await?;
     let Some(next) = next else {
@@ -653,13 +664,15 @@ async fn end(
 /// keeps the order and stops no running work), Some(false) when it must
 /// wait, None when it is finished or gone.
 pub async fn is_idle_head(pool: &PgPool, message_id: Uuid) -> Result<Option<bool>> {
-    Ok(sqlx::query_scalar(concat!(
-        "SELECT ",
-        idle_head!(),
-        " FROM messages m WHERE m.id = $1 AND m.role = 'user' \
-           AND m.status IN ('queued', 'processing')",
-    ))
-    .bind(message_id)
+    Ok(sqlx::query_scalar!(
+        r#"SELECT (m.lease_until IS NULL OR m.lease_until < now())
+               AND NOT EXISTS (SELECT 1 FROM messages e
+                   WHERE e.conversation_id = m.conversation_id AND e.role = 'user'
+                     AND e.seq < m.seq AND e.status IN ('queued', 'processing')) AS "idle!"
+         FROM messages m WHERE m.id = $1 AND m.role = 'user'
+           AND m.status IN ('queued', 'processing')"#,
+        message_id,
+    )
     .fetch_optional(pool)
     .await?)
 }
@@ -668,30 +681,54 @@ pub async fn is_idle_head(pool: &PgPool, message_id: Uuid) -> Result<Option<bool
 /// expired: their queue message was lost (e.g. dead-lettered). Each one
 /// returned is marked touched, so a sweep re-drives it once per `idle`.
 pub async fn stale(pool: &PgPool, idle: Duration, limit: i64) -> Result<Vec<TurnJob>> {
-    let rows: Vec<(Uuid, Uuid, UserId, Option<String>)> = sqlx::query_as(
-        "UPDATE messages SET updated_at = now() WHERE id IN ( \
-            SELECT id FROM messages WHERE role = 'user' AND status IN ('queued', 'processing') \
-              AND updated_at < now() - $1 AND (lease_until IS NULL OR lease_until < now()) \
-            ORDER BY updated_at LIMIT $2 FOR UPDATE SKIP LOCKED) \
-         RETURNING id, conversation_id, user_id, request_id",
+    Ok(sqlx::query_as!(
+        Redriven,
+        r#"UPDATE messages SET updated_at = now() WHERE id IN (
+            SELECT id FROM messages WHERE role = 'user' AND status IN ('queued', 'processing')
+              AND updated_at < now() - $1::interval AND (lease_until IS NULL OR lease_until < now())
+            ORDER BY updated_at LIMIT $2 FOR UPDATE SKIP LOCKED)
+         RETURNING id, conversation_id, user_id AS "user_id: UserId", request_id"#,
+        idle as _,
+        limit,
     )
-    .bind(idle)
-    .bind(limit)
     .fetch_all(pool)
-    .await?;
-    Ok(rows.into_iter().map(job).collect())
+    .await?
+    .into_iter()
+    .map(Redriven::job)
+    .collect())
 }
 
-/// A fresh queue message for a turn being re-driven.
-fn job(
-    (message_id, conversation_id, user_id, request_id): (Uuid, Uuid, UserId, Option<String>),
-) -> TurnJob {
-    TurnJob {
-        v: TurnJob::VERSION,
-        message_id,
-        conversation_id,
-        user_id,
-        request_id,
-        deferrals: 0,
+/// A turn being re-driven.
+struct Redriven {
+    id: Uuid,
+    conversation_id: Uuid,
+    user_id: UserId,
+    request_id: Option<String>,
+}
+
+impl Redriven {
+    /// A fresh queue message for it.
+    fn job(self) -> TurnJob {
+        TurnJob {
+            v: TurnJob::VERSION,
+            message_id: self.id,
+            conversation_id: self.conversation_id,
+            user_id: self.user_id,
+            request_id: self.request_id,
+            deferrals: 0,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::IDLE_HEAD;
+
+    #[test]
+    fn claiming_and_dead_lettering_ask_the_same_idle_head_question() {
+        let words = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+        let source = words(include_str!("turns.rs"));
+        // The definition here, and the two statements.
+        assert_eq!(source.matches(&words(IDLE_HEAD)).count(), 3);
     }
 }
