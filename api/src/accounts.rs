@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::PgPool;
 
-use todo_common::domain::{DisplayName, Email, UserId};
+use todo_common::domain::{DisplayName, Email, TimeZone, UserId};
 use todo_common::error::Result;
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -12,6 +12,9 @@ pub struct User {
     pub id: UserId,
     pub email: Option<String>,
     pub name: Option<String>,
+    /// The user's IANA time zone: where their "today" and "tomorrow at 5pm" are.
+    #[schema(value_type = String, example = "Europe/Berlin")]
+    pub time_zone: TimeZone,
     #[serde(skip)]
     pub created_at: DateTime<Utc>,
 }
@@ -21,17 +24,19 @@ pub async fn create(
     pool: &PgPool,
     email: &Email,
     name: Option<&DisplayName>,
+    time_zone: TimeZone,
     password_hash: &str,
 ) -> Result<User> {
     let id = UserId::generate();
     Ok(sqlx::query_as!(
         User,
-        r#"INSERT INTO users (id, email, name, password_hash) VALUES ($1, $2, $3, $4)
-         RETURNING id AS "id: UserId", email, name, created_at"#,
+        r#"INSERT INTO users (id, email, name, password_hash, time_zone) VALUES ($1, $2, $3, $4, $5)
+         RETURNING id AS "id: UserId", email, name, time_zone AS "time_zone: TimeZone", created_at"#,
         id.as_str(),
         email.as_str(),
         name.map(DisplayName::as_str),
         password_hash,
+        time_zone.name(),
     )
     .fetch_one(pool)
     .await?)
@@ -44,7 +49,8 @@ pub async fn find_for_login(
     email: &Email,
 ) -> Result<Option<(User, Option<String>)>> {
     let row = sqlx::query!(
-        r#"SELECT id AS "id: UserId", email, name, created_at, password_hash
+        r#"SELECT id AS "id: UserId", email, name, time_zone AS "time_zone: TimeZone",
+            created_at, password_hash
          FROM users WHERE lower(email) = $1"#,
         email.as_str(),
     )
@@ -55,6 +61,7 @@ pub async fn find_for_login(
             id: r.id,
             email: r.email,
             name: r.name,
+            time_zone: r.time_zone,
             created_at: r.created_at,
         };
         (user, r.password_hash)
@@ -64,8 +71,22 @@ pub async fn find_for_login(
 pub async fn find(pool: &PgPool, id: &UserId) -> Result<Option<User>> {
     Ok(sqlx::query_as!(
         User,
-        r#"SELECT id AS "id: UserId", email, name, created_at FROM users WHERE id = $1"#,
+        r#"SELECT id AS "id: UserId", email, name, time_zone AS "time_zone: TimeZone", created_at
+         FROM users WHERE id = $1"#,
         id.as_str(),
+    )
+    .fetch_optional(pool)
+    .await?)
+}
+
+/// Sets the user's time zone; None when the account is gone.
+pub async fn set_time_zone(pool: &PgPool, id: &UserId, zone: TimeZone) -> Result<Option<User>> {
+    Ok(sqlx::query_as!(
+        User,
+        r#"UPDATE users SET time_zone = $2 WHERE id = $1
+         RETURNING id AS "id: UserId", email, name, time_zone AS "time_zone: TimeZone", created_at"#,
+        id.as_str(),
+        zone.name(),
     )
     .fetch_optional(pool)
     .await?)

@@ -51,6 +51,9 @@ impl ApiError {
         use CoreError as C;
         match self {
             Self::Core(C::Invalid { .. }) => (StatusCode::BAD_REQUEST, "validation_failed"),
+            Self::Core(C::Unrecognised { .. }) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "unrecognised_value")
+            }
             Self::Core(C::NotFound(_)) => (StatusCode::NOT_FOUND, "not_found"),
             Self::Core(C::Conflict { code, .. }) => (StatusCode::CONFLICT, code),
             Self::Core(C::IdempotencyKeyReused) => {
@@ -116,7 +119,9 @@ impl IntoResponse for ApiError {
             self.to_string()
         };
         let field = match &self {
-            Self::Core(CoreError::Invalid { field, .. }) => Some(field.clone()),
+            Self::Core(
+                CoreError::Invalid { field, .. } | CoreError::Unrecognised { field, .. },
+            ) => Some(field.clone()),
             Self::BadBody { field, .. } => field.clone(),
             _ => None,
         };

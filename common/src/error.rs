@@ -9,6 +9,11 @@ pub enum Error {
     #[error("{field}: {message}")]
     Invalid { field: String, message: String },
 
+    /// Well-formed input that names nothing we know (an unknown time zone):
+    /// shown as 422, naming `field`.
+    #[error("{field}: {message}")]
+    Unrecognised { field: String, message: String },
+
     /// The thing does not exist for this user (also when it belongs to another).
     #[error("{0} not found")]
     NotFound(String),

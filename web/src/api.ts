@@ -1,5 +1,5 @@
 // The public REST API, exactly as a third-party client would call it.
-import type { ChatMessage, Conversation, Priority, Session, Task } from './types';
+import type { ChatMessage, Conversation, Priority, Session, Task, User } from './types';
 
 /** An error answer of the API (`{"error": {code, message, field?}}`) or a network failure. */
 export class ApiError extends Error {
@@ -151,10 +151,38 @@ export class Api {
   logout(): Promise<void> {
     return call('POST', '/api/auth/logout', this.session.token);
   }
+
+  me(): Promise<{ user: User }> {
+    return this.call('GET', '/api/auth/me');
+  }
+
+  setTimeZone(time_zone: string): Promise<{ user: User }> {
+    return this.call('PATCH', '/api/auth/me', { time_zone });
+  }
 }
 
-export function signup(email: string, password: string, name: string): Promise<Session> {
-  return call('POST', '/api/auth/signup', null, name ? { email, password, name } : { email, password });
+/** The browser's IANA time zone, if it says. */
+export function browserZone(): string | null {
+  try {
+    return Intl.DateTimeFormat().resolvedOptions().timeZone || null;
+  } catch {
+    return null;
+  }
+}
+
+/** Signs up in the browser's time zone; in UTC should the server not know that zone. */
+export async function signup(email: string, password: string, name: string): Promise<Session> {
+  const body: Record<string, string> = { email, password };
+  if (name) body.name = name;
+  const zone = browserZone();
+  if (zone) {
+    try {
+      return await call('POST', '/api/auth/signup', null, { ...body, time_zone: zone });
+    } catch (e) {
+      if (!(e instanceof ApiError && e.status === 422)) throw e;
+    }
+  }
+  return call('POST', '/api/auth/signup', null, body);
 }
 
 export function login(email: string, password: string): Promise<Session> {

@@ -7,6 +7,8 @@ export interface User {
   id: string;
   email: string | null;
   name: string | null;
+  /** IANA time zone; absent in sessions saved before it existed. */
+  time_zone?: string;
 }
 
 export interface Session {

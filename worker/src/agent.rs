@@ -20,6 +20,7 @@ use todo_common::queue::Broker;
 use todo_common::tools::{self, Tool, ToolDefinition};
 use tokio_util::sync::CancellationToken;
 
+use crate::clock::UserNow;
 use crate::context;
 use crate::lease::Leases;
 use crate::model::{Model, ModelError, backoff};
@@ -135,7 +136,8 @@ impl Agent {
                 return Ok(Outcome::Answered(ended));
             }
 
-            let system = Message::system(prompt::system(chrono::Utc::now()));
+            let now = UserNow::of(turn.time_zone);
+            let system = Message::system(prompt::system(&now));
             let user = Message::user(turn.content.clone());
             let own = progress.messages();
             let earlier = self.history_that_fits(history, [&system, &user].into_iter().chain(&own));
@@ -145,7 +147,7 @@ impl Agent {
             messages.push(user);
             messages.extend(own);
 
-            let mut reply = match self.call_model(&messages, turn, abort).await? {
+            let mut reply = match self.call_model(&messages, &now, turn, abort).await? {
                 Called::Reply(reply) => reply,
                 Called::Aborted => return Ok(Outcome::Interrupted),
                 Called::Failed(e) => {
@@ -285,6 +287,7 @@ impl Agent {
     async fn call_model(
         &self,
         messages: &[Message],
+        now: &UserNow,
         turn: &Turn,
         abort: &CancellationToken,
     ) -> todo_common::Result<Called> {
@@ -312,7 +315,7 @@ impl Agent {
                     return Ok(Called::Aborted);
                 }
             }
-            let (result, streamed) = self.request(messages, turn, abort).await;
+            let (result, streamed) = self.request(messages, now, turn, abort).await;
             // A retry writes the answer from its start: clients drop the
             // text this attempt streamed (message.restarted), or they would
             // show it twice.
@@ -379,6 +382,7 @@ impl Agent {
     async fn request(
         &self,
         messages: &[Message],
+        now: &UserNow,
         turn: &Turn,
         abort: &CancellationToken,
     ) -> (Option<Result<Reply, ModelError>>, bool) {
@@ -408,7 +412,7 @@ impl Agent {
         };
         let result = tokio::select! {
             _ = abort.cancelled() => None,
-            r = self.model.complete_once(messages, &self.tools, Some(&deltas)) => Some(r),
+            r = self.model.complete_once(messages, &self.tools, Some(&deltas), now) => Some(r),
         };
         drop(deltas);
         // Deltas go out before the step that follows is announced.

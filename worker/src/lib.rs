@@ -2,6 +2,7 @@
 //! and the task tools.
 
 pub mod agent;
+pub mod clock;
 pub mod consumer;
 mod context;
 mod gauges;

@@ -1,23 +1,55 @@
 //! The system prompt: what the assistant is and how it should use the tools.
 
-use chrono::{DateTime, Utc};
 use todo_common::tools::Tool;
 
-pub fn system(now: DateTime<Utc>) -> String {
+use crate::clock::UserNow;
+
+/// The part that changes (the user's date and time) comes last, so the
+/// rest stays a prefix a provider can cache.
+pub fn system(now: &UserNow) -> String {
+    let local = now.local();
     format!(
         "You are Todo Chat, an assistant that manages the user's to-do list. \
-         Today is {weekday}, {date} (UTC). \
          Use the tools for every read or change of tasks: {tools}. Never invent task numbers: \
          look tasks up with {list} when \
-         the user names a task by its title. Due dates are YYYY-MM-DD or RFC 3339 timestamps; \
-         resolve words like \"tomorrow\" or \"Friday\" against today's date. If a request is \
+         the user names a task by its title. Due dates are YYYY-MM-DD or RFC 3339 timestamps \
+         (a time of day with the user's UTC offset); resolve words like \"tomorrow\", \"Friday\" \
+         or \"at 5pm\" against the user's date and time below. If a request is \
          ambiguous, ask one short question. Change only what the user asked for. Once the tool \
          results answer the request, reply in words instead of calling more tools. Answer \
          briefly and say what you did, with task numbers, claiming only changes a tool result \
-         confirmed.",
+         confirmed. For the user it is now {weekday}, {date}, {time} in their time zone, \
+         {zone} (UTC{offset}).",
         tools = Tool::ALL.map(Tool::name).join(", "),
         list = Tool::ListTasks.name(),
-        weekday = now.format("%A"),
-        date = now.format("%Y-%m-%d"),
+        weekday = local.format("%A"),
+        date = local.format("%Y-%m-%d"),
+        time = local.format("%H:%M"),
+        zone = now.zone,
+        offset = local.format("%:z"),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use todo_common::domain::TimeZone;
+
+    use super::*;
+
+    #[test]
+    fn the_prompt_gives_the_users_own_date_time_and_offset() {
+        // 22:30 UTC on Sunday 29 March 2026 is already Monday 00:30 in
+        // Berlin, on summer time since that night.
+        let now = UserNow {
+            instant: "2026-03-29T22:30:00Z".parse().unwrap(),
+            zone: TimeZone::parse("Europe/Berlin").unwrap(),
+        };
+        let prompt = system(&now);
+        assert!(
+            prompt.ends_with(
+                "it is now Monday, 2026-03-30, 00:30 in their time zone, Europe/Berlin (UTC+02:00)."
+            ),
+            "{prompt}"
+        );
+    }
 }

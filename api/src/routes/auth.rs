@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use todo_common::Error;
-use todo_common::domain::{DisplayName, Email, Password, schema};
+use todo_common::domain::{DisplayName, Email, Password, TimeZone, schema};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::error::{ApiError, ApiResult};
@@ -26,6 +26,10 @@ pub struct SignupBody {
     #[serde(default)]
     #[schema(schema_with = schema::display_name)]
     name: Option<String>,
+    /// An IANA time zone name (the web app sends the browser's); UTC when absent.
+    #[serde(default)]
+    #[schema(example = "Europe/Berlin")]
+    time_zone: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -76,6 +80,7 @@ fn session(state: &AppState, user: User, valid_after: Option<DateTime<Utc>>) -> 
     responses(
         (status = 201, description = "The account, signed in.", body = Session),
         (status = 409, description = "`email_taken`: an account with this email exists.", body = ErrorBody),
+        (status = 422, description = "`unrecognised_value`: `time_zone` is not an IANA time zone.", body = ErrorBody),
         BodyErrors,
         RateLimited,
         ServerErrors,
@@ -92,6 +97,10 @@ pub async fn signup(
         Some(n) => DisplayName::parse(n)?,
         None => None,
     };
+    let time_zone = match &body.time_zone {
+        Some(zone) => TimeZone::parse(zone)?,
+        None => TimeZone::UTC,
+    };
     let attempt = state.throttle.signup_attempt(&ip.to_string()).await?;
     let hash = match state.passwords.hash(password).await {
         Ok(hash) => hash,
@@ -101,7 +110,7 @@ pub async fn signup(
         }
         Err(e) => return Err(e.into()),
     };
-    let user = accounts::create(&state.pool, &email, name.as_ref(), &hash).await?;
+    let user = accounts::create(&state.pool, &email, name.as_ref(), time_zone, &hash).await?;
     tracing::info!(user_id = %user.id, "account created");
     Ok((StatusCode::CREATED, Json(session(&state, user, None)?)))
 }
@@ -186,14 +195,62 @@ pub async fn login(
     ),
 )]
 pub async fn me(State(state): State<AppState>, AuthUser(who): AuthUser) -> ApiResult<Json<Me>> {
-    let user = accounts::find(&state.pool, &who.user_id)
-        .await?
-        .ok_or_else(|| {
-            ApiError::from(Error::Unauthenticated(
-                "this account no longer exists".into(),
-            ))
-        })?;
-    Ok(Json(Me { user }))
+    let user = accounts::find(&state.pool, &who.user_id).await?;
+    Ok(Json(Me {
+        user: still_there(user)?,
+    }))
+}
+
+/// What a user may change about their account.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MeChanges {
+    /// An IANA time zone name: where the user's "today", "tomorrow at 5pm"
+    /// and "overdue" are.
+    #[schema(example = "Europe/Berlin")]
+    time_zone: String,
+}
+
+/// Also for users who sign in with Better Auth: their account row is made
+/// on first use.
+#[utoipa::path(
+    patch,
+    path = "/api/auth/me",
+    tag = "auth",
+    operation_id = "auth_me_update",
+    summary = "Change the token's user",
+    description = "Sets the user's time zone (an IANA name such as `Europe/Berlin`; \
+        422 naming `time_zone` for an unknown one). Their \"today\", \"tomorrow at 5pm\" and \
+        \"overdue\" follow it from the next chat turn on.",
+    security(("bearer" = [])),
+    request_body = MeChanges,
+    responses(
+        (status = 200, description = "The user as changed.", body = Me),
+        (status = 422, description = "`unrecognised_value`: `time_zone` is not an IANA time zone.", body = ErrorBody),
+        BodyErrors,
+        TokenErrors,
+        ServerErrors,
+    ),
+)]
+pub async fn update_me(
+    State(state): State<AppState>,
+    AuthUser(who): AuthUser,
+    ApiJson(body): ApiJson<MeChanges>,
+) -> ApiResult<Json<Me>> {
+    let zone = TimeZone::parse(&body.time_zone)?;
+    let user = accounts::set_time_zone(&state.pool, &who.user_id, zone).await?;
+    Ok(Json(Me {
+        user: still_there(user)?,
+    }))
+}
+
+/// A valid token whose account was deleted is no longer a session.
+fn still_there(user: Option<User>) -> ApiResult<User> {
+    user.ok_or_else(|| {
+        ApiError::from(Error::Unauthenticated(
+            "this account no longer exists".into(),
+        ))
+    })
 }
 
 #[derive(Deserialize, IntoParams)]

@@ -33,7 +33,7 @@ pub fn api(config: &Http) -> OpenApiRouter<AppState> {
         .routes(routes!(health::health))
         .routes(routes!(auth::signup))
         .routes(routes!(auth::login))
-        .routes(routes!(auth::me))
+        .routes(routes!(auth::me, auth::update_me))
         .routes(routes!(auth::logout))
         .routes(routes!(tasks::list, tasks::create))
         .routes(routes!(tasks::get, tasks::update, tasks::delete))

@@ -17,6 +17,7 @@ mod openapi;
 mod startup;
 mod streams;
 mod tasks;
+mod time_zones;
 mod tokens;
 mod web;
 mod web_types;

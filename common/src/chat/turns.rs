@@ -31,7 +31,7 @@ use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
 use super::messages::{NewRow, append};
-use crate::domain::{MessageRole, MessageStatus, UserId};
+use crate::domain::{MessageRole, MessageStatus, TimeZone, UserId};
 use crate::error::Result;
 use crate::events::{Event, MessageEnded, MessageProcessing, Stored, ToolCalled};
 use crate::llm::{Message, Reply, Role, ToolCall};
@@ -55,6 +55,8 @@ pub struct Turn {
     pub lease_owner: String,
     /// When the user sent it (queue wait = claim time - this).
     pub created_at: chrono::DateTime<chrono::Utc>,
+    /// The user's time zone: where their "today" is.
+    pub time_zone: TimeZone,
     /// Earlier turns of the conversation for the model (see [`Claimed`]).
     pub history: Vec<Message>,
     /// What earlier attempts at this turn stored (empty on a first try).
@@ -132,7 +134,7 @@ pub async fn claim(
                 m.request_id, m.created_at),
          bumped AS (
             UPDATE users u SET last_event_seq = u.last_event_seq + 1 FROM claimed
-            WHERE u.id = claimed.user_id RETURNING u.last_event_seq),
+            WHERE u.id = claimed.user_id RETURNING u.last_event_seq, u.time_zone),
          stored AS (
             INSERT INTO events (user_id, seq, type, conversation_id, data)
             SELECT claimed.user_id, bumped.last_event_seq, $5, claimed.conversation_id,
@@ -144,7 +146,7 @@ pub async fn claim(
             c.seq AS "seq!", c.content AS "content!", c.attempts AS "attempts!",
             c.request_id AS "request_id?", c.created_at AS "created_at!",
             s.seq AS "event_seq!", s.type AS "event_type!", s.data AS "event_data!: Json<Value>",
-            s.created_at AS "event_created_at!",
+            s.created_at AS "event_created_at!", b.time_zone AS "time_zone!: TimeZone",
             (SELECT COALESCE(jsonb_agg(jsonb_build_array(h.role, h.content, h.metadata)
                     ORDER BY h.turn_seq, h.is_final), '[]')
              FROM (SELECT m.role, m.content, m.metadata, COALESCE(u.seq, m.seq) AS turn_seq, m.is_final
@@ -156,7 +158,7 @@ pub async fn claim(
             (SELECT COALESCE(jsonb_agg(jsonb_build_array(t.role, t.content, t.tool_calls, t.tool_call_id)
                     ORDER BY t.seq), '[]')
              FROM messages t WHERE t.reply_to = c.id AND NOT t.is_final) AS "steps!: Json<Vec<Step>>"
-         FROM claimed c, stored s"#,
+         FROM claimed c, stored s, bumped b"#,
         message_id,
         &owner,
         lease as _,
@@ -181,6 +183,7 @@ pub async fn claim(
             request_id: row.request_id,
             lease_owner: owner,
             created_at: row.created_at,
+            time_zone: row.time_zone,
             history: row
                 .history
                 .0
@@ -222,6 +225,7 @@ struct ClaimedRow {
     event_type: String,
     event_data: Json<Value>,
     event_created_at: chrono::DateTime<chrono::Utc>,
+    time_zone: TimeZone,
     /// `[role, content, metadata]`, oldest first.
     history: Json<Vec<(MessageRole, String, Value)>>,
     /// `[role, content, tool_calls, tool_call_id]`, in order.

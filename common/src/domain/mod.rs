@@ -7,8 +7,10 @@ pub mod schema;
 pub mod task;
 pub(crate) mod text;
 pub mod user;
+pub mod zone;
 
 pub use chat::{ChatMessage, Conversation, MessageRole, MessageStatus};
 pub use idempotency::IdempotencyKey;
 pub use task::{Priority, Task, TaskDescription, TaskId, TaskTags, TaskTitle};
 pub use user::{DisplayName, Email, Password, UserId};
+pub use zone::TimeZone;

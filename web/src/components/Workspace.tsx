@@ -8,6 +8,7 @@ import type { Session } from '../types';
 import { ChatView } from './ChatView';
 import { Conversations } from './Conversations';
 import { TaskPanel } from './TaskPanel';
+import { ZoneOffer } from './ZoneOffer';
 
 type Panel = 'conversations' | 'chat' | 'tasks';
 
@@ -121,6 +122,7 @@ export function Workspace({ session, onSignedOut }: { session: Session; onSigned
           <button type="button" class="quiet" onClick={leaveHereOnly}>Sign out on this device only</button>
         </div>
       )}
+      {leaving === null && <ZoneOffer api={api} report={setNotice} />}
       <nav class="panels" aria-label="Show">
         {(['conversations', 'chat', 'tasks'] as Panel[]).map((p) => (
           <button type="button" key={p} aria-pressed={panel === p} onClick={() => setPanel(p)}>

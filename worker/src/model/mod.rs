@@ -7,6 +7,7 @@ mod openai;
 
 use std::time::Duration;
 
+use crate::clock::UserNow;
 use crate::limiter::Limiter;
 use todo_common::config::Model as ModelConfig;
 use todo_common::llm::{Message, Reply};
@@ -88,18 +89,18 @@ impl Model {
     }
 
     /// One request, no retries; text pieces go to `deltas` as they stream in.
+    /// `now` is the user's (the offline assistant reads dates with it; a
+    /// model has it in the system prompt).
     pub async fn complete_once(
         &self,
         messages: &[Message],
         tools: &[ToolDefinition],
         deltas: Option<&UnboundedSender<String>>,
+        now: &UserNow,
     ) -> Result<Reply, ModelError> {
         match self {
             Self::OpenAi(client) => client.complete(messages, tools, deltas).await,
-            Self::Offline => Ok(todo_assistant::respond(
-                messages,
-                chrono::Utc::now().date_naive(),
-            )),
+            Self::Offline => Ok(todo_assistant::respond(messages, now.today())),
         }
     }
 }

@@ -1,0 +1,110 @@
+//! A user's IANA time zone ("Europe/Berlin"): where their "today", "tomorrow
+//! at 5pm" and "overdue" are (issue 21).
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use serde::{Serialize, Serializer};
+
+use crate::error::Error;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TimeZone(Tz);
+
+impl TimeZone {
+    pub const UTC: Self = Self(Tz::UTC);
+
+    /// A zone name of the IANA tz database, as it spells it
+    /// ("America/New_York"); surrounding white space is ignored.
+    pub fn parse(raw: &str) -> Result<Self, Error> {
+        let name = raw.trim();
+        Tz::from_str(name)
+            .map(Self)
+            .map_err(|_| Error::Unrecognised {
+                field: "time_zone".into(),
+                message: format!(
+                    "unknown time zone `{}`; use an IANA name such as Europe/Berlin or UTC",
+                    name.chars().take(64).collect::<String>()
+                ),
+            })
+    }
+
+    pub fn name(self) -> &'static str {
+        self.0.name()
+    }
+
+    pub fn tz(self) -> Tz {
+        self.0
+    }
+
+    /// `instant` on the user's wall clock.
+    pub fn local(self, instant: DateTime<Utc>) -> DateTime<Tz> {
+        instant.with_timezone(&self.0)
+    }
+}
+
+impl fmt::Display for TimeZone {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl Serialize for TimeZone {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+/// Stored as its name (`users.time_zone`). A name the tz database no longer
+/// knows reads as UTC rather than failing every request of its user.
+impl sqlx::Type<sqlx::Postgres> for TimeZone {
+    fn type_info() -> sqlx::postgres::PgTypeInfo {
+        <&str as sqlx::Type<sqlx::Postgres>>::type_info()
+    }
+
+    fn compatible(ty: &sqlx::postgres::PgTypeInfo) -> bool {
+        <&str as sqlx::Type<sqlx::Postgres>>::compatible(ty)
+    }
+}
+
+impl sqlx::Decode<'_, sqlx::Postgres> for TimeZone {
+    fn decode(value: sqlx::postgres::PgValueRef<'_>) -> Result<Self, sqlx::error::BoxDynError> {
+        let name = <&str as sqlx::Decode<sqlx::Postgres>>::decode(value)?;
+        Ok(Self::parse(name).unwrap_or(Self::UTC))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iana_names_are_zones_and_anything_else_is_refused_by_field() {
+        for name in [
+            "UTC",
+            "Europe/Berlin",
+            " Asia/Kolkata ",
+            "Australia/Lord_Howe",
+        ] {
+            assert_eq!(TimeZone::parse(name).unwrap().name(), name.trim());
+        }
+        for bad in ["", "Mars/Olympus", "europe/berlin", "+02:00", "CEST "] {
+            let err = TimeZone::parse(bad).unwrap_err().to_string();
+            assert!(
+                err.starts_with("time_zone: unknown time zone"),
+                "{bad}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_wall_clock_follows_the_zone_across_dst() {
+        let berlin = TimeZone::parse("Europe/Berlin").unwrap();
+        let winter = "2026-01-15T12:00:00Z".parse::<DateTime<Utc>>().unwrap();
+        let summer = "2026-07-15T12:00:00Z".parse::<DateTime<Utc>>().unwrap();
+        assert_eq!(berlin.local(winter).format("%H:%M").to_string(), "13:00");
+        assert_eq!(berlin.local(summer).format("%H:%M").to_string(), "14:00");
+    }
+}

@@ -1,0 +1,75 @@
+// The user's time zone (issue 21): a sign-up takes the browser's, and a
+// page in another zone than the account's offers to switch, once.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { launch, openApp, seriousViolations, signUpInPage } from './support/browser.mjs';
+import { Stack } from './support/stack.mjs';
+
+let stack;
+let browser;
+
+before(async () => {
+  stack = await Stack.start('zones');
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  await stack?.stop();
+});
+
+const session = (page) => page.evaluate(() => JSON.parse(localStorage.getItem('todo-chat.session')));
+const accountZone = async (page) => {
+  const { token } = await session(page);
+  return (await stack.call('GET', '/api/auth/me', token)).body.user.time_zone;
+};
+
+test('an account made in Berlin is in Berlin, and nothing is offered', async () => {
+  const { context, page } = await openApp(browser, stack.base, { timezoneId: 'Europe/Berlin' });
+  await signUpInPage(page, `berlin-${Date.now()}@example.com`);
+  assert.equal(await accountZone(page), 'Europe/Berlin');
+  await page.locator('aside.tasks').waitFor();
+  assert.equal(await page.getByRole('region', { name: 'Time zone' }).count(), 0);
+  await context.close();
+});
+
+test('a UTC account opened in Tokyo is offered Tokyo; taking it moves the account, keeping it is remembered', async () => {
+  const utc = await openApp(browser, stack.base, { timezoneId: 'UTC' });
+  const email = `traveller-${Date.now()}@example.com`;
+  await signUpInPage(utc.page, email);
+  assert.equal(await accountZone(utc.page), 'UTC');
+  const saved = await session(utc.page);
+  await utc.context.close();
+
+  // The same session in a browser in Tokyo.
+  const open = async () => {
+    const tokyo = await openApp(browser, stack.base, { timezoneId: 'Asia/Tokyo' });
+    await tokyo.page.evaluate((s) => localStorage.setItem('todo-chat.session', JSON.stringify(s)), saved);
+    await tokyo.page.reload();
+    return tokyo;
+  };
+  let tokyo = await open();
+  const offer = tokyo.page.getByRole('region', { name: 'Time zone' });
+  await offer.waitFor();
+  assert.match(await offer.textContent(), /uses UTC.*this browser is in Asia\/Tokyo/);
+  assert.deepEqual(await seriousViolations(tokyo.page), []);
+  // "Keep" is remembered: not offered again on a reload.
+  await offer.getByRole('button', { name: 'Keep UTC' }).click();
+  await offer.waitFor({ state: 'detached' });
+  await tokyo.page.reload();
+  await tokyo.page.locator('aside.tasks').waitFor();
+  await tokyo.page.waitForTimeout(500);
+  assert.equal(await offer.count(), 0, 'kept: not offered again');
+  assert.equal(await accountZone(tokyo.page), 'UTC');
+  await tokyo.context.close();
+
+  // A fresh profile in Tokyo is offered again, and takes it.
+  tokyo = await open();
+  const again = tokyo.page.getByRole('region', { name: 'Time zone' });
+  await again.getByRole('button', { name: 'Use Asia/Tokyo' }).click();
+  await again.waitFor({ state: 'detached' });
+  await tokyo.page.getByRole('status').filter({ hasText: 'Time zone set to Asia/Tokyo.' }).waitFor();
+  assert.equal(await accountZone(tokyo.page), 'Asia/Tokyo');
+  assert.deepEqual(await tokyo.page.evaluate(() => window.__errors), []);
+  await tokyo.context.close();
+});
