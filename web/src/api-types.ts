@@ -21,7 +21,7 @@ export interface Task {
 
 export type Priority = "low" | "medium" | "high";
 
-/** A task's id: positive, as stored in `tasks.id`. */
+/** A task's id: its number in its user's list (`tasks.number`: 1, 2, 3... in creation order, never reused), positive. The table's own key stays inside the database. */
 export type TaskId = number;
 
 /** An opaque user id: ours are UUIDv7 strings, Better Auth's are its own. */

@@ -29,6 +29,7 @@ async fn every_migration_reverts_and_reapplies() {
             "outbox",
             "rate_limits",
             "revoked_tokens",
+            "task_numbers",
             "tasks",
             "users"
         ]
@@ -53,7 +54,7 @@ async fn every_migration_reverts_and_reapplies() {
             .all(|m| m.state == db::MigrationState::Pending)
     );
     db::migrate_up(&pool, None).await.unwrap();
-    assert_eq!(tables(&pool).await.len(), 10);
+    assert_eq!(tables(&pool).await.len(), 11);
 }
 
 #[tokio::test]

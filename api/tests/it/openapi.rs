@@ -22,6 +22,7 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("POST", "/api/auth/signup"),
     ("POST", "/api/auth/login"),
     ("GET", "/api/auth/me"),
+    ("PATCH", "/api/auth/me"),
     ("POST", "/api/auth/logout"),
     ("GET", "/api/{user_id}/tasks"),
     ("POST", "/api/{user_id}/tasks"),

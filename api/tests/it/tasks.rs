@@ -455,3 +455,68 @@ async fn tasks_added_while_paging_do_not_shift_pages() {
         ["old 5", "old 4", "old 3", "old 2", "old 1", "old 0"]
     );
 }
+
+/// Issue 21: a user's tasks are numbered 1, 2, 3... in their own list,
+/// whoever else has tasks, and a number is never reused after a delete.
+#[tokio::test]
+async fn task_numbers_are_per_user_and_never_reused() {
+    let app = TestApp::spawn().await;
+    let ada = app.signup("numbers-ada@example.com").await;
+    let bob = app.signup("numbers-bob@example.com").await;
+    for title in ["ada one", "ada two"] {
+        app.create_task(&ada, json!({ "title": title })).await;
+    }
+    // Bob's first tasks are his 1 and 2, not rows 3 and 4 of a shared table.
+    let first = app.create_task(&bob, json!({ "title": "bob one" })).await;
+    let second = app.create_task(&bob, json!({ "title": "bob two" })).await;
+    assert_eq!(
+        (first["id"].as_i64(), second["id"].as_i64()),
+        (Some(1), Some(2))
+    );
+    let res = app
+        .request(
+            Method::GET,
+            &format!("/api/{}/tasks/1", bob.id),
+            Some(&bob.token),
+        )
+        .send()
+        .await
+        .unwrap();
+    let one: Value = res.json().await.unwrap();
+    assert_eq!(one["title"], "bob one", "his 1 is his");
+
+    // Deleting his newest does not hand its number out again.
+    let res = app
+        .request(
+            Method::DELETE,
+            &format!("/api/{}/tasks/2", bob.id),
+            Some(&bob.token),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let third = app.create_task(&bob, json!({ "title": "bob three" })).await;
+    assert_eq!(third["id"], 3);
+    let ada_next = app.create_task(&ada, json!({ "title": "ada three" })).await;
+    assert_eq!(ada_next["id"], 3, "Ada's count is her own");
+
+    // A retried create (same Idempotency-Key) leaves no gap behind it.
+    for _ in 0..2 {
+        let res = app
+            .request(
+                Method::POST,
+                &format!("/api/{}/tasks", bob.id),
+                Some(&bob.token),
+            )
+            .header("idempotency-key", "numbers-retry")
+            .json(&json!({ "title": "bob four" }))
+            .send()
+            .await
+            .unwrap();
+        let task: Value = res.json().await.unwrap();
+        assert_eq!(task["id"], 4);
+    }
+    let fifth = app.create_task(&bob, json!({ "title": "bob five" })).await;
+    assert_eq!(fifth["id"], 5);
+}

@@ -9,7 +9,9 @@ use super::UserId;
 use super::text::{bounded, check_chars};
 use crate::error::Error;
 
-/// A task's id: positive, as stored in `tasks.id`.
+/// A task's id: its number in its user's list (`tasks.number`: 1, 2, 3...
+/// in creation order, never reused), positive. The table's own key stays
+/// inside the database.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, sqlx::Type, utoipa::ToSchema,
 )]

@@ -1,6 +1,6 @@
 //! Listing tasks: filters, sort orders and keyset pagination.
 //!
-//! Pages are cut by keyset (`(sort key, id) > (last key, last id)`), not by
+//! Pages are cut by keyset (`(sort key, number) > (last key, last number)`), not by
 //! OFFSET, so page N costs the same as page 1 and a task added meanwhile never
 //! shifts a page. The cursor carries the last row's key as PostgreSQL printed
 //! it, so it casts back exactly (timestamps to the microsecond, `lower()` of
@@ -135,7 +135,7 @@ struct Cursor {
     o: Order,
     /// The last row's sort key as PostgreSQL's text.
     k: String,
-    /// The last row's id (tie breaker).
+    /// The last row's number, the task's `id` (tie breaker).
     i: i64,
 }
 
@@ -337,13 +337,13 @@ pub(super) async fn run<'c>(
         Order::Desc => ("<", "DESC"),
     };
     if let Some(after) = &q.after {
-        sql.push(format!(" AND ({key}, t.id) {cmp} (CAST("))
+        sql.push(format!(" AND ({key}, t.number) {cmp} (CAST("))
             .push_bind(after.k.clone())
             .push(format!(" AS {key_type}), "))
             .push_bind(after.i)
             .push(")");
     }
-    sql.push(format!(" ORDER BY {key} {dir}, t.id {dir} LIMIT "))
+    sql.push(format!(" ORDER BY {key} {dir}, t.number {dir} LIMIT "))
         .push_bind(i64::from(q.limit) + 1);
 
     let mut rows: Vec<Row> = sql.build_query_as().fetch_all(db).await.map_err(|e| {

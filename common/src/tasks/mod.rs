@@ -25,7 +25,7 @@ pub use service::Tasks;
 /// must be one literal, and the overrides map them to our types.
 macro_rules! columns {
     () => {
-        "id, user_id, title, description, completed, priority, tags, \
+        "number AS id, user_id, title, description, completed, priority, tags, \
          due_at, completed_at, created_at, updated_at"
     };
 }
@@ -67,13 +67,19 @@ pub(crate) async fn create(
     // commit and then does nothing, so of parallel retries exactly one
     // stores the task. A task deleted in between frees its key: try again.
     for _ in 0..3 {
+        // The user's next number, taken under the lock of their counter row
+        // (held to commit, so numbers follow one another without a race).
         let inserted = sqlx::query_as!(
             Task,
-            r#"INSERT INTO tasks (user_id, title, description, priority, tags, due_at,
+            r#"WITH n AS (
+                INSERT INTO task_numbers AS c (user_id, last) VALUES ($1, 1)
+                ON CONFLICT (user_id) DO UPDATE SET last = c.last + 1
+                RETURNING last)
+             INSERT INTO tasks (user_id, number, title, description, priority, tags, due_at,
                 idempotency_key, idempotency_fingerprint)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+             SELECT $1, n.last, $2, $3, $4, $5, $6, $7, $8 FROM n
              ON CONFLICT (user_id, idempotency_key) WHERE idempotency_key IS NOT NULL
-             DO NOTHING RETURNING id AS "id: TaskId", user_id AS "user_id: UserId", title,
+             DO NOTHING RETURNING number AS "id: TaskId", user_id AS "user_id: UserId", title,
                 description, completed, priority AS "priority: Priority", tags, due_at,
                 completed_at, created_at, updated_at"#,
             user.as_str(),
@@ -95,10 +101,17 @@ pub(crate) async fn create(
                 replayed: false,
             });
         }
-        // Only a key can conflict.
+        // Only a key can conflict. The number taken for it goes back: a
+        // retry must not leave a gap in the user's list.
         let (Some(key), Some(fingerprint)) = (key, fingerprint) else {
             break;
         };
+        sqlx::query!(
+            "UPDATE task_numbers SET last = last - 1 WHERE user_id = $1",
+            user.as_str(),
+        )
+        .execute(work.conn())
+        .await?;
         if let Some(task) = created_under(work.conn(), user, key, &fingerprint).await? {
             return Ok(Created {
                 task,
@@ -122,7 +135,7 @@ async fn created_under(
 ) -> Result<Option<Task>> {
     // The fingerprint is set whenever the key is (tasks_idempotency_pair_check).
     let stored = sqlx::query!(
-        r#"SELECT id AS "id: TaskId", idempotency_fingerprint AS "fingerprint!" FROM tasks
+        r#"SELECT number AS "id: TaskId", idempotency_fingerprint AS "fingerprint!" FROM tasks
          WHERE user_id = $1 AND idempotency_key = $2"#,
         user.as_str(),
         key.as_str(),
@@ -141,10 +154,10 @@ async fn created_under(
 pub async fn get<'c>(db: impl PgExecutor<'c>, user: &UserId, id: TaskId) -> Result<Task> {
     sqlx::query_as!(
         Task,
-        r#"SELECT id AS "id: TaskId", user_id AS "user_id: UserId", title, description,
+        r#"SELECT number AS "id: TaskId", user_id AS "user_id: UserId", title, description,
             completed, priority AS "priority: Priority", tags, due_at, completed_at,
             created_at, updated_at
-         FROM tasks WHERE id = $1 AND user_id = $2"#,
+         FROM tasks WHERE number = $1 AND user_id = $2"#,
         id.get(),
         user.as_str(),
     )
@@ -183,8 +196,8 @@ pub(crate) async fn update(
                 WHEN $9 IS NULL OR $9 = completed THEN completed_at
                 WHEN $9 THEN now() ELSE NULL END,
             updated_at = now()
-         WHERE id = $1 AND user_id = $2
-         RETURNING id AS "id: TaskId", user_id AS "user_id: UserId", title, description,
+         WHERE number = $1 AND user_id = $2
+         RETURNING number AS "id: TaskId", user_id AS "user_id: UserId", title, description,
             completed, priority AS "priority: Priority", tags, due_at, completed_at,
             created_at, updated_at"#,
         id.get(),
@@ -228,8 +241,8 @@ pub(crate) async fn set_completed(
 pub(crate) async fn delete(work: &mut Work, user: &UserId, id: TaskId) -> Result<Task> {
     let task = sqlx::query_as!(
         Task,
-        r#"DELETE FROM tasks WHERE id = $1 AND user_id = $2
-         RETURNING id AS "id: TaskId", user_id AS "user_id: UserId", title, description,
+        r#"DELETE FROM tasks WHERE number = $1 AND user_id = $2
+         RETURNING number AS "id: TaskId", user_id AS "user_id: UserId", title, description,
             completed, priority AS "priority: Priority", tags, due_at, completed_at,
             created_at, updated_at"#,
         id.get(),

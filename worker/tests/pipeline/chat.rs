@@ -484,3 +484,34 @@ async fn tomorrow_is_the_users_tomorrow_in_their_time_zone() {
         assert!(system.contains(&part), "{part} missing from: {system}");
     }
 }
+
+/// Issue 21: tried as a new user would, on a database where someone else
+/// has tasks: "done with 1" means the first task in this person's list.
+#[tokio::test]
+async fn done_with_1_is_the_first_task_in_my_own_list() {
+    let app = TestApp::spawn().await;
+    let _offline = app.spawn_worker(None, &[]).await;
+    let other = app.signup("someone-else@example.com").await;
+    for title in ["their first", "their second"] {
+        app.create_task(&other, json!({ "title": title })).await;
+    }
+    let me = app.signup("newcomer@example.com").await;
+    let (_, added) = app.chat(&me, "add buy bread", None, Some(30)).await;
+    assert_eq!(added["tool_calls"][0]["result"]["task_id"], 1, "{added}");
+    let (_, done) = app.chat(&me, "done with 1", None, Some(30)).await;
+    assert_eq!(done["status"], "completed", "{done}");
+    assert!(
+        !done["response"].as_str().unwrap().contains("not found"),
+        "{done}"
+    );
+    let (_, mine) = app.list_tasks(&me, "?status=completed").await;
+    assert_eq!(titles(&mine), ["buy bread"]);
+    let (_, theirs) = app
+        .list_tasks(&other, "?status=pending&sort=created&order=asc")
+        .await;
+    assert_eq!(
+        titles(&theirs),
+        ["their first", "their second"],
+        "theirs untouched"
+    );
+}
