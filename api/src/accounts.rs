@@ -12,8 +12,6 @@ pub struct User {
     pub id: UserId,
     pub email: Option<String>,
     pub name: Option<String>,
-    /// The user's IANA time zone: where their "today" and "tomorrow at 5pm" are.
-    #[schema(value_type = String, example = "Europe/Berlin")]
     pub time_zone: TimeZone,
     #[serde(skip)]
     pub created_at: DateTime<Utc>,

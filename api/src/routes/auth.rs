@@ -26,9 +26,9 @@ pub struct SignupBody {
     #[serde(default)]
     #[schema(schema_with = schema::display_name)]
     name: Option<String>,
-    /// An IANA time zone name (the web app sends the browser's); UTC when absent.
+    /// The user's time zone (the web app sends the browser's); UTC when absent.
     #[serde(default)]
-    #[schema(example = "Europe/Berlin")]
+    #[schema(value_type = Option<TimeZone>)]
     time_zone: Option<String>,
 }
 
@@ -205,9 +205,7 @@ pub async fn me(State(state): State<AppState>, AuthUser(who): AuthUser) -> ApiRe
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MeChanges {
-    /// An IANA time zone name: where the user's "today", "tomorrow at 5pm"
-    /// and "overdue" are.
-    #[schema(example = "Europe/Berlin")]
+    #[schema(value_type = TimeZone)]
     time_zone: String,
 }
 

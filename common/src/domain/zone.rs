@@ -57,6 +57,28 @@ impl Serialize for TimeZone {
     }
 }
 
+/// In the API document: one of the tz database's names, listed, so a client
+/// (or a schema fuzzer) knows every value the API accepts.
+impl utoipa::PartialSchema for TimeZone {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name())))
+            .description(Some(
+                "An IANA time zone name: where the user's \"today\", \"tomorrow at 5pm\" and \"overdue\" are.",
+            ))
+            .examples(["Europe/Berlin"])
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for TimeZone {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "TimeZone".into()
+    }
+}
+
 /// Stored as its name (`users.time_zone`). A name the tz database no longer
 /// knows reads as UTC rather than failing every request of its user.
 impl sqlx::Type<sqlx::Postgres> for TimeZone {
