@@ -132,7 +132,7 @@ pub async fn post(
     // Listen before anything happens, so the answer cannot slip by unseen.
     // Only a turn's end wakes it: the streamed deltas of a busy user never
     // do (nor fill its buffer and get it cut off as slow, issue 24), and the
-    // turn is re-read once it ended, not at every event (issue 19).
+    // answer comes in that end event, not from re-reads (issues 19, 20).
     let mut subscription = match wait {
         Some(_) => Some(
             state
