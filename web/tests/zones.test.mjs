@@ -73,3 +73,26 @@ test('a UTC account opened in Tokyo is offered Tokyo; taking it moves the accoun
   assert.deepEqual(await tokyo.page.evaluate(() => window.__errors), []);
   await tokyo.context.close();
 });
+
+test('the zone is shown in the top bar and changed in a small dialog; Escape cancels', async () => {
+  const { context, page } = await openApp(browser, stack.base, { timezoneId: 'UTC' });
+  await signUpInPage(page, `settings-${Date.now()}@example.com`);
+  const button = page.getByRole('button', { name: 'Time zone: UTC. Change' });
+  await button.click();
+  const dialog = page.getByRole('dialog', { name: 'Time zone' });
+  await dialog.waitFor();
+  assert.deepEqual(await seriousViolations(page), []);
+  // Escape leaves it as it was.
+  await page.keyboard.press('Escape');
+  await dialog.waitFor({ state: 'hidden' });
+  assert.equal(await accountZone(page), 'UTC');
+
+  await button.click();
+  await dialog.getByLabel('Zone').selectOption('America/New_York');
+  await dialog.getByRole('button', { name: 'Save' }).click();
+  await dialog.waitFor({ state: 'hidden' });
+  await page.getByRole('button', { name: 'Time zone: America/New_York. Change' }).waitFor();
+  assert.equal(await accountZone(page), 'America/New_York');
+  assert.deepEqual(await page.evaluate(() => window.__errors), []);
+  await context.close();
+});

@@ -9,6 +9,7 @@ import { ChatView } from './ChatView';
 import { Conversations } from './Conversations';
 import { TaskPanel } from './TaskPanel';
 import { ZoneOffer } from './ZoneOffer';
+import { ZoneSettings } from './ZoneSettings';
 
 type Panel = 'conversations' | 'chat' | 'tasks';
 
@@ -28,6 +29,28 @@ export function Workspace({ session, onSignedOut }: { session: Session; onSigned
   const [leaving, setLeaving] = useState<null | 'ending' | 'unreachable'>(null);
   const gone = useRef(false);
   useEffect(() => () => void (gone.current = true), []);
+  // The account's time zone, as the server has it (another tab may have changed it).
+  const [zone, setZone] = useState<string | null>(null);
+  useEffect(() => {
+    let live = true;
+    api.me().then(
+      (me) => live && setZone(me.user.time_zone ?? 'UTC'),
+      () => undefined,
+    );
+    return () => void (live = false);
+  }, [api]);
+  const changeZone = useCallback(
+    async (next: string) => {
+      try {
+        const me = await api.setTimeZone(next);
+        setZone(me.user.time_zone ?? next);
+        setNotice(`Time zone set to ${next}.`);
+      } catch {
+        setNotice('Could not change the time zone. Please try again.');
+      }
+    },
+    [api],
+  );
 
   useEffect(() => {
     // Reopen the conversation of the URL (a reload keeps its place).
@@ -112,6 +135,7 @@ export function Workspace({ session, onSignedOut }: { session: Session; onSigned
           {stream === 'offline' ? 'Offline — reconnecting…' : ''}
         </span>
         <span class="who" title={session.user.email ?? undefined}>{session.user.name || session.user.email}</span>
+        <ZoneSettings zone={zone} change={changeZone} />
         <button type="button" class="quiet" onClick={logout} aria-disabled={leaving !== null}>
           {leaving ? 'Logging out…' : 'Log out'}
         </button>
@@ -122,7 +146,7 @@ export function Workspace({ session, onSignedOut }: { session: Session; onSigned
           <button type="button" class="quiet" onClick={leaveHereOnly}>Sign out on this device only</button>
         </div>
       )}
-      {leaving === null && <ZoneOffer api={api} report={setNotice} />}
+      {leaving === null && <ZoneOffer account={zone} change={changeZone} />}
       <nav class="panels" aria-label="Show">
         {(['conversations', 'chat', 'tasks'] as Panel[]).map((p) => (
           <button type="button" key={p} aria-pressed={panel === p} onClick={() => setPanel(p)}>

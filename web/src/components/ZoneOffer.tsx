@@ -1,5 +1,5 @@
-import { useEffect, useState } from 'preact/hooks';
-import { type Api, browserZone } from '../api';
+import { useState } from 'preact/hooks';
+import { browserZone } from '../api';
 
 const KEPT = 'todo-chat.zone-kept';
 
@@ -8,21 +8,10 @@ const KEPT = 'todo-chat.zone-kept';
  * (the assistant's "today" and "tomorrow" are the account's). Laid over the
  * panels, so nothing under it moves; "Keep" is remembered for that pair.
  */
-export function ZoneOffer({ api, report }: { api: Api; report: (message: string) => void }) {
-  const [account, setAccount] = useState<string | null>(null);
+export function ZoneOffer({ account, change }: { account: string | null; change: (zone: string) => Promise<void> }) {
   const [kept, setKept] = useState(() => localStorage.getItem(KEPT));
   const [busy, setBusy] = useState(false);
   const browser = browserZone();
-
-  useEffect(() => {
-    let live = true;
-    api.me().then(
-      (me) => live && setAccount(me.user.time_zone ?? 'UTC'),
-      () => undefined,
-    );
-    return () => void (live = false);
-  }, [api]);
-
   const pair = `${account}|${browser}`;
   if (!account || !browser || account === browser || kept === pair) return null;
 
@@ -30,11 +19,7 @@ export function ZoneOffer({ api, report }: { api: Api; report: (message: string)
     if (busy) return;
     setBusy(true);
     try {
-      const me = await api.setTimeZone(browser);
-      setAccount(me.user.time_zone ?? browser);
-      report(`Time zone set to ${browser}.`);
-    } catch {
-      report('Could not change the time zone. Please try again.');
+      await change(browser);
     } finally {
       setBusy(false);
     }
