@@ -77,19 +77,6 @@ pub async fn find(pool: &PgPool, id: &UserId) -> Result<Option<User>> {
     .await?)
 }
 
-/// Sets the user's time zone; None when the account is gone.
-pub async fn set_time_zone(pool: &PgPool, id: &UserId, zone: TimeZone) -> Result<Option<User>> {
-    Ok(sqlx::query_as!(
-        User,
-        r#"UPDATE users SET time_zone = $2 WHERE id = $1
-         RETURNING id AS "id: UserId", email, name, time_zone AS "time_zone: TimeZone", created_at"#,
-        id.as_str(),
-        zone.name(),
-    )
-    .fetch_optional(pool)
-    .await?)
-}
-
 /// Makes sure a user known only from an external token (Better Auth) has a
 /// row, so their tasks have an owner. Keeps the email only when it is valid
 /// and not already another account's.

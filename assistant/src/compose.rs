@@ -1,6 +1,6 @@
 //! The final answer, written from tool results.
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate};
 use serde_json::Value;
 
 use super::ToolResult;
@@ -114,8 +114,8 @@ fn details(value: &Value, args: &Value, only_asked: bool) -> String {
         value.get(name).filter(|v| !v.is_null()).or(asked)
     };
     let mut out = String::new();
-    if let Some(due) = field("due_at").and_then(Value::as_str) {
-        out.push_str(&format!(", due {}", date_display(due)));
+    if let Some(due) = due_display(field("due_date"), field("due_at")) {
+        out.push_str(&format!(", due {due}"));
     }
     if let Some(priority) = field("priority").and_then(Value::as_str)
         && (priority != "medium" || args.get("priority").is_some())
@@ -183,8 +183,8 @@ fn task_line(item: &Value, mark_done: bool) -> Option<String> {
     if mark_done && item.get("completed").and_then(Value::as_bool) == Some(true) {
         notes.push("done".to_string());
     }
-    if let Some(due) = str_field(item, "due_at") {
-        notes.push(format!("due {}", date_display(due)));
+    if let Some(due) = due_display(item.get("due_date"), item.get("due_at")) {
+        notes.push(format!("due {due}"));
     }
     if let Some(priority) = str_field(item, "priority").filter(|p| *p != "medium") {
         notes.push(priority.to_string());
@@ -253,9 +253,16 @@ pub(super) fn int_field(value: &Value, names: &[&str]) -> Option<i64> {
 }
 
 /// Timestamps are shown as their date; anything else as it is.
-fn date_display(raw: &str) -> &str {
-    match raw.get(..10) {
-        Some(day) if NaiveDate::parse_from_str(day, "%Y-%m-%d").is_ok() => day,
-        _ => raw,
+/// `2026-11-26`, or `2026-11-26 18:00` for a task due at a time (tools
+/// give `due_at` on the user's wall clock, with its offset).
+fn due_display(date: Option<&Value>, at: Option<&Value>) -> Option<String> {
+    let at = at.and_then(Value::as_str);
+    if let Some(local) = at.and_then(|a| DateTime::parse_from_rfc3339(a).ok()) {
+        return Some(local.format("%Y-%m-%d %H:%M").to_string());
     }
+    let day = date.and_then(Value::as_str).or(at)?;
+    Some(match day.get(..10) {
+        Some(d) if NaiveDate::parse_from_str(d, "%Y-%m-%d").is_ok() => d.to_string(),
+        _ => day.to_string(),
+    })
 }

@@ -186,13 +186,13 @@ mod tests {
         for text in ["add x friday", "add x next friday", "add x on friday"] {
             let reply = respond(&[Message::user(text)], fri);
             let args: Value = serde_json::from_str(&reply.tool_calls[0].arguments).expect("json");
-            assert_eq!(args["due_at"], "2026-12-04", "{text}");
+            assert_eq!(args["due_date"], "2026-12-04", "{text}");
         }
         // Across a year end.
         let eve = day(2026, 12, 31);
         let reply = respond(&[Message::user("add party in 2 days")], eve);
         let args: Value = serde_json::from_str(&reply.tool_calls[0].arguments).expect("json");
-        assert_eq!(args["due_at"], "2027-01-02");
+        assert_eq!(args["due_date"], "2027-01-02");
         // Far beyond the calendar: no date, no panic.
         let reply = respond(&[Message::user("add x in 99999999999999999999 days")], eve);
         assert_eq!(reply.tool_calls[0].name, "add_task");

@@ -61,7 +61,7 @@ fn the_example_from_the_brief() {
     assert_call(
         "add call mom tomorrow, high priority",
         "add_task",
-        json!({"title": "call mom", "due_at": "2026-11-26", "priority": "high"}),
+        json!({"title": "call mom", "due_date": "2026-11-26", "priority": "high"}),
     );
 }
 
@@ -114,7 +114,7 @@ fn add_keeps_the_title_as_typed() {
     assert_call(
         "add 読書する tomorrow",
         "add_task",
-        json!({"title": "読書する", "due_at": "2026-11-26"}),
+        json!({"title": "読書する", "due_date": "2026-11-26"}),
     );
     // Date words inside the title stay there.
     assert_call(
@@ -125,7 +125,7 @@ fn add_keeps_the_title_as_typed() {
     assert_call(
         "add \"buy milk\" today",
         "add_task",
-        json!({"title": "buy milk", "due_at": "2026-11-25"}),
+        json!({"title": "buy milk", "due_date": "2026-11-25"}),
     );
 }
 
@@ -134,63 +134,63 @@ fn add_modifiers() {
     let cases = [
         (
             "add pay rent today",
-            json!({"title": "pay rent", "due_at": "2026-11-25"}),
+            json!({"title": "pay rent", "due_date": "2026-11-25"}),
         ),
         (
             "add movie tonight",
-            json!({"title": "movie", "due_at": "2026-11-25"}),
+            json!({"title": "movie", "due_date": "2026-11-25"}),
         ),
         (
             "add pay rent on friday",
-            json!({"title": "pay rent", "due_at": "2026-11-27"}),
+            json!({"title": "pay rent", "due_date": "2026-11-27"}),
         ),
         (
             "add pay rent by Friday",
-            json!({"title": "pay rent", "due_at": "2026-11-27"}),
+            json!({"title": "pay rent", "due_date": "2026-11-27"}),
         ),
         (
             "add pay rent next friday",
-            json!({"title": "pay rent", "due_at": "2026-11-27"}),
+            json!({"title": "pay rent", "due_date": "2026-11-27"}),
         ),
         (
             "add pay rent monday",
-            json!({"title": "pay rent", "due_at": "2026-11-30"}),
+            json!({"title": "pay rent", "due_date": "2026-11-30"}),
         ),
         (
             "add pay rent in 3 days",
-            json!({"title": "pay rent", "due_at": "2026-11-28"}),
+            json!({"title": "pay rent", "due_date": "2026-11-28"}),
         ),
         (
             "add pay rent in a week",
-            json!({"title": "pay rent", "due_at": "2026-12-02"}),
+            json!({"title": "pay rent", "due_date": "2026-12-02"}),
         ),
         (
             "add pay rent in 2 weeks",
-            json!({"title": "pay rent", "due_at": "2026-12-09"}),
+            json!({"title": "pay rent", "due_date": "2026-12-09"}),
         ),
         (
             "add pay rent next week",
-            json!({"title": "pay rent", "due_at": "2026-12-02"}),
+            json!({"title": "pay rent", "due_date": "2026-12-02"}),
         ),
         (
             "add pay rent 2026-12-01",
-            json!({"title": "pay rent", "due_at": "2026-12-01"}),
+            json!({"title": "pay rent", "due_date": "2026-12-01"}),
         ),
         (
             "add pay rent due 2027-01-15",
-            json!({"title": "pay rent", "due_at": "2027-01-15"}),
+            json!({"title": "pay rent", "due_date": "2027-01-15"}),
         ),
         (
             "add pay rent december 1",
-            json!({"title": "pay rent", "due_at": "2026-12-01"}),
+            json!({"title": "pay rent", "due_date": "2026-12-01"}),
         ),
         (
             "add pay rent 3rd of march",
-            json!({"title": "pay rent", "due_at": "2027-03-03"}),
+            json!({"title": "pay rent", "due_date": "2027-03-03"}),
         ),
         (
             "add pay rent the day after tomorrow",
-            json!({"title": "pay rent", "due_at": "2026-11-27"}),
+            json!({"title": "pay rent", "due_date": "2026-11-27"}),
         ),
         (
             "add pay rent, urgent",
@@ -222,11 +222,11 @@ fn add_modifiers() {
         ),
         (
             "add pay rent tomorrow and urgent",
-            json!({"title": "pay rent", "due_at": "2026-11-26", "priority": "high"}),
+            json!({"title": "pay rent", "due_date": "2026-11-26", "priority": "high"}),
         ),
         (
             "add pay rent, high priority, by friday #home please",
-            json!({"title": "pay rent", "due_at": "2026-11-27", "priority": "high", "tags": ["home"]}),
+            json!({"title": "pay rent", "due_date": "2026-11-27", "priority": "high", "tags": ["home"]}),
         ),
         // "#12" is not a tag.
         ("add fix bug #12", json!({"title": "fix bug #12"})),
@@ -405,31 +405,31 @@ fn update_phrases() {
         ),
         (
             "move 3 to friday",
-            json!({"task_id": 3, "due_at": "2026-11-27"}),
+            json!({"task_id": 3, "due_date": "2026-11-27"}),
         ),
         (
             "3 due tomorrow",
-            json!({"task_id": 3, "due_at": "2026-11-26"}),
+            json!({"task_id": 3, "due_date": "2026-11-26"}),
         ),
         (
             "push 3 to 2026-12-01",
-            json!({"task_id": 3, "due_at": "2026-12-01"}),
+            json!({"task_id": 3, "due_date": "2026-12-01"}),
         ),
         (
             "change 3 to next monday",
-            json!({"task_id": 3, "due_at": "2026-11-30"}),
+            json!({"task_id": 3, "due_date": "2026-11-30"}),
         ),
         (
             "reschedule 3 for in 2 days",
-            json!({"task_id": 3, "due_at": "2026-11-27"}),
+            json!({"task_id": 3, "due_date": "2026-11-27"}),
         ),
         (
             "change the due date of 3 to friday",
-            json!({"task_id": 3, "due_at": "2026-11-27"}),
+            json!({"task_id": 3, "due_date": "2026-11-27"}),
         ),
         (
             "move 3 to friday, high priority",
-            json!({"task_id": 3, "due_at": "2026-11-27", "priority": "high"}),
+            json!({"task_id": 3, "due_date": "2026-11-27", "priority": "high"}),
         ),
     ];
     for (text, args) in cases {
@@ -526,7 +526,7 @@ fn a_single_match_gets_the_real_call() {
         (
             "move buy milk to friday",
             "update_task",
-            json!({"task_id": 7, "due_at": "2026-11-27"}),
+            json!({"task_id": 7, "due_date": "2026-11-27"}),
         ),
     ];
     for (text, name, args) in cases {
@@ -623,7 +623,7 @@ fn final_texts() {
         answer(
             "add call mom tomorrow, high priority",
             &[
-                r#"{"task_id": 12, "status": "created", "title": "call mom", "due_at": "2026-11-26T00:00:00Z", "priority": "high"}"#
+                r#"{"task_id": 12, "status": "created", "title": "call mom", "due_date": "2026-11-26", "due_at": null, "priority": "high"}"#
             ]
         ),
         "Added \"call mom\" (task 12), due 2026-11-26, high priority."
@@ -671,7 +671,7 @@ fn final_texts() {
         answer(
             "move 3 to friday",
             &[
-                r#"{"task_id": 3, "status": "updated", "title": "call mom", "due_at": "2026-11-27T00:00:00Z"}"#
+                r#"{"task_id": 3, "status": "updated", "title": "call mom", "due_date": "2026-11-27", "due_at": null}"#
             ]
         ),
         "Updated task 3: \"call mom\", due 2026-11-27."
@@ -702,7 +702,7 @@ fn final_texts() {
 #[test]
 fn list_texts() {
     let open = r#"[
-        {"id": 3, "title": "call mom", "completed": false, "priority": "high", "due_at": "2026-11-26T00:00:00Z", "tags": []},
+        {"id": 3, "title": "call mom", "completed": false, "priority": "high", "due_date": "2026-11-26", "due_at": null, "tags": []},
         {"id": 5, "title": "buy milk", "completed": false, "priority": "medium", "due_at": null, "tags": []}
     ]"#;
     assert_eq!(

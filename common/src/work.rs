@@ -7,9 +7,9 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use sqlx::{PgConnection, PgPool, Postgres, Transaction};
+use sqlx::{PgConnection, PgExecutor, PgPool, Postgres, Transaction};
 
-use crate::domain::UserId;
+use crate::domain::{TimeZone, UserId};
 use crate::error::Result;
 use crate::events::{self, Event, Stored};
 use crate::queue::Broker;
@@ -20,6 +20,8 @@ pub struct Work {
     live: Arc<Broker>,
     /// Per user (ordered, so users' rows are always locked in one order).
     events: BTreeMap<UserId, Vec<Event>>,
+    /// Users' time zones, read at most once per unit of work.
+    zones: BTreeMap<UserId, TimeZone>,
 }
 
 impl Work {
@@ -28,7 +30,23 @@ impl Work {
             tx: pool.begin().await?,
             live: live.clone(),
             events: BTreeMap::new(),
+            zones: BTreeMap::new(),
         })
+    }
+
+    /// Tells the work `user`'s zone, read with something else (a chat turn's claim).
+    pub fn know_zone(&mut self, user: &UserId, zone: TimeZone) {
+        self.zones.insert(user.clone(), zone);
+    }
+
+    /// `user`'s time zone, where their wall times and days are.
+    pub async fn zone(&mut self, user: &UserId) -> Result<TimeZone> {
+        if let Some(zone) = self.zones.get(user) {
+            return Ok(*zone);
+        }
+        let zone = read_zone(&mut *self.tx, user).await?;
+        self.zones.insert(user.clone(), zone);
+        Ok(zone)
     }
 
     /// The transaction, for the statements of the work.
@@ -63,6 +81,18 @@ impl Work {
         }
         Ok(Committed { stored })
     }
+}
+
+/// `user`'s time zone, as stored.
+pub(crate) async fn read_zone<'c>(db: impl PgExecutor<'c>, user: &UserId) -> Result<TimeZone> {
+    Ok(sqlx::query_scalar!(
+        r#"SELECT time_zone AS "zone: TimeZone" FROM users WHERE id = $1"#,
+        user.as_str(),
+    )
+    .fetch_optional(db)
+    .await?
+    // An account deleted meanwhile: its writes fail on their own.
+    .unwrap_or_default())
 }
 
 /// What a committed unit of work recorded.

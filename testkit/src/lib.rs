@@ -395,6 +395,19 @@ impl TestApp {
         }
     }
 
+    /// Sets the user's time zone through the API.
+    pub async fn set_time_zone(&self, user: &TestUser, zone: &str) {
+        let res = self
+            .send_json(
+                Method::PATCH,
+                "/api/auth/me",
+                Some(&user.token),
+                &json!({ "time_zone": zone }),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::OK, "time zone {zone}");
+    }
+
     /// Creates a task through the API and returns its JSON.
     pub async fn create_task(&self, user: &TestUser, body: Value) -> Value {
         let res = self
@@ -446,6 +459,26 @@ pub fn hs_token(alg: jsonwebtoken::Algorithm, secret: &str, claims: &Value) -> S
         &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
     )
     .unwrap()
+}
+
+/// A time zone whose date is not UTC's right now, and its date: a day
+/// behind before 10:00 UTC (Pago Pago, UTC-11), a day ahead from then on
+/// (Kiritimati, UTC+14). Neither zone's midnight falls near those hours, so
+/// the date cannot change between a test and what it checks.
+pub fn zone_off_utc_date() -> (&'static str, chrono::NaiveDate) {
+    use chrono::Timelike;
+    let now = chrono::Utc::now();
+    let zone = if now.hour() < 10 {
+        "Pacific/Pago_Pago"
+    } else {
+        "Pacific/Kiritimati"
+    };
+    let local = todo_common::domain::TimeZone::parse(zone)
+        .expect("a tz database name")
+        .local(now)
+        .date_naive();
+    assert_ne!(local, now.date_naive());
+    (zone, local)
 }
 
 pub fn now() -> i64 {

@@ -9,7 +9,10 @@ export interface Task {
   created_at: string;
   /** Empty when the task has none. */
   description: string;
+  /** When it is due, for a task due at a time of day; null for a task due all day (or not due). */
   due_at: string | null;
+  /** The day it is due, in the user's time zone; null when not due. */
+  due_date: string | null;
   id: TaskId;
   priority: Priority;
   /** Lower-cased, distinct, in the order given. */
@@ -19,7 +22,8 @@ export interface Task {
   user_id: UserId;
 }
 
-export type Priority = "low" | "medium" | "high";
+/** Todoist's p4..p1, in sort order (the database enum's order too). */
+export type Priority = "low" | "medium" | "high" | "urgent";
 
 /** A task's id: its number in its user's list (`tasks.number`: 1, 2, 3... in creation order, never reused), positive. The table's own key stays inside the database. */
 export type TaskId = number;

@@ -96,3 +96,39 @@ test('the zone is shown in the top bar and changed in a small dialog; Escape can
   assert.deepEqual(await page.evaluate(() => window.__errors), []);
   await context.close();
 });
+
+test("due days and times are shown on the account's clock, and move with it", async () => {
+  // The browser is in UTC; the account in Tokyo (UTC+9).
+  const { context, page } = await openApp(browser, stack.base, { timezoneId: 'UTC' });
+  await signUpInPage(page, `clock-${Date.now()}@example.com`);
+  const { token, user } = await session(page);
+  assert.equal((await stack.call('PATCH', '/api/auth/me', token, { time_zone: 'Asia/Tokyo' })).status, 200);
+  const tokyoDay = (offsetDays) =>
+    new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Tokyo' }).format(new Date(Date.now() + offsetDays * 86_400_000));
+  for (const body of [
+    // 02:00 UTC is 11:00 in Tokyo, and 22:00 the day before in New York.
+    { title: 'timed', due_at: '2030-06-01T02:00:00Z' },
+    { title: 'all day', due_date: '2030-06-02' },
+    { title: 'yesterday in Tokyo', due_date: tokyoDay(-1) },
+  ]) {
+    assert.equal((await stack.call('POST', `/api/${user.id}/tasks`, token, body)).status, 201);
+  }
+  await page.reload();
+  const meta = (title) => page.locator('.task', { hasText: title }).locator('.due');
+  await meta('timed').waitFor();
+  assert.match(await meta('timed').textContent(), /^due Jun 1, 2030 (11:00\sAM|11:00)$/);
+  assert.equal(await meta('all day').textContent(), 'due Jun 2, 2030', 'a day has no time');
+  assert.match(await meta('yesterday in Tokyo').textContent(), /^overdue · yesterday$/);
+  assert.match(await page.locator('.task', { hasText: 'yesterday in Tokyo' }).getAttribute('class'), /overdue/);
+
+  // In New York the timed task falls on the day before; the day of the
+  // all-day one stays. The page learns it from the live stream.
+  await page.getByRole('button', { name: 'Time zone: Asia/Tokyo. Change' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Time zone' });
+  await dialog.getByLabel('Zone').selectOption('America/New_York');
+  await dialog.getByRole('button', { name: 'Save' }).click();
+  await page.locator('.task', { hasText: 'timed' }).locator('.due', { hasText: /May 31, 2030 (10:00\sPM|22:00)/ }).waitFor();
+  assert.equal(await meta('all day').textContent(), 'due Jun 2, 2030');
+  assert.deepEqual(await page.evaluate(() => window.__errors), []);
+  await context.close();
+});

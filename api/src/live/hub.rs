@@ -623,6 +623,7 @@ mod tests {
             completed: false,
             priority: Priority::default(),
             tags: vec![],
+            due_date: None,
             due_at: None,
             completed_at: None,
             created_at: now,

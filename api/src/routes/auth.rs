@@ -219,7 +219,8 @@ pub struct MeChanges {
     summary = "Change the token's user",
     description = "Sets the user's time zone (an IANA name such as `Europe/Berlin`; \
         422 naming `time_zone` for an unknown one). Their \"today\", \"tomorrow at 5pm\" and \
-        \"overdue\" follow it from the next chat turn on.",
+        \"overdue\" follow it from the next chat turn on. Tasks due at a time keep their \
+        instant, and their `due_date` becomes that instant's day in the new zone.",
     security(("bearer" = [])),
     request_body = MeChanges,
     responses(
@@ -236,7 +237,11 @@ pub async fn update_me(
     ApiJson(body): ApiJson<MeChanges>,
 ) -> ApiResult<Json<Me>> {
     let zone = TimeZone::parse(&body.time_zone)?;
-    let user = accounts::set_time_zone(&state.pool, &who.user_id, zone).await?;
+    // The zone and the days of the user's timed tasks change together.
+    let user = match state.tasks.set_time_zone(&who.user_id, zone).await? {
+        true => accounts::find(&state.pool, &who.user_id).await?,
+        false => None,
+    };
     Ok(Json(Me {
         user: still_there(user)?,
     }))

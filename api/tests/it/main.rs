@@ -2,6 +2,7 @@
 
 mod auth;
 mod conversations;
+mod due_dates;
 mod errors;
 mod event_resume;
 mod health;

@@ -233,7 +233,7 @@ async fn tool_errors_are_results_and_unknown_tools_are_protocol_errors() {
         ("add_task", json!({"title": "x".repeat(201)}), "200"),
         (
             "add_task",
-            json!({"title": "x", "priority": "urgent"}),
+            json!({"title": "x", "priority": "critical"}),
             "priority",
         ),
         ("complete_task", json!({"task_id": 999}), "not found"),

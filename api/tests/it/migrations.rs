@@ -57,6 +57,80 @@ async fn every_migration_reverts_and_reapplies() {
     assert_eq!(tables(&pool).await.len(), 11);
 }
 
+/// Issue 21: date-only due dates used to be stored as 23:59:59 UTC; the
+/// migration makes them all-day, keeps every other instant and gives it its
+/// day in the owner's zone; down goes back. Urgent goes back to high.
+#[tokio::test]
+async fn due_dates_and_priorities_migrate_both_ways() {
+    let (_, pool) = fresh_database().await;
+    let before_due_dates = 20261207000013;
+    db::migrate_down(&pool, Some(before_due_dates))
+        .await
+        .unwrap();
+    sqlx::raw_sql(
+        "INSERT INTO users (id, email, password_hash, time_zone)
+             VALUES ('u-berlin', 'b@example.com', 'x', 'Europe/Berlin');
+         INSERT INTO task_numbers (user_id, last) VALUES ('u-berlin', 3);
+         INSERT INTO tasks (user_id, number, title, due_at) VALUES
+             ('u-berlin', 1, 'date only', '2026-12-08T23:59:59Z'),
+             ('u-berlin', 2, 'late call', '2026-12-08T23:30:00Z'),
+             ('u-berlin', 3, 'no date', NULL);",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    let rows = |pool: &sqlx::PgPool, columns: &'static str| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_as::<_, (String, Option<String>)>(sqlx::AssertSqlSafe(format!(
+                "SELECT title, {columns} FROM tasks ORDER BY number"
+            )))
+            .fetch_all(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    let row = |title: &str, due: Option<&str>| (title.to_string(), due.map(String::from));
+
+    db::migrate_up(&pool, None).await.unwrap();
+    assert_eq!(
+        rows(
+            &pool,
+            "due_date::text || coalesce(' ' || to_char(due_at AT TIME ZONE 'UTC', 'HH24:MI'), '')"
+        )
+        .await,
+        [
+            row("date only", Some("2026-12-08")),
+            row("late call", Some("2026-12-09 23:30")),
+            row("no date", None),
+        ]
+    );
+    sqlx::query("UPDATE tasks SET priority = 'urgent' WHERE number = 1")
+        .execute(&pool)
+        .await
+        .unwrap();
+
+    db::migrate_down(&pool, Some(before_due_dates))
+        .await
+        .unwrap();
+    assert_eq!(
+        rows(
+            &pool,
+            "to_char(due_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS')"
+        )
+        .await,
+        [
+            row("date only", Some("2026-12-08 23:59:59")),
+            row("late call", Some("2026-12-08 23:30:00")),
+            row("no date", None),
+        ]
+    );
+    assert_eq!(
+        rows(&pool, "priority::text").await[0],
+        row("date only", Some("high"))
+    );
+}
+
 #[tokio::test]
 async fn the_checklist_indexes_exist() {
     let (_, pool) = fresh_database().await;

@@ -118,7 +118,7 @@ async fn invalid_task_fields_name_the_field_and_store_nothing() {
             json!({"title": "ok", "description": "d".repeat(2001)}),
             "description",
         ),
-        (json!({"title": "ok", "priority": "urgent"}), "priority"),
+        (json!({"title": "ok", "priority": "critical"}), "priority"),
         (json!({"title": "ok", "tags": ["has space"]}), "tags"),
         (json!({"title": "ok", "tags": ["a".repeat(33)]}), "tags"),
         (
@@ -312,7 +312,7 @@ async fn filters_select_what_they_say() {
         ("?status=done", "status"),
         ("?sort=size", "sort"),
         ("?order=up", "order"),
-        ("?priority=urgent", "priority"),
+        ("?priority=critical", "priority"),
         ("?due_before=soon", "due_before"),
         ("?tag=two%20words", "tag"),
         ("?limit=0", "limit"),

@@ -75,7 +75,7 @@ impl Mods {
 
     pub(super) fn write_to(&self, args: &mut Map<String, Value>) {
         if let Some(due) = self.due {
-            args.insert("due_at".into(), ymd(due).into());
+            args.insert("due_date".into(), ymd(due).into());
         }
         if let Some(priority) = self.priority {
             args.insert("priority".into(), priority.as_str().into());

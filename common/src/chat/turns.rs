@@ -492,6 +492,7 @@ pub async fn run_round(
     calls: &[ToolCall],
 ) -> Result<Ran> {
     let mut work = Work::begin(pool, live).await?;
+    work.know_zone(&turn.user_id, turn.time_zone);
     let mut results = Vec::with_capacity(calls.len());
     for call in calls {
         results.push(tools::execute(&mut work, &turn.user_id, &call.name, &call.arguments).await?);

@@ -2,6 +2,7 @@
 //! so a value that exists is valid wherever it travels (REST, chat tools, MCP).
 
 pub mod chat;
+pub mod due;
 pub mod idempotency;
 pub mod schema;
 pub mod task;
@@ -10,6 +11,7 @@ pub mod user;
 pub mod zone;
 
 pub use chat::{ChatMessage, Conversation, MessageRole, MessageStatus};
+pub use due::{Due, DueSpec};
 pub use idempotency::IdempotencyKey;
 pub use task::{Priority, Task, TaskDescription, TaskId, TaskTags, TaskTitle};
 pub use user::{DisplayName, Email, Password, UserId};

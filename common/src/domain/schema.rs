@@ -164,25 +164,33 @@ pub fn tags_nullable() -> RefOr<Schema> {
     tags_of(true)
 }
 
-fn timestamp(nullable: bool, description: &str) -> RefOr<Schema> {
-    let ty = maybe_null(Type::String, nullable);
+/// An RFC 3339 timestamp, or a wall time without an offset. The pattern
+/// admits only days 01-28, so every string it describes is one we take.
+const DUE_AT_PATTERN: &str = r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])T([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9]((\.[0-9]{1,9})?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9]))?)?$";
+
+pub fn due_at_nullable() -> RefOr<Schema> {
     ObjectBuilder::new()
-        .schema_type(ty)
-        .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime)))
-        .description(Some(description))
-        .examples(["2026-11-26T18:00:00Z"])
+        .schema_type(maybe_null(Type::String, true))
+        .pattern(Some(DUE_AT_PATTERN))
+        .description(Some(
+            "When it is due, at a time of day: an RFC 3339 timestamp (`2026-12-24T17:00:00Z`), \
+             or a wall time in the user's time zone (`2026-12-24T18:00`). `null` clears the \
+             due date unless `due_date` is sent.",
+        ))
+        .examples(["2026-12-24T18:00"])
         .into()
 }
 
-pub fn due_at() -> RefOr<Schema> {
-    timestamp(false, "An RFC 3339 timestamp with its offset.")
-}
-
-pub fn due_at_nullable() -> RefOr<Schema> {
-    timestamp(
-        true,
-        "An RFC 3339 timestamp with its offset; `null` clears it.",
-    )
+pub fn due_date_nullable() -> RefOr<Schema> {
+    ObjectBuilder::new()
+        .schema_type(maybe_null(Type::String, true))
+        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Date)))
+        .description(Some(
+            "The day it is due, all day (`YYYY-MM-DD`, the user's day). With `due_at` it must \
+             be that time's day. `null` clears the due date unless `due_at` is sent.",
+        ))
+        .examples(["2026-12-24"])
+        .into()
 }
 
 pub fn password() -> RefOr<Schema> {
@@ -277,6 +285,34 @@ mod tests {
         let re = Regex::new(&tag_pattern()).unwrap();
         for s in samples() {
             assert_eq!(re.is_match(&s), TaskTags::parse_one(&s).is_ok(), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn every_due_at_the_pattern_admits_parses() {
+        let re = Regex::new(DUE_AT_PATTERN).unwrap();
+        for raw in [
+            "2026-12-24T18:00",
+            "2026-12-24T18:00:59",
+            "0000-01-01T00:00:00.123456789Z",
+            "9999-12-28T23:59:59+23:59",
+            "2026-02-28T07:30:00-05:00",
+        ] {
+            assert!(re.is_match(raw), "{raw}");
+            assert!(
+                super::super::DueSpec::parse(None, Some(raw)).is_ok(),
+                "{raw}"
+            );
+        }
+        for raw in [
+            "2026-12-24",
+            "2026-12-24 18:00",
+            "2026-13-01T00:00",
+            "24/12/2026",
+            "2026-12-24T18:00Z",
+            "2026-12-24T18:00:00.5",
+        ] {
+            assert!(!re.is_match(raw), "{raw}");
         }
     }
 }

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::UserId;
@@ -89,11 +89,13 @@ impl TaskDescription {
 )]
 #[serde(rename_all = "lowercase")]
 #[sqlx(type_name = "task_priority", rename_all = "lowercase")]
+/// Todoist's p4..p1, in sort order (the database enum's order too).
 pub enum Priority {
     Low,
     #[default]
     Medium,
     High,
+    Urgent,
 }
 
 impl Priority {
@@ -102,7 +104,11 @@ impl Priority {
             "low" => Ok(Self::Low),
             "medium" | "normal" => Ok(Self::Medium),
             "high" => Ok(Self::High),
-            _ => Err(Error::invalid("priority", "must be low, medium or high")),
+            "urgent" => Ok(Self::Urgent),
+            _ => Err(Error::invalid(
+                "priority",
+                "must be urgent, high, medium or low",
+            )),
         }
     }
     pub fn as_str(self) -> &'static str {
@@ -110,6 +116,7 @@ impl Priority {
             Self::Low => "low",
             Self::Medium => "medium",
             Self::High => "high",
+            Self::Urgent => "urgent",
         }
     }
 }
@@ -182,6 +189,11 @@ pub struct Task {
     pub priority: Priority,
     /// Lower-cased, distinct, in the order given.
     pub tags: Vec<String>,
+    /// The day it is due, in the user's time zone; null when not due.
+    #[schema(value_type = Option<String>, format = Date, example = "2026-12-24")]
+    pub due_date: Option<NaiveDate>,
+    /// When it is due, for a task due at a time of day; null for a task due
+    /// all day (or not due).
     pub due_at: Option<DateTime<Utc>>,
     /// When it was last marked done; null while pending.
     pub completed_at: Option<DateTime<Utc>>,
@@ -231,8 +243,10 @@ mod tests {
     #[test]
     fn priorities_parse_case_insensitively_and_order() {
         assert_eq!(Priority::parse("HIGH").unwrap(), Priority::High);
-        assert!(Priority::parse("urgent").is_err());
+        assert_eq!(Priority::parse(" Urgent").unwrap(), Priority::Urgent);
+        assert!(Priority::parse("p1").is_err());
         assert!(Priority::Low < Priority::Medium && Priority::Medium < Priority::High);
+        assert!(Priority::High < Priority::Urgent);
     }
 
     #[test]

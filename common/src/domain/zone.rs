@@ -4,7 +4,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, LocalResult, NaiveDateTime, Offset, TimeDelta, TimeZone as _, Utc};
 use chrono_tz::Tz;
 use serde::{Serialize, Serializer};
 
@@ -42,6 +42,24 @@ impl TimeZone {
     /// `instant` on the user's wall clock.
     pub fn local(self, instant: DateTime<Utc>) -> DateTime<Tz> {
         instant.with_timezone(&self.0)
+    }
+
+    /// The instant of a wall time here. A time the clocks skip (02:30 on a
+    /// spring-forward night) moves forward by the gap, as the clock on the
+    /// wall would show it; a time they show twice is the first one.
+    pub fn instant(self, wall: NaiveDateTime) -> DateTime<Utc> {
+        match self.0.from_local_datetime(&wall) {
+            LocalResult::Single(t) => t.with_timezone(&Utc),
+            LocalResult::Ambiguous(first, _) => first.with_timezone(&Utc),
+            LocalResult::None => {
+                // The offset before the gap, applied to the skipped time,
+                // lands as far past the gap's end as the time was past its start.
+                let before = self
+                    .0
+                    .offset_from_utc_datetime(&(wall - TimeDelta::days(1)));
+                (wall - before.fix()).and_utc()
+            }
+        }
     }
 }
 
@@ -128,5 +146,34 @@ mod tests {
         let summer = "2026-07-15T12:00:00Z".parse::<DateTime<Utc>>().unwrap();
         assert_eq!(berlin.local(winter).format("%H:%M").to_string(), "13:00");
         assert_eq!(berlin.local(summer).format("%H:%M").to_string(), "14:00");
+    }
+
+    #[test]
+    fn wall_times_the_clock_skips_move_forward_and_repeated_ones_are_the_first() {
+        let wall = |s: &str| NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M").unwrap();
+        let at = |zone: &str, s: &str| TimeZone::parse(zone).unwrap().instant(wall(s)).to_rfc3339();
+        // Berlin, 29 March 2026: 02:00 CET becomes 03:00 CEST.
+        assert_eq!(
+            at("Europe/Berlin", "2026-03-29T02:30"),
+            "2026-03-29T01:30:00+00:00"
+        );
+        assert_eq!(
+            at("Europe/Berlin", "2026-03-29T03:30"),
+            "2026-03-29T01:30:00+00:00"
+        );
+        // 25 October 2026: 02:30 happens twice; the first is still CEST.
+        assert_eq!(
+            at("Europe/Berlin", "2026-10-25T02:30"),
+            "2026-10-25T00:30:00+00:00"
+        );
+        // Lord Howe moves by half an hour: 02:00 +10:30 becomes 02:30 +11.
+        assert_eq!(
+            at("Australia/Lord_Howe", "2026-10-04T02:15"),
+            "2026-10-03T15:45:00+00:00"
+        );
+        assert_eq!(
+            at("Asia/Kolkata", "2026-12-08T09:00"),
+            "2026-12-08T03:30:00+00:00"
+        );
     }
 }

@@ -9,7 +9,7 @@ use utoipa::PartialSchema;
 use utoipa::openapi::schema::AdditionalProperties;
 use utoipa::openapi::{RefOr, Schema};
 
-use crate::domain::{Priority, TaskDescription, TaskTags, TaskTitle, schema};
+use crate::domain::{DueSpec, Priority, TaskDescription, TaskTags, TaskTitle, schema};
 use crate::error::{Error, Result};
 
 /// Raw fields of a new task.
@@ -22,6 +22,9 @@ pub struct NewTaskInput {
     #[serde(default)]
     #[schema(schema_with = schema::description_nullable)]
     pub description: Option<String>,
+    #[serde(default)]
+    #[schema(schema_with = schema::due_date_nullable)]
+    pub due_date: Option<String>,
     #[serde(default)]
     #[schema(schema_with = schema::due_at_nullable)]
     pub due_at: Option<String>,
@@ -43,6 +46,8 @@ pub struct TaskPatchInput {
     pub title: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
     pub description: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub due_date: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
     pub due_at: Option<Option<String>>,
     #[serde(default)]
@@ -69,6 +74,7 @@ impl utoipa::PartialSchema for TaskPatchInput {
                     .description(Some("The new title (see NewTask); `null` keeps it.")),
             )
             .property("description", schema::description_nullable())
+            .property("due_date", schema::due_date_nullable())
             .property("due_at", schema::due_at_nullable())
             .property(
                 "priority",
@@ -95,6 +101,7 @@ impl utoipa::PartialSchema for TaskPatchInput {
         let something = AnyOfBuilder::new()
             .item(present("title", Some(Type::String)))
             .item(present("description", None))
+            .item(present("due_date", None))
             .item(present("due_at", None))
             .item(present("priority", Some(Type::String)))
             .item(present("tags", None))
@@ -135,7 +142,7 @@ where
 pub struct NewTask {
     pub title: TaskTitle,
     pub description: TaskDescription,
-    pub due_at: Option<DateTime<Utc>>,
+    pub due: Option<DueSpec>,
     pub priority: Priority,
     pub tags: TaskTags,
 }
@@ -148,7 +155,7 @@ impl NewTask {
         let fields = (
             self.title.as_str(),
             self.description.as_str(),
-            self.due_at,
+            self.due.map(|d| d.canonical()),
             self.priority.as_str(),
             self.tags.as_slice(),
         );
@@ -162,13 +169,14 @@ impl NewTask {
 pub struct TaskPatch {
     pub title: Option<TaskTitle>,
     pub description: Option<TaskDescription>,
-    pub due_at: Option<Option<DateTime<Utc>>>,
+    /// `Some(None)` clears the due date.
+    pub due: Option<Option<DueSpec>>,
     pub priority: Option<Priority>,
     pub tags: Option<TaskTags>,
     pub completed: Option<bool>,
 }
 
-/// RFC 3339 timestamps only: a due date must say which instant it means.
+/// RFC 3339 timestamps only: a filter's bound must say which instant it means.
 pub fn parse_timestamp(field: &str, raw: &str) -> Result<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(raw.trim())
         .map(|t| t.with_timezone(&Utc))
@@ -188,10 +196,7 @@ impl NewTaskInput {
                 Some(d) => TaskDescription::parse(&d)?,
                 None => TaskDescription::default(),
             },
-            due_at: self
-                .due_at
-                .map(|d| parse_timestamp("due_at", &d))
-                .transpose()?,
+            due: DueSpec::parse(self.due_date.as_deref(), self.due_at.as_deref())?,
             priority: self
                 .priority
                 .map(|p| Priority::parse(&p))
@@ -213,10 +218,15 @@ impl TaskPatchInput {
                 .description
                 .map(|d| TaskDescription::parse(d.as_deref().unwrap_or("")))
                 .transpose()?,
-            due_at: self
-                .due_at
-                .map(|d| d.map(|d| parse_timestamp("due_at", &d)).transpose())
-                .transpose()?,
+            // Either field present changes the due date; both null clear it.
+            due: if self.due_date.is_none() && self.due_at.is_none() {
+                None
+            } else {
+                Some(DueSpec::parse(
+                    self.due_date.flatten().as_deref(),
+                    self.due_at.flatten().as_deref(),
+                )?)
+            },
             priority: self.priority.map(|p| Priority::parse(&p)).transpose()?,
             tags: self
                 .tags
@@ -227,7 +237,7 @@ impl TaskPatchInput {
         if patch.is_empty() {
             return Err(Error::invalid(
                 "body",
-                "nothing to update: send at least one of title, description, due_at, priority, tags, completed",
+                "nothing to update: send at least one of title, description, due_date, due_at, priority, tags, completed",
             ));
         }
         Ok(patch)
@@ -238,7 +248,7 @@ impl TaskPatch {
     pub fn is_empty(&self) -> bool {
         self.title.is_none()
             && self.description.is_none()
-            && self.due_at.is_none()
+            && self.due.is_none()
             && self.priority.is_none()
             && self.tags.is_none()
             && self.completed.is_none()
@@ -252,9 +262,16 @@ mod tests {
     #[test]
     fn patch_distinguishes_null_from_absent() {
         let p: TaskPatchInput = serde_json::from_str(r#"{"due_at": null}"#).unwrap();
-        assert_eq!(p.parse().unwrap().due_at, Some(None));
+        assert_eq!(p.parse().unwrap().due, Some(None));
         let p: TaskPatchInput = serde_json::from_str(r#"{"title": "x"}"#).unwrap();
-        assert_eq!(p.parse().unwrap().due_at, None);
+        assert_eq!(p.parse().unwrap().due, None);
+        // A day and no time: all day on that day.
+        let p: TaskPatchInput =
+            serde_json::from_str(r#"{"due_date": "2026-12-24", "due_at": null}"#).unwrap();
+        assert!(matches!(
+            p.parse().unwrap().due,
+            Some(Some(DueSpec::Day(_)))
+        ));
     }
 
     #[test]
@@ -285,9 +302,9 @@ mod tests {
     }
 
     #[test]
-    fn due_dates_need_a_zone() {
-        assert!(parse_timestamp("due_at", "2026-12-01T17:00:00+01:00").is_ok());
-        assert!(parse_timestamp("due_at", "2026-12-01 17:00").is_err());
-        assert!(parse_timestamp("due_at", "tomorrow").is_err());
+    fn filter_instants_need_an_offset() {
+        assert!(parse_timestamp("due_before", "2026-12-01T17:00:00+01:00").is_ok());
+        assert!(parse_timestamp("due_before", "2026-12-01T17:00").is_err());
+        assert!(parse_timestamp("due_before", "tomorrow").is_err());
     }
 }

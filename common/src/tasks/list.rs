@@ -6,14 +6,14 @@
 //! it, so it casts back exactly (timestamps to the microsecond, `lower()` of
 //! titles as PostgreSQL computes it).
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Days, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::{PgExecutor, Postgres, QueryBuilder};
 
 use super::input::parse_timestamp;
 use super::{Task, columns};
 use crate::domain::task::search_text;
-use crate::domain::{Priority, TaskTags, UserId, schema};
+use crate::domain::{Priority, TaskTags, TimeZone, UserId, schema};
 use crate::error::{Error, Result};
 use crate::paging;
 
@@ -37,9 +37,15 @@ pub struct ListParams {
     /// Only tasks of this priority.
     #[param(schema_with = priority_schema)]
     pub priority: Option<String>,
-    /// Only tasks due before this instant (RFC 3339).
+    /// Only tasks due before this instant (RFC 3339); all-day tasks count
+    /// from the start of their day in the user's time zone.
     #[param(schema_with = schema::timestamp_or_blank)]
     pub due_before: Option<String>,
+    /// By due day, in the user's time zone: overdue (pending and past due),
+    /// today, tomorrow, week (today and the six days after), none (not
+    /// due) or any (due).
+    #[param(schema_with = due_schema)]
+    pub due: Option<String>,
     /// Order: created (default), due, priority or title.
     #[param(schema_with = sort_schema)]
     pub sort: Option<String>,
@@ -59,7 +65,11 @@ fn status_schema() -> utoipa::openapi::Schema {
 }
 
 fn priority_schema() -> utoipa::openapi::Schema {
-    schema::enum_or_blank(&["low", "medium", "high"])
+    schema::enum_or_blank(&["urgent", "high", "medium", "low"])
+}
+
+fn due_schema() -> utoipa::openapi::Schema {
+    schema::enum_or_blank(&["overdue", "today", "tomorrow", "week", "none", "any"])
 }
 
 fn sort_schema() -> utoipa::openapi::Schema {
@@ -98,6 +108,34 @@ pub enum StatusFilter {
     Completed,
 }
 
+/// Tasks by their due day, in the user's zone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DueFilter {
+    Overdue,
+    Today,
+    Tomorrow,
+    Week,
+    None,
+    Any,
+}
+
+impl DueFilter {
+    pub fn parse(raw: &str) -> Result<Self> {
+        match raw.trim() {
+            "overdue" => Ok(Self::Overdue),
+            "today" => Ok(Self::Today),
+            "tomorrow" => Ok(Self::Tomorrow),
+            "week" => Ok(Self::Week),
+            "none" => Ok(Self::None),
+            "any" => Ok(Self::Any),
+            _ => Err(Error::invalid(
+                "due",
+                "must be overdue, today, tomorrow, week, none or any",
+            )),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Sort {
@@ -122,6 +160,7 @@ pub struct ListQuery {
     pub tag: Option<String>,
     pub priority: Option<Priority>,
     pub due_before: Option<DateTime<Utc>>,
+    pub due: Option<DueFilter>,
     pub sort: Sort,
     order: Order,
     pub limit: u32,
@@ -156,6 +195,7 @@ impl Default for ListQuery {
             tag: None,
             priority: None,
             due_before: None,
+            due: None,
             sort: Sort::Created,
             order: Order::Desc,
             limit: DEFAULT_LIMIT,
@@ -237,6 +277,9 @@ impl ListParams {
             due_before: nonempty(self.due_before)
                 .map(|d| parse_timestamp("due_before", &d))
                 .transpose()?,
+            due: nonempty(self.due)
+                .map(|d| DueFilter::parse(&d))
+                .transpose()?,
             sort,
             order,
             limit,
@@ -267,19 +310,30 @@ impl Sort {
     fn key(self, order: Order) -> (&'static str, &'static str) {
         match (self, order) {
             (Sort::Created, _) => ("t.created_at", "timestamptz"),
-            // Tasks without a due date come last in both directions.
-            (Sort::Due, Order::Asc) => {
-                ("COALESCE(t.due_at, 'infinity'::timestamptz)", "timestamptz")
-            }
-            (Sort::Due, Order::Desc) => (
-                "COALESCE(t.due_at, '-infinity'::timestamptz)",
-                "timestamptz",
-            ),
+            // By day, and within a day all-day first, then by time: the
+            // day, then the instant (in a day, instants and wall times run
+            // in the same order). Tasks without a due date come last in
+            // both directions.
+            (Sort::Due, Order::Asc) => (DUE_ASC, "text"),
+            (Sort::Due, Order::Desc) => (DUE_DESC, "text"),
             (Sort::Priority, _) => ("t.priority", "task_priority"),
             (Sort::Title, _) => ("lower(t.title)", "text"),
         }
     }
 }
+
+macro_rules! due_key {
+    ($none:literal) => {
+        concat!(
+            "(COALESCE(t.due_date::text || COALESCE(' ' || to_char(t.due_at AT TIME ZONE 'UTC', ",
+            "'YYYY-MM-DD\"T\"HH24:MI:SS.US'), ''), '",
+            $none,
+            "') COLLATE \"C\")"
+        )
+    };
+}
+const DUE_ASC: &str = due_key!("~");
+const DUE_DESC: &str = due_key!("");
 
 #[derive(sqlx::FromRow)]
 struct Row {
@@ -288,11 +342,23 @@ struct Row {
     sort_key: String,
 }
 
+impl ListQuery {
+    /// Whether the listing needs the user's today (a `due` filter, or
+    /// `due_before`, which all-day tasks meet from the start of their day).
+    pub fn needs_zone(&self) -> bool {
+        self.due.is_some() || self.due_before.is_some()
+    }
+}
+
+/// `today` and `zone` are the user's, needed only when [`ListQuery::needs_zone`].
 pub(super) async fn run<'c>(
     db: impl PgExecutor<'c>,
     user: &UserId,
     q: &ListQuery,
+    zone: TimeZone,
+    now: DateTime<Utc>,
 ) -> Result<TaskPage> {
+    let today = zone.local(now).date_naive();
     // Not a query_as! macro: the filters and the sort key make the SQL.
     let (key, key_type) = q.sort.key(q.order);
     let mut sql: QueryBuilder<Postgres> = QueryBuilder::new(format!(
@@ -330,7 +396,48 @@ pub(super) async fn run<'c>(
         sql.push(" AND t.priority = ").push_bind(priority);
     }
     if let Some(before) = q.due_before {
-        sql.push(" AND t.due_at < ").push_bind(before);
+        // An all-day task is due from the start of its day: its day counts
+        // when that day has begun by `before`.
+        let day = zone.local(before).date_naive();
+        let cmp = if zone.instant(day.and_time(NaiveTime::MIN)) < before {
+            "<="
+        } else {
+            "<"
+        };
+        sql.push(" AND (t.due_at < ")
+            .push_bind(before)
+            .push(format!(" OR (t.due_at IS NULL AND t.due_date {cmp} "))
+            .push_bind(day)
+            .push("))");
+    }
+    match q.due {
+        None => {}
+        Some(DueFilter::Overdue) => {
+            sql.push(" AND NOT t.completed AND (t.due_at < ")
+                .push_bind(now)
+                .push(" OR (t.due_at IS NULL AND t.due_date < ")
+                .push_bind(today)
+                .push("))");
+        }
+        Some(DueFilter::Today) => {
+            sql.push(" AND t.due_date = ").push_bind(today);
+        }
+        Some(DueFilter::Tomorrow) => {
+            sql.push(" AND t.due_date = ")
+                .push_bind(today + Days::new(1));
+        }
+        Some(DueFilter::Week) => {
+            sql.push(" AND t.due_date BETWEEN ")
+                .push_bind(today)
+                .push(" AND ")
+                .push_bind(today + Days::new(6));
+        }
+        Some(DueFilter::None) => {
+            sql.push(" AND t.due_date IS NULL");
+        }
+        Some(DueFilter::Any) => {
+            sql.push(" AND t.due_date IS NOT NULL");
+        }
     }
     let (cmp, dir) = match q.order {
         Order::Asc => (">", "ASC"),

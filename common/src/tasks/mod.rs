@@ -8,16 +8,19 @@ mod input;
 mod list;
 mod service;
 
+use chrono::{NaiveDate, Utc};
 use sqlx::{PgConnection, PgExecutor};
 
-use crate::domain::{IdempotencyKey, Priority, TaskId, UserId};
+use crate::domain::{Due, DueSpec, IdempotencyKey, Priority, TaskId, TimeZone, UserId};
 use crate::error::{Error, Result};
 use crate::events::Event;
 use crate::work::Work;
 
 pub use crate::domain::Task;
 pub use input::{NewTask, NewTaskInput, TaskPatch, TaskPatchInput};
-pub use list::{ListParams, ListQuery, MAX_LIMIT as MAX_LIST_LIMIT, Sort, StatusFilter, TaskPage};
+pub use list::{
+    DueFilter, ListParams, ListQuery, MAX_LIMIT as MAX_LIST_LIMIT, Sort, StatusFilter, TaskPage,
+};
 pub use service::Tasks;
 
 /// The task columns, for the one listing whose SQL is assembled at run time
@@ -26,10 +29,23 @@ pub use service::Tasks;
 macro_rules! columns {
     () => {
         "number AS id, user_id, title, description, completed, priority, tags, \
-         due_at, completed_at, created_at, updated_at"
+         due_date, due_at, completed_at, created_at, updated_at"
     };
 }
 pub(crate) use columns;
+
+/// A due date as sent, placed in the user's zone when it has a time.
+async fn place(work: &mut Work, user: &UserId, spec: Option<DueSpec>) -> Result<Option<Due>> {
+    let Some(spec) = spec else {
+        return Ok(None);
+    };
+    let zone = if spec.needs_zone() {
+        work.zone(user).await?
+    } else {
+        TimeZone::UTC
+    };
+    spec.place(zone).map(Some)
+}
 
 fn not_found(id: TaskId) -> Error {
     Error::NotFound(format!("task {id}"))
@@ -62,6 +78,7 @@ pub(crate) async fn create(
     key: Option<&IdempotencyKey>,
 ) -> Result<Created> {
     let fingerprint = key.map(|_| new.fingerprint());
+    let due = place(work, user, new.due).await?;
     // The key is looked for after the insert meets the unique index, not
     // before: an insert racing another with the same key waits for it to
     // commit and then does nothing, so of parallel retries exactly one
@@ -75,19 +92,20 @@ pub(crate) async fn create(
                 INSERT INTO task_numbers AS c (user_id, last) VALUES ($1, 1)
                 ON CONFLICT (user_id) DO UPDATE SET last = c.last + 1
                 RETURNING last)
-             INSERT INTO tasks (user_id, number, title, description, priority, tags, due_at,
-                idempotency_key, idempotency_fingerprint)
-             SELECT $1, n.last, $2, $3, $4, $5, $6, $7, $8 FROM n
+             INSERT INTO tasks (user_id, number, title, description, priority, tags, due_date,
+                due_at, idempotency_key, idempotency_fingerprint)
+             SELECT $1, n.last, $2, $3, $4, $5, $6, $7, $8, $9 FROM n
              ON CONFLICT (user_id, idempotency_key) WHERE idempotency_key IS NOT NULL
              DO NOTHING RETURNING number AS "id: TaskId", user_id AS "user_id: UserId", title,
-                description, completed, priority AS "priority: Priority", tags, due_at,
-                completed_at, created_at, updated_at"#,
+                description, completed, priority AS "priority: Priority", tags, due_date,
+                due_at, completed_at, created_at, updated_at"#,
             user.as_str(),
             new.title.as_str(),
             new.description.as_str(),
             new.priority as Priority,
             new.tags.as_slice() as &[String],
-            new.due_at,
+            due.map(|d| d.date),
+            due.and_then(|d| d.at),
             key.map(IdempotencyKey::as_str),
             fingerprint.as_ref().map(|f| f.as_slice()),
         )
@@ -155,8 +173,8 @@ pub async fn get<'c>(db: impl PgExecutor<'c>, user: &UserId, id: TaskId) -> Resu
     sqlx::query_as!(
         Task,
         r#"SELECT number AS "id: TaskId", user_id AS "user_id: UserId", title, description,
-            completed, priority AS "priority: Priority", tags, due_at, completed_at,
-            created_at, updated_at
+            completed, priority AS "priority: Priority", tags, due_date, due_at,
+            completed_at, created_at, updated_at
          FROM tasks WHERE number = $1 AND user_id = $2"#,
         id.get(),
         user.as_str(),
@@ -166,12 +184,15 @@ pub async fn get<'c>(db: impl PgExecutor<'c>, user: &UserId, id: TaskId) -> Resu
     .ok_or_else(|| not_found(id))
 }
 
-pub async fn list<'c>(
-    db: impl PgExecutor<'c>,
-    user: &UserId,
-    query: &ListQuery,
-) -> Result<TaskPage> {
-    list::run(db, user, query).await
+/// Lists in a unit of work (a tool call); the user's zone is read only
+/// when the query needs their today.
+pub(crate) async fn list_in(work: &mut Work, user: &UserId, query: &ListQuery) -> Result<TaskPage> {
+    let zone = if query.needs_zone() {
+        work.zone(user).await?
+    } else {
+        TimeZone::UTC
+    };
+    list::run(work.conn(), user, query, zone, Utc::now()).await
 }
 
 /// Applies the fields present in `patch`; absent fields keep their value.
@@ -181,8 +202,12 @@ pub(crate) async fn update(
     id: TaskId,
     patch: TaskPatch,
 ) -> Result<Task> {
-    // COALESCE keeps absent fields; the *_set flags let a patch clear a
-    // nullable field (due_at: null) without confusing "absent" with "null".
+    let due = match patch.due {
+        Some(spec) => place(work, user, spec).await?,
+        None => None,
+    };
+    // COALESCE keeps absent fields; the flags let a patch clear a nullable
+    // field (the due date) without confusing "absent" with "null".
     let task = sqlx::query_as!(
         Task,
         r#"UPDATE tasks SET
@@ -190,24 +215,26 @@ pub(crate) async fn update(
             description = COALESCE($4, description),
             priority = COALESCE($5, priority),
             tags = COALESCE($6, tags),
-            due_at = CASE WHEN $7 THEN $8 ELSE due_at END,
-            completed = COALESCE($9, completed),
+            due_date = CASE WHEN $7 THEN $8 ELSE due_date END,
+            due_at = CASE WHEN $7 THEN $9 ELSE due_at END,
+            completed = COALESCE($10, completed),
             completed_at = CASE
-                WHEN $9 IS NULL OR $9 = completed THEN completed_at
-                WHEN $9 THEN now() ELSE NULL END,
+                WHEN $10 IS NULL OR $10 = completed THEN completed_at
+                WHEN $10 THEN now() ELSE NULL END,
             updated_at = now()
          WHERE number = $1 AND user_id = $2
          RETURNING number AS "id: TaskId", user_id AS "user_id: UserId", title, description,
-            completed, priority AS "priority: Priority", tags, due_at, completed_at,
-            created_at, updated_at"#,
+            completed, priority AS "priority: Priority", tags, due_date, due_at,
+            completed_at, created_at, updated_at"#,
         id.get(),
         user.as_str(),
         patch.title.as_ref().map(|t| t.as_str()),
         patch.description.as_ref().map(|d| d.as_str()),
         patch.priority as Option<Priority>,
         patch.tags.as_ref().map(|t| t.as_slice()) as Option<&[String]>,
-        patch.due_at.is_some(),
-        patch.due_at.flatten(),
+        patch.due.is_some(),
+        due.map(|d| d.date),
+        due.and_then(|d| d.at),
         patch.completed,
     )
     .fetch_optional(work.conn())
@@ -243,8 +270,8 @@ pub(crate) async fn delete(work: &mut Work, user: &UserId, id: TaskId) -> Result
         Task,
         r#"DELETE FROM tasks WHERE number = $1 AND user_id = $2
          RETURNING number AS "id: TaskId", user_id AS "user_id: UserId", title, description,
-            completed, priority AS "priority: Priority", tags, due_at, completed_at,
-            created_at, updated_at"#,
+            completed, priority AS "priority: Priority", tags, due_date, due_at,
+            completed_at, created_at, updated_at"#,
         id.get(),
         user.as_str(),
     )
@@ -253,4 +280,56 @@ pub(crate) async fn delete(work: &mut Work, user: &UserId, id: TaskId) -> Result
     .ok_or_else(|| not_found(id))?;
     work.record(user, Event::TaskDeleted(task.clone()));
     Ok(task)
+}
+
+/// Sets `user`'s time zone, and moves each timed task to its day there
+/// (its instant stays: 18:00 in Berlin is 12:00 in New York). False when
+/// the account is gone.
+pub(crate) async fn set_time_zone(work: &mut Work, user: &UserId, zone: TimeZone) -> Result<bool> {
+    let found = sqlx::query_scalar!(
+        r#"UPDATE users SET time_zone = $2 WHERE id = $1 RETURNING true AS "found!""#,
+        user.as_str(),
+        zone.name(),
+    )
+    .fetch_optional(work.conn())
+    .await?;
+    if found.is_none() {
+        return Ok(false);
+    }
+    work.know_zone(user, zone);
+    let timed = sqlx::query!(
+        r#"SELECT number, due_date, due_at AS "due_at!" FROM tasks
+         WHERE user_id = $1 AND due_at IS NOT NULL"#,
+        user.as_str(),
+    )
+    .fetch_all(work.conn())
+    .await?;
+    let (numbers, days): (Vec<i64>, Vec<NaiveDate>) = timed
+        .into_iter()
+        .filter_map(|t| {
+            let day = zone.local(t.due_at).date_naive();
+            (t.due_date != Some(day)).then_some((t.number, day))
+        })
+        .unzip();
+    if numbers.is_empty() {
+        return Ok(true);
+    }
+    let moved = sqlx::query_as!(
+        Task,
+        r#"UPDATE tasks t SET due_date = m.day, updated_at = now()
+         FROM unnest($2::bigint[], $3::date[]) AS m(number, day)
+         WHERE t.user_id = $1 AND t.number = m.number
+         RETURNING t.number AS "id: TaskId", t.user_id AS "user_id: UserId", t.title,
+            t.description, t.completed, t.priority AS "priority: Priority", t.tags, t.due_date,
+            t.due_at, t.completed_at, t.created_at, t.updated_at"#,
+        user.as_str(),
+        &numbers,
+        &days,
+    )
+    .fetch_all(work.conn())
+    .await?;
+    for task in moved {
+        work.record(user, Event::TaskUpdated(task));
+    }
+    Ok(true)
 }

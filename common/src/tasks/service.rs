@@ -5,13 +5,14 @@
 
 use std::sync::Arc;
 
+use chrono::Utc;
 use sqlx::PgPool;
 
 use super::{Created, ListQuery, NewTask, Task, TaskPage, TaskPatch};
-use crate::domain::{IdempotencyKey, TaskId, UserId};
+use crate::domain::{IdempotencyKey, TaskId, TimeZone, UserId};
 use crate::error::Result;
 use crate::queue::Broker;
-use crate::work::Work;
+use crate::work::{Work, read_zone};
 
 #[derive(Clone)]
 pub struct Tasks {
@@ -47,7 +48,12 @@ impl Tasks {
     }
 
     pub async fn list(&self, user: &UserId, query: &ListQuery) -> Result<TaskPage> {
-        super::list(&self.pool, user, query).await
+        let zone = if query.needs_zone() {
+            read_zone(&self.pool, user).await?
+        } else {
+            TimeZone::UTC
+        };
+        super::list::run(&self.pool, user, query, zone, Utc::now()).await
     }
 
     pub async fn update(&self, user: &UserId, id: TaskId, patch: TaskPatch) -> Result<Task> {
@@ -62,6 +68,14 @@ impl Tasks {
         let task = super::set_completed(&mut work, user, id, completed).await?;
         work.commit().await?;
         Ok(task)
+    }
+
+    /// See [`super::set_time_zone`]; false when the account is gone.
+    pub async fn set_time_zone(&self, user: &UserId, zone: TimeZone) -> Result<bool> {
+        let mut work = self.begin().await?;
+        let found = super::set_time_zone(&mut work, user, zone).await?;
+        work.commit().await?;
+        Ok(found)
     }
 
     pub async fn delete(&self, user: &UserId, id: TaskId) -> Result<Task> {

@@ -126,46 +126,65 @@ impl Args {
         }
     }
 
-    /// A due date: RFC 3339, or a plain date meaning the end of that day (UTC),
-    /// or a timestamp without zone taken as UTC.
-    fn due_at(&self) -> Result<Option<String>> {
-        let Some(raw) = self.string("due_at") else {
-            return Ok(None);
+    /// The due fields as the door takes them. A date sent as `due_at`
+    /// means all day; a time without an offset (either separator) is the
+    /// user's wall time.
+    fn due(&self) -> (Option<String>, Option<String>) {
+        let date = self.string("due_date").filter(|d| !d.is_empty());
+        let Some(at) = self.string("due_at").filter(|d| !d.is_empty()) else {
+            return (date, None);
         };
-        if raw.is_empty() {
-            return Ok(None);
+        if NaiveDate::parse_from_str(&at, "%Y-%m-%d").is_ok() {
+            return (date.or(Some(at)), None);
         }
-        if let Ok(date) = NaiveDate::parse_from_str(&raw, "%Y-%m-%d") {
-            return Ok(Some(format!("{date}T23:59:59Z")));
-        }
-        if chrono::NaiveDateTime::parse_from_str(&raw, "%Y-%m-%dT%H:%M:%S").is_ok()
-            || chrono::NaiveDateTime::parse_from_str(&raw, "%Y-%m-%d %H:%M:%S").is_ok()
-        {
-            return Ok(Some(format!("{}Z", raw.replace(' ', "T"))));
-        }
-        Ok(Some(raw))
+        let at = match at.split_once(' ') {
+            Some((day, time)) if NaiveDate::parse_from_str(day, "%Y-%m-%d").is_ok() => {
+                format!("{day}T{time}")
+            }
+            _ => at,
+        };
+        (date, Some(at))
+    }
+
+    /// A priority; Todoist's p1-p4 too.
+    fn priority(&self) -> Option<String> {
+        self.string("priority")
+            .map(|p| match p.to_ascii_lowercase().as_str() {
+                "p1" => "urgent".into(),
+                "p2" => "high".into(),
+                "p3" => "medium".into(),
+                "p4" => "low".into(),
+                _ => p,
+            })
     }
 
     pub(super) fn new_task(&self) -> Result<NewTaskInput> {
+        let (due_date, due_at) = self.due();
         Ok(NewTaskInput {
             title: self
                 .string("title")
                 .ok_or_else(|| Error::invalid("title", "is required"))?,
             description: self.string("description"),
-            due_at: self.due_at()?,
-            priority: self.string("priority"),
+            due_date,
+            due_at,
+            priority: self.priority(),
             tags: self.tags()?,
         })
     }
 
     pub(super) fn patch(&self) -> Result<TaskPatchInput> {
+        // Either due field sent (even empty or null) changes the due date;
+        // what is left of them is the new one, or none.
+        let due_sent = self.0.contains_key("due_date") || self.0.contains_key("due_at");
+        let (due_date, due_at) = self.due();
         Ok(TaskPatchInput {
             title: self.string("title"),
             description: self
                 .present("description")
                 .then(|| self.string("description")),
-            due_at: self.present("due_at").then(|| self.due_at()).transpose()?,
-            priority: self.string("priority"),
+            due_date: due_sent.then_some(due_date),
+            due_at: due_sent.then_some(due_at),
+            priority: self.priority(),
             tags: self.present("tags").then(|| self.tags()).transpose()?,
             completed: self.boolean("completed")?,
         })
@@ -187,17 +206,42 @@ mod tests {
     }
 
     #[test]
-    fn dates_without_time_mean_end_of_day() {
-        let a = parse_text(r#"{"title":"x","due_at":"2026-11-26"}"#).unwrap();
+    fn a_date_alone_is_all_day_and_a_time_without_offset_is_local() {
+        let due = |json: &str| {
+            let t = parse_text(json).unwrap().new_task().unwrap();
+            (t.due_date, t.due_at)
+        };
         assert_eq!(
-            a.new_task().unwrap().due_at.as_deref(),
-            Some("2026-11-26T23:59:59Z")
+            due(r#"{"title":"x","due_at":"2026-11-26"}"#),
+            (Some("2026-11-26".into()), None)
         );
-        let a = parse_text(r#"{"title":"x","due_at":"2026-11-26 09:30:00"}"#).unwrap();
         assert_eq!(
-            a.new_task().unwrap().due_at.as_deref(),
-            Some("2026-11-26T09:30:00Z")
+            due(r#"{"title":"x","due_at":"2026-11-26 09:30:00"}"#),
+            (None, Some("2026-11-26T09:30:00".into()))
         );
+        assert_eq!(
+            due(r#"{"title":"x","due_date":"2026-11-26","due_at":"2026-11-26T09:30:00Z"}"#),
+            (
+                Some("2026-11-26".into()),
+                Some("2026-11-26T09:30:00Z".into())
+            )
+        );
+        let patch = parse_text(r#"{"task_id":1,"due_at":null}"#)
+            .unwrap()
+            .patch()
+            .unwrap();
+        assert_eq!((patch.due_date, patch.due_at), (Some(None), Some(None)));
+        let patch = parse_text(r#"{"task_id":1,"title":"y"}"#)
+            .unwrap()
+            .patch()
+            .unwrap();
+        assert_eq!((patch.due_date, patch.due_at), (None, None));
+    }
+
+    #[test]
+    fn todoist_priorities_are_understood() {
+        let a = parse_text(r#"{"title":"x","priority":"P1"}"#).unwrap();
+        assert_eq!(a.new_task().unwrap().priority.as_deref(), Some("urgent"));
     }
 
     #[test]

@@ -15,7 +15,7 @@ mod written;
 
 use serde_json::{Value, json};
 
-use crate::domain::UserId;
+use crate::domain::{TimeZone, UserId};
 use crate::error::Error;
 use crate::tasks::{self, ListParams, Task};
 use crate::work::Work;
@@ -127,7 +127,8 @@ impl Tool {
                 let key = args.idempotency_key()?;
                 // A replay answers as the first call did.
                 let created = tasks::create(work, user, new, key.as_ref()).await?;
-                Ok(changed(&created.task, "created"))
+                let zone = zone_for(work, user, [&created.task]).await?;
+                Ok(changed(&created.task, "created", zone))
             }
             Tool::ListTasks => {
                 let params = ListParams {
@@ -140,29 +141,37 @@ impl Tool {
                             _ => s,
                         }),
                     q: args.string("query"),
+                    due: args.string("due"),
                     limit: Some(tasks::MAX_LIST_LIMIT.to_string()),
                     ..ListParams::default()
                 };
-                let page = tasks::list(work.conn(), user, &params.parse()?).await?;
-                Ok(Value::Array(page.tasks.iter().map(listed).collect()))
+                let page = tasks::list_in(work, user, &params.parse()?).await?;
+                let zone = zone_for(work, user, &page.tasks).await?;
+                Ok(Value::Array(
+                    page.tasks.iter().map(|t| listed(t, zone)).collect(),
+                ))
             }
             Tool::CompleteTask => {
                 let id = args.task_id()?;
                 let completed = args.boolean("completed")?.unwrap_or(true);
                 let task = tasks::set_completed(work, user, id, completed).await?;
+                let zone = zone_for(work, user, [&task]).await?;
                 Ok(changed(
                     &task,
                     if completed { "completed" } else { "updated" },
+                    zone,
                 ))
             }
             Tool::UpdateTask => {
                 let id = args.task_id()?;
                 let task = tasks::update(work, user, id, args.patch()?.parse()?).await?;
-                Ok(changed(&task, "updated"))
+                let zone = zone_for(work, user, [&task]).await?;
+                Ok(changed(&task, "updated", zone))
             }
             Tool::DeleteTask => {
                 let task = tasks::delete(work, user, args.task_id()?).await?;
-                Ok(changed(&task, "deleted"))
+                let zone = zone_for(work, user, [&task]).await?;
+                Ok(changed(&task, "deleted", zone))
             }
         }
     }
@@ -290,25 +299,48 @@ pub fn definitions() -> Vec<ToolDefinition> {
         .collect()
 }
 
+/// The user's zone when a result shows a time of day (read once per unit
+/// of work, and not at all for results without one).
+async fn zone_for<'t>(
+    work: &mut Work,
+    user: &UserId,
+    tasks: impl IntoIterator<Item = &'t Task>,
+) -> crate::Result<TimeZone> {
+    if tasks.into_iter().any(|t| t.due_at.is_some()) {
+        work.zone(user).await
+    } else {
+        Ok(TimeZone::UTC)
+    }
+}
+
+/// A due time as the user's wall clock shows it, with its offset
+/// (`2026-12-08T18:00:00+01:00`): what a model should repeat to them.
+fn local_due(task: &Task, zone: TimeZone) -> Value {
+    task.due_at
+        .map_or(Value::Null, |at| zone.local(at).to_rfc3339().into())
+}
+
 /// The original system's result shape for changes, plus the fields a reply needs.
-fn changed(task: &Task, status: &str) -> Value {
+fn changed(task: &Task, status: &str, zone: TimeZone) -> Value {
     json!({
         "task_id": task.id,
         "status": status,
         "title": task.title,
         "completed": task.completed,
         "priority": task.priority,
-        "due_at": task.due_at,
+        "due_date": task.due_date,
+        "due_at": local_due(task, zone),
     })
 }
 
-fn listed(task: &Task) -> Value {
+fn listed(task: &Task, zone: TimeZone) -> Value {
     json!({
         "id": task.id,
         "title": task.title,
         "completed": task.completed,
         "priority": task.priority,
-        "due_at": task.due_at,
+        "due_date": task.due_date,
+        "due_at": local_due(task, zone),
         "tags": task.tags,
         "description": task.description,
     })

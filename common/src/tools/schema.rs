@@ -7,8 +7,9 @@ use super::{IDEMPOTENCY_KEY, Tool};
 use crate::domain::IdempotencyKey;
 
 pub(super) fn parameters(tool: Tool) -> Value {
-    let due = json!({"type": "string", "description": "Due date: YYYY-MM-DD, or an RFC 3339 timestamp such as 2026-12-01T17:00:00Z"});
-    let priority = json!({"type": "string", "enum": ["low", "medium", "high"]});
+    let due_date = json!({"type": "string", "description": "Due all day on this date of the user's: YYYY-MM-DD"});
+    let due_at = json!({"type": "string", "description": "Due at a time: the user's local time as YYYY-MM-DDTHH:MM, or an RFC 3339 timestamp. Leave out for a task due all day"});
+    let priority = json!({"type": "string", "enum": ["urgent", "high", "medium", "low"]});
     let tags = json!({"type": "array", "items": {"type": "string"}, "maxItems": 10,
                       "description": "Short lower-case labels, no spaces"});
     let task_id = json!({"type": "integer", "description": "The task's number (id)"});
@@ -18,7 +19,8 @@ pub(super) fn parameters(tool: Tool) -> Value {
             "properties": {
                 "title": {"type": "string", "description": "What to do, 1-200 characters"},
                 "description": {"type": "string", "description": "Optional details, up to 2000 characters"},
-                "due_at": due,
+                "due_date": due_date,
+                "due_at": due_at,
                 "priority": priority,
                 "tags": tags,
             },
@@ -29,6 +31,8 @@ pub(super) fn parameters(tool: Tool) -> Value {
             "properties": {
                 "status": {"type": "string", "enum": ["all", "pending", "completed"]},
                 "query": {"type": "string", "description": "Text to search in titles and descriptions"},
+                "due": {"type": "string", "enum": ["overdue", "today", "tomorrow", "week", "none", "any"],
+                        "description": "By due day in the user's time zone; week is today and the next six days"},
             },
         }),
         Tool::CompleteTask => json!({
@@ -42,7 +46,8 @@ pub(super) fn parameters(tool: Tool) -> Value {
                 "task_id": task_id,
                 "title": {"type": "string"},
                 "description": {"type": "string"},
-                "due_at": due,
+                "due_date": due_date,
+                "due_at": due_at,
                 "priority": priority,
                 "tags": tags,
             },

@@ -68,7 +68,7 @@ fn args_of(call: &Value) -> Value {
 fn created_result() -> Value {
     let tomorrow = Utc::now().date_naive() + Days::new(1);
     json!({"task_id": 12, "status": "created", "title": "call mom",
-           "due_at": format!("{tomorrow}T00:00:00Z"), "priority": "high", "completed": false})
+           "due_date": tomorrow.to_string(), "due_at": null, "priority": "high", "completed": false})
 }
 
 #[tokio::test]
@@ -100,10 +100,10 @@ async fn an_add_request_gets_an_add_task_call() {
     assert_eq!(calls[0]["function"]["name"], "add_task");
     let args = args_of(&calls[0]);
     let due = [before, after].map(|d| (d + Days::new(1)).to_string());
-    assert!(due.iter().any(|d| args["due_at"] == *d), "{args}");
+    assert!(due.iter().any(|d| args["due_date"] == *d), "{args}");
     assert_eq!(
         args,
-        json!({"title": "call mom", "due_at": args["due_at"], "priority": "high"})
+        json!({"title": "call mom", "due_date": args["due_date"], "priority": "high"})
     );
     let usage = &body["usage"];
     let prompt = usage["prompt_tokens"].as_u64().expect("prompt");

@@ -6,7 +6,7 @@ import { useStore } from '../store';
 
 const EXAMPLES = ['add call mom tomorrow, high priority', "what's still open?", 'done with 1'];
 
-export function ChatView({ chat }: { chat: ChatStore }) {
+export function ChatView({ chat, zone }: { chat: ChatStore; zone: string }) {
   useStore(chat);
   const thread = chat.thread(chat.current);
   const title = chat.current ? chat.conversations.find((c) => c.id === chat.current)?.title ?? 'Conversation' : 'New conversation';
@@ -84,7 +84,7 @@ export function ChatView({ chat }: { chat: ChatStore }) {
         )}
         {thread.turns.map((turn) => (
           <TurnView key={turn.key} turn={turn} text={turn.text} state={turn.state} streamed={turn.streamed}
-            tools={turn.tools.length} answer={turn.answer} waitUntil={turn.waitUntil} onRetry={retry} />
+            tools={turn.tools.length} answer={turn.answer} waitUntil={turn.waitUntil} zone={zone} onRetry={retry} />
         ))}
       </div>
       <p class="visually-hidden" aria-live="polite">{announcement}</p>
@@ -108,10 +108,12 @@ interface TurnProps {
   tools: number;
   answer: string | null;
   waitUntil: number | null;
+  /** The user's time zone, for due dates in chips. */
+  zone: string;
   onRetry: (turn: Turn) => void;
 }
 
-const TurnView = memo(function TurnView({ turn, onRetry }: TurnProps) {
+const TurnView = memo(function TurnView({ turn, zone, onRetry }: TurnProps) {
   const failed = turn.state === 'failed';
   const unsent = turn.state === 'unsent';
   return (
@@ -128,7 +130,7 @@ const TurnView = memo(function TurnView({ turn, onRetry }: TurnProps) {
       {turn.tools.length > 0 && (
         <ul class="chips" aria-label="What the assistant did">
           {turn.tools.map((call, i) => {
-            const chip = chipText(call);
+            const chip = chipText(call, zone);
             return <li key={call.tool_call_id ?? i} class={chip.failed ? 'chip failed' : 'chip'}>{chip.text}</li>;
           })}
         </ul>

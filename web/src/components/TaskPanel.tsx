@@ -1,6 +1,6 @@
 import { useCallback, useMemo, useRef, useState } from 'preact/hooks';
 import type { Api } from '../api';
-import { dueLabel, isOverdue } from '../format';
+import { dueLabel, dueOrder, isOverdue } from '../format';
 import { memo } from '../memo';
 import { useStore } from '../store';
 import type { TaskStore } from '../tasks';
@@ -10,15 +10,17 @@ import { TrashIcon } from './Conversations';
 type Filter = 'all' | 'pending' | 'completed';
 type Sort = 'due' | 'priority' | 'created';
 
-const RANK: Record<Priority, number> = { high: 0, medium: 1, low: 2 };
+const RANK: Record<Priority, number> = { urgent: 0, high: 1, medium: 2, low: 3 };
 
 const ORDER: Record<Sort, (a: Task, b: Task) => number> = {
-  due: (a, b) => (a.due_at ?? '\uffff').localeCompare(b.due_at ?? '\uffff') || b.id - a.id,
-  priority: (a, b) => RANK[a.priority] - RANK[b.priority] || (a.due_at ?? '\uffff').localeCompare(b.due_at ?? '\uffff') || b.id - a.id,
+  due: (a, b) => dueOrder(a, b) || b.id - a.id,
+  priority: (a, b) => RANK[a.priority] - RANK[b.priority] || dueOrder(a, b) || b.id - a.id,
   created: (a, b) => b.id - a.id,
 };
 
-export function TaskPanel({ store, api, report }: { store: TaskStore; api: Api; report: (message: string) => void }) {
+export function TaskPanel({ store, api, zone, report }: {
+  store: TaskStore; api: Api; zone: string; report: (message: string) => void;
+}) {
   const version = useStore(store);
   const [filter, setFilter] = useState<Filter>('all');
   const [sort, setSort] = useState<Sort>('due');
@@ -102,7 +104,7 @@ export function TaskPanel({ store, api, report }: { store: TaskStore; api: Api; 
         <p class="muted pad">{all.length === 0 ? 'No tasks yet. Ask the assistant to add one.' : 'Nothing matches.'}</p>
       )}
       <ul class="task-list" ref={list} aria-labelledby="tasks-title">
-        {shown.map((task) => <TaskRow key={task.id} task={task} actions={actions} />)}
+        {shown.map((task) => <TaskRow key={task.id} task={task} zone={zone} actions={actions} />)}
       </ul>
     </aside>
   );
@@ -114,12 +116,12 @@ interface Actions {
   remove(task: Task, row: HTMLElement | null): Promise<void>;
 }
 
-const TaskRow = memo(function TaskRow({ task, actions }: { task: Task; actions: Actions }) {
+const TaskRow = memo(function TaskRow({ task, zone, actions }: { task: Task; zone: string; actions: Actions }) {
   const [editing, setEditing] = useState(false);
   // Enter or Escape closes the editor; the blur that follows must not save again.
   const closed = useRef(false);
   const row = useRef<HTMLLIElement>(null);
-  const overdue = isOverdue(task.due_at, task.completed);
+  const overdue = isOverdue(task, zone);
   const checkbox = `task-${task.id}`;
 
   const finish = (input: HTMLInputElement, save: boolean) => {
@@ -151,10 +153,11 @@ const TaskRow = memo(function TaskRow({ task, actions }: { task: Task; actions: 
         )}
         <div class="meta">
           <span class="task-id">#{task.id}</span>
-          {task.due_at && (
+          {task.due_date && (
             <span class="due">
-              <time dateTime={task.due_at} title={new Date(task.due_at).toLocaleString()}>
-                {overdue ? 'overdue · ' : 'due '}{dueLabel(task.due_at)}
+              <time dateTime={task.due_at ?? task.due_date}
+                title={task.due_at ? new Date(task.due_at).toLocaleString(undefined, { timeZone: zone, timeZoneName: 'short' }) : `${task.due_date}, all day`}>
+                {overdue ? 'overdue · ' : 'due '}{dueLabel(task, zone)}
               </time>
             </span>
           )}

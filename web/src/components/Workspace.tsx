@@ -3,6 +3,7 @@ import { Api, ApiError } from '../api';
 import { ChatStore } from '../chat';
 import { EventStream, type StreamState } from '../events';
 import { TaskStore } from '../tasks';
+import { BROWSER_ZONE } from '../format';
 import { keepForRevocation } from '../session';
 import type { Session } from '../types';
 import { ChatView } from './ChatView';
@@ -155,8 +156,8 @@ export function Workspace({ session, onSignedOut }: { session: Session; onSigned
         ))}
       </nav>
       <Conversations chat={chat} onOpened={() => setPanel('chat')} report={setNotice} />
-      <ChatView chat={chat} />
-      <TaskPanel store={tasks} api={api} report={setNotice} />
+      <ChatView chat={chat} zone={zone ?? BROWSER_ZONE} />
+      <TaskPanel store={tasks} api={api} zone={zone ?? BROWSER_ZONE} report={setNotice} />
       <div class="toast" role="status" aria-live="polite">{notice ?? ''}</div>
     </div>
   );

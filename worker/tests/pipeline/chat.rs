@@ -2,7 +2,7 @@
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use testkit::{TestApp, expect_error, start_mock};
+use testkit::{TestApp, expect_error, start_mock, zone_off_utc_date};
 
 fn titles(list: &Value) -> Vec<String> {
     list["tasks"]
@@ -44,12 +44,9 @@ async fn chat_adds_a_task_and_confirms_it() {
     let tomorrow = (chrono::Utc::now() + chrono::Duration::days(1))
         .format("%Y-%m-%d")
         .to_string();
-    assert!(
-        list["tasks"][0]["due_at"]
-            .as_str()
-            .unwrap()
-            .starts_with(&tomorrow)
-    );
+    // "tomorrow" is a day, not an instant: due all day.
+    assert_eq!(list["tasks"][0]["due_date"], tomorrow.as_str());
+    assert_eq!(list["tasks"][0]["due_at"], Value::Null);
 
     // The model saw the tools and the system prompt with today's date.
     let last = mock.stats().await["last_request"].clone();
@@ -416,35 +413,6 @@ async fn a_retried_message_is_answered_once_and_adds_its_task_once() {
     worker.stop().await;
 }
 
-/// A zone whose date differs from UTC's right now, and its date: a day
-/// behind before 10:00 UTC (Pago Pago, UTC-11), a day ahead from then on
-/// (Kiritimati, UTC+14). Neither zone's midnight falls near those hours, so
-/// the date cannot change between the test and the turn.
-fn zone_off_utc_date() -> (&'static str, chrono::NaiveDate) {
-    use chrono::Timelike;
-    let now = chrono::Utc::now();
-    let zone = if now.hour() < 10 {
-        "Pacific/Pago_Pago"
-    } else {
-        "Pacific/Kiritimati"
-    };
-    let local = now.with_timezone(&zone.parse::<chrono_tz::Tz>().unwrap());
-    assert_ne!(local.date_naive(), now.date_naive());
-    (zone, local.date_naive())
-}
-
-async fn set_zone(app: &TestApp, user: &testkit::TestUser, zone: &str) {
-    let res = app
-        .send_json(
-            Method::PATCH,
-            "/api/auth/me",
-            Some(&user.token),
-            &json!({ "time_zone": zone }),
-        )
-        .await;
-    assert_eq!(res.status(), StatusCode::OK);
-}
-
 /// Issue 21: "tomorrow" is the user's tomorrow, in their zone, for the
 /// offline assistant; and a model is told the user's date, time and zone.
 #[tokio::test]
@@ -452,7 +420,7 @@ async fn tomorrow_is_the_users_tomorrow_in_their_time_zone() {
     let app = TestApp::spawn().await;
     let (zone, today) = zone_off_utc_date();
     let user = app.signup("faraway@example.com").await;
-    set_zone(&app, &user, zone).await;
+    app.set_time_zone(&user, zone).await;
 
     let offline = app.spawn_worker(None, &[]).await;
     let (status, turn) = app
@@ -460,13 +428,13 @@ async fn tomorrow_is_the_users_tomorrow_in_their_time_zone() {
         .await;
     assert_eq!(status, StatusCode::OK, "{turn}");
     let (_, list) = app.list_tasks(&user, "").await;
-    let due = list["tasks"][0]["due_at"].as_str().unwrap().to_string();
     let tomorrow = (today + chrono::Duration::days(1))
         .format("%Y-%m-%d")
         .to_string();
-    assert!(
-        due.starts_with(&tomorrow),
-        "due {due}, the user's tomorrow is {tomorrow}"
+    assert_eq!(
+        list["tasks"][0]["due_date"],
+        tomorrow.as_str(),
+        "the user's tomorrow is {tomorrow}"
     );
     offline.stop().await;
 

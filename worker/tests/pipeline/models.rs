@@ -158,7 +158,7 @@ async fn tool_arguments_streamed_a_character_at_a_time_take_effect() {
     let (_, tasks) = app.list_tasks(&user, "").await;
     assert_eq!(tasks["tasks"][0]["title"], "call mom", "{tasks}");
     assert_eq!(tasks["tasks"][0]["priority"], "high");
-    assert!(!tasks["tasks"][0]["due_at"].is_null());
+    assert!(!tasks["tasks"][0]["due_date"].is_null());
     worker.stop().await;
 }
 
