@@ -4,7 +4,7 @@
 
 mod dst;
 mod month_ends;
-
+mod properties;
 mod rfc5545;
 
 use chrono::NaiveDateTime;
