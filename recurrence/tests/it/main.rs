@@ -1,7 +1,7 @@
 //! The recurrence engine's tests: RFC 5545's examples, month ends and leap
 //! days, DST edges, property tests across zones, and the English wording.
 
-
+mod describe;
 mod dst;
 mod month_ends;
 mod properties;
