@@ -1,5 +1,7 @@
 //! Recurring tasks (issue 21): a subset of RFC 5545's RRULE, evaluated in the
-//! user's wall time and described in plain English. Pure computation: no I/O, no clock (callers pass "now").
+//! user's wall time, described in plain English, and read from English
+//! phrases ([`words`]). Pure computation: no I/O, no clock (callers pass
+//! "now").
 //!
 //! Why not the `rrule` crate (0.14): it computes occurrences on zoned
 //! date-times, and its own RFC tests expect a daily 09:00 in New York to come
@@ -28,6 +30,7 @@
 mod describe;
 mod expand;
 mod rule;
+pub mod words;
 
 use chrono::{DateTime, NaiveDateTime, Offset, TimeDelta, TimeZone, Utc};
 
