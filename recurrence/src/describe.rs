@@ -26,6 +26,10 @@ pub(crate) fn describe(rule: &Rule, start: NaiveDateTime) -> String {
     if rule.has_time_of_day() {
         text.push_str(&times(rule, start));
     }
+    if rule.week_start == Weekday::Sun {
+        // Kept only where it picks the weeks (see Rule).
+        text.push_str(", weeks starting on Sunday");
+    }
     if !rule.by_set_pos.is_empty() && set_pos_days(rule).is_none() {
         let unit = match rule.freq {
             Freq::Daily => "day",
@@ -44,15 +48,17 @@ pub(crate) fn describe(rule: &Rule, start: NaiveDateTime) -> String {
         End::Count(1) => text.push_str(", once"),
         End::Count(count) => text.push_str(&format!(", {count} times")),
         End::Until(Until::Date(day)) => text.push_str(&format!(" until {}", date(day))),
+        // The time first: "until 31 March 2027 at 17:00" would read as a
+        // series at 17:00 that ends on the 31st.
         End::Until(Until::Local(local)) => text.push_str(&format!(
-            " until {} at {}",
-            date(local.date()),
-            clock(local.time())
+            " until {} on {}",
+            clock(local.time()),
+            date(local.date())
         )),
         End::Until(Until::Utc(at)) => text.push_str(&format!(
-            " until {} at {} UTC",
-            date(at.date_naive()),
-            clock(at.time())
+            " until {} UTC on {}",
+            clock(at.time()),
+            date(at.date_naive())
         )),
     }
     text

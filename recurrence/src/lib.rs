@@ -1,14 +1,17 @@
 //! Recurring tasks (issue 21): a subset of RFC 5545's RRULE, evaluated in the
-//! user's wall time and described in plain English. Pure computation: no I/O, no clock (callers pass "now").
+//! user's wall time, described in plain English, and read from English
+//! phrases ([`words`]). Pure computation: no I/O, no clock (callers pass
+//! "now").
 //!
-//! Why not the `rrule` crate (0.14): it computes occurrences on zoned
-//! date-times, and its own RFC tests expect a daily 09:00 in New York to come
-//! out at 08:00 on the day DST ends, while its open issue #115 reports
-//! duplicated and missing occurrences at DST changes. It also follows RFC 5545
-//! in skipping invalid dates ("every 31st" has no February) and rejects
-//! RFC 7529's `SKIP=BACKWARD`, which is the clamping our contract asks for. The
-//! subset we need is small enough to own: occurrences are computed on the wall
-//! clock ([`NaiveDateTime`]) and only then placed in the zone ([`resolve`]).
+//! Why not the `rrule` crate (0.14): tried here, it keeps a daily 09:00
+//! across DST, but its open issue #115 still reproduces (an hourly rule
+//! repeats 02:00 on London's spring-forward night), and a rule inside our
+//! subset, `FREQ=DAILY;BYHOUR=2,3;BYMINUTE=0,30` in Berlin, gives 03:00 and
+//! 03:30 twice, out of order, that night. It also follows RFC 5545 in skipping
+//! invalid dates ("every 31st" has no February) and refuses RFC 7529's
+//! `RSCALE`/`SKIP=BACKWARD`, the clamping our contract asks for. The subset is
+//! small enough to own: occurrences are computed on the wall clock
+//! ([`NaiveDateTime`]) and only then placed in the zone ([`resolve`]).
 //!
 //! The semantics, in one place:
 //! - Occurrences are wall times: 09:00 stays 09:00 across DST; each one's
@@ -28,6 +31,7 @@
 mod describe;
 mod expand;
 mod rule;
+pub mod words;
 
 use chrono::{DateTime, NaiveDateTime, Offset, TimeDelta, TimeZone, Utc};
 

@@ -64,8 +64,8 @@ pub(crate) enum End {
 
 /// A parsed recurrence rule (the RRULE subset of issue 21). Two rules are
 /// equal when they say the same thing: lists are kept sorted and without
-/// repeats, and defaults (`INTERVAL=1`, `WKST=MO`) are not told apart from
-/// their absence.
+/// repeats, defaults (`INTERVAL=1`, `WKST=MO`) are not told apart from
+/// their absence, and `WKST` is kept only where it changes the series.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Rule {
     pub(crate) freq: Freq,
@@ -468,6 +468,13 @@ impl Parts {
             }
         }
 
+        // The week's first day only decides which weeks an every-n-weeks rule
+        // with BYDAY takes (RFC 5545 3.3.10; there is no BYWEEKNO here):
+        // elsewhere it says nothing, and is dropped.
+        let week_start = match (freq, self.interval, by_day.is_empty()) {
+            (Freq::Weekly, Some(2..), false) => self.week_start.unwrap_or(Weekday::Mon),
+            _ => Weekday::Mon,
+        };
         Ok(Rule {
             freq,
             interval: self.interval.unwrap_or(1),
@@ -477,7 +484,7 @@ impl Parts {
             by_hour,
             by_minute,
             by_set_pos,
-            week_start: self.week_start.unwrap_or(Weekday::Mon),
+            week_start,
             end,
         })
     }
@@ -629,10 +636,16 @@ mod tests {
             "FREQ=MONTHLY;BYDAY=3FR,-1FR"
         );
         assert_eq!(
-            Rule::parse("FREQ=YEARLY;UNTIL=20270331T080000Z;BYMONTH=3,1,3;WKST=SU")
+            Rule::parse("FREQ=YEARLY;UNTIL=20270331T080000Z;BYMONTH=3,1,3")
                 .unwrap()
                 .to_string(),
-            "FREQ=YEARLY;BYMONTH=1,3;WKST=SU;UNTIL=20270331T080000Z"
+            "FREQ=YEARLY;BYMONTH=1,3;UNTIL=20270331T080000Z"
+        );
+        assert_eq!(
+            Rule::parse("FREQ=WEEKLY;INTERVAL=2;BYDAY=TU,SU;WKST=SU")
+                .unwrap()
+                .to_string(),
+            "FREQ=WEEKLY;INTERVAL=2;BYDAY=TU,SU;WKST=SU"
         );
     }
 
@@ -642,6 +655,17 @@ mod tests {
             Rule::parse("FREQ=WEEKLY;BYDAY=FR,MO,MO;INTERVAL=1;WKST=MO").unwrap(),
             Rule::parse("FREQ=WEEKLY;BYDAY=MO,FR").unwrap()
         );
+        // The week's start changes nothing every week, or without BYDAY.
+        for raw in [
+            "FREQ=WEEKLY;BYDAY=MO,SU;WKST=SU",
+            "FREQ=MONTHLY;WKST=SU",
+            "FREQ=WEEKLY;INTERVAL=2;WKST=SU",
+        ] {
+            assert!(
+                !Rule::parse(raw).unwrap().to_string().contains("WKST"),
+                "{raw}"
+            );
+        }
     }
 
     #[test]

@@ -23,6 +23,11 @@ const TABLE: &[(&str, &str, &str)] = &[
         "every other week on Monday and Friday",
     ),
     ("FREQ=WEEKLY;INTERVAL=3", "", "every 3 weeks on Tuesday"),
+    (
+        "FREQ=WEEKLY;INTERVAL=2;BYDAY=TU,SU;WKST=SU",
+        "",
+        "every other week on Tuesday and Sunday, weeks starting on Sunday",
+    ),
     ("FREQ=MONTHLY", "", "every month on the 7th"),
     (
         "FREQ=MONTHLY",
@@ -156,12 +161,12 @@ const TABLE: &[(&str, &str, &str)] = &[
     (
         "FREQ=WEEKLY;BYDAY=MO;UNTIL=20270331T170000",
         "",
-        "every Monday until 31 March 2027 at 17:00",
+        "every Monday until 17:00 on 31 March 2027",
     ),
     (
         "FREQ=WEEKLY;BYDAY=MO;UNTIL=20270331T160000Z",
         "",
-        "every Monday until 31 March 2027 at 16:00 UTC",
+        "every Monday until 16:00 UTC on 31 March 2027",
     ),
     (
         "FREQ=DAILY;INTERVAL=2;BYDAY=MO,FR",

@@ -6,6 +6,7 @@ mod dst;
 mod month_ends;
 mod properties;
 mod rfc5545;
+mod words;
 
 use chrono::NaiveDateTime;
 use todo_recurrence::{Occurrence, Rule, Tz};

@@ -18,7 +18,7 @@ use chrono_tz::Pacific::Auckland;
 use chrono_tz::UTC;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError};
-use todo_recurrence::{Occurrence, Rule, Tz, resolve};
+use todo_recurrence::{Occurrence, Rule, Tz, resolve, words};
 
 /// Occurrences checked per case.
 const TAKEN: usize = 150;
@@ -391,5 +391,65 @@ proptest! {
             let taken = rule.occurrences(start, Lord_Howe).take(20).count();
             prop_assert!(taken <= 20);
         }
+    }
+}
+
+proptest! {
+    #![proptest_config(Config::with_cases(CASES))]
+
+    /// Whenever words reads a whole description back, it reads the same
+    /// series (some descriptions, such as "… when it is a Friday", it reads
+    /// only in part, and a part is not checked).
+    #[test]
+    fn descriptions_read_back_as_the_same_series(case in case()) {
+        let Ok(rule) = Rule::parse(&case.text()) else {
+            return Err(TestCaseError::reject("refused rule"));
+        };
+        let described = rule.describe(case.start);
+        let phrase = words::parse(&described);
+        if let Some(phrase) = phrase.filter(|p| p.span == (0..described.len())) {
+            let ours: Vec<Occurrence> = rule.occurrences(case.start, Berlin).take(40).collect();
+            let read: Vec<Occurrence> =
+                phrase.rule.occurrences(case.start, Berlin).take(40).collect();
+            prop_assert_eq!(read, ours, "{} described as {:?} read as {}", rule, described, phrase.rule);
+        }
+    }
+
+    #[test]
+    fn words_never_panic_and_spans_cut_cleanly(text in any::<String>()) {
+        if let Some(phrase) = words::parse(&text) {
+            // The span cuts at character boundaries, and what it covers is
+            // the whole phrase on its own.
+            let covered = text.get(phrase.span.clone());
+            prop_assert!(covered.is_some_and(|c| !c.is_empty()));
+            let alone = words::parse(covered.unwrap_or_default());
+            prop_assert_eq!(alone.map(|p| p.rule), Some(phrase.rule));
+        }
+    }
+
+    /// Phrases inside other text: the same phrase, found where it is.
+    #[test]
+    fn phrases_are_found_inside_titles(
+        before in "[a-z ]{0,12}",
+        phrase in prop::sample::select(&[
+            "every day", "every monday at 9am", "every! 3 days", "every 3rd friday",
+            "every month on the last day", "every other week on mon and thu",
+            "every 29 february", "daily until 31 march 2027",
+        ][..]),
+        after in "( [a-z]{1,8}){0,2}",
+    ) {
+        // Words that would lengthen the phrase or start one before it are not filler.
+        let keywords = ["every", "each", "daily", "weekly", "monthly", "yearly", "annually",
+            "fortnightly", "at", "in", "until", "for", "once", "twice", "morning", "evening", "and",
+            "or", "on", "of", "weeks", "times", "time"];
+        let filler = |text: &str| text.split(' ').any(|w| keywords.contains(&w)
+            || w.starts_with("every") || w.chars().any(|c| c.is_ascii_digit()));
+        prop_assume!(!filler(&before) && !filler(&after));
+        let before = if before.is_empty() { String::new() } else { format!("{} ", before.trim()) };
+        let text = format!("{before}{phrase}{after}");
+        let alone = words::parse(phrase).map(|p| p.rule);
+        let found = words::parse(&text);
+        prop_assert_eq!(found.as_ref().map(|p| p.rule.clone()), alone);
+        prop_assert_eq!(found.map(|p| p.span), Some(before.len()..before.len() + phrase.len()));
     }
 }
