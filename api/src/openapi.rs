@@ -357,9 +357,10 @@ impl ToSchema for ServerEvent {
     fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
         use todo_common::events::{
             ConversationDeleted, MessageDelta, MessageEnded, MessageProcessing, MessageQueued,
-            MessageRestarted, ToolCalled,
+            MessageRestarted, TaskCompleted, ToolCalled,
         };
         add::<todo_common::domain::Task>(schemas);
+        add::<TaskCompleted>(schemas);
         add::<todo_common::domain::Conversation>(schemas);
         add::<todo_common::domain::ChatMessage>(schemas);
         add::<ConversationDeleted>(schemas);

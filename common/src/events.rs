@@ -7,7 +7,7 @@
 //! the user's events after the last one it read (`api/src/live`). Order, gaps, duplicates and
 //! resume are all answered by that one query, whatever order notices arrive in.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sqlx::types::Json;
@@ -35,6 +35,9 @@ pub enum Event {
     /// A task was deleted; `data` is what it was.
     #[serde(rename = "task.deleted")]
     TaskDeleted(Task),
+    /// An occurrence of a recurring task was done; `task` has moved to its next one.
+    #[serde(rename = "task.completed")]
+    TaskCompleted(TaskCompleted),
     /// A chat message started a conversation.
     #[serde(rename = "conversation.created")]
     ConversationCreated(Conversation),
@@ -68,7 +71,7 @@ pub enum Event {
 }
 
 /// Every event type: (`type`, its payload's schema name, durable, what it means).
-pub const KINDS: [(&str, &str, bool, &str); 13] = [
+pub const KINDS: [(&str, &str, bool, &str); 14] = [
     (
         "task.created",
         "Task",
@@ -81,6 +84,12 @@ pub const KINDS: [(&str, &str, bool, &str); 13] = [
         "Task",
         true,
         "A task was deleted; `data` is what it was.",
+    ),
+    (
+        "task.completed",
+        "TaskCompleted",
+        true,
+        "An occurrence of a recurring task was done; `task` has moved to its next one.",
     ),
     (
         "conversation.created",
@@ -151,6 +160,7 @@ impl Event {
             Self::TaskCreated(_) => "task.created",
             Self::TaskUpdated(_) => "task.updated",
             Self::TaskDeleted(_) => "task.deleted",
+            Self::TaskCompleted(_) => "task.completed",
             Self::ConversationCreated(_) => "conversation.created",
             Self::ConversationDeleted(_) => "conversation.deleted",
             Self::MessageCreated(_) => "message.created",
@@ -175,7 +185,10 @@ impl Event {
     /// The conversation it belongs to (task events belong to none).
     pub fn conversation_id(&self) -> Option<Uuid> {
         match self {
-            Self::TaskCreated(_) | Self::TaskUpdated(_) | Self::TaskDeleted(_) => None,
+            Self::TaskCreated(_)
+            | Self::TaskUpdated(_)
+            | Self::TaskDeleted(_)
+            | Self::TaskCompleted(_) => None,
             Self::ConversationCreated(c) => Some(c.id),
             Self::ConversationDeleted(c) => Some(c.id),
             Self::MessageCreated(m) => Some(m.conversation_id),
@@ -199,7 +212,10 @@ impl Event {
     pub fn is_task_change(&self) -> bool {
         matches!(
             self,
-            Self::TaskCreated(_) | Self::TaskUpdated(_) | Self::TaskDeleted(_)
+            Self::TaskCreated(_)
+                | Self::TaskUpdated(_)
+                | Self::TaskDeleted(_)
+                | Self::TaskCompleted(_)
         )
     }
 
@@ -230,6 +246,19 @@ pub struct MessageProcessing {
     pub conversation_id: Uuid,
     /// 1 for the first try.
     pub attempt: i32,
+}
+
+/// `task.completed`: the occurrence that was done, and the task as it
+/// moved to its next one (kept in `task_completions`).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct TaskCompleted {
+    pub task: Task,
+    /// The day the done occurrence was due.
+    #[schema(value_type = String, format = Date)]
+    pub due_date: NaiveDate,
+    /// Its time, for a task due at one.
+    pub due_at: Option<DateTime<Utc>>,
+    pub completed_at: DateTime<Utc>,
 }
 
 /// `tool.called`.

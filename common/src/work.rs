@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgExecutor, PgPool, Postgres, Transaction};
 
 use crate::domain::{TimeZone, UserId};
@@ -22,6 +23,8 @@ pub struct Work {
     events: BTreeMap<UserId, Vec<Event>>,
     /// Users' time zones, read at most once per unit of work.
     zones: BTreeMap<UserId, TimeZone>,
+    /// The clock, read once: "now" for everything the work decides.
+    now: DateTime<Utc>,
 }
 
 impl Work {
@@ -31,7 +34,14 @@ impl Work {
             live: live.clone(),
             events: BTreeMap::new(),
             zones: BTreeMap::new(),
+            now: Utc::now(),
         })
+    }
+
+    /// When the work began: the one "now" of everything it decides
+    /// (overdue, the next occurrence, today in the user's zone).
+    pub fn now(&self) -> DateTime<Utc> {
+        self.now
     }
 
     /// Tells the work `user`'s zone, read with something else (a chat turn's claim).

@@ -395,6 +395,13 @@ impl TestApp {
         }
     }
 
+    /// Signs up a user living in `zone`.
+    pub async fn signup_in(&self, email: &str, zone: &str) -> TestUser {
+        let user = self.signup(email).await;
+        self.set_time_zone(&user, zone).await;
+        user
+    }
+
     /// Sets the user's time zone through the API.
     pub async fn set_time_zone(&self, user: &TestUser, zone: &str) {
         let res = self

@@ -15,6 +15,7 @@ export interface Task {
   due_date: string | null;
   id: TaskId;
   priority: Priority;
+  recurrence: Recurrence | null;
   /** Lower-cased, distinct, in the order given. */
   tags: string[];
   title: string;
@@ -24,6 +25,20 @@ export interface Task {
 
 /** Todoist's p4..p1, in sort order (the database enum's order too). */
 export type Priority = "low" | "medium" | "high" | "urgent";
+
+/** In the API document: what [`Recurrence`]'s `Serialize` writes. */
+export interface Recurrence {
+  anchor: Anchor;
+  /** The rule, as RFC 5545 RRULE text in a fixed part order. */
+  rrule: string;
+  /** The series' first occurrence, on the user's wall clock. */
+  start: string;
+  /** The rule in plain words. */
+  text: string;
+}
+
+/** What the next occurrence counts from. */
+export type Anchor = "due" | "completion";
 
 /** A task's id: its number in its user's list (`tasks.number`: 1, 2, 3... in creation order, never reused), positive. The table's own key stays inside the database. */
 export type TaskId = number;
@@ -74,6 +89,7 @@ export type ServerEvent =
   | { type: 'task.created'; id: number; data: Task }
   | { type: 'task.updated'; id: number; data: Task }
   | { type: 'task.deleted'; id: number; data: Task }
+  | { type: 'task.completed'; id: number; data: TaskCompleted }
   | { type: 'conversation.created'; id: number; data: Conversation }
   | { type: 'conversation.deleted'; id: number; data: ConversationDeleted }
   | { type: 'message.created'; id: number; data: ChatMessage }
@@ -144,6 +160,16 @@ export interface SessionExpired {
   message: string;
   /** `token expired` or `token revoked`. */
   reason: string;
+}
+
+/** `task.completed`: the occurrence that was done, and the task as it moved to its next one (kept in `task_completions`). */
+export interface TaskCompleted {
+  completed_at: string;
+  /** Its time, for a task due at one. */
+  due_at: string | null;
+  /** The day the done occurrence was due. */
+  due_date: string;
+  task: Task;
 }
 
 /** `tool.called`. */

@@ -114,8 +114,14 @@ export class Api {
     return this.call('PATCH', `${this.base}/tasks/${id}/complete`, { completed });
   }
 
-  deleteTask(id: number): Promise<void> {
-    return this.call('DELETE', `${this.base}/tasks/${id}`);
+  /** A recurring task goes with its whole series. */
+  deleteTask(id: number): Promise<unknown> {
+    return this.call('DELETE', `${this.base}/tasks/${id}?scope=series`);
+  }
+
+  /** A recurring task to its next occurrence, this one not done. */
+  skipTask(id: number): Promise<Task> {
+    return this.call('POST', `${this.base}/tasks/${id}/skip`);
   }
 
   conversations(cursor: string | null): Promise<{ conversations: Conversation[]; next_cursor: string | null }> {

@@ -625,6 +625,7 @@ mod tests {
             tags: vec![],
             due_date: None,
             due_at: None,
+            recurrence: None,
             completed_at: None,
             created_at: now,
             updated_at: now,

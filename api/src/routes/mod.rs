@@ -38,6 +38,7 @@ pub fn api(config: &Http) -> OpenApiRouter<AppState> {
         .routes(routes!(tasks::list, tasks::create))
         .routes(routes!(tasks::get, tasks::update, tasks::delete))
         .routes(routes!(tasks::complete))
+        .routes(routes!(tasks::skip))
         .routes(routes!(chat::post))
         .routes(routes!(chat::status))
         .routes(routes!(events::stream))

@@ -8,7 +8,9 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use todo_common::domain::TaskId;
-use todo_common::tasks::{ListParams, NewTaskInput, Task, TaskPage, TaskPatchInput};
+use todo_common::tasks::{
+    DeleteScope, Deleted, ListParams, NewTaskInput, Task, TaskPage, TaskPatchInput,
+};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::error::ApiResult;
@@ -193,7 +195,9 @@ fn yes() -> bool {
     tag = "tasks",
     operation_id = "tasks_complete",
     summary = "Mark a task done (or pending)",
-    description = "The body is optional: none marks the task done. Completing a completed task keeps its `completed_at`.",
+    description = "The body is optional: none marks the task done. Completing a completed task keeps its `completed_at`. \
+        Completing a recurring task records the occurrence (a `task.completed` event) and moves the task to its \
+        next one: after both this one and today, so missed occurrences never pile up.",
     security(("bearer" = [])),
     params(TaskPath),
     request_body(content = Option<CompleteBody>, content_type = "application/json"),
@@ -220,16 +224,33 @@ pub async fn complete(
     Ok(Json(task))
 }
 
+/// `?scope=`, for recurring tasks.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DeleteParams {
+    /// For a recurring task, required: `occurrence` (this one only: it moves
+    /// to its next) or `series` (the task). Ignored for other tasks.
+    #[param(schema_with = scope_schema)]
+    scope: Option<String>,
+}
+
+fn scope_schema() -> utoipa::openapi::Schema {
+    todo_common::domain::schema::enum_or_blank(&["occurrence", "series"])
+}
+
 #[utoipa::path(
     delete,
     path = "/api/{user_id}/tasks/{id}",
     tag = "tasks",
     operation_id = "tasks_delete",
     summary = "Delete a task",
+    description = "A recurring task needs `scope`: without it the answer is 400 naming `scope`, and \
+        nothing changes.",
     security(("bearer" = [])),
-    params(TaskPath),
+    params(TaskPath, DeleteParams),
     responses(
         (status = 204, description = "Deleted."),
+        (status = 200, description = "`scope=occurrence`: the task, moved to its next occurrence.", body = Task),
         BadInput,
         AuthErrors,
         NotFound,
@@ -240,7 +261,45 @@ pub async fn delete(
     State(state): State<AppState>,
     scope: UserScope,
     ApiPath(path): ApiPath<TaskPath>,
-) -> ApiResult<StatusCode> {
-    state.tasks.delete(&scope.user_id, path.id()?).await?;
-    Ok(StatusCode::NO_CONTENT)
+    ApiQuery(params): ApiQuery<DeleteParams>,
+) -> ApiResult<Response> {
+    let which = params
+        .scope
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| DeleteScope::parse(&s))
+        .transpose()?;
+    match state
+        .tasks
+        .delete(&scope.user_id, path.id()?, which)
+        .await?
+    {
+        Deleted::Gone(_) => Ok(StatusCode::NO_CONTENT.into_response()),
+        Deleted::Skipped(task) => Ok(Json(task).into_response()),
+    }
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/{user_id}/tasks/{id}/skip",
+    tag = "tasks",
+    operation_id = "tasks_skip",
+    summary = "Skip this occurrence of a recurring task",
+    description = "Moves the task to its next occurrence without recording this one done; at the end \
+        of its series the task is done. 400 naming `task_id` for a task that does not repeat.",
+    security(("bearer" = [])),
+    params(TaskPath),
+    responses(
+        (status = 200, description = "The task, moved.", body = Task),
+        BadInput,
+        AuthErrors,
+        NotFound,
+        ServerErrors,
+    ),
+)]
+pub async fn skip(
+    State(state): State<AppState>,
+    scope: UserScope,
+    ApiPath(path): ApiPath<TaskPath>,
+) -> ApiResult<Json<Task>> {
+    Ok(Json(state.tasks.skip(&scope.user_id, path.id()?).await?))
 }

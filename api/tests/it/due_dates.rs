@@ -10,12 +10,6 @@ use crate::helpers::{TestApp, expect_error};
 use testkit::{TestUser, zone_off_utc_date};
 use todo_common::domain::TimeZone;
 
-async fn user_in(app: &TestApp, email: &str, zone: &str) -> TestUser {
-    let user = app.signup(email).await;
-    app.set_time_zone(&user, zone).await;
-    user
-}
-
 async fn patch(app: &TestApp, user: &TestUser, id: &Value, body: Value) -> reqwest::Response {
     app.send_json(
         Method::PUT,
@@ -42,7 +36,9 @@ fn titles(list: &Value) -> Vec<&str> {
 #[tokio::test]
 async fn a_task_is_due_on_a_day_at_a_time_or_not_at_all() {
     let app = TestApp::spawn().await;
-    let user = user_in(&app, "due-berlin@example.com", "Europe/Berlin").await;
+    let user = app
+        .signup_in("due-berlin@example.com", "Europe/Berlin")
+        .await;
 
     // A day alone: all day, with no instant to drift in another zone.
     let day = app
@@ -157,7 +153,7 @@ async fn overdue_today_and_this_week_follow_the_users_zone() {
     let app = TestApp::spawn().await;
     // A zone whose date is not UTC's now: a server-side "today" would be a day off.
     let (zone, today) = zone_off_utc_date();
-    let user = user_in(&app, "due-filters@example.com", zone).await;
+    let user = app.signup_in("due-filters@example.com", zone).await;
     let day = |n: i64| -> String {
         if n < 0 {
             today - Days::new(n.unsigned_abs())
@@ -239,7 +235,9 @@ async fn overdue_today_and_this_week_follow_the_users_zone() {
 #[tokio::test]
 async fn sorting_by_due_puts_days_in_order_all_day_first_and_pages_agree() {
     let app = TestApp::spawn().await;
-    let user = user_in(&app, "due-sort@example.com", "America/New_York").await;
+    let user = app
+        .signup_in("due-sort@example.com", "America/New_York")
+        .await;
     // 20:00 on the 8th in New York is 01:00 UTC on the 9th: sorted by the
     // instant's UTC day it would land among the 9th's tasks.
     for (title, body) in [
@@ -301,7 +299,7 @@ async fn sorting_by_due_puts_days_in_order_all_day_first_and_pages_agree() {
 #[tokio::test]
 async fn a_new_zone_moves_a_timed_tasks_day_and_keeps_its_instant() {
     let app = TestApp::spawn().await;
-    let user = user_in(&app, "due-move@example.com", "Europe/Berlin").await;
+    let user = app.signup_in("due-move@example.com", "Europe/Berlin").await;
     let timed = app
         .create_task(
             &user,

@@ -15,6 +15,7 @@ mod metrics_listener;
 mod migrations;
 mod observability;
 mod openapi;
+mod recurring;
 mod startup;
 mod streams;
 mod tasks;

@@ -29,6 +29,7 @@ async fn every_migration_reverts_and_reapplies() {
             "outbox",
             "rate_limits",
             "revoked_tokens",
+            "task_completions",
             "task_numbers",
             "tasks",
             "users"
@@ -54,7 +55,7 @@ async fn every_migration_reverts_and_reapplies() {
             .all(|m| m.state == db::MigrationState::Pending)
     );
     db::migrate_up(&pool, None).await.unwrap();
-    assert_eq!(tables(&pool).await.len(), 11);
+    assert_eq!(tables(&pool).await.len(), 12);
 }
 
 /// Issue 21: date-only due dates used to be stored as 23:59:59 UTC; the

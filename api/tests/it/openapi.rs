@@ -30,6 +30,7 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("PUT", "/api/{user_id}/tasks/{id}"),
     ("DELETE", "/api/{user_id}/tasks/{id}"),
     ("PATCH", "/api/{user_id}/tasks/{id}/complete"),
+    ("POST", "/api/{user_id}/tasks/{id}/skip"),
     ("POST", "/api/{user_id}/chat"),
     ("GET", "/api/{user_id}/chat/{message_id}"),
     ("GET", "/api/{user_id}/events"),

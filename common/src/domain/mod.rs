@@ -4,6 +4,7 @@
 pub mod chat;
 pub mod due;
 pub mod idempotency;
+pub mod recurrence;
 pub mod schema;
 pub mod task;
 pub(crate) mod text;
@@ -13,6 +14,7 @@ pub mod zone;
 pub use chat::{ChatMessage, Conversation, MessageRole, MessageStatus};
 pub use due::{Due, DueSpec};
 pub use idempotency::IdempotencyKey;
+pub use recurrence::{Anchor, Recurrence, RecurrenceInput, RecurrenceSpec};
 pub use task::{Priority, Task, TaskDescription, TaskId, TaskTags, TaskTitle};
 pub use user::{DisplayName, Email, Password, UserId};
 pub use zone::TimeZone;

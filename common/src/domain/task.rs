@@ -5,8 +5,8 @@ use std::fmt;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::UserId;
 use super::text::{bounded, check_chars};
+use super::{Due, Recurrence, UserId};
 use crate::error::Error;
 
 /// A task's id: its number in its user's list (`tasks.number`: 1, 2, 3...
@@ -195,10 +195,24 @@ pub struct Task {
     /// When it is due, for a task due at a time of day; null for a task due
     /// all day (or not due).
     pub due_at: Option<DateTime<Utc>>,
+    /// How it repeats; null for a one-off task. A recurring task is always
+    /// due: its due date is its next occurrence.
+    #[schema(value_type = Option<super::recurrence::RecurrenceSchema>)]
+    pub recurrence: Option<Recurrence>,
     /// When it was last marked done; null while pending.
     pub completed_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+impl Task {
+    /// When it is due, if it is.
+    pub fn due(&self) -> Option<Due> {
+        self.due_date.map(|date| Due {
+            date,
+            at: self.due_at,
+        })
+    }
 }
 
 #[cfg(test)]

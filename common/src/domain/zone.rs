@@ -4,7 +4,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use chrono::{DateTime, LocalResult, NaiveDateTime, Offset, TimeDelta, TimeZone as _, Utc};
+use chrono::{DateTime, NaiveDateTime, Utc};
 use chrono_tz::Tz;
 use serde::{Serialize, Serializer};
 
@@ -46,20 +46,10 @@ impl TimeZone {
 
     /// The instant of a wall time here. A time the clocks skip (02:30 on a
     /// spring-forward night) moves forward by the gap, as the clock on the
-    /// wall would show it; a time they show twice is the first one.
+    /// wall would show it; a time they show twice is the first one. The
+    /// recurrence engine's rule, so due dates and occurrences agree.
     pub fn instant(self, wall: NaiveDateTime) -> DateTime<Utc> {
-        match self.0.from_local_datetime(&wall) {
-            LocalResult::Single(t) => t.with_timezone(&Utc),
-            LocalResult::Ambiguous(first, _) => first.with_timezone(&Utc),
-            LocalResult::None => {
-                // The offset before the gap, applied to the skipped time,
-                // lands as far past the gap's end as the time was past its start.
-                let before = self
-                    .0
-                    .offset_from_utc_datetime(&(wall - TimeDelta::days(1)));
-                (wall - before.fix()).and_utc()
-            }
-        }
+        todo_recurrence::resolve(wall, self.0)
     }
 }
 

@@ -9,7 +9,10 @@ use utoipa::PartialSchema;
 use utoipa::openapi::schema::AdditionalProperties;
 use utoipa::openapi::{RefOr, Schema};
 
-use crate::domain::{DueSpec, Priority, TaskDescription, TaskTags, TaskTitle, schema};
+use crate::domain::{
+    DueSpec, Priority, RecurrenceInput, RecurrenceSpec, TaskDescription, TaskTags, TaskTitle,
+    schema,
+};
 use crate::error::{Error, Result};
 
 /// Raw fields of a new task.
@@ -35,6 +38,10 @@ pub struct NewTaskInput {
     #[serde(default)]
     #[schema(schema_with = schema::tags_nullable)]
     pub tags: Option<Vec<String>>,
+    /// How it repeats (null: it does not). A recurring task is always due:
+    /// without a due date it is due on the rule's first day from today.
+    #[serde(default)]
+    pub recurrence: Option<RecurrenceInput>,
 }
 
 /// Raw fields of a change. `Some(None)` means the client sent `null` (clear
@@ -54,6 +61,8 @@ pub struct TaskPatchInput {
     pub priority: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
     pub tags: Option<Option<Vec<String>>>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub recurrence: Option<Option<RecurrenceInput>>,
     #[serde(default)]
     pub completed: Option<bool>,
 }
@@ -85,6 +94,15 @@ impl utoipa::PartialSchema for TaskPatchInput {
             )
             .property("tags", schema::tags_nullable())
             .property(
+                "recurrence",
+                AnyOfBuilder::new()
+                    .item(utoipa::openapi::Ref::from_schema_name("RecurrenceInput"))
+                    .item(ObjectBuilder::new().schema_type(Type::Null))
+                    .description(Some(
+                        "How it repeats from now on; `null` stops it repeating.",
+                    )),
+            )
+            .property(
                 "completed",
                 ObjectBuilder::new()
                     .schema_type(nullable(Type::Boolean))
@@ -105,6 +123,7 @@ impl utoipa::PartialSchema for TaskPatchInput {
             .item(present("due_at", None))
             .item(present("priority", Some(Type::String)))
             .item(present("tags", None))
+            .item(present("recurrence", None))
             .item(present("completed", Some(Type::Boolean)));
         AllOfBuilder::new()
             .item(fields)
@@ -126,6 +145,11 @@ impl utoipa::ToSchema for TaskPatchInput {
             <Priority as utoipa::ToSchema>::name().into(),
             Priority::schema(),
         ));
+        schemas.push((
+            <RecurrenceInput as utoipa::ToSchema>::name().into(),
+            RecurrenceInput::schema(),
+        ));
+        <RecurrenceInput as utoipa::ToSchema>::schemas(schemas);
     }
 }
 
@@ -145,6 +169,7 @@ pub struct NewTask {
     pub due: Option<DueSpec>,
     pub priority: Priority,
     pub tags: TaskTags,
+    pub recurrence: Option<RecurrenceSpec>,
 }
 
 impl NewTask {
@@ -158,6 +183,9 @@ impl NewTask {
             self.due.map(|d| d.canonical()),
             self.priority.as_str(),
             self.tags.as_slice(),
+            self.recurrence
+                .as_ref()
+                .map(|r| (r.rule.to_string(), r.anchor)),
         );
         let bytes = serde_json::to_vec(&fields).expect("strings and a timestamp serialize");
         Sha256::digest(bytes).into()
@@ -173,6 +201,8 @@ pub struct TaskPatch {
     pub due: Option<Option<DueSpec>>,
     pub priority: Option<Priority>,
     pub tags: Option<TaskTags>,
+    /// `Some(None)` stops it repeating.
+    pub recurrence: Option<Option<RecurrenceSpec>>,
     pub completed: Option<bool>,
 }
 
@@ -206,6 +236,7 @@ impl NewTaskInput {
                 Some(t) => TaskTags::parse(&t)?,
                 None => TaskTags::default(),
             },
+            recurrence: self.recurrence.map(RecurrenceInput::parse).transpose()?,
         })
     }
 }
@@ -232,12 +263,16 @@ impl TaskPatchInput {
                 .tags
                 .map(|t| TaskTags::parse(&t.unwrap_or_default()))
                 .transpose()?,
+            recurrence: self
+                .recurrence
+                .map(|r| r.map(RecurrenceInput::parse).transpose())
+                .transpose()?,
             completed: self.completed,
         };
         if patch.is_empty() {
             return Err(Error::invalid(
                 "body",
-                "nothing to update: send at least one of title, description, due_date, due_at, priority, tags, completed",
+                "nothing to update: send at least one of title, description, due_date, due_at, priority, tags, recurrence, completed",
             ));
         }
         Ok(patch)
@@ -251,6 +286,7 @@ impl TaskPatch {
             && self.due.is_none()
             && self.priority.is_none()
             && self.tags.is_none()
+            && self.recurrence.is_none()
             && self.completed.is_none()
     }
 }

@@ -6,14 +6,15 @@
 
 mod input;
 mod list;
+mod repeat;
 mod service;
 
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 use sqlx::{PgConnection, PgExecutor};
 
-use crate::domain::{Due, DueSpec, IdempotencyKey, Priority, TaskId, TimeZone, UserId};
+use crate::domain::{Due, DueSpec, IdempotencyKey, Priority, Recurrence, TaskId, TimeZone, UserId};
 use crate::error::{Error, Result};
-use crate::events::Event;
+use crate::events::{Event, TaskCompleted};
 use crate::work::Work;
 
 pub use crate::domain::Task;
@@ -29,7 +30,7 @@ pub use service::Tasks;
 macro_rules! columns {
     () => {
         "number AS id, user_id, title, description, completed, priority, tags, \
-         due_date, due_at, completed_at, created_at, updated_at"
+         due_date, due_at, recurrence, completed_at, created_at, updated_at"
     };
 }
 pub(crate) use columns;
@@ -78,7 +79,16 @@ pub(crate) async fn create(
     key: Option<&IdempotencyKey>,
 ) -> Result<Created> {
     let fingerprint = key.map(|_| new.fingerprint());
-    let due = place(work, user, new.due).await?;
+    let mut due = place(work, user, new.due).await?;
+    let recurrence = match new.recurrence {
+        Some(spec) => {
+            let zone = work.zone(user).await?;
+            let placed = repeat::place(spec, due, zone, work.now())?;
+            due = Some(placed.due);
+            Some(placed.recurrence)
+        }
+        None => None,
+    };
     // The key is looked for after the insert meets the unique index, not
     // before: an insert racing another with the same key waits for it to
     // commit and then does nothing, so of parallel retries exactly one
@@ -93,12 +103,13 @@ pub(crate) async fn create(
                 ON CONFLICT (user_id) DO UPDATE SET last = c.last + 1
                 RETURNING last)
              INSERT INTO tasks (user_id, number, title, description, priority, tags, due_date,
-                due_at, idempotency_key, idempotency_fingerprint)
-             SELECT $1, n.last, $2, $3, $4, $5, $6, $7, $8, $9 FROM n
+                due_at, recurrence, idempotency_key, idempotency_fingerprint)
+             SELECT $1, n.last, $2, $3, $4, $5, $6, $7, $8, $9, $10 FROM n
              ON CONFLICT (user_id, idempotency_key) WHERE idempotency_key IS NOT NULL
              DO NOTHING RETURNING number AS "id: TaskId", user_id AS "user_id: UserId", title,
                 description, completed, priority AS "priority: Priority", tags, due_date,
-                due_at, completed_at, created_at, updated_at"#,
+                due_at, recurrence AS "recurrence: Recurrence", completed_at, created_at,
+                updated_at"#,
             user.as_str(),
             new.title.as_str(),
             new.description.as_str(),
@@ -106,6 +117,7 @@ pub(crate) async fn create(
             new.tags.as_slice() as &[String],
             due.map(|d| d.date),
             due.and_then(|d| d.at),
+            recurrence.as_ref().map(Recurrence::stored),
             key.map(IdempotencyKey::as_str),
             fingerprint.as_ref().map(|f| f.as_slice()),
         )
@@ -174,7 +186,7 @@ pub async fn get<'c>(db: impl PgExecutor<'c>, user: &UserId, id: TaskId) -> Resu
         Task,
         r#"SELECT number AS "id: TaskId", user_id AS "user_id: UserId", title, description,
             completed, priority AS "priority: Priority", tags, due_date, due_at,
-            completed_at, created_at, updated_at
+            recurrence AS "recurrence: Recurrence", completed_at, created_at, updated_at
          FROM tasks WHERE number = $1 AND user_id = $2"#,
         id.get(),
         user.as_str(),
@@ -192,22 +204,94 @@ pub(crate) async fn list_in(work: &mut Work, user: &UserId, query: &ListQuery) -
     } else {
         TimeZone::UTC
     };
-    list::run(work.conn(), user, query, zone, Utc::now()).await
+    let now = work.now();
+    list::run(work.conn(), user, query, zone, now).await
 }
 
 /// Applies the fields present in `patch`; absent fields keep their value.
+/// Completing a recurring task records the occurrence and moves the task
+/// to its next one instead (see [`repeat::next`]); at the end of its series
+/// it is done for good.
 pub(crate) async fn update(
     work: &mut Work,
     user: &UserId,
     id: TaskId,
-    patch: TaskPatch,
+    mut patch: TaskPatch,
 ) -> Result<Task> {
-    let due = match patch.due {
+    let current = locked(work, user, id).await?;
+    let mut due = match patch.due {
         Some(spec) => place(work, user, spec).await?,
-        None => None,
+        None => current.due(),
     };
-    // COALESCE keeps absent fields; the flags let a patch clear a nullable
-    // field (the due date) without confusing "absent" with "null".
+    let mut recurrence = match patch.recurrence.take() {
+        Some(Some(spec)) => {
+            let zone = work.zone(user).await?;
+            let placed = repeat::place(spec, due, zone, work.now())?;
+            due = Some(placed.due);
+            Some(placed.recurrence)
+        }
+        Some(None) => None,
+        None => current.recurrence.clone(),
+    };
+    let Some(now_due) = due else {
+        if recurrence.is_some() {
+            return Err(Error::invalid(
+                "due_date",
+                "a recurring task is always due; send \"recurrence\": null to stop it repeating",
+            ));
+        }
+        return write(work, user, id, &patch, None, None, patch.completed).await;
+    };
+    let mut completed = patch.completed;
+    let mut done = None;
+    if patch.completed == Some(true)
+        && !current.completed
+        && let Some(series) = &recurrence
+    {
+        let zone = work.zone(user).await?;
+        if let Some(moved) = repeat::next(series, now_due, zone, work.now()) {
+            done = Some(now_due);
+            due = Some(moved.due);
+            recurrence = Some(moved.recurrence);
+            completed = None;
+        }
+    }
+    let task = write(work, user, id, &patch, due, recurrence.as_ref(), completed).await?;
+    if let Some(occurrence) = done {
+        record_completion(work, user, &task, occurrence).await?;
+    }
+    Ok(task)
+}
+
+/// The task's row, locked until the work ends: a change computed from it
+/// (the next occurrence) cannot race another.
+async fn locked(work: &mut Work, user: &UserId, id: TaskId) -> Result<Task> {
+    sqlx::query_as!(
+        Task,
+        r#"SELECT number AS "id: TaskId", user_id AS "user_id: UserId", title, description,
+            completed, priority AS "priority: Priority", tags, due_date, due_at,
+            recurrence AS "recurrence: Recurrence", completed_at, created_at, updated_at
+         FROM tasks WHERE number = $1 AND user_id = $2 FOR UPDATE"#,
+        id.get(),
+        user.as_str(),
+    )
+    .fetch_optional(work.conn())
+    .await?
+    .ok_or_else(|| not_found(id))
+}
+
+/// Writes a change: the patch's own fields, and the due date and
+/// recurrence as worked out (the task's own when unchanged).
+async fn write(
+    work: &mut Work,
+    user: &UserId,
+    id: TaskId,
+    patch: &TaskPatch,
+    due: Option<Due>,
+    recurrence: Option<&Recurrence>,
+    completed: Option<bool>,
+) -> Result<Task> {
+    // COALESCE keeps absent fields; `completed` None keeps it as it is.
     let task = sqlx::query_as!(
         Task,
         r#"UPDATE tasks SET
@@ -215,8 +299,9 @@ pub(crate) async fn update(
             description = COALESCE($4, description),
             priority = COALESCE($5, priority),
             tags = COALESCE($6, tags),
-            due_date = CASE WHEN $7 THEN $8 ELSE due_date END,
-            due_at = CASE WHEN $7 THEN $9 ELSE due_at END,
+            due_date = $7,
+            due_at = $8,
+            recurrence = $9,
             completed = COALESCE($10, completed),
             completed_at = CASE
                 WHEN $10 IS NULL OR $10 = completed THEN completed_at
@@ -225,23 +310,82 @@ pub(crate) async fn update(
          WHERE number = $1 AND user_id = $2
          RETURNING number AS "id: TaskId", user_id AS "user_id: UserId", title, description,
             completed, priority AS "priority: Priority", tags, due_date, due_at,
-            completed_at, created_at, updated_at"#,
+            recurrence AS "recurrence: Recurrence", completed_at, created_at, updated_at"#,
         id.get(),
         user.as_str(),
         patch.title.as_ref().map(|t| t.as_str()),
         patch.description.as_ref().map(|d| d.as_str()),
         patch.priority as Option<Priority>,
         patch.tags.as_ref().map(|t| t.as_slice()) as Option<&[String]>,
-        patch.due.is_some(),
         due.map(|d| d.date),
         due.and_then(|d| d.at),
-        patch.completed,
+        recurrence.map(Recurrence::stored),
+        completed,
     )
     .fetch_optional(work.conn())
     .await?
     .ok_or_else(|| not_found(id))?;
     work.record(user, Event::TaskUpdated(task.clone()));
     Ok(task)
+}
+
+/// Keeps a done occurrence of a recurring task, and says so.
+async fn record_completion(
+    work: &mut Work,
+    user: &UserId,
+    task: &Task,
+    occurrence: Due,
+) -> Result<()> {
+    let completed_at = sqlx::query_scalar!(
+        r#"INSERT INTO task_completions (task_id, due_date, due_at)
+         SELECT id, $3, $4 FROM tasks WHERE user_id = $1 AND number = $2
+         RETURNING completed_at"#,
+        user.as_str(),
+        task.id.get(),
+        occurrence.date,
+        occurrence.at,
+    )
+    .fetch_one(work.conn())
+    .await?;
+    work.record(
+        user,
+        Event::TaskCompleted(TaskCompleted {
+            task: task.clone(),
+            due_date: occurrence.date,
+            due_at: occurrence.at,
+            completed_at,
+        }),
+    );
+    Ok(())
+}
+
+/// Moves a recurring task to its next occurrence without marking this one
+/// done ("skip this one"); a task at the end of its series is done.
+pub(crate) async fn skip(work: &mut Work, user: &UserId, id: TaskId) -> Result<Task> {
+    let current = locked(work, user, id).await?;
+    let (Some(series), Some(due)) = (&current.recurrence, current.due()) else {
+        return Err(Error::invalid(
+            "task_id",
+            format!("task {id} does not repeat: there is no next occurrence to skip to"),
+        ));
+    };
+    let zone = work.zone(user).await?;
+    let patch = TaskPatch::default();
+    match repeat::next(series, due, zone, work.now()) {
+        Some(moved) => {
+            write(
+                work,
+                user,
+                id,
+                &patch,
+                Some(moved.due),
+                Some(&moved.recurrence),
+                None,
+            )
+            .await
+        }
+        None => write(work, user, id, &patch, Some(due), Some(series), Some(true)).await,
+    }
 }
 
 /// Marks a task done (or not done). Completing a completed task keeps its
@@ -264,14 +408,63 @@ pub(crate) async fn set_completed(
     .await
 }
 
-/// Deletes a task and returns what it was.
-pub(crate) async fn delete(work: &mut Work, user: &UserId, id: TaskId) -> Result<Task> {
+/// What a delete of a recurring task removes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeleteScope {
+    /// This occurrence: the task moves to its next one (a skip).
+    Occurrence,
+    /// The task and its whole series.
+    Series,
+}
+
+impl DeleteScope {
+    pub fn parse(raw: &str) -> Result<Self> {
+        match raw.trim() {
+            "occurrence" => Ok(Self::Occurrence),
+            "series" => Ok(Self::Series),
+            _ => Err(Error::invalid("scope", "must be occurrence or series")),
+        }
+    }
+}
+
+/// What a delete came to.
+#[derive(Debug, Clone)]
+pub enum Deleted {
+    /// The task is gone; what it was.
+    Gone(Task),
+    /// Only this occurrence: the task, moved to its next one.
+    Skipped(Task),
+}
+
+/// Deletes a task and returns what it was. A recurring task needs a scope:
+/// without one the caller is asked which they meant, and nothing changes.
+pub(crate) async fn delete(
+    work: &mut Work,
+    user: &UserId,
+    id: TaskId,
+    scope: Option<DeleteScope>,
+) -> Result<Deleted> {
+    if scope != Some(DeleteScope::Series) {
+        let current = locked(work, user, id).await?;
+        if current.recurrence.is_some() {
+            return match scope {
+                Some(_) => skip(work, user, id).await.map(Deleted::Skipped),
+                None => Err(Error::invalid(
+                    "scope",
+                    format!(
+                        "task {id} (\"{}\") repeats: delete this occurrence only (scope \"occurrence\", it moves to the next one) or the whole series (scope \"series\")?",
+                        current.title
+                    ),
+                )),
+            };
+        }
+    }
     let task = sqlx::query_as!(
         Task,
         r#"DELETE FROM tasks WHERE number = $1 AND user_id = $2
          RETURNING number AS "id: TaskId", user_id AS "user_id: UserId", title, description,
             completed, priority AS "priority: Priority", tags, due_date, due_at,
-            completed_at, created_at, updated_at"#,
+            recurrence AS "recurrence: Recurrence", completed_at, created_at, updated_at"#,
         id.get(),
         user.as_str(),
     )
@@ -279,7 +472,7 @@ pub(crate) async fn delete(work: &mut Work, user: &UserId, id: TaskId) -> Result
     .await?
     .ok_or_else(|| not_found(id))?;
     work.record(user, Event::TaskDeleted(task.clone()));
-    Ok(task)
+    Ok(Deleted::Gone(task))
 }
 
 /// Sets `user`'s time zone, and moves each timed task to its day there
@@ -321,7 +514,8 @@ pub(crate) async fn set_time_zone(work: &mut Work, user: &UserId, zone: TimeZone
          WHERE t.user_id = $1 AND t.number = m.number
          RETURNING t.number AS "id: TaskId", t.user_id AS "user_id: UserId", t.title,
             t.description, t.completed, t.priority AS "priority: Priority", t.tags, t.due_date,
-            t.due_at, t.completed_at, t.created_at, t.updated_at"#,
+            t.due_at, t.recurrence AS "recurrence: Recurrence", t.completed_at, t.created_at,
+            t.updated_at"#,
         user.as_str(),
         &numbers,
         &days,

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use chrono::Utc;
 use sqlx::PgPool;
 
-use super::{Created, ListQuery, NewTask, Task, TaskPage, TaskPatch};
+use super::{Created, DeleteScope, Deleted, ListQuery, NewTask, Task, TaskPage, TaskPatch};
 use crate::domain::{IdempotencyKey, TaskId, TimeZone, UserId};
 use crate::error::Result;
 use crate::queue::Broker;
@@ -78,9 +78,23 @@ impl Tasks {
         Ok(found)
     }
 
-    pub async fn delete(&self, user: &UserId, id: TaskId) -> Result<Task> {
+    /// See [`super::delete`]: a recurring task needs a scope.
+    pub async fn delete(
+        &self,
+        user: &UserId,
+        id: TaskId,
+        scope: Option<DeleteScope>,
+    ) -> Result<Deleted> {
         let mut work = self.begin().await?;
-        let task = super::delete(&mut work, user, id).await?;
+        let deleted = super::delete(&mut work, user, id, scope).await?;
+        work.commit().await?;
+        Ok(deleted)
+    }
+
+    /// See [`super::skip`].
+    pub async fn skip(&self, user: &UserId, id: TaskId) -> Result<Task> {
+        let mut work = self.begin().await?;
+        let task = super::skip(&mut work, user, id).await?;
         work.commit().await?;
         Ok(task)
     }

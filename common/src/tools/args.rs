@@ -6,6 +6,7 @@ use chrono::NaiveDate;
 use serde_json::{Map, Value};
 
 use super::IDEMPOTENCY_KEY;
+use crate::domain::RecurrenceInput;
 use crate::domain::{IdempotencyKey, TaskId};
 use crate::error::{Error, Result};
 use crate::tasks::{NewTaskInput, TaskPatchInput};
@@ -158,6 +159,26 @@ impl Args {
             })
     }
 
+    /// A recurrence: `{"rrule": ..., "anchor": ...}`, or the RRULE text alone.
+    fn recurrence(&self) -> Result<Option<RecurrenceInput>> {
+        let input = match self.0.get("recurrence") {
+            None | Some(Value::Null) => return Ok(None),
+            Some(Value::String(s)) if s.trim().is_empty() => return Ok(None),
+            Some(Value::String(rrule)) => RecurrenceInput {
+                rrule: rrule.clone(),
+                anchor: None,
+                text: None,
+            },
+            Some(other) => serde_json::from_value(other.clone()).map_err(|_| {
+                Error::invalid(
+                    "recurrence",
+                    "must be {\"rrule\": \"FREQ=...\", \"anchor\": \"due\" or \"completion\"}",
+                )
+            })?,
+        };
+        Ok(Some(input))
+    }
+
     pub(super) fn new_task(&self) -> Result<NewTaskInput> {
         let (due_date, due_at) = self.due();
         Ok(NewTaskInput {
@@ -169,6 +190,7 @@ impl Args {
             due_at,
             priority: self.priority(),
             tags: self.tags()?,
+            recurrence: self.recurrence()?,
         })
     }
 
@@ -186,6 +208,11 @@ impl Args {
             due_at: due_sent.then_some(due_at),
             priority: self.priority(),
             tags: self.present("tags").then(|| self.tags()).transpose()?,
+            recurrence: self
+                .0
+                .contains_key("recurrence")
+                .then(|| self.recurrence())
+                .transpose()?,
             completed: self.boolean("completed")?,
         })
     }

@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 
 use crate::domain::{TimeZone, UserId};
 use crate::error::Error;
-use crate::tasks::{self, ListParams, Task};
+use crate::tasks::{self, DeleteScope, Deleted, ListParams, Task};
 use crate::work::Work;
 
 use args::Args;
@@ -153,7 +153,14 @@ impl Tool {
             }
             Tool::CompleteTask => {
                 let id = args.task_id()?;
+                if args.boolean("skip")? == Some(true) {
+                    let task = tasks::skip(work, user, id).await?;
+                    let zone = zone_for(work, user, [&task]).await?;
+                    return Ok(changed(&task, "skipped", zone));
+                }
                 let completed = args.boolean("completed")?.unwrap_or(true);
+                // A recurring task comes back pending, at its next date
+                // (`due_date` and `repeats` in the result say so).
                 let task = tasks::set_completed(work, user, id, completed).await?;
                 let zone = zone_for(work, user, [&task]).await?;
                 Ok(changed(
@@ -169,9 +176,18 @@ impl Tool {
                 Ok(changed(&task, "updated", zone))
             }
             Tool::DeleteTask => {
-                let task = tasks::delete(work, user, args.task_id()?).await?;
+                let scope = args
+                    .string("scope")
+                    .filter(|s| !s.is_empty())
+                    .map(|s| DeleteScope::parse(&s))
+                    .transpose()?;
+                let (task, status) = match tasks::delete(work, user, args.task_id()?, scope).await?
+                {
+                    Deleted::Gone(task) => (task, "deleted"),
+                    Deleted::Skipped(task) => (task, "skipped"),
+                };
                 let zone = zone_for(work, user, [&task]).await?;
-                Ok(changed(&task, "deleted", zone))
+                Ok(changed(&task, status, zone))
             }
         }
     }
@@ -330,7 +346,15 @@ fn changed(task: &Task, status: &str, zone: TimeZone) -> Value {
         "priority": task.priority,
         "due_date": task.due_date,
         "due_at": local_due(task, zone),
+        "repeats": repeats(task),
     })
+}
+
+/// The rule in words, for a result a model reads.
+fn repeats(task: &Task) -> Value {
+    task.recurrence
+        .as_ref()
+        .map_or(Value::Null, |r| r.text().into())
 }
 
 fn listed(task: &Task, zone: TimeZone) -> Value {
@@ -341,6 +365,7 @@ fn listed(task: &Task, zone: TimeZone) -> Value {
         "priority": task.priority,
         "due_date": task.due_date,
         "due_at": local_due(task, zone),
+        "repeats": repeats(task),
         "tags": task.tags,
         "description": task.description,
     })

@@ -13,6 +13,13 @@ pub(super) fn parameters(tool: Tool) -> Value {
     let tags = json!({"type": "array", "items": {"type": "string"}, "maxItems": 10,
                       "description": "Short lower-case labels, no spaces"});
     let task_id = json!({"type": "integer", "description": "The task's number (id)"});
+    let recurrence = json!({"type": "object",
+        "description": "How the task repeats, in the user's time zone (null: it does not)",
+        "properties": {
+            "rrule": {"type": "string", "description": "RFC 5545 RRULE, e.g. FREQ=WEEKLY;BYDAY=MO, FREQ=MONTHLY;BYDAY=-1FR, FREQ=DAILY;BYHOUR=9;BYMINUTE=0"},
+            "anchor": {"type": "string", "enum": ["due", "completion"], "description": "completion: the next date counts from when it was done"},
+        },
+        "required": ["rrule"]});
     match tool {
         Tool::AddTask => json!({
             "type": "object",
@@ -23,6 +30,7 @@ pub(super) fn parameters(tool: Tool) -> Value {
                 "due_at": due_at,
                 "priority": priority,
                 "tags": tags,
+                "recurrence": recurrence,
             },
             "required": ["title"],
         }),
@@ -37,7 +45,8 @@ pub(super) fn parameters(tool: Tool) -> Value {
         }),
         Tool::CompleteTask => json!({
             "type": "object",
-            "properties": {"task_id": task_id, "completed": {"type": "boolean"}},
+            "properties": {"task_id": task_id, "completed": {"type": "boolean"},
+                "skip": {"type": "boolean", "description": "For a recurring task: move it to its next occurrence without marking this one done"}},
             "required": ["task_id"],
         }),
         Tool::UpdateTask => json!({
@@ -50,12 +59,15 @@ pub(super) fn parameters(tool: Tool) -> Value {
                 "due_at": due_at,
                 "priority": priority,
                 "tags": tags,
+                "recurrence": recurrence,
             },
             "required": ["task_id"],
         }),
         Tool::DeleteTask => json!({
             "type": "object",
-            "properties": {"task_id": task_id},
+            "properties": {"task_id": task_id,
+                "scope": {"type": "string", "enum": ["occurrence", "series"],
+                          "description": "Required for a recurring task: this occurrence only, or the whole series. Ask the user which"}},
             "required": ["task_id"],
         }),
     }

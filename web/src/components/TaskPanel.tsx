@@ -45,6 +45,7 @@ export function TaskPanel({ store, api, zone, report }: {
   const actions = useMemo(() => ({
     toggle: (task: Task, completed: boolean) => api.setCompleted(task.id, completed).then((t) => store.put(t), fail('update the task')),
     rename: (task: Task, title: string) => api.updateTask(task.id, { title }).then((t) => store.put(t), fail('rename the task')),
+    skip: (task: Task) => api.skipTask(task.id).then((t) => store.put(t), fail('skip it')),
     remove: (task: Task, row: HTMLElement | null) => {
       // Keep keyboard focus in the list: on the next row, else the previous, else the add box.
       const next = (row?.nextElementSibling ?? row?.previousElementSibling)?.querySelector<HTMLElement>('input[type=checkbox]');
@@ -113,6 +114,7 @@ export function TaskPanel({ store, api, zone, report }: {
 interface Actions {
   toggle(task: Task, completed: boolean): Promise<void>;
   rename(task: Task, title: string): Promise<void>;
+  skip(task: Task): Promise<void>;
   remove(task: Task, row: HTMLElement | null): Promise<void>;
 }
 
@@ -161,14 +163,35 @@ const TaskRow = memo(function TaskRow({ task, zone, actions }: { task: Task; zon
               </time>
             </span>
           )}
+          {task.recurrence && (
+            <span class="repeats" title={task.recurrence.rrule}>
+              <RepeatIcon /> {task.recurrence.text}
+            </span>
+          )}
           <span class={`priority ${task.priority}`}>{task.priority}</span>
           {task.tags.map((tag) => <span class="tag" key={tag}>#{tag}</span>)}
         </div>
       </div>
-      <button type="button" class="icon" aria-label={`Delete task “${task.title}”`} title="Delete task"
-        onClick={() => void actions.remove(task, row.current)}>
+      {task.recurrence && !task.completed && (
+        <button type="button" class="quiet small skip-one" aria-label={`Skip this one: “${task.title}”`}
+          title="Skip to the next occurrence" onClick={() => void actions.skip(task)}>
+          Skip
+        </button>
+      )}
+      <button type="button" class="icon"
+        aria-label={task.recurrence ? `Delete task “${task.title}” and all its repeats` : `Delete task “${task.title}”`}
+        title="Delete task" onClick={() => void actions.remove(task, row.current)}>
         <TrashIcon />
       </button>
     </li>
   );
 });
+
+function RepeatIcon() {
+  return (
+    <svg viewBox="0 0 24 24" width="12" height="12" aria-hidden="true" focusable="false">
+      <path d="M17 2l3 3-3 3M20 5H8a4 4 0 0 0-4 4v1M7 22l-3-3 3-3M4 19h12a4 4 0 0 0 4-4v-1"
+        fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round" />
+    </svg>
+  );
+}
