@@ -357,10 +357,11 @@ impl ToSchema for ServerEvent {
     fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
         use todo_common::events::{
             ConversationDeleted, MessageDelta, MessageEnded, MessageProcessing, MessageQueued,
-            MessageRestarted, TaskCompleted, ToolCalled,
+            MessageRestarted, ReminderDue, TaskCompleted, ToolCalled,
         };
         add::<todo_common::domain::Task>(schemas);
         add::<TaskCompleted>(schemas);
+        add::<ReminderDue>(schemas);
         add::<todo_common::domain::Conversation>(schemas);
         add::<todo_common::domain::ChatMessage>(schemas);
         add::<ConversationDeleted>(schemas);

@@ -15,7 +15,7 @@ use sqlx::{PgConnection, PgExecutor};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::domain::{ChatMessage, Conversation, Task, UserId};
+use crate::domain::{ChatMessage, Conversation, Task, TaskId, UserId};
 use crate::error::Result;
 
 /// Everything a user's live clients are told, one variant per event type.
@@ -38,6 +38,9 @@ pub enum Event {
     /// An occurrence of a recurring task was done; `task` has moved to its next one.
     #[serde(rename = "task.completed")]
     TaskCompleted(TaskCompleted),
+    /// A task's reminder came due; its message is in the user's latest conversation.
+    #[serde(rename = "reminder.due")]
+    ReminderDue(ReminderDue),
     /// A chat message started a conversation.
     #[serde(rename = "conversation.created")]
     ConversationCreated(Conversation),
@@ -71,7 +74,7 @@ pub enum Event {
 }
 
 /// Every event type: (`type`, its payload's schema name, durable, what it means).
-pub const KINDS: [(&str, &str, bool, &str); 14] = [
+pub const KINDS: [(&str, &str, bool, &str); 15] = [
     (
         "task.created",
         "Task",
@@ -90,6 +93,12 @@ pub const KINDS: [(&str, &str, bool, &str); 14] = [
         "TaskCompleted",
         true,
         "An occurrence of a recurring task was done; `task` has moved to its next one.",
+    ),
+    (
+        "reminder.due",
+        "ReminderDue",
+        true,
+        "A task's reminder came due; its message is in the user's latest conversation.",
     ),
     (
         "conversation.created",
@@ -161,6 +170,7 @@ impl Event {
             Self::TaskUpdated(_) => "task.updated",
             Self::TaskDeleted(_) => "task.deleted",
             Self::TaskCompleted(_) => "task.completed",
+            Self::ReminderDue(_) => "reminder.due",
             Self::ConversationCreated(_) => "conversation.created",
             Self::ConversationDeleted(_) => "conversation.deleted",
             Self::MessageCreated(_) => "message.created",
@@ -189,6 +199,7 @@ impl Event {
             | Self::TaskUpdated(_)
             | Self::TaskDeleted(_)
             | Self::TaskCompleted(_) => None,
+            Self::ReminderDue(r) => Some(r.message.conversation_id),
             Self::ConversationCreated(c) => Some(c.id),
             Self::ConversationDeleted(c) => Some(c.id),
             Self::MessageCreated(m) => Some(m.conversation_id),
@@ -259,6 +270,26 @@ pub struct TaskCompleted {
     /// Its time, for a task due at one.
     pub due_at: Option<DateTime<Utc>>,
     pub completed_at: DateTime<Utc>,
+}
+
+/// `reminder.due`: a task's reminder fired. Several of one task that came
+/// due together (missed while everything was down) are one.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ReminderDue {
+    pub task_id: TaskId,
+    pub title: String,
+    #[schema(value_type = Option<String>, format = Date)]
+    pub due_date: Option<NaiveDate>,
+    pub due_at: Option<DateTime<Utc>>,
+    /// When it was meant to fire (the latest, for several at once).
+    pub at: DateTime<Utc>,
+    pub fired_at: DateTime<Utc>,
+    /// Fired more than a minute after its time.
+    pub late: bool,
+    /// How many of the task's reminders this stands for.
+    pub reminders: usize,
+    /// The assistant message it left in the user's latest conversation.
+    pub message: ChatMessage,
 }
 
 /// `tool.called`.

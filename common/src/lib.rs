@@ -11,6 +11,7 @@ pub mod metric;
 pub mod paging;
 pub mod process_metrics;
 pub mod queue;
+pub mod reminders;
 pub mod shutdown;
 pub mod startup;
 pub mod supervise;

@@ -89,6 +89,16 @@ pub const OPENAI_RATELIMIT_REMAINING: &str = "openai_ratelimit_remaining";
 pub const OPENAI_RATELIMIT_PAUSES_TOTAL: &str = "openai_ratelimit_pauses_total";
 pub const OPENAI_RATELIMIT_WAIT_SECONDS: &str = "openai_ratelimit_wait_seconds";
 
+// Reminders (the worker's scheduler).
+/// Reminders fired, by `late` (more than a minute after their time).
+pub const REMINDERS_FIRED_TOTAL: &str = "reminders_fired_total";
+/// How long after its time each reminder fired.
+pub const REMINDER_LATENESS_SECONDS: &str = "reminder_lateness_seconds";
+/// Tasks with a reminder still to fire.
+pub const REMINDERS_PENDING: &str = "reminders_pending";
+/// Of those, the ones past their time: the scheduler's backlog.
+pub const REMINDERS_OVERDUE: &str = "reminders_overdue";
+
 // Every process.
 pub const RABBITMQ_CONNECTED: &str = "rabbitmq_connected";
 pub const RABBITMQ_CONNECTIONS_TOTAL: &str = "rabbitmq_connections_total";
@@ -151,6 +161,10 @@ pub const ALL: &[&str] = &[
     OPENAI_RATELIMIT_REMAINING,
     OPENAI_RATELIMIT_PAUSES_TOTAL,
     OPENAI_RATELIMIT_WAIT_SECONDS,
+    REMINDERS_FIRED_TOTAL,
+    REMINDER_LATENESS_SECONDS,
+    REMINDERS_PENDING,
+    REMINDERS_OVERDUE,
     RABBITMQ_CONNECTED,
     RABBITMQ_CONNECTIONS_TOTAL,
     QUEUE_TOPOLOGY_REDECLARED_TOTAL,

@@ -429,6 +429,19 @@ impl TestApp {
         res.json().await.unwrap()
     }
 
+    /// Sends a task the API must refuse as invalid; returns the error body.
+    pub async fn create_task_refused(&self, user: &TestUser, body: &Value) -> Value {
+        let res = self
+            .send_json(
+                Method::POST,
+                &format!("/api/{}/tasks", user.id),
+                Some(&user.token),
+                body,
+            )
+            .await;
+        expect_error(res, StatusCode::BAD_REQUEST, "validation_failed").await
+    }
+
     pub async fn list_tasks(&self, user: &TestUser, query: &str) -> (StatusCode, Value) {
         let res = self
             .request(

@@ -16,6 +16,8 @@ export interface Task {
   id: TaskId;
   priority: Priority;
   recurrence: Recurrence | null;
+  /** When to remind the user, each with its resolved time and when it fired. */
+  reminders: Reminder[];
   /** Lower-cased, distinct, in the order given. */
   tags: string[];
   title: string;
@@ -39,6 +41,16 @@ export interface Recurrence {
 
 /** What the next occurrence counts from. */
 export type Anchor = "due" | "completion";
+
+/** One reminder as stored and shown. */
+export interface Reminder {
+  /** When it fires (resolved: for a relative reminder, the task's due time minus the minutes; 09:00 on the day for a task due all day). */
+  at: string;
+  /** Set for a reminder relative to the due date. */
+  before_due_minutes: number | null;
+  /** When it fired; null until then. A relative reminder whose task moves is due again at its new time. */
+  fired_at: string | null;
+}
 
 /** A task's id: its number in its user's list (`tasks.number`: 1, 2, 3... in creation order, never reused), positive. The table's own key stays inside the database. */
 export type TaskId = number;
@@ -90,6 +102,7 @@ export type ServerEvent =
   | { type: 'task.updated'; id: number; data: Task }
   | { type: 'task.deleted'; id: number; data: Task }
   | { type: 'task.completed'; id: number; data: TaskCompleted }
+  | { type: 'reminder.due'; id: number; data: ReminderDue }
   | { type: 'conversation.created'; id: number; data: Conversation }
   | { type: 'conversation.deleted'; id: number; data: ConversationDeleted }
   | { type: 'message.created'; id: number; data: ChatMessage }
@@ -146,6 +159,23 @@ export interface MessageQueued {
 export interface MessageRestarted {
   conversation_id: string;
   message_id: string;
+}
+
+/** `reminder.due`: a task's reminder fired. Several of one task that came due together (missed while everything was down) are one. */
+export interface ReminderDue {
+  /** When it was meant to fire (the latest, for several at once). */
+  at: string;
+  due_at: string | null;
+  due_date: string | null;
+  fired_at: string;
+  /** Fired more than a minute after its time. */
+  late: boolean;
+  /** The assistant message it left in the user's latest conversation. */
+  message: ChatMessage;
+  /** How many of the task's reminders this stands for. */
+  reminders: number;
+  task_id: TaskId;
+  title: string;
 }
 
 /** `resync`: the events after the client's id are no longer kept. */

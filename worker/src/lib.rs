@@ -11,6 +11,7 @@ pub mod lease;
 pub mod limiter;
 pub mod model;
 pub mod prompt;
+mod reminders;
 
 use std::sync::Arc;
 
@@ -93,6 +94,11 @@ pub async fn run(
     supervisor.watch(
         "lease_heartbeat",
         leases.spawn(broker.clone(), heartbeat_stop.clone()),
+    );
+    // Reminders fire from every worker; they stop with consumption.
+    supervisor.watch(
+        "reminder_scheduler",
+        reminders::spawn(pool.clone(), broker.clone(), shutdown.clone()),
     );
     let agent = Arc::new(agent::Agent::new(
         pool,

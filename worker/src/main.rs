@@ -92,6 +92,9 @@ fn serve_metrics(port: u16, shutdown: CancellationToken) {
     for kind in ["first_byte", "idle", "total"] {
         metrics::counter!(metric::OPENAI_TIMEOUTS_TOTAL, "kind" => kind).increment(0);
     }
+    for late in ["true", "false"] {
+        metrics::counter!(metric::REMINDERS_FIRED_TOTAL, "late" => late).increment(0);
+    }
     for state in ["finished", "running"] {
         metrics::counter!(metric::TURN_DUPLICATE_DELIVERIES_TOTAL, "state" => state).increment(0);
     }

@@ -626,6 +626,7 @@ mod tests {
             due_date: None,
             due_at: None,
             recurrence: None,
+            reminders: Default::default(),
             completed_at: None,
             created_at: now,
             updated_at: now,

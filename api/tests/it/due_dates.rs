@@ -105,15 +105,7 @@ async fn a_task_is_due_on_a_day_at_a_time_or_not_at_all() {
         ),
         (json!({"title": "x", "due_at": "tomorrow"}), "due_at"),
     ] {
-        let res = app
-            .send_json(
-                Method::POST,
-                &format!("/api/{}/tasks", user.id),
-                Some(&user.token),
-                &bad,
-            )
-            .await;
-        let body = expect_error(res, StatusCode::BAD_REQUEST, "validation_failed").await;
+        let body = app.create_task_refused(&user, &bad).await;
         assert_eq!(body["error"]["field"], field, "{bad}: {body}");
     }
     let (_, list) = app.list_tasks(&user, "").await;

@@ -16,6 +16,7 @@ mod migrations;
 mod observability;
 mod openapi;
 mod recurring;
+mod reminders;
 mod startup;
 mod streams;
 mod tasks;

@@ -215,15 +215,7 @@ async fn deleting_a_recurring_task_asks_which_and_bad_rules_are_refused() {
             "body",
         ),
     ] {
-        let res = app
-            .send_json(
-                Method::POST,
-                &format!("/api/{}/tasks", user.id),
-                Some(&user.token),
-                &body,
-            )
-            .await;
-        let err = expect_error(res, StatusCode::BAD_REQUEST, "validation_failed").await;
+        let err = app.create_task_refused(&user, &body).await;
         if field != "body" {
             assert_eq!(err["error"]["field"], field, "{body}: {err}");
         }

@@ -6,7 +6,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::text::{bounded, check_chars};
-use super::{Due, Recurrence, UserId};
+use super::{Due, Recurrence, Reminders, UserId};
 use crate::error::Error;
 
 /// A task's id: its number in its user's list (`tasks.number`: 1, 2, 3...
@@ -199,6 +199,9 @@ pub struct Task {
     /// due: its due date is its next occurrence.
     #[schema(value_type = Option<super::recurrence::RecurrenceSchema>)]
     pub recurrence: Option<Recurrence>,
+    /// When to remind the user, each with its resolved time and when it fired.
+    #[schema(value_type = Vec<super::Reminder>)]
+    pub reminders: Reminders,
     /// When it was last marked done; null while pending.
     pub completed_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,

@@ -10,8 +10,8 @@ use utoipa::openapi::schema::AdditionalProperties;
 use utoipa::openapi::{RefOr, Schema};
 
 use crate::domain::{
-    DueSpec, Priority, RecurrenceInput, RecurrenceSpec, TaskDescription, TaskTags, TaskTitle,
-    schema,
+    DueSpec, Priority, RecurrenceInput, RecurrenceSpec, ReminderInput, ReminderSpec,
+    TaskDescription, TaskTags, TaskTitle, schema,
 };
 use crate::error::{Error, Result};
 
@@ -42,6 +42,10 @@ pub struct NewTaskInput {
     /// without a due date it is due on the rule's first day from today.
     #[serde(default)]
     pub recurrence: Option<RecurrenceInput>,
+    /// At most 10: `{"at": timestamp}` or `{"before_due_minutes": N}`.
+    #[serde(default)]
+    #[schema(max_items = 10)]
+    pub reminders: Option<Vec<ReminderInput>>,
 }
 
 /// Raw fields of a change. `Some(None)` means the client sent `null` (clear
@@ -63,6 +67,8 @@ pub struct TaskPatchInput {
     pub tags: Option<Option<Vec<String>>>,
     #[serde(default, deserialize_with = "nullable")]
     pub recurrence: Option<Option<RecurrenceInput>>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub reminders: Option<Option<Vec<ReminderInput>>>,
     #[serde(default)]
     pub completed: Option<bool>,
 }
@@ -103,6 +109,19 @@ impl utoipa::PartialSchema for TaskPatchInput {
                     )),
             )
             .property(
+                "reminders",
+                AnyOfBuilder::new()
+                    .item(
+                        utoipa::openapi::schema::ArrayBuilder::new()
+                            .items(utoipa::openapi::Ref::from_schema_name("ReminderInput"))
+                            .max_items(Some(crate::domain::reminder::MAX_REMINDERS)),
+                    )
+                    .item(ObjectBuilder::new().schema_type(Type::Null))
+                    .description(Some(
+                        "The task's reminders, all of them; `null` or `[]` removes them.",
+                    )),
+            )
+            .property(
                 "completed",
                 ObjectBuilder::new()
                     .schema_type(nullable(Type::Boolean))
@@ -124,6 +143,7 @@ impl utoipa::PartialSchema for TaskPatchInput {
             .item(present("priority", Some(Type::String)))
             .item(present("tags", None))
             .item(present("recurrence", None))
+            .item(present("reminders", None))
             .item(present("completed", Some(Type::Boolean)));
         AllOfBuilder::new()
             .item(fields)
@@ -150,6 +170,10 @@ impl utoipa::ToSchema for TaskPatchInput {
             RecurrenceInput::schema(),
         ));
         <RecurrenceInput as utoipa::ToSchema>::schemas(schemas);
+        schemas.push((
+            <ReminderInput as utoipa::ToSchema>::name().into(),
+            ReminderInput::schema(),
+        ));
     }
 }
 
@@ -170,6 +194,7 @@ pub struct NewTask {
     pub priority: Priority,
     pub tags: TaskTags,
     pub recurrence: Option<RecurrenceSpec>,
+    pub reminders: Vec<ReminderSpec>,
 }
 
 impl NewTask {
@@ -186,6 +211,10 @@ impl NewTask {
             self.recurrence
                 .as_ref()
                 .map(|r| (r.rule.to_string(), r.anchor)),
+            self.reminders
+                .iter()
+                .map(|r| format!("{r:?}"))
+                .collect::<Vec<_>>(),
         );
         let bytes = serde_json::to_vec(&fields).expect("strings and a timestamp serialize");
         Sha256::digest(bytes).into()
@@ -203,6 +232,8 @@ pub struct TaskPatch {
     pub tags: Option<TaskTags>,
     /// `Some(None)` stops it repeating.
     pub recurrence: Option<Option<RecurrenceSpec>>,
+    /// The new list (empty removes them all).
+    pub reminders: Option<Vec<ReminderSpec>>,
     pub completed: Option<bool>,
 }
 
@@ -237,6 +268,7 @@ impl NewTaskInput {
                 None => TaskTags::default(),
             },
             recurrence: self.recurrence.map(RecurrenceInput::parse).transpose()?,
+            reminders: ReminderInput::parse_all(self.reminders.unwrap_or_default())?,
         })
     }
 }
@@ -267,12 +299,16 @@ impl TaskPatchInput {
                 .recurrence
                 .map(|r| r.map(RecurrenceInput::parse).transpose())
                 .transpose()?,
+            reminders: self
+                .reminders
+                .map(|r| ReminderInput::parse_all(r.unwrap_or_default()))
+                .transpose()?,
             completed: self.completed,
         };
         if patch.is_empty() {
             return Err(Error::invalid(
                 "body",
-                "nothing to update: send at least one of title, description, due_date, due_at, priority, tags, recurrence, completed",
+                "nothing to update: send at least one of title, description, due_date, due_at, priority, tags, recurrence, reminders, completed",
             ));
         }
         Ok(patch)
@@ -287,6 +323,7 @@ impl TaskPatch {
             && self.priority.is_none()
             && self.tags.is_none()
             && self.recurrence.is_none()
+            && self.reminders.is_none()
             && self.completed.is_none()
     }
 }

@@ -12,7 +12,11 @@ mod service;
 use chrono::NaiveDate;
 use sqlx::{PgConnection, PgExecutor};
 
-use crate::domain::{Due, DueSpec, IdempotencyKey, Priority, Recurrence, TaskId, TimeZone, UserId};
+use crate::domain::reminder;
+use crate::domain::{
+    Due, DueSpec, IdempotencyKey, Priority, Recurrence, Reminder, Reminders, TaskId, TimeZone,
+    UserId,
+};
 use crate::error::{Error, Result};
 use crate::events::{Event, TaskCompleted};
 use crate::work::Work;
@@ -30,7 +34,7 @@ pub use service::Tasks;
 macro_rules! columns {
     () => {
         "number AS id, user_id, title, description, completed, priority, tags, \
-         due_date, due_at, recurrence, completed_at, created_at, updated_at"
+         due_date, due_at, recurrence, reminders, completed_at, created_at, updated_at"
     };
 }
 pub(crate) use columns;
@@ -89,6 +93,8 @@ pub(crate) async fn create(
         }
         None => None,
     };
+    let zone = zone_if(work, user, !new.reminders.is_empty()).await?;
+    let reminders = Reminders(reminder::place(&new.reminders, due, zone)?);
     // The key is looked for after the insert meets the unique index, not
     // before: an insert racing another with the same key waits for it to
     // commit and then does nothing, so of parallel retries exactly one
@@ -103,12 +109,13 @@ pub(crate) async fn create(
                 ON CONFLICT (user_id) DO UPDATE SET last = c.last + 1
                 RETURNING last)
              INSERT INTO tasks (user_id, number, title, description, priority, tags, due_date,
-                due_at, recurrence, idempotency_key, idempotency_fingerprint)
-             SELECT $1, n.last, $2, $3, $4, $5, $6, $7, $8, $9, $10 FROM n
+                due_at, recurrence, reminders, next_reminder_at, idempotency_key,
+                idempotency_fingerprint)
+             SELECT $1, n.last, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12 FROM n
              ON CONFLICT (user_id, idempotency_key) WHERE idempotency_key IS NOT NULL
              DO NOTHING RETURNING number AS "id: TaskId", user_id AS "user_id: UserId", title,
                 description, completed, priority AS "priority: Priority", tags, due_date,
-                due_at, recurrence AS "recurrence: Recurrence", completed_at, created_at,
+                due_at, recurrence AS "recurrence: Recurrence", reminders AS "reminders: Reminders", completed_at, created_at,
                 updated_at"#,
             user.as_str(),
             new.title.as_str(),
@@ -118,6 +125,8 @@ pub(crate) async fn create(
             due.map(|d| d.date),
             due.and_then(|d| d.at),
             recurrence.as_ref().map(Recurrence::stored),
+            reminders.stored(),
+            reminders.next_at(),
             key.map(IdempotencyKey::as_str),
             fingerprint.as_ref().map(|f| f.as_slice()),
         )
@@ -186,7 +195,7 @@ pub async fn get<'c>(db: impl PgExecutor<'c>, user: &UserId, id: TaskId) -> Resu
         Task,
         r#"SELECT number AS "id: TaskId", user_id AS "user_id: UserId", title, description,
             completed, priority AS "priority: Priority", tags, due_date, due_at,
-            recurrence AS "recurrence: Recurrence", completed_at, created_at, updated_at
+            recurrence AS "recurrence: Recurrence", reminders AS "reminders: Reminders", completed_at, created_at, updated_at
          FROM tasks WHERE number = $1 AND user_id = $2"#,
         id.get(),
         user.as_str(),
@@ -240,7 +249,14 @@ pub(crate) async fn update(
                 "a recurring task is always due; send \"recurrence\": null to stop it repeating",
             ));
         }
-        return write(work, user, id, &patch, None, None, patch.completed).await;
+        let reminders = follow_or_place(work, user, &current, &patch, None).await?;
+        let after = After {
+            due: None,
+            recurrence: None,
+            reminders: &reminders,
+            completed: patch.completed,
+        };
+        return write(work, user, id, &patch, after).await;
     };
     let mut completed = patch.completed;
     let mut done = None;
@@ -256,11 +272,50 @@ pub(crate) async fn update(
             completed = None;
         }
     }
-    let task = write(work, user, id, &patch, due, recurrence.as_ref(), completed).await?;
+    let reminders = follow_or_place(work, user, &current, &patch, due).await?;
+    let after = After {
+        due,
+        recurrence: recurrence.as_ref(),
+        reminders: &reminders,
+        completed,
+    };
+    let task = write(work, user, id, &patch, after).await?;
     if let Some(occurrence) = done {
         record_completion(work, user, &task, occurrence).await?;
     }
     Ok(task)
+}
+
+/// The user's zone when `needed` (a relative reminder on a task due all
+/// day counts from 09:00 there), else UTC without a query.
+async fn zone_if(work: &mut Work, user: &UserId, needed: bool) -> Result<TimeZone> {
+    if needed {
+        work.zone(user).await
+    } else {
+        Ok(TimeZone::UTC)
+    }
+}
+
+/// The task's reminders after a change: the patch's list placed on the new
+/// due date, or the task's own, relative ones following it there.
+async fn follow_or_place(
+    work: &mut Work,
+    user: &UserId,
+    current: &Task,
+    patch: &TaskPatch,
+    due: Option<Due>,
+) -> Result<Reminders> {
+    let relative = |r: &Reminder| r.before_due_minutes.is_some();
+    match &patch.reminders {
+        Some(specs) => {
+            let zone = zone_if(work, user, !specs.is_empty()).await?;
+            Ok(Reminders(reminder::place(specs, due, zone)?))
+        }
+        None => {
+            let zone = zone_if(work, user, current.reminders.0.iter().any(relative)).await?;
+            Ok(Reminders(reminder::follow(&current.reminders.0, due, zone)))
+        }
+    }
 }
 
 /// The task's row, locked until the work ends: a change computed from it
@@ -270,7 +325,7 @@ async fn locked(work: &mut Work, user: &UserId, id: TaskId) -> Result<Task> {
         Task,
         r#"SELECT number AS "id: TaskId", user_id AS "user_id: UserId", title, description,
             completed, priority AS "priority: Priority", tags, due_date, due_at,
-            recurrence AS "recurrence: Recurrence", completed_at, created_at, updated_at
+            recurrence AS "recurrence: Recurrence", reminders AS "reminders: Reminders", completed_at, created_at, updated_at
          FROM tasks WHERE number = $1 AND user_id = $2 FOR UPDATE"#,
         id.get(),
         user.as_str(),
@@ -280,17 +335,29 @@ async fn locked(work: &mut Work, user: &UserId, id: TaskId) -> Result<Task> {
     .ok_or_else(|| not_found(id))
 }
 
-/// Writes a change: the patch's own fields, and the due date and
-/// recurrence as worked out (the task's own when unchanged).
+/// What a change leaves of the fields worked out from the task's own:
+/// its due date, series, reminders, and done (None: as it is).
+struct After<'a> {
+    due: Option<Due>,
+    recurrence: Option<&'a Recurrence>,
+    reminders: &'a Reminders,
+    completed: Option<bool>,
+}
+
+/// Writes a change: the patch's own fields, and the rest as worked out.
 async fn write(
     work: &mut Work,
     user: &UserId,
     id: TaskId,
     patch: &TaskPatch,
-    due: Option<Due>,
-    recurrence: Option<&Recurrence>,
-    completed: Option<bool>,
+    after: After<'_>,
 ) -> Result<Task> {
+    let After {
+        due,
+        recurrence,
+        reminders,
+        completed,
+    } = after;
     // COALESCE keeps absent fields; `completed` None keeps it as it is.
     let task = sqlx::query_as!(
         Task,
@@ -302,15 +369,17 @@ async fn write(
             due_date = $7,
             due_at = $8,
             recurrence = $9,
-            completed = COALESCE($10, completed),
+            reminders = $10,
+            next_reminder_at = $11,
+            completed = COALESCE($12, completed),
             completed_at = CASE
-                WHEN $10 IS NULL OR $10 = completed THEN completed_at
-                WHEN $10 THEN now() ELSE NULL END,
+                WHEN $12 IS NULL OR $12 = completed THEN completed_at
+                WHEN $12 THEN now() ELSE NULL END,
             updated_at = now()
          WHERE number = $1 AND user_id = $2
          RETURNING number AS "id: TaskId", user_id AS "user_id: UserId", title, description,
             completed, priority AS "priority: Priority", tags, due_date, due_at,
-            recurrence AS "recurrence: Recurrence", completed_at, created_at, updated_at"#,
+            recurrence AS "recurrence: Recurrence", reminders AS "reminders: Reminders", completed_at, created_at, updated_at"#,
         id.get(),
         user.as_str(),
         patch.title.as_ref().map(|t| t.as_str()),
@@ -320,6 +389,8 @@ async fn write(
         due.map(|d| d.date),
         due.and_then(|d| d.at),
         recurrence.map(Recurrence::stored),
+        reminders.stored(),
+        reminders.next_at(),
         completed,
     )
     .fetch_optional(work.conn())
@@ -373,18 +444,29 @@ pub(crate) async fn skip(work: &mut Work, user: &UserId, id: TaskId) -> Result<T
     let patch = TaskPatch::default();
     match repeat::next(series, due, zone, work.now()) {
         Some(moved) => {
-            write(
-                work,
-                user,
-                id,
-                &patch,
+            let reminders = Reminders(reminder::follow(
+                &current.reminders.0,
                 Some(moved.due),
-                Some(&moved.recurrence),
-                None,
-            )
-            .await
+                zone,
+            ));
+            let after = After {
+                due: Some(moved.due),
+                recurrence: Some(&moved.recurrence),
+                reminders: &reminders,
+                completed: None,
+            };
+            write(work, user, id, &patch, after).await
         }
-        None => write(work, user, id, &patch, Some(due), Some(series), Some(true)).await,
+        // The series is over: done for good.
+        None => {
+            let after = After {
+                due: Some(due),
+                recurrence: Some(series),
+                reminders: &current.reminders,
+                completed: Some(true),
+            };
+            write(work, user, id, &patch, after).await
+        }
     }
 }
 
@@ -464,7 +546,7 @@ pub(crate) async fn delete(
         r#"DELETE FROM tasks WHERE number = $1 AND user_id = $2
          RETURNING number AS "id: TaskId", user_id AS "user_id: UserId", title, description,
             completed, priority AS "priority: Priority", tags, due_date, due_at,
-            recurrence AS "recurrence: Recurrence", completed_at, created_at, updated_at"#,
+            recurrence AS "recurrence: Recurrence", reminders AS "reminders: Reminders", completed_at, created_at, updated_at"#,
         id.get(),
         user.as_str(),
     )
@@ -476,8 +558,8 @@ pub(crate) async fn delete(
 }
 
 /// Sets `user`'s time zone, and moves each timed task to its day there
-/// (its instant stays: 18:00 in Berlin is 12:00 in New York). False when
-/// the account is gone.
+/// (its instant stays: 18:00 in Berlin is 12:00 in New York) and relative
+/// reminders of all-day tasks to 09:00 there. False when the account is gone.
 pub(crate) async fn set_time_zone(work: &mut Work, user: &UserId, zone: TimeZone) -> Result<bool> {
     let found = sqlx::query_scalar!(
         r#"UPDATE users SET time_zone = $2 WHERE id = $1 RETURNING true AS "found!""#,
@@ -490,35 +572,52 @@ pub(crate) async fn set_time_zone(work: &mut Work, user: &UserId, zone: TimeZone
         return Ok(false);
     }
     work.know_zone(user, zone);
-    let timed = sqlx::query!(
-        r#"SELECT number, due_date, due_at AS "due_at!" FROM tasks
-         WHERE user_id = $1 AND due_at IS NOT NULL"#,
+    // Timed tasks (their day) and tasks with reminders (relative ones on an
+    // all-day task count from 09:00 in the zone).
+    let placed = sqlx::query!(
+        r#"SELECT number, due_date, due_at, reminders AS "reminders: Reminders" FROM tasks
+         WHERE user_id = $1 AND (due_at IS NOT NULL OR reminders <> '[]')"#,
         user.as_str(),
     )
     .fetch_all(work.conn())
     .await?;
-    let (numbers, days): (Vec<i64>, Vec<NaiveDate>) = timed
-        .into_iter()
-        .filter_map(|t| {
-            let day = zone.local(t.due_at).date_naive();
-            (t.due_date != Some(day)).then_some((t.number, day))
-        })
-        .unzip();
+    let mut numbers = Vec::new();
+    let mut days = Vec::new();
+    let mut lists = Vec::new();
+    let mut nexts = Vec::new();
+    for t in placed {
+        let day = t
+            .due_at
+            .map(|at| zone.local(at).date_naive())
+            .or(t.due_date);
+        let due = day.map(|date| Due { date, at: t.due_at });
+        let reminders = Reminders(reminder::follow(&t.reminders.0, due, zone));
+        if day != t.due_date || reminders != t.reminders {
+            numbers.push(t.number);
+            days.push(day);
+            nexts.push(reminders.next_at());
+            lists.push(reminders.stored());
+        }
+    }
     if numbers.is_empty() {
         return Ok(true);
     }
     let moved = sqlx::query_as!(
         Task,
-        r#"UPDATE tasks t SET due_date = m.day, updated_at = now()
-         FROM unnest($2::bigint[], $3::date[]) AS m(number, day)
+        r#"UPDATE tasks t SET due_date = m.day, reminders = m.reminders,
+            next_reminder_at = m.next, updated_at = now()
+         FROM unnest($2::bigint[], $3::date[], $4::jsonb[], $5::timestamptz[])
+            AS m(number, day, reminders, next)
          WHERE t.user_id = $1 AND t.number = m.number
          RETURNING t.number AS "id: TaskId", t.user_id AS "user_id: UserId", t.title,
             t.description, t.completed, t.priority AS "priority: Priority", t.tags, t.due_date,
-            t.due_at, t.recurrence AS "recurrence: Recurrence", t.completed_at, t.created_at,
-            t.updated_at"#,
+            t.due_at, t.recurrence AS "recurrence: Recurrence",
+            t.reminders AS "reminders: Reminders", t.completed_at, t.created_at, t.updated_at"#,
         user.as_str(),
         &numbers,
-        &days,
+        &days as &[Option<NaiveDate>],
+        &lists,
+        &nexts as &[Option<chrono::DateTime<chrono::Utc>>],
     )
     .fetch_all(work.conn())
     .await?;

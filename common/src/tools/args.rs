@@ -6,8 +6,8 @@ use chrono::NaiveDate;
 use serde_json::{Map, Value};
 
 use super::IDEMPOTENCY_KEY;
-use crate::domain::RecurrenceInput;
 use crate::domain::{IdempotencyKey, TaskId};
+use crate::domain::{RecurrenceInput, ReminderInput};
 use crate::error::{Error, Result};
 use crate::tasks::{NewTaskInput, TaskPatchInput};
 
@@ -179,6 +179,28 @@ impl Args {
         Ok(Some(input))
     }
 
+    /// Reminders: a list of `{"at": ...}` / `{"before_due_minutes": N}`, or one of them.
+    fn reminders(&self) -> Result<Option<Vec<ReminderInput>>> {
+        let items = match self.0.get("reminders") {
+            None | Some(Value::Null) => return Ok(None),
+            Some(Value::Array(items)) => items.clone(),
+            Some(one @ Value::Object(_)) => vec![one.clone()],
+            Some(_) => return Err(Error::invalid("reminders", "must be a list of reminders")),
+        };
+        items
+            .into_iter()
+            .map(|item| {
+                serde_json::from_value(item).map_err(|_| {
+                    Error::invalid(
+                        "reminders",
+                        "each reminder is {\"at\": timestamp} or {\"before_due_minutes\": N}",
+                    )
+                })
+            })
+            .collect::<Result<Vec<_>>>()
+            .map(Some)
+    }
+
     pub(super) fn new_task(&self) -> Result<NewTaskInput> {
         let (due_date, due_at) = self.due();
         Ok(NewTaskInput {
@@ -191,6 +213,7 @@ impl Args {
             priority: self.priority(),
             tags: self.tags()?,
             recurrence: self.recurrence()?,
+            reminders: self.reminders()?,
         })
     }
 
@@ -212,6 +235,11 @@ impl Args {
                 .0
                 .contains_key("recurrence")
                 .then(|| self.recurrence())
+                .transpose()?,
+            reminders: self
+                .0
+                .contains_key("reminders")
+                .then(|| self.reminders())
                 .transpose()?,
             completed: self.boolean("completed")?,
         })

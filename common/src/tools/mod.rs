@@ -322,7 +322,10 @@ async fn zone_for<'t>(
     user: &UserId,
     tasks: impl IntoIterator<Item = &'t Task>,
 ) -> crate::Result<TimeZone> {
-    if tasks.into_iter().any(|t| t.due_at.is_some()) {
+    if tasks
+        .into_iter()
+        .any(|t| t.due_at.is_some() || t.reminders.0.iter().any(|r| r.fired_at.is_none()))
+    {
         work.zone(user).await
     } else {
         Ok(TimeZone::UTC)
@@ -347,7 +350,18 @@ fn changed(task: &Task, status: &str, zone: TimeZone) -> Value {
         "due_date": task.due_date,
         "due_at": local_due(task, zone),
         "repeats": repeats(task),
+        "reminders": reminders(task, zone),
     })
+}
+
+/// Reminders still to come, on the user's clock, for a result a model reads.
+fn reminders(task: &Task, zone: TimeZone) -> Value {
+    task.reminders
+        .0
+        .iter()
+        .filter(|r| r.fired_at.is_none())
+        .map(|r| Value::from(zone.local(r.at).to_rfc3339()))
+        .collect()
 }
 
 /// The rule in words, for a result a model reads.
@@ -366,6 +380,7 @@ fn listed(task: &Task, zone: TimeZone) -> Value {
         "due_date": task.due_date,
         "due_at": local_due(task, zone),
         "repeats": repeats(task),
+        "reminders": reminders(task, zone),
         "tags": task.tags,
         "description": task.description,
     })

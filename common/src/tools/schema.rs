@@ -20,6 +20,11 @@ pub(super) fn parameters(tool: Tool) -> Value {
             "anchor": {"type": "string", "enum": ["due", "completion"], "description": "completion: the next date counts from when it was done"},
         },
         "required": ["rrule"]});
+    let reminders = json!({"type": "array", "maxItems": 10,
+        "description": "When to remind the user: {\"at\": RFC 3339 timestamp} or {\"before_due_minutes\": N}",
+        "items": {"type": "object", "properties": {
+            "at": {"type": "string"},
+            "before_due_minutes": {"type": "integer", "minimum": 0}}}});
     match tool {
         Tool::AddTask => json!({
             "type": "object",
@@ -31,6 +36,7 @@ pub(super) fn parameters(tool: Tool) -> Value {
                 "priority": priority,
                 "tags": tags,
                 "recurrence": recurrence,
+                "reminders": reminders,
             },
             "required": ["title"],
         }),
@@ -60,6 +66,7 @@ pub(super) fn parameters(tool: Tool) -> Value {
                 "priority": priority,
                 "tags": tags,
                 "recurrence": recurrence,
+                "reminders": reminders,
             },
             "required": ["task_id"],
         }),

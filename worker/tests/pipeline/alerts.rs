@@ -233,6 +233,24 @@ async fn every_alert_watches_exported_metrics_and_quota_failures_count() {
     let (_, turn) = app.chat(&user, "add third", None, Some(30)).await;
     assert_eq!(turn["status"], "failed", "{turn}");
 
+    // A reminder fires: the reminder metrics exist.
+    let due = (chrono::Utc::now() - chrono::Duration::seconds(1)).to_rfc3339();
+    app.create_task(
+        &user,
+        json!({"title": "reminded", "reminders": [{"at": due}]}),
+    )
+    .await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while sqlx::query_scalar::<_, i64>("SELECT count(*) FROM events WHERE type = 'reminder.due'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+        == 0
+    {
+        assert!(Instant::now() < deadline, "the reminder fired");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
     let http = reqwest::Client::new();
     let deadline = Instant::now() + Duration::from_secs(20);
     let worker_scrape = loop {

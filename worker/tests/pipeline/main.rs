@@ -16,4 +16,5 @@ mod ordering;
 mod outages;
 mod procs;
 mod recovery;
+mod reminders;
 mod startup;

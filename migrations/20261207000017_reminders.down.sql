@@ -1,0 +1,3 @@
+DROP INDEX idx_tasks_next_reminder;
+ALTER TABLE tasks DROP COLUMN next_reminder_at;
+ALTER TABLE tasks DROP COLUMN reminders;
