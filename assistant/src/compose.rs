@@ -42,8 +42,12 @@ fn result_line(result: &ToolResult) -> String {
     let now_completed = value.get("completed").and_then(Value::as_bool);
     let asked_reopen =
         tool == Some(Tool::CompleteTask) && args.get("completed") == Some(&Value::Bool(false));
+    let repeats = value.get("repeats").is_some_and(|r| !r.is_null());
     let action = match status {
         "created" => Action::Added,
+        "skipped" => Action::Skipped,
+        // A recurring task comes back pending, at its next date.
+        "completed" if repeats && now_completed == Some(false) => Action::DoneNext,
         "deleted" => Action::Deleted,
         "reopened" | "uncompleted" => Action::Reopened,
         "completed" if now_completed == Some(false) => Action::Reopened,
@@ -71,6 +75,8 @@ fn result_line(result: &ToolResult) -> String {
     match action {
         Action::Added => format!("Added {subject}{}.", details(&value, &args, false)),
         Action::Done => format!("Marked {subject} as done."),
+        Action::DoneNext => format!("Marked {subject} as done{}.", next_due(&value)),
+        Action::Skipped => format!("Skipped this one of {subject}{}.", next_due(&value)),
         Action::Reopened => format!("Reopened {subject}."),
         Action::Deleted => format!("Deleted {subject}."),
         Action::Updated => {
@@ -88,6 +94,9 @@ fn result_line(result: &ToolResult) -> String {
 enum Action {
     Added,
     Done,
+    /// Done, and the recurring task moved on.
+    DoneNext,
+    Skipped,
     Reopened,
     Updated,
     Deleted,
@@ -101,6 +110,13 @@ fn subject(title: Option<&str>, id: Option<i64>) -> String {
         (None, Some(id)) => format!("task {id}"),
         (None, None) => "the task".to_string(),
     }
+}
+
+/// `; next due 2026-12-14`, for a recurring task that moved.
+fn next_due(value: &Value) -> String {
+    due_display(value.get("due_date"), value.get("due_at"))
+        .map(|due| format!("; next due {due}"))
+        .unwrap_or_default()
 }
 
 /// `, due 2026-11-26, high priority, tagged #work`. For updates only the
@@ -121,6 +137,15 @@ fn details(value: &Value, args: &Value, only_asked: bool) -> String {
         && (priority != "medium" || args.get("priority").is_some())
     {
         out.push_str(&format!(", {priority} priority"));
+    }
+    if let Some(repeats) = field("repeats").and_then(Value::as_str) {
+        out.push_str(&format!(", {repeats}"));
+    }
+    if let Some(reminders) = field("reminders").and_then(Value::as_array)
+        && let Some(first) = reminders.first().and_then(Value::as_str)
+    {
+        let when = due_display(None, Some(&Value::from(first))).unwrap_or_default();
+        out.push_str(&format!(", reminder at {when}"));
     }
     let tags: Vec<&str> = field("tags")
         .and_then(Value::as_array)

@@ -1,7 +1,7 @@
 //! Dates in the user's sentence ("tomorrow", "next friday", "in 3 days",
 //! "december 1") relative to today.
 
-use chrono::{Datelike, Days, Months, NaiveDate, Weekday};
+use chrono::{Datelike, Days, Months, NaiveDate, NaiveTime, Weekday};
 
 /// The date a phrase at the end of `keys` means, and how many words it takes.
 pub(super) fn date_core(keys: &[&str], today: NaiveDate) -> Option<(usize, NaiveDate)> {
@@ -48,6 +48,99 @@ pub(super) fn date_core(keys: &[&str], today: NaiveDate) -> Option<(usize, Naive
         return Some((1, date));
     }
     month_day(keys, today)
+}
+
+/// A time of day at the end of `keys` ("at 5pm", "5:30 pm", "at 17:30",
+/// "noon", "tonight", "this evening", the "morning" of "tomorrow morning"),
+/// and how many words it takes. A bare "at 5" is left alone: am or pm?
+pub(super) fn time_core(keys: &[&str]) -> Option<(usize, NaiveTime)> {
+    let back = |n: usize| keys.len().checked_sub(n).and_then(|i| keys.get(i)).copied();
+    let last = back(1)?;
+    let prev = back(2);
+    let hm = |h: u32, m: u32| NaiveTime::from_hms_opt(h, m, 0);
+    let (used, time) = match last {
+        "noon" | "midday" => (1, hm(12, 0)?),
+        "tonight" => (1, hm(20, 0)?),
+        "morning" | "afternoon" | "evening" | "night" => {
+            let time = match last {
+                "morning" => hm(9, 0)?,
+                "afternoon" => hm(15, 0)?,
+                "evening" => hm(19, 0)?,
+                _ => hm(20, 0)?,
+            };
+            match (back(3), prev) {
+                (Some("in"), Some("the")) => (3, time),
+                (_, Some("this")) => (2, time),
+                // "tomorrow morning", "friday evening": the day stays for the date.
+                (_, Some(day)) if date_word(day) => (1, time),
+                _ => return None,
+            }
+        }
+        "am" | "pm" | "a.m" | "p.m" => {
+            let (h, m) = clock(prev?)?;
+            (2, twelve_hour(h, m, last.starts_with('p'))?)
+        }
+        _ => {
+            if let Some(number) = last.strip_suffix("am").or_else(|| last.strip_suffix("pm")) {
+                let (h, m) = clock(number)?;
+                (1, twelve_hour(h, m, last.ends_with("pm"))?)
+            } else if last.contains(':') {
+                let (h, m) = clock(last)?;
+                (1, hm(h, m)?)
+            } else {
+                return None;
+            }
+        }
+    };
+    let at = matches!(back(used + 1), Some("at" | "@" | "by" | "around"));
+    Some((used + usize::from(at), time))
+}
+
+/// "5", "5:30", "17:30" as hours and minutes.
+fn clock(text: &str) -> Option<(u32, u32)> {
+    let (h, m) = match text.split_once(':') {
+        Some((h, m)) if m.len() == 2 => (h, m),
+        Some(_) => return None,
+        None => (text, "0"),
+    };
+    if h.is_empty() || h.len() > 2 || !h.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some((h.parse().ok()?, m.parse().ok()?))
+}
+
+fn twelve_hour(h: u32, m: u32, pm: bool) -> Option<NaiveTime> {
+    if !(1..=12).contains(&h) {
+        return None;
+    }
+    let h = match (h, pm) {
+        (12, false) => 0,
+        (12, true) => 12,
+        (h, true) => h + 12,
+        (h, false) => h,
+    };
+    NaiveTime::from_hms_opt(h, m, 0)
+}
+
+fn date_word(key: &str) -> bool {
+    matches!(key, "today" | "tomorrow" | "tmrw" | "tmr") || weekday(key).is_some()
+}
+
+/// "30 minutes before", "an hour before", "2 days before" at the end of
+/// `keys`: the minutes, and how many words.
+pub(super) fn before_core(keys: &[&str]) -> Option<(usize, i64)> {
+    let back = |n: usize| keys.len().checked_sub(n).and_then(|i| keys.get(i)).copied();
+    if !matches!(back(1)?, "before" | "earlier" | "ahead") {
+        return None;
+    }
+    let unit = match back(2)? {
+        "minute" | "minutes" | "min" | "mins" => 1,
+        "hour" | "hours" | "hr" | "hrs" => 60,
+        "day" | "days" => 24 * 60,
+        _ => return None,
+    };
+    let count = i64::try_from(count_word(back(3)?)?).ok()?;
+    Some((3, count.checked_mul(unit)?))
 }
 
 fn add_days(today: NaiveDate, days: u64) -> Option<NaiveDate> {

@@ -14,7 +14,7 @@ mod dates;
 mod tests;
 mod words;
 
-use chrono::NaiveDate;
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
@@ -25,15 +25,25 @@ use todo_common::tools::Tool;
 
 /// Answers like a model would: either tool calls or final text.
 ///
-/// `today` anchors relative dates ("tomorrow", "friday"). `usage` is left
-/// `None`: the caller estimates it.
+/// `today` anchors relative dates ("tomorrow", "friday"); times of day are
+/// read as if it were noon (see [`respond_at`]). `usage` is left `None`:
+/// the caller estimates it.
 pub fn respond(messages: &[Message], today: NaiveDate) -> Reply {
+    respond_at(
+        messages,
+        today.and_time(NaiveTime::from_hms_opt(12, 0, 0).expect("noon")),
+    )
+}
+
+/// [`respond`] at `now` on the user's wall clock: "at 5pm" without a day is
+/// today's 5pm while it is still to come, else tomorrow's.
+pub fn respond_at(messages: &[Message], now: NaiveDateTime) -> Reply {
     let Some(user_at) = messages.iter().rposition(|m| m.role == Role::User) else {
         return text(help_text(""));
     };
     let user = messages.get(user_at).map_or("", |m| m.content.as_str());
     let after = messages.get(user_at + 1..).unwrap_or_default();
-    let command = parse_command(user, today);
+    let command = parse_command(user, now);
     if after.iter().any(|m| m.role == Role::Tool) {
         follow_up(&command, after)
     } else {
@@ -98,6 +108,10 @@ fn action_call(command: &Command, id: i64) -> Option<ToolCall> {
             Some(tool_call(Tool::UpdateTask, args))
         }
         Command::Delete { .. } => Some(tool_call(Tool::DeleteTask, args)),
+        Command::Skip { .. } => {
+            args.insert("skip".into(), true.into());
+            Some(tool_call(Tool::CompleteTask, args))
+        }
         _ => None,
     }
 }

@@ -138,7 +138,7 @@ fn add_modifiers() {
         ),
         (
             "add movie tonight",
-            json!({"title": "movie", "due_date": "2026-11-25"}),
+            json!({"title": "movie", "due_at": "2026-11-25T20:00"}),
         ),
         (
             "add pay rent on friday",
@@ -234,6 +234,121 @@ fn add_modifiers() {
     for (text, args) in cases {
         assert_call(text, "add_task", args);
     }
+}
+
+/// Issue 21's words: times of day, recurrence, reminders. Noon on
+/// Wednesday 25 November 2026.
+#[test]
+fn times_recurrence_and_reminders() {
+    let cases = [
+        (
+            "add call mom tomorrow at 5pm",
+            json!({"title": "call mom", "due_at": "2026-11-26T17:00"}),
+        ),
+        (
+            "add call mom at 5pm",
+            json!({"title": "call mom", "due_at": "2026-11-25T17:00"}),
+        ),
+        // 9am has passed today: tomorrow's.
+        (
+            "add stand-up at 9am",
+            json!({"title": "stand-up", "due_at": "2026-11-26T09:00"}),
+        ),
+        (
+            "add dentist friday at 14:30",
+            json!({"title": "dentist", "due_at": "2026-11-27T14:30"}),
+        ),
+        (
+            "add gym tomorrow morning",
+            json!({"title": "gym", "due_at": "2026-11-26T09:00"}),
+        ),
+        (
+            "add lunch with Ana at noon",
+            json!({"title": "lunch with Ana", "due_at": "2026-11-26T12:00"}),
+        ),
+        (
+            "add water the plants every monday",
+            json!({"title": "water the plants", "recurrence": {"rrule": "FREQ=WEEKLY;BYDAY=MO", "anchor": "due"}}),
+        ),
+        (
+            "add every weekday check email",
+            json!({"title": "check email", "recurrence": {"rrule": "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR", "anchor": "due"}}),
+        ),
+        (
+            "add pay rent every last day",
+            json!({"title": "pay rent", "recurrence": {"rrule": "FREQ=MONTHLY;BYMONTHDAY=-1", "anchor": "due"}}),
+        ),
+        (
+            "add team lunch every 3rd friday",
+            json!({"title": "team lunch", "recurrence": {"rrule": "FREQ=MONTHLY;BYDAY=3FR", "anchor": "due"}}),
+        ),
+        (
+            "add water the ficus every! 3 days",
+            json!({"title": "water the ficus", "recurrence": {"rrule": "FREQ=DAILY;INTERVAL=3", "anchor": "completion"}}),
+        ),
+        (
+            "add review budget every other week",
+            json!({"title": "review budget", "recurrence": {"rrule": "FREQ=WEEKLY;INTERVAL=2", "anchor": "due"}}),
+        ),
+        (
+            "remind me to call mom at 6pm",
+            json!({"title": "call mom", "due_at": "2026-11-25T18:00", "reminders": [{"before_due_minutes": 0}]}),
+        ),
+        (
+            "add dentist tomorrow at 3pm, remind me 30 minutes before",
+            json!({"title": "dentist", "due_at": "2026-11-26T15:00", "reminders": [{"before_due_minutes": 30}]}),
+        ),
+        (
+            "add flight friday at 8am with a reminder 2 hours before",
+            json!({"title": "flight", "due_at": "2026-11-27T08:00", "reminders": [{"before_due_minutes": 120}]}),
+        ),
+        (
+            "remind me to stretch every day at 9am",
+            json!({"title": "stretch", "recurrence": {"rrule": "FREQ=DAILY;BYHOUR=9;BYMINUTE=0", "anchor": "due"},
+                   "reminders": [{"before_due_minutes": 0}]}),
+        ),
+        // Words that only look like recurrence or times stay in the title.
+        ("add everyone's gifts", json!({"title": "everyone's gifts"})),
+        ("add evening walk", json!({"title": "evening walk"})),
+    ];
+    for (text, args) in cases {
+        assert_call(text, "add_task", args);
+    }
+    assert_call(
+        "move 3 to friday at 5pm",
+        "update_task",
+        json!({"task_id": 3, "due_at": "2026-11-27T17:00"}),
+    );
+    assert_call(
+        "skip 4",
+        "complete_task",
+        json!({"task_id": 4, "skip": true}),
+    );
+    assert!(text_for("skip").contains("skip 3"));
+}
+
+#[test]
+fn recurring_results_say_what_comes_next() {
+    let moved = r#"{"task_id": 4, "status": "completed", "title": "gym", "completed": false,
+        "due_date": "2026-11-30", "due_at": null, "repeats": "every Monday"}"#;
+    let said = answer("done with 4", &[moved]);
+    assert_eq!(
+        said,
+        "Marked \"gym\" (task 4) as done; next due 2026-11-30."
+    );
+    let skipped = r#"{"task_id": 4, "status": "skipped", "title": "gym", "completed": false,
+        "due_date": "2026-12-07", "due_at": null, "repeats": "every Monday"}"#;
+    assert_eq!(
+        answer("skip 4", &[skipped]),
+        "Skipped this one of \"gym\" (task 4); next due 2026-12-07."
+    );
+    let added = r#"{"task_id": 9, "status": "created", "title": "stretch", "priority": "medium",
+        "due_date": "2026-11-26", "due_at": "2026-11-26T09:00:00+01:00", "repeats": "every day at 09:00",
+        "reminders": ["2026-11-26T09:00:00+01:00"]}"#;
+    assert_eq!(
+        answer("remind me to stretch every day at 9am", &[added]),
+        "Added \"stretch\" (task 9), due 2026-11-26 09:00, every day at 09:00, reminder at 2026-11-26 09:00."
+    );
 }
 
 #[test]

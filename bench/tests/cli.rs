@@ -3,12 +3,13 @@
 
 use std::process::{Command, Output};
 
-const BENCHES: [(&str, &str); 5] = [
+const BENCHES: [(&str, &str); 6] = [
     ("bench-tasks", env!("CARGO_BIN_EXE_bench-tasks")),
     ("bench-chat", env!("CARGO_BIN_EXE_bench-chat")),
     ("bench-sse", env!("CARGO_BIN_EXE_bench-sse")),
     ("bench-mcp", env!("CARGO_BIN_EXE_bench-mcp")),
     ("bench-load", env!("CARGO_BIN_EXE_bench-load")),
+    ("bench-reminders", env!("CARGO_BIN_EXE_bench-reminders")),
 ];
 
 fn run(bin: &str, args: &[&str]) -> Output {
@@ -25,7 +26,7 @@ fn every_bench_answers_help_and_version() {
         assert!(help.status.success(), "{name} --help");
         let text = String::from_utf8_lossy(&help.stdout);
         assert!(text.contains(&format!("Usage: {name}")), "{name}:\n{text}");
-        if ["bench-chat", "bench-sse", "bench-load"].contains(&name) {
+        if ["bench-chat", "bench-sse", "bench-load", "bench-reminders"].contains(&name) {
             // They start their own stack: what they read from the environment.
             for var in ["BENCH_DATABASE_URL", "BENCH_LOG_LEVEL", "BENCH_KEEP_DB"] {
                 assert!(text.contains(var), "{name} --help shows {var}:\n{text}");

@@ -549,7 +549,7 @@ async fn completions(State(state): State<MockState>, body: Bytes) -> Response {
     let reply = faults::apply_limit(
         misbehave(
             config.behaviour,
-            todo_assistant::respond(&request.messages, Utc::now().date_naive()),
+            todo_assistant::respond_at(&request.messages, Utc::now().naive_utc()),
         ),
         config.reads_limit_from.limit(&request),
     );

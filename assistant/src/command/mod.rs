@@ -3,7 +3,7 @@
 
 mod parse;
 
-use chrono::NaiveDate;
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 use serde_json::{Map, Value};
 
 use super::dates::ymd;
@@ -60,22 +60,80 @@ pub(super) enum Target {
     Title(String),
 }
 
-/// Due date, priority and tags picked out of a sentence.
+/// Due date and time, priority, tags, recurrence and reminder picked out
+/// of a sentence.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(super) struct Mods {
     due: Option<NaiveDate>,
+    /// A time of day ("at 5pm", "tonight"), placed by [`Mods::finish`].
+    time: Option<NaiveTime>,
+    /// The due date with its time, once placed.
+    at: Option<NaiveDateTime>,
     priority: Option<Priority>,
     tags: Vec<String>,
+    /// "every monday": the rule, and whether it counts from completion (`every!`).
+    repeat: Option<(String, bool)>,
+    /// "30 minutes before": remind that long before the due time.
+    remind_before: Option<i64>,
 }
 
 impl Mods {
     fn is_empty(&self) -> bool {
-        self.due.is_none() && self.priority.is_none() && self.tags.is_empty()
+        self.due.is_none()
+            && self.time.is_none()
+            && self.priority.is_none()
+            && self.tags.is_empty()
+            && self.repeat.is_none()
+            && self.remind_before.is_none()
+    }
+
+    /// Places a time of day on the due date, or on the next such time from
+    /// `now`; "remind me to ..." with a time reminds at that time.
+    pub(super) fn finish(&mut self, now: NaiveDateTime, remind: bool) {
+        if let Some(time) = self.time {
+            let day = self.due.unwrap_or_else(|| {
+                if time > now.time() {
+                    now.date()
+                } else {
+                    now.date().succ_opt().unwrap_or(now.date())
+                }
+            });
+            self.at = Some(day.and_time(time));
+        }
+        let timed_rule = self
+            .repeat
+            .as_ref()
+            .is_some_and(|(rule, _)| rule.contains("BYHOUR"));
+        if remind && self.remind_before.is_none() && (self.at.is_some() || timed_rule) {
+            self.remind_before = Some(0);
+        }
     }
 
     pub(super) fn write_to(&self, args: &mut Map<String, Value>) {
-        if let Some(due) = self.due {
+        if let Some(at) = self.at {
+            args.insert(
+                "due_at".into(),
+                at.format("%Y-%m-%dT%H:%M").to_string().into(),
+            );
+        } else if let Some(due) = self.due {
             args.insert("due_date".into(), ymd(due).into());
+        }
+        if let Some((rrule, from_completion)) = &self.repeat {
+            let anchor = if *from_completion {
+                "completion"
+            } else {
+                "due"
+            };
+            args.insert(
+                "recurrence".into(),
+                serde_json::json!({"rrule": rrule, "anchor": anchor}),
+            );
+        }
+        if let Some(minutes) = self.remind_before {
+            args.insert(
+                "reminders".into(),
+                serde_json::json!([{"before_due_minutes": minutes}]),
+            );
         }
         if let Some(priority) = self.priority {
             args.insert("priority".into(), priority.as_str().into());
@@ -109,6 +167,10 @@ pub(super) enum Command {
     Delete {
         target: Target,
     },
+    /// A recurring task to its next occurrence, this one not done.
+    Skip {
+        target: Target,
+    },
     /// Nothing to do with tools: answer with this text.
     Say(String),
 }
@@ -118,7 +180,8 @@ impl Command {
         match self {
             Self::Complete { target, .. }
             | Self::Update { target, .. }
-            | Self::Delete { target } => Some(target),
+            | Self::Delete { target }
+            | Self::Skip { target } => Some(target),
             _ => None,
         }
     }
@@ -127,7 +190,8 @@ impl Command {
         let mut command = self.clone();
         if let Self::Complete { target, .. }
         | Self::Update { target, .. }
-        | Self::Delete { target } = &mut command
+        | Self::Delete { target }
+        | Self::Skip { target } = &mut command
         {
             *target = Target::Ids(ids);
         }
@@ -149,6 +213,7 @@ impl Command {
             Self::Complete { done: true, .. } => format!("complete {id}"),
             Self::Complete { done: false, .. } => format!("reopen {id}"),
             Self::Delete { .. } => format!("delete {id}"),
+            Self::Skip { .. } => format!("skip {id}"),
             Self::Update { title, mods, .. } => {
                 if let Some(title) = title {
                     format!("rename {id} to {title}")

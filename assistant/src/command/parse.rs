@@ -7,7 +7,7 @@ mod sentence;
 mod targets;
 mod vocab;
 
-use chrono::NaiveDate;
+use chrono::NaiveDateTime;
 
 use super::Command;
 use crate::words::{Tok, before_suffix, key_in, starts_with, tokenize};
@@ -73,7 +73,7 @@ fn strip_filler(toks: &[Tok]) -> (&[Tok], bool) {
     (rest, greeted)
 }
 
-pub(crate) fn parse_command(src: &str, today: NaiveDate) -> Command {
+pub(crate) fn parse_command(src: &str, now: NaiveDateTime) -> Command {
     let all = tokenize(src);
     const THANKS: &[&str] = &[
         "thanks", "thank", "you", "thx", "ty", "cheers", "great", "cool", "ok", "okay", "nice",
@@ -93,12 +93,17 @@ pub(crate) fn parse_command(src: &str, today: NaiveDate) -> Command {
     if is_help(toks) {
         return Command::Say(help_text(""));
     }
-    let parser = Parser { src, today };
+    let parser = Parser {
+        src,
+        today: now.date(),
+        now,
+    };
     parser
         .add(toks)
         .or_else(|| parser.search(toks))
         .or_else(|| list(toks))
         .or_else(|| parser.mark(toks))
+        .or_else(|| parser.skip(toks))
         .or_else(|| parser.simple(toks))
         .or_else(|| parser.update(toks))
         .or_else(|| parser.id_first(toks))

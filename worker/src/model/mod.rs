@@ -100,7 +100,10 @@ impl Model {
     ) -> Result<Reply, ModelError> {
         match self {
             Self::OpenAi(client) => client.complete(messages, tools, deltas).await,
-            Self::Offline => Ok(todo_assistant::respond(messages, now.today())),
+            Self::Offline => Ok(todo_assistant::respond_at(
+                messages,
+                now.local().naive_local(),
+            )),
         }
     }
 }

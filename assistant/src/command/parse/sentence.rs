@@ -1,13 +1,13 @@
 //! The parser proper: one method per kind of command, each answering None
 //! when the sentence is not of its kind.
 
-use chrono::NaiveDate;
+use chrono::{NaiveDate, NaiveDateTime};
 
 use super::super::{Command, Mods, Priority, Status, Target};
 use super::targets::{ids_only, inner_ids, leading_ids, split_tags, target_title};
 use super::vocab::*;
 use super::{change_help, which_task};
-use crate::dates::date_core;
+use crate::dates::{before_core, date_core, time_core};
 use crate::words::{
     Tok, after_prefix, before_suffix, clean, ends_with, key_in, starts_with, tokenize_range, words,
 };
@@ -15,6 +15,8 @@ use crate::words::{
 pub(super) struct Parser<'a> {
     pub(super) src: &'a str,
     pub(super) today: NaiveDate,
+    /// The user's wall clock: "at 5pm" is the next 5pm from here.
+    pub(super) now: NaiveDateTime,
 }
 
 impl Parser<'_> {
@@ -44,9 +46,12 @@ impl Parser<'_> {
                 "What should I add? For example: \"add call mom tomorrow\".".to_string(),
             ));
         }
-        let (kept, tags) = split_tags(body);
+        // "every monday", "every! 3 days": cut out wherever it stands.
+        let (body, repeat) = self.repeat_in(body);
+        let (kept, tags) = split_tags(&body);
         let mut mods = Mods {
             tags,
+            repeat,
             ..Mods::default()
         };
         let mut title_toks: &[Tok] = &kept;
@@ -61,7 +66,44 @@ impl Parser<'_> {
                     .to_string(),
             ));
         }
+        mods.finish(self.now, starts_with(toks, &["remind", "me"]));
         Some(Command::Add { title, mods })
+    }
+
+    /// The words of `body` without a recurrence phrase in them, and the
+    /// phrase's rule.
+    fn repeat_in(&self, body: &[Tok]) -> (Vec<Tok>, Option<(String, bool)>) {
+        let (Some(first), Some(last)) = (body.first(), body.last()) else {
+            return (body.to_vec(), None);
+        };
+        let text = self.src.get(first.start..last.end).unwrap_or("");
+        let Some(phrase) = todo_recurrence::words::parse(text) else {
+            return (body.to_vec(), None);
+        };
+        let (from, to) = (
+            first.start + phrase.span.start,
+            first.start + phrase.span.end,
+        );
+        let kept = body
+            .iter()
+            .filter(|t| t.end <= from || t.start >= to)
+            .cloned()
+            .collect();
+        (
+            kept,
+            Some((phrase.rule.to_string(), phrase.from_completion)),
+        )
+    }
+
+    /// "skip 3", "skip the gym": a recurring task to its next occurrence.
+    pub(super) fn skip(&self, toks: &[Tok]) -> Option<Command> {
+        let rest = after_prefix(toks, &[&["skip", "task"], &["skip"]])?;
+        let rest =
+            before_suffix(rest, &[&["this", "time"], &["today"], &["for", "now"]]).unwrap_or(rest);
+        Some(match self.target(rest) {
+            Some(target) => Command::Skip { target },
+            None => which_task("skip 3"),
+        })
     }
 
     pub(super) fn search(&self, toks: &[Tok]) -> Option<Command> {
@@ -344,6 +386,7 @@ impl Parser<'_> {
         };
         let n = self.strip_mods(&kept, true, &mut mods);
         let left = kept.get(..n).unwrap_or_default();
+        mods.finish(self.now, false);
         (left.iter().all(|t| key_in(t, CHANGE_FILLER)) && !mods.is_empty()).then_some(mods)
     }
 
@@ -354,7 +397,19 @@ impl Parser<'_> {
         let mut n = toks.len();
         loop {
             let head = toks.get(..n).unwrap_or_default();
-            let used = if let Some((used, date)) = self.date_at_end(head) {
+            let keys: Vec<&str> = head.iter().map(|t| t.key.as_str()).collect();
+            let used = if let Some((used, minutes)) = before_core(&keys) {
+                mods.remind_before.get_or_insert(minutes);
+                used + reminder_words(&keys[..keys.len() - used])
+            } else if let Some((used, time)) = time_core(&keys) {
+                mods.time.get_or_insert(time);
+                // "remind me at 5pm": a reminder at that time.
+                let asked = reminder_words(&keys[..keys.len() - used]);
+                if asked > 0 {
+                    mods.remind_before.get_or_insert(0);
+                }
+                used + asked
+            } else if let Some((used, date)) = self.date_at_end(head) {
                 mods.due.get_or_insert(date);
                 used
             } else if let Some((used, priority)) = priority_at_end(head, bare) {
@@ -411,4 +466,21 @@ fn priority_at_end(toks: &[Tok], bare: bool) -> Option<(usize, Priority)> {
         used += 1;
     }
     Some((used, priority))
+}
+
+/// "remind me", "and remind me", "with a reminder" just before a reminder's
+/// time: how many words.
+fn reminder_words(keys: &[&str]) -> usize {
+    const LEADS: &[&[&str]] = &[
+        &["and", "remind", "me"],
+        &["remind", "me"],
+        &["with", "a", "reminder"],
+        &["and", "a", "reminder"],
+        &["a", "reminder"],
+        &["reminder"],
+    ];
+    LEADS
+        .iter()
+        .find(|lead| keys.ends_with(lead))
+        .map_or(0, |lead| lead.len())
 }
