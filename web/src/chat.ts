@@ -30,6 +30,8 @@ export interface Turn {
   sendKey?: string;
   /** Unsent for want of a connection: sent again when the event stream is back. */
   retryWhenOnline?: boolean;
+  /** An assistant message of its own, not an answer (a reminder). */
+  notice?: boolean;
 }
 
 interface Thread {
@@ -64,7 +66,7 @@ export class ChatStore extends Store {
     if (conversation === null) return { status: 'new', turns: this.drafts };
     const thread = this.threads.get(conversation) ?? { status: 'loading' };
     const turns = [...this.turns.values()]
-      .filter((t) => t.conversationId === conversation && t.text !== '')
+      .filter((t) => t.conversationId === conversation && (t.text !== '' || t.notice))
       .sort((a, b) => a.seq - b.seq);
     return { ...thread, turns };
   }
@@ -179,6 +181,8 @@ export class ChatStore extends Store {
           turn.state = m.status === 'processing' ? 'processing' : 'queued';
         }
         if (m.error) turn.error = m.error;
+      } else if (m.role === 'assistant' && !m.reply_to) {
+        this.notice(m);
       } else if (m.reply_to) {
         const turn = this.turnFor(m.reply_to, conversation);
         if (m.role === 'tool') {
@@ -248,8 +252,20 @@ export class ChatStore extends Store {
     });
   }
 
+  /** A message the assistant wrote on its own (a reminder), shown in its place. */
+  private notice(m: ChatMessage): void {
+    const turn = this.turnFor(m.id, m.conversation_id);
+    turn.seq = m.seq;
+    turn.answer = m.content;
+    turn.state = 'completed';
+    turn.notice = true;
+  }
+
   private applyToTurns(event: LiveEvent): void {
     switch (event.type) {
+      case 'reminder.due':
+        this.notice(event.data.message);
+        return;
       case 'message.created': {
         const m = event.data;
         if (m.role !== 'user') return;

@@ -45,6 +45,12 @@ export function dueLabel(due: Due, zone: string, now = new Date()): string {
   return `${day} ${time}`;
 }
 
+/** "reminder today 17:30": when a reminder fires, on the user's clock. */
+export function reminderLabel(at: string, zone: string, now = new Date()): string {
+  const day = dayIn(zone, new Date(at));
+  return `reminder ${dueLabel({ due_date: day, due_at: at }, zone, now)}`;
+}
+
 /** Past due and not done: a timed task after its instant, an all-day one after its day. */
 export function isOverdue(task: Due & { completed: boolean }, zone: string, now = new Date()): boolean {
   if (task.completed || !task.due_date) return false;

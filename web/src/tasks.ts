@@ -46,6 +46,17 @@ export class TaskStore extends Store {
     this.changed();
   }
 
+  /** A reminder fired (`reminder.due`): the task's reminders up to it are past. */
+  reminderFired(taskId: number, at: string, firedAt: string): void {
+    const task = this.tasks.get(taskId);
+    if (!task) return;
+    const reminders = task.reminders.map((r) =>
+      !r.fired_at && Date.parse(r.at) <= Date.parse(at) ? { ...r, fired_at: firedAt } : r,
+    );
+    this.tasks.set(taskId, { ...task, reminders });
+    this.changed();
+  }
+
   remove(id: number): void {
     if (this.tasks.delete(id)) this.changed();
   }

@@ -114,6 +114,13 @@ interface TurnProps {
 }
 
 const TurnView = memo(function TurnView({ turn, zone, onRetry }: TurnProps) {
+  if (turn.notice) {
+    return (
+      <article class="turn notice" aria-label="From the assistant">
+        <div class="bubble assistant"><p class="text">{turn.answer}</p></div>
+      </article>
+    );
+  }
   const failed = turn.state === 'failed';
   const unsent = turn.state === 'unsent';
   return (

@@ -1,6 +1,7 @@
 import { useCallback, useMemo, useRef, useState } from 'preact/hooks';
 import type { Api } from '../api';
-import { dueLabel, dueOrder, isOverdue } from '../format';
+import { dueLabel, dueOrder, isOverdue, reminderLabel } from '../format';
+import { BellIcon } from './Reminders';
 import { memo } from '../memo';
 import { useStore } from '../store';
 import type { TaskStore } from '../tasks';
@@ -124,6 +125,10 @@ const TaskRow = memo(function TaskRow({ task, zone, actions }: { task: Task; zon
   const closed = useRef(false);
   const row = useRef<HTMLLIElement>(null);
   const overdue = isOverdue(task, zone);
+  const nextReminder = task.reminders
+    .filter((r) => !r.fired_at)
+    .map((r) => r.at)
+    .sort()[0];
   const checkbox = `task-${task.id}`;
 
   const finish = (input: HTMLInputElement, save: boolean) => {
@@ -166,6 +171,11 @@ const TaskRow = memo(function TaskRow({ task, zone, actions }: { task: Task; zon
           {task.recurrence && (
             <span class="repeats" title={task.recurrence.rrule}>
               <RepeatIcon /> {task.recurrence.text}
+            </span>
+          )}
+          {nextReminder && (
+            <span class="reminder-at" title="Reminder">
+              <BellIcon /> {reminderLabel(nextReminder, zone)}
             </span>
           )}
           <span class={`priority ${task.priority}`}>{task.priority}</span>

@@ -4,11 +4,14 @@ import { ChatStore } from '../chat';
 import { EventStream, type StreamState } from '../events';
 import { TaskStore } from '../tasks';
 import { BROWSER_ZONE } from '../format';
+import { notify } from '../reminders';
 import { keepForRevocation } from '../session';
+import type { ReminderDue } from '../api-types';
 import type { Session } from '../types';
 import { ChatView } from './ChatView';
 import { Conversations } from './Conversations';
 import { TaskPanel } from './TaskPanel';
+import { ReminderBanner, ReminderSwitch } from './Reminders';
 import { ZoneOffer } from './ZoneOffer';
 import { ZoneSettings } from './ZoneSettings';
 
@@ -25,6 +28,8 @@ export function Workspace({ session, onSignedOut }: { session: Session; onSigned
   const [stream, setStream] = useState<StreamState>('connecting');
   const [panel, setPanel] = useState<Panel>('chat');
   const [notice, setNotice] = useState<string | null>(null);
+  // Reminders that came due while the page was open (the last three).
+  const [due, setDue] = useState<ReminderDue[]>([]);
   // Logging out: 'ending' while the server is asked to revoke the token,
   // 'unreachable' once it could not be (the page keeps asking).
   const [leaving, setLeaving] = useState<null | 'ending' | 'unreachable'>(null);
@@ -60,7 +65,13 @@ export function Workspace({ session, onSignedOut }: { session: Session; onSigned
     const events = new EventStream(`/api/${encodeURIComponent(session.user.id)}/events`, session.token, {
       onEvent(event) {
         if (event.type.startsWith('task.')) tasks.apply(event);
-        else if (event.type === 'resync') {
+        else if (event.type === 'reminder.due') {
+          const reminder = event.data;
+          setDue((shown) => [...shown, reminder].slice(-3));
+          notify(reminder);
+          tasks.reminderFired(reminder.task_id, reminder.at, reminder.fired_at);
+          chat.apply(event);
+        } else if (event.type === 'resync') {
           void tasks.load();
           void chat.reload();
         } else chat.apply(event);
@@ -136,6 +147,7 @@ export function Workspace({ session, onSignedOut }: { session: Session; onSigned
           {stream === 'offline' ? 'Offline — reconnecting…' : ''}
         </span>
         <span class="who" title={session.user.email ?? undefined}>{session.user.name || session.user.email}</span>
+        <ReminderSwitch report={setNotice} />
         <ZoneSettings zone={zone} change={changeZone} />
         <button type="button" class="quiet" onClick={logout} aria-disabled={leaving !== null}>
           {leaving ? 'Logging out…' : 'Log out'}
@@ -148,6 +160,7 @@ export function Workspace({ session, onSignedOut }: { session: Session; onSigned
         </div>
       )}
       {leaving === null && <ZoneOffer account={zone} change={changeZone} />}
+      <ReminderBanner due={due} dismiss={(r) => setDue((shown) => shown.filter((s) => s !== r))} />
       <nav class="panels" aria-label="Show">
         {(['conversations', 'chat', 'tasks'] as Panel[]).map((p) => (
           <button type="button" key={p} aria-pressed={panel === p} onClick={() => setPanel(p)}>
