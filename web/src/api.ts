@@ -57,7 +57,10 @@ export interface TaskChange {
   description?: string | null;
   priority?: Priority;
   tags?: string[] | null;
+  due_date?: string | null;
   due_at?: string | null;
+  recurrence?: { rrule: string; anchor?: 'due' | 'completion' } | null;
+  reminders?: ({ at: string } | { before_due_minutes: number })[] | null;
   completed?: boolean;
 }
 

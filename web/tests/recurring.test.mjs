@@ -50,3 +50,44 @@ test('a recurring task shows its rule; done and skip move it; delete removes the
   assert.deepEqual(await page.evaluate(() => window.__errors), []);
   await context.close();
 });
+
+test('a task is scheduled without the chat: date, time, repeat and reminder; a bad custom rule is explained', async () => {
+  const { context, page } = await openApp(browser, stack.base, { timezoneId: 'UTC' });
+  await signUpInPage(page, `schedule-${Date.now()}@example.com`);
+  const { token, user } = await page.evaluate(() => JSON.parse(localStorage.getItem('todo-chat.session')));
+  await stack.call('PATCH', '/api/auth/me', token, { time_zone: 'Europe/Berlin' });
+  await page.reload();
+  const created = await stack.call('POST', `/api/${user.id}/tasks`, token, { title: 'yoga' });
+  const row = page.locator('li.task', { hasText: 'yoga' });
+  await row.getByRole('button', { name: 'Schedule “yoga”' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Schedule “yoga”' });
+  await dialog.waitFor();
+  assert.match(await dialog.textContent(), /Europe\/Berlin/);
+  assert.deepEqual(await seriousViolations(page), []);
+  await dialog.getByLabel('Due date').fill('2030-06-04');
+  await dialog.getByLabel('Time (optional)').fill('18:30');
+  await dialog.getByLabel('Repeat').selectOption({ label: 'Every week' });
+  await dialog.getByLabel('Reminder').selectOption({ label: '30 minutes before' });
+  await dialog.getByRole('button', { name: 'Save' }).click();
+  await dialog.waitFor({ state: 'hidden' });
+  const saved = (await stack.call('GET', `/api/${user.id}/tasks/${created.body.id}`, token)).body;
+  assert.equal(saved.recurrence.text, 'every Tuesday', '4 June 2030 is a Tuesday');
+  await row.locator('.repeats', { hasText: 'every Tuesday' }).waitFor();
+  assert.equal(saved.due_at, '2030-06-04T16:30:00Z', '18:30 in Berlin');
+  assert.equal(saved.recurrence.rrule, 'FREQ=WEEKLY');
+  assert.equal(saved.reminders[0].before_due_minutes, 30);
+  assert.equal(saved.reminders[0].at, '2030-06-04T16:00:00Z');
+
+  // A custom rule the server refuses: the reason shows, the task is unchanged.
+  await row.getByRole('button', { name: 'Schedule “yoga”' }).click();
+  await dialog.getByLabel('Repeat').selectOption({ label: 'Custom…' });
+  await dialog.getByLabel(/^Rule/).fill('FREQ=HOURLY');
+  await dialog.getByRole('button', { name: 'Save' }).click();
+  await dialog.getByRole('alert').filter({ hasText: 'recurrence.rrule' }).waitFor();
+  await page.keyboard.press('Escape');
+  await dialog.waitFor({ state: 'hidden' });
+  const after = (await stack.call('GET', `/api/${user.id}/tasks/${created.body.id}`, token)).body;
+  assert.equal(after.recurrence.rrule, 'FREQ=WEEKLY');
+  assert.deepEqual(await page.evaluate(() => window.__errors), []);
+  await context.close();
+});

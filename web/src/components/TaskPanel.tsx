@@ -1,7 +1,8 @@
 import { useCallback, useMemo, useRef, useState } from 'preact/hooks';
-import type { Api } from '../api';
+import type { Api, TaskChange } from '../api';
 import { dueLabel, dueOrder, isOverdue, reminderLabel } from '../format';
 import { BellIcon } from './Reminders';
+import { ScheduleEditor } from './ScheduleEditor';
 import { memo } from '../memo';
 import { useStore } from '../store';
 import type { TaskStore } from '../tasks';
@@ -27,6 +28,12 @@ export function TaskPanel({ store, api, zone, report }: {
   const [sort, setSort] = useState<Sort>('due');
   const [query, setQuery] = useState('');
   const [newTitle, setNewTitle] = useState('');
+  const [scheduling, setScheduling] = useState<Task | null>(null);
+  // Refusals show in the dialog, so the user can fix the field.
+  const saveSchedule = useCallback(
+    (task: Task, change: TaskChange) => api.updateTask(task.id, change).then((t) => store.put(t)),
+    [api, store],
+  );
   const list = useRef<HTMLUListElement>(null);
   const quickAdd = useRef<HTMLInputElement>(null);
 
@@ -47,6 +54,7 @@ export function TaskPanel({ store, api, zone, report }: {
     toggle: (task: Task, completed: boolean) => api.setCompleted(task.id, completed).then((t) => store.put(t), fail('update the task')),
     rename: (task: Task, title: string) => api.updateTask(task.id, { title }).then((t) => store.put(t), fail('rename the task')),
     skip: (task: Task) => api.skipTask(task.id).then((t) => store.put(t), fail('skip it')),
+    schedule: (task: Task) => setScheduling(task),
     remove: (task: Task, row: HTMLElement | null) => {
       // Keep keyboard focus in the list: on the next row, else the previous, else the add box.
       const next = (row?.nextElementSibling ?? row?.previousElementSibling)?.querySelector<HTMLElement>('input[type=checkbox]');
@@ -108,6 +116,7 @@ export function TaskPanel({ store, api, zone, report }: {
       <ul class="task-list" ref={list} aria-labelledby="tasks-title">
         {shown.map((task) => <TaskRow key={task.id} task={task} zone={zone} actions={actions} />)}
       </ul>
+      <ScheduleEditor task={scheduling} zone={zone} save={saveSchedule} close={() => setScheduling(null)} />
     </aside>
   );
 }
@@ -116,6 +125,7 @@ interface Actions {
   toggle(task: Task, completed: boolean): Promise<void>;
   rename(task: Task, title: string): Promise<void>;
   skip(task: Task): Promise<void>;
+  schedule(task: Task): void;
   remove(task: Task, row: HTMLElement | null): Promise<void>;
 }
 
@@ -182,6 +192,12 @@ const TaskRow = memo(function TaskRow({ task, zone, actions }: { task: Task; zon
           {task.tags.map((tag) => <span class="tag" key={tag}>#{tag}</span>)}
         </div>
       </div>
+      {!task.completed && (
+        <button type="button" class="quiet small" aria-label={`Schedule “${task.title}”`}
+          title="Due date, time, repeat and reminder" onClick={() => actions.schedule(task)}>
+          Schedule
+        </button>
+      )}
       {task.recurrence && !task.completed && (
         <button type="button" class="quiet small skip-one" aria-label={`Skip this one: “${task.title}”`}
           title="Skip to the next occurrence" onClick={() => void actions.skip(task)}>
