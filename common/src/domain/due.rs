@@ -1,7 +1,7 @@
 //! When a task is due: on a day (all-day), at a time of day, or not at all
 //! (issue 21). A day is the user's day, in their zone; a time is an instant.
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Utc};
 
 use super::TimeZone;
 use crate::error::{Error, Result};
@@ -55,13 +55,18 @@ impl DueSpec {
     /// day there: a mismatch is refused rather than silently picked.
     pub fn place(self, zone: TimeZone) -> Result<Due> {
         match self {
-            Self::Day(date) => Ok(Due { date, at: None }),
+            Self::Day(date) => {
+                in_range("due_date", date.year())?;
+                Ok(Due { date, at: None })
+            }
             Self::At { time, day } => {
                 let at = match time {
                     DueTime::Instant(at) => at,
                     DueTime::Wall(wall) => zone.instant(wall),
                 };
                 let date = zone.local(at).date_naive();
+                in_range("due_at", at.year())?;
+                in_range("due_at", date.year())?;
                 if let Some(day) = day.filter(|d| *d != date) {
                     return Err(Error::invalid(
                         "due_date",
@@ -90,6 +95,26 @@ impl DueSpec {
                 }
             }
         }
+    }
+}
+
+/// Years a due date may fall in: its day and its instant, in any zone,
+/// stay four-digit years, as RFC 3339 writes them.
+pub const YEARS: std::ops::RangeInclusive<i32> = 1..=9998;
+
+/// Refuses a year outside [`YEARS`] for `field`.
+pub fn in_range(field: &str, year: i32) -> Result<()> {
+    if YEARS.contains(&year) {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            field,
+            format!(
+                "must fall between the years {} and {}",
+                YEARS.start(),
+                YEARS.end()
+            ),
+        ))
     }
 }
 
@@ -173,6 +198,23 @@ mod tests {
             err.starts_with("due_date: 2026-12-08 is not the day"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn dates_stay_within_four_digit_years() {
+        let err = spec(Some("0000-06-01"), None)
+            .unwrap()
+            .unwrap()
+            .place(zone("UTC"));
+        assert!(
+            err.unwrap_err()
+                .to_string()
+                .starts_with("due_date: must fall between")
+        );
+        // Midnight of year 1 in Berlin is still year 0 in UTC.
+        let s = spec(None, Some("0001-01-01T00:00")).unwrap().unwrap();
+        assert!(s.place(zone("Europe/Berlin")).is_err());
+        assert!(s.place(zone("UTC")).is_ok());
     }
 
     #[test]

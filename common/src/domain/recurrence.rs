@@ -44,8 +44,7 @@ pub struct RecurrenceInput {
     pub anchor: Option<Anchor>,
     /// Ignored: the API writes the rule in words itself.
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
-    pub text: Option<serde_json::Value>,
+    pub text: Option<String>,
 }
 
 impl RecurrenceInput {

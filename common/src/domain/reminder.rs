@@ -2,7 +2,7 @@
 //! task is due. Relative ones follow the task; each fires once per time it
 //! resolves to (`fired_at`), see `crate::reminders`.
 
-use chrono::{DateTime, NaiveTime, TimeDelta, Utc};
+use chrono::{DateTime, Datelike, NaiveTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{Due, TimeZone};
@@ -80,8 +80,8 @@ pub struct ReminderInput {
     pub before_due_minutes: Option<i64>,
     /// Ignored (the server's own record).
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
-    pub fired_at: Option<serde_json::Value>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub fired_at: Option<String>,
 }
 
 /// A checked reminder, before the task's due date places a relative one.
@@ -94,14 +94,18 @@ pub enum ReminderSpec {
 impl ReminderInput {
     pub fn parse(self) -> Result<ReminderSpec> {
         match (self.at, self.before_due_minutes) {
-            (Some(at), None) => DateTime::parse_from_rfc3339(at.trim())
-                .map(|t| ReminderSpec::At(t.with_timezone(&Utc)))
-                .map_err(|_| {
-                    Error::invalid(
-                        "reminders.at",
-                        "must be an RFC 3339 timestamp such as 2026-12-08T17:00:00Z",
-                    )
-                }),
+            (Some(at), None) => {
+                let at = DateTime::parse_from_rfc3339(at.trim())
+                    .map(|t| t.with_timezone(&Utc))
+                    .map_err(|_| {
+                        Error::invalid(
+                            "reminders.at",
+                            "must be an RFC 3339 timestamp such as 2026-12-08T17:00:00Z",
+                        )
+                    })?;
+                super::due::in_range("reminders.at", at.year())?;
+                Ok(ReminderSpec::At(at))
+            }
             (None, Some(m)) if (0..=MAX_BEFORE_MINUTES).contains(&m) => {
                 Ok(ReminderSpec::BeforeDue(m))
             }
