@@ -1,6 +1,6 @@
 //! A task's reminders (issue 21): at an instant, or some minutes before the
 //! task is due. Relative ones follow the task; each fires once per time it
-//! resolves to (`fired_at`), see `crate::reminders`.
+//! resolves to (`fired_at`); firing them is the crate's `reminders` module.
 
 use chrono::{DateTime, Datelike, NaiveTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};

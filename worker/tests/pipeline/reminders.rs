@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
-use testkit::{TestApp, TestUser, start_mock};
+use testkit::{TcpProxy, TestApp, TestUser, fresh_database, start_mock, test_config};
 
 use crate::procs::worker_process;
 
@@ -264,4 +264,92 @@ async fn reminders_fire_exactly_once_while_workers_are_killed() {
     .unwrap();
     assert_eq!(messages as usize, TASKS, "one message per reminder");
     eprintln!("{kills} kills, {TASKS} reminders fired once each");
+}
+
+#[tokio::test]
+async fn reminders_due_while_postgres_restarts_fire_once_when_it_is_back() {
+    const TASKS: usize = 40;
+    // API and worker reach PostgreSQL through a proxy we can cut; the test
+    // keeps a direct pool of its own.
+    let link = TcpProxy::start("127.0.0.1:5432").await;
+    let (db_name, direct) = fresh_database().await;
+    let via_proxy = format!("postgres://postgres@{}/{db_name}", link.addr);
+    let config = test_config(
+        &db_name,
+        &[
+            ("DATABASE_URL", via_proxy.as_str()),
+            ("DATABASE_CONNECT_TIMEOUT_SECONDS", "2"),
+        ],
+    );
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(10)
+        .acquire_timeout(Duration::from_secs(2))
+        .connect(&via_proxy)
+        .await
+        .unwrap();
+    let app = TestApp::spawn_on(config, pool).await;
+    let worker = app
+        .spawn_worker(None, &[("DATABASE_URL", via_proxy.as_str())])
+        .await;
+    let user = app.signup("pg-restart@example.com").await;
+    // Due one after another over two seconds, from three seconds on: some
+    // before the outage, most during it.
+    let start = Utc::now() + chrono::Duration::seconds(3);
+    for i in 0..TASKS {
+        let at = start + chrono::Duration::milliseconds(50 * i as i64);
+        app.create_task(
+            &user,
+            json!({"title": format!("through {i:02}"), "reminders": [{"at": at.to_rfc3339()}]}),
+        )
+        .await;
+    }
+    let wait = start + chrono::Duration::milliseconds(300) - Utc::now();
+    tokio::time::sleep(wait.to_std().unwrap_or_default()).await;
+    // A restart: every session ends (57P01), then connections are refused.
+    sqlx::query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = $1 AND pid <> pg_backend_pid()",
+    )
+    .bind(&db_name)
+    .execute(&direct)
+    .await
+    .unwrap();
+    link.set(false);
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    link.set(true);
+
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let left: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM tasks WHERE next_reminder_at IS NOT NULL")
+                .fetch_one(&direct)
+                .await
+                .unwrap();
+        if left == 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{left} reminders not fired after the restart"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let events: Vec<Value> =
+        sqlx::query_scalar("SELECT data FROM events WHERE type = 'reminder.due' ORDER BY seq")
+            .fetch_all(&direct)
+            .await
+            .unwrap();
+    assert_eq!(events.len(), TASKS, "each reminder once");
+    let mut ids: Vec<i64> = events
+        .iter()
+        .map(|e| e["task_id"].as_i64().unwrap())
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), TASKS);
+    for e in &events {
+        assert!(instant(&e["fired_at"]) >= instant(&e["at"]), "early: {e}");
+    }
+    worker.stop().await;
 }
