@@ -8,9 +8,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use todo_common::domain::TaskId;
-use todo_common::tasks::{
-    DeleteScope, Deleted, ListParams, NewTaskInput, Task, TaskPage, TaskPatchInput,
-};
+use todo_common::tasks::{DeleteScope, ListParams, NewTaskInput, Task, TaskPage, TaskPatchInput};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::error::ApiResult;
@@ -228,14 +226,15 @@ pub async fn complete(
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct DeleteParams {
-    /// For a recurring task, required: `occurrence` (this one only: it moves
-    /// to its next) or `series` (the task). Ignored for other tasks.
+    /// For a recurring task, required: `series` deletes the task and its
+    /// whole series (one occurrence is skipped, not deleted: `POST .../skip`).
+    /// Ignored for other tasks.
     #[param(schema_with = scope_schema)]
     scope: Option<String>,
 }
 
 fn scope_schema() -> utoipa::openapi::Schema {
-    todo_common::domain::schema::enum_or_blank(&["occurrence", "series"])
+    todo_common::domain::schema::enum_or_blank(&["series"])
 }
 
 #[utoipa::path(
@@ -244,13 +243,13 @@ fn scope_schema() -> utoipa::openapi::Schema {
     tag = "tasks",
     operation_id = "tasks_delete",
     summary = "Delete a task",
-    description = "A recurring task needs `scope`: without it the answer is 400 naming `scope`, and \
-        nothing changes.",
+    description = "A recurring task needs `scope=series`: without it the answer is 400 naming `scope` \
+        (skip or delete the series?), and nothing changes. A DELETE that succeeds leaves nothing \
+        behind; skipping one occurrence is `POST .../skip`.",
     security(("bearer" = [])),
     params(TaskPath, DeleteParams),
     responses(
         (status = 204, description = "Deleted."),
-        (status = 200, description = "`scope=occurrence`: the task, moved to its next occurrence.", body = Task),
         BadInput,
         AuthErrors,
         NotFound,
@@ -262,20 +261,25 @@ pub async fn delete(
     scope: UserScope,
     ApiPath(path): ApiPath<TaskPath>,
     ApiQuery(params): ApiQuery<DeleteParams>,
-) -> ApiResult<Response> {
-    let which = params
-        .scope
-        .filter(|s| !s.trim().is_empty())
-        .map(|s| DeleteScope::parse(&s))
-        .transpose()?;
-    match state
+) -> ApiResult<StatusCode> {
+    let which = match params.scope.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some("series") => Some(DeleteScope::Series),
+        Some("occurrence") => {
+            return Err(todo_common::Error::invalid(
+                "scope",
+                "one occurrence is skipped, not deleted: POST /api/{user_id}/tasks/{id}/skip",
+            )
+            .into());
+        }
+        Some(_) => return Err(todo_common::Error::invalid("scope", "must be series").into()),
+    };
+    // Without `occurrence`, a delete that succeeds is a delete.
+    state
         .tasks
         .delete(&scope.user_id, path.id()?, which)
-        .await?
-    {
-        Deleted::Gone(_) => Ok(StatusCode::NO_CONTENT.into_response()),
-        Deleted::Skipped(task) => Ok(Json(task).into_response()),
-    }
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[utoipa::path(

@@ -180,12 +180,28 @@ async fn deleting_a_recurring_task_asks_which_and_bad_rules_are_refused() {
     let res = app.call(Method::DELETE, &path, Some(&user.token)).await;
     let body = expect_error(res, StatusCode::BAD_REQUEST, "validation_failed").await;
     assert_eq!(body["error"]["field"], "scope", "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("skip just this occurrence"),
+        "{body}"
+    );
+    // One occurrence is skipped, not deleted: a DELETE that succeeds deletes.
     let res = app
         .call(
             Method::DELETE,
             &format!("{path}?scope=occurrence"),
             Some(&user.token),
         )
+        .await;
+    let body = expect_error(res, StatusCode::BAD_REQUEST, "validation_failed").await;
+    assert!(
+        body["error"]["message"].as_str().unwrap().contains("/skip"),
+        "{body}"
+    );
+    let res = app
+        .call(Method::POST, &format!("{path}/skip"), Some(&user.token))
         .await;
     assert_eq!(res.status(), StatusCode::OK);
     let moved: Value = res.json().await.unwrap();

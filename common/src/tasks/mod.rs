@@ -534,7 +534,7 @@ pub(crate) async fn delete(
                 None => Err(Error::invalid(
                     "scope",
                     format!(
-                        "task {id} (\"{}\") repeats: delete this occurrence only (scope \"occurrence\", it moves to the next one) or the whole series (scope \"series\")?",
+                        "task {id} (\"{}\") repeats: skip just this occurrence, or delete the whole series (scope \"series\")?",
                         current.title
                     ),
                 )),
