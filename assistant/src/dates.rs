@@ -2,6 +2,7 @@
 //! "december 1") relative to today.
 
 use chrono::{Datelike, Days, Months, NaiveDate, NaiveTime, Weekday};
+use todo_recurrence::words::month;
 
 /// The date a phrase at the end of `keys` means, and how many words it takes.
 pub(super) fn date_core(keys: &[&str], today: NaiveDate) -> Option<(usize, NaiveDate)> {
@@ -183,24 +184,6 @@ fn count_word(key: &str) -> Option<u64> {
         digits => digits.parse::<u64>().ok().filter(|n| *n <= 100_000)?,
     };
     Some(n)
-}
-
-fn month(key: &str) -> Option<u32> {
-    Some(match key {
-        "january" | "jan" => 1,
-        "february" | "feb" => 2,
-        "march" | "mar" => 3,
-        "april" | "apr" => 4,
-        "may" => 5,
-        "june" | "jun" => 6,
-        "july" | "jul" => 7,
-        "august" | "aug" => 8,
-        "september" | "sep" | "sept" => 9,
-        "october" | "oct" => 10,
-        "november" | "nov" => 11,
-        "december" | "dec" => 12,
-        _ => return None,
-    })
 }
 
 /// "1", "1st", "22nd".

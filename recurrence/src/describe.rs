@@ -3,19 +3,10 @@
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime, NaiveTime, Timelike, Weekday};
 
-use crate::rule::{DaySpec, End, Freq, Rule, Until};
+use crate::rule::{DaySpec, End, Freq, Rule, Until, WEEKEND, WORKWEEK};
 
 /// More times of day than this are summarised as hours and minutes.
 const MAX_LISTED_TIMES: usize = 6;
-
-const WORKWEEK: [Weekday; 5] = [
-    Weekday::Mon,
-    Weekday::Tue,
-    Weekday::Wed,
-    Weekday::Thu,
-    Weekday::Fri,
-];
-const WEEKEND: [Weekday; 2] = [Weekday::Sat, Weekday::Sun];
 
 pub(crate) fn describe(rule: &Rule, start: NaiveDateTime) -> String {
     let mut text = days(rule, start);
@@ -229,16 +220,7 @@ fn set_pos_days(rule: &Rule) -> Option<String> {
 
 /// " at 09:00", " at 09:00 and 17:30"; many times as hours and minutes.
 fn times(rule: &Rule, start: NaiveDateTime) -> String {
-    let hours = if rule.by_hour.is_empty() {
-        vec![start.hour()]
-    } else {
-        rule.by_hour.clone()
-    };
-    let minutes = if rule.by_minute.is_empty() {
-        vec![start.minute()]
-    } else {
-        rule.by_minute.clone()
-    };
+    let (hours, minutes) = rule.hours_minutes(start);
     if hours.len() * minutes.len() > MAX_LISTED_TIMES {
         let hours: Vec<String> = hours.iter().map(|h| format!("{h:02}")).collect();
         let minutes: Vec<String> = minutes.iter().map(|m| format!(":{m:02}")).collect();

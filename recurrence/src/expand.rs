@@ -217,16 +217,7 @@ impl Iterator for Candidates {
 }
 
 fn times(rule: &Rule, start: NaiveDateTime) -> Vec<NaiveTime> {
-    let hours = if rule.by_hour.is_empty() {
-        vec![start.hour()]
-    } else {
-        rule.by_hour.clone()
-    };
-    let minutes = if rule.by_minute.is_empty() {
-        vec![start.minute()]
-    } else {
-        rule.by_minute.clone()
-    };
+    let (hours, minutes) = rule.hours_minutes(start);
     let mut times = Vec::with_capacity(hours.len() * minutes.len());
     for &hour in &hours {
         for &minute in &minutes {

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc, Weekday};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Timelike, Utc, Weekday};
 use chrono_tz::Tz;
 
 use crate::Occurrence;
@@ -237,6 +237,34 @@ fn write_list<T: fmt::Display>(f: &mut fmt::Formatter<'_>, key: &str, values: &[
     }
     let values: Vec<String> = values.iter().map(ToString::to_string).collect();
     write!(f, ";{key}={}", values.join(","))
+}
+
+/// Monday to Friday ("every weekday"), and the weekend.
+pub(crate) const WORKWEEK: [Weekday; 5] = [
+    Weekday::Mon,
+    Weekday::Tue,
+    Weekday::Wed,
+    Weekday::Thu,
+    Weekday::Fri,
+];
+pub(crate) const WEEKEND: [Weekday; 2] = [Weekday::Sat, Weekday::Sun];
+
+impl Rule {
+    /// The hours and minutes of the series' times of day: BYHOUR and
+    /// BYMINUTE, or the start's where the rule leaves them out.
+    pub(crate) fn hours_minutes(&self, start: NaiveDateTime) -> (Vec<u32>, Vec<u32>) {
+        let or_start = |values: &[u32], own: u32| {
+            if values.is_empty() {
+                vec![own]
+            } else {
+                values.to_vec()
+            }
+        };
+        (
+            or_start(&self.by_hour, start.hour()),
+            or_start(&self.by_minute, start.minute()),
+        )
+    }
 }
 
 pub(crate) fn weekday_code(day: Weekday) -> &'static str {

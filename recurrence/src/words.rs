@@ -34,7 +34,7 @@ use std::ops::Range;
 use chrono::{Datelike, NaiveDate, NaiveTime, Weekday};
 
 use crate::Rule;
-use crate::rule::weekday_code;
+use crate::rule::{WEEKEND, WORKWEEK, weekday_code};
 
 /// Longer texts are read only this far: a task title is short.
 const MAX_TOKENS: usize = 200;
@@ -833,15 +833,6 @@ fn yearly((months, days): (Vec<u32>, Vec<i32>)) -> Draft {
     }
 }
 
-const WORKWEEK: [Weekday; 5] = [
-    Weekday::Mon,
-    Weekday::Tue,
-    Weekday::Wed,
-    Weekday::Thu,
-    Weekday::Fri,
-];
-const WEEKEND: [Weekday; 2] = [Weekday::Sat, Weekday::Sun];
-
 fn weekday(word: &str) -> Option<Weekday> {
     Some(match word {
         "monday" | "mondays" | "mon" => Weekday::Mon,
@@ -855,7 +846,9 @@ fn weekday(word: &str) -> Option<Weekday> {
     })
 }
 
-fn month(word: &str) -> Option<u32> {
+/// A month's English name or its usual abbreviation (lowercase), as its
+/// number: "march" and "mar" are 3. The offline assistant reads dates with it too.
+pub fn month(word: &str) -> Option<u32> {
     Some(match word {
         "january" | "jan" => 1,
         "february" | "feb" => 2,

@@ -21,9 +21,9 @@ export function ReminderSwitch({ report }: { report: (message: string) => void }
     );
   };
   return (
-    <button type="button" class="quiet" aria-pressed={state === 'on'} onClick={() => void click()}
+    <button type="button" class="quiet reminder-switch" aria-pressed={state === 'on'} onClick={() => void click()}
       title={state === 'blocked' ? 'Notifications are blocked in the browser settings' : undefined}>
-      <BellIcon /> {state === 'on' ? 'Reminders on' : 'Reminders off'}
+      <BellIcon /> <span class="label">{state === 'on' ? 'Reminders on' : 'Reminders off'}</span>
     </button>
   );
 }

@@ -193,9 +193,9 @@ const TaskRow = memo(function TaskRow({ task, zone, actions }: { task: Task; zon
         </div>
       </div>
       {!task.completed && (
-        <button type="button" class="quiet small" aria-label={`Schedule “${task.title}”`}
+        <button type="button" class="icon schedule-button" aria-label={`Schedule “${task.title}”`}
           title="Due date, time, repeat and reminder" onClick={() => actions.schedule(task)}>
-          Schedule
+          <CalendarIcon />
         </button>
       )}
       {task.recurrence && !task.completed && (
@@ -218,6 +218,15 @@ function RepeatIcon() {
     <svg viewBox="0 0 24 24" width="12" height="12" aria-hidden="true" focusable="false">
       <path d="M17 2l3 3-3 3M20 5H8a4 4 0 0 0-4 4v1M7 22l-3-3 3-3M4 19h12a4 4 0 0 0 4-4v-1"
         fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round" />
+    </svg>
+  );
+}
+
+function CalendarIcon() {
+  return (
+    <svg viewBox="0 0 24 24" width="16" height="16" aria-hidden="true" focusable="false">
+      <path d="M7 3v3M17 3v3M4 8h16M5 5h14a1 1 0 0 1 1 1v13a1 1 0 0 1-1 1H5a1 1 0 0 1-1-1V6a1 1 0 0 1 1-1zM8 12h3v3H8z"
+        fill="none" stroke="currentColor" stroke-width="1.8" stroke-linecap="round" stroke-linejoin="round" />
     </svg>
   );
 }

@@ -7,6 +7,61 @@ use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use testkit::{TcpProxy, TestApp, fresh_database, start_mock, test_config};
 
+/// An API that reaches PostgreSQL through a proxy the test can cut, and a
+/// direct pool of the test's own to look at the outcome. Workers get
+/// `via_proxy` as their DATABASE_URL.
+pub(crate) struct BehindProxy {
+    link: TcpProxy,
+    db_name: String,
+    pub direct: sqlx::PgPool,
+    pub via_proxy: String,
+    pub app: TestApp,
+}
+
+impl BehindProxy {
+    pub(crate) async fn start(extra: &[(&str, &str)]) -> Self {
+        let link = TcpProxy::start("127.0.0.1:5432").await;
+        let (db_name, direct) = fresh_database().await;
+        let via_proxy = format!("postgres://postgres@{}/{db_name}", link.addr);
+        let mut overrides = vec![
+            ("DATABASE_URL", via_proxy.as_str()),
+            ("DATABASE_CONNECT_TIMEOUT_SECONDS", "2"),
+        ];
+        overrides.extend_from_slice(extra);
+        let config = test_config(&db_name, &overrides);
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(10)
+            .acquire_timeout(Duration::from_secs(2))
+            .connect(&via_proxy)
+            .await
+            .unwrap();
+        let app = TestApp::spawn_on(config, pool).await;
+        Self {
+            link,
+            db_name,
+            direct,
+            via_proxy,
+            app,
+        }
+    }
+
+    /// A restart: every session is terminated (57P01, as PostgreSQL does
+    /// when it shuts down), then connections are refused for `down`.
+    pub(crate) async fn restart(&self, down: Duration) {
+        sqlx::query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = $1 AND pid <> pg_backend_pid()",
+        )
+        .bind(&self.db_name)
+        .execute(&self.direct)
+        .await
+        .unwrap();
+        self.link.set(false);
+        tokio::time::sleep(down).await;
+        self.link.set(true);
+    }
+}
+
 async fn wait_until(what: &str, mut check: impl AsyncFnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(90);
     while !check().await {
@@ -268,26 +323,12 @@ async fn queues_with_an_expiry_live_as_long_as_our_processes_run() {
 #[tokio::test]
 async fn postgres_restarting_under_chat_traffic_costs_503s_never_500s_and_loses_nothing() {
     const SENT: i64 = 60;
-    // API and worker reach PostgreSQL through a proxy we can cut; the test
-    // keeps a direct pool of its own to look at the outcome.
-    let link = TcpProxy::start("127.0.0.1:5432").await;
-    let (db_name, direct) = fresh_database().await;
-    let via_proxy = format!("postgres://postgres@{}/{db_name}", link.addr);
-    let config = test_config(
-        &db_name,
-        &[
-            ("DATABASE_URL", via_proxy.as_str()),
-            ("DATABASE_CONNECT_TIMEOUT_SECONDS", "2"),
-            ("CHAT_RATE_LIMIT_PER_MINUTE", "1000"),
-        ],
+    let postgres = BehindProxy::start(&[("CHAT_RATE_LIMIT_PER_MINUTE", "1000")]).await;
+    let (app, via_proxy, direct) = (
+        &postgres.app,
+        postgres.via_proxy.clone(),
+        postgres.direct.clone(),
     );
-    let pool = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(10)
-        .acquire_timeout(Duration::from_secs(2))
-        .connect(&via_proxy)
-        .await
-        .unwrap();
-    let app = TestApp::spawn_on(config, pool).await;
     let mock = start_mock().await;
     let worker = app
         .spawn_worker(Some(&mock), &[("DATABASE_URL", via_proxy.as_str())])
@@ -325,19 +366,7 @@ async fn postgres_restarting_under_chat_traffic_costs_503s_never_500s_and_loses_
         })
     };
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    // A restart: every session is terminated (57P01, as PostgreSQL does when
-    // it shuts down), then connections are refused for a while.
-    sqlx::query(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-         WHERE datname = $1 AND pid <> pg_backend_pid()",
-    )
-    .bind(&db_name)
-    .execute(&direct)
-    .await
-    .unwrap();
-    link.set(false);
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    link.set(true);
+    postgres.restart(Duration::from_secs(3)).await;
 
     let outcomes = sender.await.unwrap();
     let mut accepted = 0;

@@ -7,8 +7,9 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
-use testkit::{TcpProxy, TestApp, TestUser, fresh_database, start_mock, test_config};
+use testkit::{TestApp, TestUser, start_mock};
 
+use crate::outages::BehindProxy;
 use crate::procs::worker_process;
 
 async fn reminder_events(app: &TestApp) -> Vec<(Value, DateTime<Utc>)> {
@@ -269,25 +270,12 @@ async fn reminders_fire_exactly_once_while_workers_are_killed() {
 #[tokio::test]
 async fn reminders_due_while_postgres_restarts_fire_once_when_it_is_back() {
     const TASKS: usize = 40;
-    // API and worker reach PostgreSQL through a proxy we can cut; the test
-    // keeps a direct pool of its own.
-    let link = TcpProxy::start("127.0.0.1:5432").await;
-    let (db_name, direct) = fresh_database().await;
-    let via_proxy = format!("postgres://postgres@{}/{db_name}", link.addr);
-    let config = test_config(
-        &db_name,
-        &[
-            ("DATABASE_URL", via_proxy.as_str()),
-            ("DATABASE_CONNECT_TIMEOUT_SECONDS", "2"),
-        ],
+    let postgres = BehindProxy::start(&[]).await;
+    let (app, via_proxy, direct) = (
+        &postgres.app,
+        postgres.via_proxy.clone(),
+        postgres.direct.clone(),
     );
-    let pool = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(10)
-        .acquire_timeout(Duration::from_secs(2))
-        .connect(&via_proxy)
-        .await
-        .unwrap();
-    let app = TestApp::spawn_on(config, pool).await;
     let worker = app
         .spawn_worker(None, &[("DATABASE_URL", via_proxy.as_str())])
         .await;
@@ -305,18 +293,7 @@ async fn reminders_due_while_postgres_restarts_fire_once_when_it_is_back() {
     }
     let wait = start + chrono::Duration::milliseconds(300) - Utc::now();
     tokio::time::sleep(wait.to_std().unwrap_or_default()).await;
-    // A restart: every session ends (57P01), then connections are refused.
-    sqlx::query(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-         WHERE datname = $1 AND pid <> pg_backend_pid()",
-    )
-    .bind(&db_name)
-    .execute(&direct)
-    .await
-    .unwrap();
-    link.set(false);
-    tokio::time::sleep(Duration::from_secs(4)).await;
-    link.set(true);
+    postgres.restart(Duration::from_secs(4)).await;
 
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
