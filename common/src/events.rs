@@ -220,6 +220,7 @@ impl Event {
         }
     }
 
+    /// A task changed, counting a reminder that fired (its `fired_at`).
     pub fn is_task_change(&self) -> bool {
         matches!(
             self,
@@ -227,6 +228,7 @@ impl Event {
                 | Self::TaskUpdated(_)
                 | Self::TaskDeleted(_)
                 | Self::TaskCompleted(_)
+                | Self::ReminderDue(_)
         )
     }
 
@@ -410,6 +412,50 @@ pub async fn after<'c>(
         user.as_str(),
         after,
         conversation,
+        limit,
+    )
+    .fetch_all(db)
+    .await?)
+}
+
+/// `user`'s events of type `kind` after `after`, oldest first, at most `limit`.
+pub async fn of_type_after<'c>(
+    db: impl PgExecutor<'c>,
+    user: &UserId,
+    kind: &str,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<Stored>> {
+    Ok(sqlx::query_as!(
+        Stored,
+        r#"SELECT seq, type AS kind, conversation_id, data AS "data: Json<Value>", created_at
+         FROM events
+         WHERE user_id = $1 AND type = $2 AND seq > $3
+         ORDER BY seq LIMIT $4"#,
+        user.as_str(),
+        kind,
+        after,
+        limit,
+    )
+    .fetch_all(db)
+    .await?)
+}
+
+/// `user`'s newest `limit` events of type `kind`, newest first.
+pub async fn latest_of_type<'c>(
+    db: impl PgExecutor<'c>,
+    user: &UserId,
+    kind: &str,
+    limit: i64,
+) -> Result<Vec<Stored>> {
+    Ok(sqlx::query_as!(
+        Stored,
+        r#"SELECT seq, type AS kind, conversation_id, data AS "data: Json<Value>", created_at
+         FROM events
+         WHERE user_id = $1 AND type = $2
+         ORDER BY seq DESC LIMIT $3"#,
+        user.as_str(),
+        kind,
         limit,
     )
     .fetch_all(db)

@@ -49,7 +49,8 @@ const SWEEP_EVERY: Duration = Duration::from_secs(15);
 pub enum Wants {
     /// Stored events, transient events and revocations (an SSE stream).
     Everything,
-    /// A `Changed` when a task changes (an MCP subscription).
+    /// A `Changed` when a task changes or one of its reminders fires (an
+    /// MCP subscription); [`Subscription::reminded`] tells the latter.
     TaskChanges,
     /// A `Changed` when a turn ends (a `Prefer: wait` post): the turn set
     /// with [`Subscription::only_turn`], or any turn before it is set.
@@ -70,6 +71,8 @@ struct Subscriber {
     wants: Wants,
     turn: Arc<OnceLock<Uuid>>,
     behind: Arc<AtomicBool>,
+    /// A task watcher's: a `reminder.due` came since it last looked.
+    reminded: Arc<AtomicBool>,
     tx: mpsc::Sender<Live>,
 }
 
@@ -79,7 +82,13 @@ impl Subscriber {
         let mut events = batch.iter();
         match self.wants {
             Wants::Everything => None,
-            Wants::TaskChanges => events.any(|e| e.is_task_change()).then_some(Live::Changed),
+            Wants::TaskChanges => {
+                // Set before the `Changed` is sent, which a pending one covers.
+                if batch.iter().any(|e| matches!(e, Event::ReminderDue(_))) {
+                    self.reminded.store(true, Ordering::Relaxed);
+                }
+                events.any(|e| e.is_task_change()).then_some(Live::Changed)
+            }
             Wants::TurnEnd => events
                 .find(|e| {
                     e.ends_turn()
@@ -129,6 +138,7 @@ pub struct Subscription {
     /// behind); earlier ones are the subscriber's own to read.
     pub from: i64,
     behind: Arc<AtomicBool>,
+    reminded: Arc<AtomicBool>,
     turn: Arc<OnceLock<Uuid>>,
     hub: Arc<Hub>,
     user: UserId,
@@ -140,6 +150,12 @@ impl Subscription {
     /// buffer was full: it must read after its last id itself.
     pub fn fell_behind(&self) -> bool {
         self.behind.swap(false, Ordering::Relaxed)
+    }
+
+    /// True once since a reminder of the user's fired (a task watcher): the
+    /// watcher reads which itself, so other changes cost it no query.
+    pub fn reminded(&self) -> bool {
+        self.reminded.swap(false, Ordering::Relaxed)
     }
 
     /// Starts an unplaced subscription (`Hub::subscribe_unplaced`) after the
@@ -199,6 +215,7 @@ impl Hub {
         let (tx, rx) = mpsc::channel(buffer_of(&wants));
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let behind = Arc::new(AtomicBool::new(false));
+        let reminded = Arc::new(AtomicBool::new(false));
         let turn = Arc::new(OnceLock::new());
         self.feeds
             .lock()
@@ -210,6 +227,7 @@ impl Hub {
                 wants,
                 turn: turn.clone(),
                 behind: behind.clone(),
+                reminded: reminded.clone(),
                 tx,
             });
         metrics::gauge!(metric::SSE_SUBSCRIBERS).increment(1.0);
@@ -218,6 +236,7 @@ impl Hub {
             rx,
             from: 0,
             behind,
+            reminded,
             turn,
             hub: self.clone(),
             user: user.clone(),

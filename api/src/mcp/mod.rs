@@ -7,8 +7,9 @@
 //!   sessions bound to their user, and the RFC 9728 metadata document.
 //! - `server.rs`: the MCP methods; tools come from `todo_common::tools`, the
 //!   one list the chat agent reads too.
-//! - `resources.rs`: `tasks://all|pending|completed`, and the watch that
-//!   turns the user's `task.*` events into `notifications/resources/updated`.
+//! - `resources.rs`: `tasks://all|pending|completed|reminders`, and the
+//!   watch that turns the user's `task.*` and `reminder.due` events into
+//!   `notifications/resources/updated` (and reminders into log messages).
 //!
 //! Sessions. Clients on protocol versions up to 2025-11-25 (every client
 //! today) start with `initialize` and get an `Mcp-Session-Id`; rmcp keeps

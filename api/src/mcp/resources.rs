@@ -1,10 +1,12 @@
-//! The user's task lists as MCP resources, and the watch that tells a
-//! subscriber when they change. The watch is fed like an SSE stream: a
-//! RabbitMQ notice says "this user has news" (from whichever instance or
-//! worker made the change), the hub reads the user's new events once for
-//! all of the user's streams and watches here, and wakes a watch when one of
-//! them was a `task.*` change. Like an SSE stream, a watch ends with the
-//! token that started it (logout, expiry).
+//! The user's task lists and fired reminders as MCP resources, and the
+//! watch that tells a subscriber when they change. The watch is fed like an
+//! SSE stream: a RabbitMQ notice says "this user has news" (from whichever
+//! instance or worker made the change), the hub reads the user's new events
+//! once for all of the user's streams and watches here, and wakes a watch
+//! when one of them was a `task.*` change or a `reminder.due`. The watch
+//! then reads the `reminder.due` events after the last it saw, so however
+//! wakes coalesce, each fired reminder is handed over once. Like an SSE
+//! stream, a watch ends with the token that started it (logout, expiry).
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -12,6 +14,7 @@ use std::time::Duration;
 
 use crate::auth::{Identity, Revocations, TokenDigest};
 use todo_common::domain::UserId;
+use todo_common::events::{self, Event, ReminderDue, Stored};
 use todo_common::tasks::{ListParams, MAX_LIST_LIMIT};
 use tokio_util::sync::CancellationToken;
 
@@ -40,8 +43,20 @@ pub(super) const LISTS: [(&str, &str, &str, &str); 3] = [
     ),
 ];
 
+/// The reminders that fired, newest first: (URI, name, description).
+pub(super) const REMINDERS: (&str, &str, &str) = (
+    "tasks://reminders",
+    "Fired reminders",
+    "Your reminders that fired most recently, newest first, as `reminder.due` events.",
+);
+
+/// Fired reminders the resource holds.
+const REMINDERS_READ: i64 = 50;
+/// `reminder.due` events a watch reads per query.
+const REMINDERS_PAGE: i64 = 100;
+
 pub(super) fn is_known(uri: &str) -> bool {
-    LISTS.iter().any(|(u, ..)| *u == uri)
+    uri == REMINDERS.0 || LISTS.iter().any(|(u, ..)| *u == uri)
 }
 
 /// The list behind `uri` (the REST shape, `{"tasks": [...], "next_cursor"}`),
@@ -51,6 +66,18 @@ pub(super) async fn read(
     user: &UserId,
     uri: &str,
 ) -> Option<todo_common::Result<String>> {
+    if uri == REMINDERS.0 {
+        return Some(
+            async {
+                let fired =
+                    events::latest_of_type(&state.pool, user, "reminder.due", REMINDERS_READ)
+                        .await?;
+                let reminders: Vec<ReminderDue> = fired.iter().filter_map(reminder_of).collect();
+                Ok(serde_json::json!({ "reminders": reminders }).to_string())
+            }
+            .await,
+        );
+    }
     let (.., status) = LISTS.iter().find(|(u, ..)| *u == uri)?;
     let params = ListParams {
         status: Some((*status).to_owned()),
@@ -66,6 +93,13 @@ pub(super) async fn read(
     )
 }
 
+fn reminder_of(stored: &Stored) -> Option<ReminderDue> {
+    match stored.event()? {
+        Event::ReminderDue(reminder) => Some(reminder),
+        _ => None,
+    }
+}
+
 /// A user's task changes, from the moment [`Watch::start`] returns, for as
 /// long as the token that asked is valid.
 pub(super) struct Watch {
@@ -73,6 +107,24 @@ pub(super) struct Watch {
     user: UserId,
     subscription: Subscription,
     token: Token,
+    /// The last `reminder.due` event handed over (or where the watch began).
+    reminders_read: i64,
+    /// Reminders may wait to be read whatever the subscription says.
+    reread: bool,
+}
+
+/// What changed since a watch last woke.
+pub(super) struct News {
+    /// Reminders that fired, oldest first; the tasks changed either way.
+    pub reminders: Vec<ReminderDue>,
+}
+
+impl News {
+    /// Whether the resource at `uri` changed: the task lists always, the
+    /// fired reminders when one fired.
+    pub(super) fn updates(&self, uri: &str) -> bool {
+        uri != REMINDERS.0 || !self.reminders.is_empty()
+    }
 }
 
 /// The token a watch lives by.
@@ -121,6 +173,8 @@ impl Watch {
         Ok(Self {
             state: state.clone(),
             user: user.clone(),
+            reminders_read: subscription.from,
+            reread: false,
             subscription,
             token: Token {
                 identity: identity.clone(),
@@ -132,9 +186,48 @@ impl Watch {
         })
     }
 
-    /// Waits for the user's next task change(s); false once `stop` is
+    /// Waits for the user's next task change(s); None once `stop` is
     /// cancelled or the token is revoked or expired (then for good).
-    pub(super) async fn changed(&mut self, stop: &CancellationToken) -> bool {
+    pub(super) async fn changed(&mut self, stop: &CancellationToken) -> Option<News> {
+        if !self.woke(stop).await {
+            return None;
+        }
+        let mut reminders = Vec::new();
+        // A new subscription in `woke`, a failed read or a full page: read
+        // whatever the subscription says.
+        while self.subscription.reminded() || self.reread {
+            self.reread = false;
+            let page = match events::of_type_after(
+                &self.state.pool,
+                &self.user,
+                "reminder.due",
+                self.reminders_read,
+                REMINDERS_PAGE,
+            )
+            .await
+            {
+                Ok(page) => page,
+                // The change is still announced; the reminders come with
+                // the next read, or from the resource.
+                Err(e) => {
+                    tracing::warn!(error = %e, "an MCP watch could not read fired reminders");
+                    self.reread = true;
+                    break;
+                }
+            };
+            if let Some(last) = page.last() {
+                self.reminders_read = last.seq;
+            }
+            reminders.extend(page.iter().filter_map(reminder_of));
+            if (page.len() as i64) < REMINDERS_PAGE {
+                break;
+            }
+            self.reread = true; // more to read
+        }
+        Some(News { reminders })
+    }
+
+    async fn woke(&mut self, stop: &CancellationToken) -> bool {
         loop {
             if self.token.revoked() {
                 return false;
@@ -150,7 +243,10 @@ impl Watch {
                     // Only the hub's end closes it: subscribe again, and
                     // announce a change that may have slipped by meanwhile.
                     None => match self.state.hub.subscribe(&self.user, Wants::TaskChanges).await {
-                        Ok(subscription) => self.subscription = subscription,
+                        Ok(subscription) => {
+                            self.subscription = subscription;
+                            self.reread = true;
+                        }
                         Err(e) => {
                             tracing::warn!(error = %e, "an MCP watch could not subscribe again; ending it");
                             return false;

@@ -7,6 +7,7 @@
 
 use std::collections::HashSet;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Instant;
 
 use crate::auth::{Identity, TokenDigest};
@@ -20,6 +21,10 @@ use rmcp::model::{
     ServerCapabilities, ServerConfig, SubscribeRequestParams, SubscriptionFilter, ToolAnnotations,
     UnsubscribeRequestParams,
 };
+// Logging is retired by SEP-2577 (protocol 2026-07-28); sessions of every
+// client today still have it, and it is how they hear of a reminder.
+#[allow(deprecated)]
+use rmcp::model::{LoggingLevel, LoggingMessageNotificationParam, SetLevelRequestParams};
 use rmcp::service::{RequestContext, SubscriptionContext};
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 use serde_json::Value;
@@ -27,7 +32,7 @@ use todo_common::tools::{self, Output, Tool};
 use tokio_util::sync::DropGuard;
 use tracing::Instrument;
 
-use super::resources::{self, LISTS, Watch};
+use super::resources::{self, LISTS, REMINDERS, Watch};
 use crate::middleware::observe::REQUEST_ID;
 use crate::state::AppState;
 use todo_common::metric;
@@ -41,6 +46,9 @@ pub(super) struct TodoMcp {
     /// (its token was logged out or expired), so a subscribe with a newer
     /// token starts another.
     watching: Arc<Mutex<Option<DropGuard>>>,
+    /// The rank of the session's `logging/setLevel` (`notice` until set);
+    /// reminders are sent at `notice`.
+    level: Arc<AtomicU8>,
 }
 
 impl TodoMcp {
@@ -49,9 +57,66 @@ impl TodoMcp {
             state,
             subscribed: Arc::default(),
             watching: Arc::default(),
+            level: Arc::new(AtomicU8::new(NOTICE)),
         }
     }
+
+    /// Starts the session's watch unless it runs: it sends resource updates
+    /// for what the session subscribed to, and fired reminders as log
+    /// messages. Started before the request is answered, so a change right
+    /// after the answer is seen. It ends with this request's token (the
+    /// guard closes the session when the opening token ends; they may differ).
+    #[allow(deprecated)] // logging: see `set_level`
+    async fn watch(&self, context: &RequestContext<RoleServer>) -> Result<(), McpError> {
+        if self.watching.lock().is_some() {
+            return Ok(());
+        }
+        let (who, digest) = credentials(&context.extensions)?;
+        let mut watch = Watch::start(&self.state, &who, digest)
+            .await
+            .map_err(unavailable)?;
+        let stop = self.state.shutdown.child_token();
+        let mut watching = self.watching.lock();
+        if watching.is_some() {
+            return Ok(()); // a concurrent request got there first
+        }
+        *watching = Some(stop.clone().drop_guard());
+        drop(watching);
+        let subscribed = self.subscribed.clone();
+        let level = self.level.clone();
+        let peer = context.peer.clone();
+        let slot = self.watching.clone();
+        tokio::spawn(async move {
+            'watch: while let Some(news) = watch.changed(&stop).await {
+                if level.load(Ordering::Relaxed) <= NOTICE {
+                    for reminder in &news.reminders {
+                        let message = LoggingMessageNotificationParam::new(
+                            LoggingLevel::Notice,
+                            serde_json::to_value(reminder).unwrap_or_default(),
+                        )
+                        .with_logger("reminder.due");
+                        if peer.notify_logging_message(message).await.is_err() {
+                            break 'watch; // the session is gone
+                        }
+                    }
+                }
+                let uris: Vec<String> = subscribed.lock().iter().cloned().collect();
+                for uri in uris.into_iter().filter(|uri| news.updates(uri)) {
+                    let param = ResourceUpdatedNotificationParam::new(uri);
+                    if peer.notify_resource_updated(param).await.is_err() {
+                        break 'watch;
+                    }
+                }
+            }
+            slot.lock().take();
+        });
+        Ok(())
+    }
 }
+
+/// `notice`'s rank among the levels (debug = 0 ... emergency = 7).
+#[allow(deprecated)]
+const NOTICE: u8 = LoggingLevel::Notice as u8;
 
 fn count(method: &'static str) {
     metrics::counter!(metric::MCP_REQUESTS_TOTAL, "method" => method).increment(1);
@@ -115,18 +180,23 @@ fn tool_list() -> Vec<rmcp::model::Tool> {
 }
 
 impl ServerHandler for TodoMcp {
+    #[allow(deprecated)] // logging: see `set_level`
     fn get_info(&self) -> ServerConfig {
         ServerConfig::new(
             ServerCapabilities::builder()
                 .enable_tools()
                 .enable_resources()
                 .enable_resources_subscribe()
+                .enable_logging()
                 .build(),
         )
         .with_server_info(Implementation::new("todo-chat", todo_common::VERSION))
         .with_instructions(
             "Your Todo Chat task list: add, list, complete, update and delete tasks. \
-             The resources tasks://all, tasks://pending and tasks://completed hold the lists.",
+             The resources tasks://all, tasks://pending and tasks://completed hold the lists, \
+             tasks://reminders the reminders that fired. Subscribe to hear of changes; \
+             with a logging level set, each reminder also arrives as a log message \
+             from logger `reminder.due`.",
         )
     }
 
@@ -214,12 +284,15 @@ impl ServerHandler for TodoMcp {
         _context: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, McpError> {
         count("resources/list");
+        let (uri, name, description) = REMINDERS;
         Ok(ListResourcesResult::with_all_items(
             LISTS
                 .iter()
-                .map(|(uri, name, description, _)| {
-                    Resource::new(*uri, *name)
-                        .with_description(*description)
+                .map(|(uri, name, description, _)| (*uri, *name, *description))
+                .chain([(uri, name, description)])
+                .map(|(uri, name, description)| {
+                    Resource::new(uri, name)
+                        .with_description(description)
                         .with_mime_type("application/json")
                 })
                 .collect(),
@@ -253,7 +326,6 @@ impl ServerHandler for TodoMcp {
         context: RequestContext<RoleServer>,
     ) -> Result<(), McpError> {
         count("resources/subscribe");
-        let (who, digest) = credentials(&context.extensions)?;
         if !resources::is_known(&request.uri) {
             return Err(McpError::resource_not_found(
                 format!("no resource `{}`", request.uri),
@@ -261,40 +333,23 @@ impl ServerHandler for TodoMcp {
             ));
         }
         self.subscribed.lock().insert(request.uri);
-        if self.watching.lock().is_some() {
-            return Ok(());
-        }
-        // Started before answering, so a change right after the answer is
-        // seen. It ends with this request's token (the guard closes the
-        // session when the opening token ends; they may differ).
-        let mut watch = Watch::start(&self.state, &who, digest)
-            .await
-            .map_err(unavailable)?;
-        let stop = self.state.shutdown.child_token();
-        let mut watching = self.watching.lock();
-        if watching.is_some() {
-            return Ok(()); // a concurrent subscribe got there first
-        }
-        *watching = Some(stop.clone().drop_guard());
-        drop(watching);
-        let subscribed = self.subscribed.clone();
-        let peer = context.peer.clone();
-        let slot = self.watching.clone();
-        tokio::spawn(async move {
-            'watch: while watch.changed(&stop).await {
-                let uris: Vec<String> = subscribed.lock().iter().cloned().collect();
-                for uri in uris {
-                    let param = ResourceUpdatedNotificationParam::new(uri);
-                    if peer.notify_resource_updated(param).await.is_err() {
-                        break 'watch; // the session is gone
-                    }
-                }
-            }
-            slot.lock().take();
-        });
-        Ok(())
+        self.watch(&context).await
     }
 
+    /// Sessions only (2026-07-28 has no logging): a session that sets a
+    /// level gets each fired reminder as `notifications/message` (logger
+    /// `reminder.due`, level `notice`) unless the level is above that,
+    /// whether or not it subscribed to a resource.
+    #[allow(deprecated)] // SEP-2577 retires logging; every client today has it
+    async fn set_level(
+        &self,
+        request: SetLevelRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        count("logging/setLevel");
+        self.level.store(request.level as u8, Ordering::Relaxed);
+        self.watch(&context).await
+    }
     #[allow(deprecated)]
     async fn unsubscribe(
         &self,
@@ -341,11 +396,9 @@ impl ServerHandler for TodoMcp {
         loop {
             tokio::select! {
                 _ = context.cancelled() => break,
-                changed = watch.changed(&stop) => {
-                    if !changed {
-                        break;
-                    }
-                    for uri in &uris {
+                news = watch.changed(&stop) => {
+                    let Some(news) = news else { break };
+                    for uri in uris.iter().filter(|uri| news.updates(uri)) {
                         if sink.notify_resource_updated(uri.clone()).await.is_err() {
                             return Ok(());
                         }

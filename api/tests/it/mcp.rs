@@ -506,7 +506,12 @@ async fn resources_list_and_read_the_users_tasks() {
         .collect();
     assert_eq!(
         uris,
-        ["tasks://all", "tasks://pending", "tasks://completed"]
+        [
+            "tasks://all",
+            "tasks://pending",
+            "tasks://completed",
+            "tasks://reminders"
+        ]
     );
     for (uri, titles) in [
         ("tasks://all", vec!["done one", "open one"]),
@@ -536,18 +541,29 @@ async fn wait_for_message(
     stream: &mut reqwest::Response,
     wanted: impl Fn(&Value) -> bool,
 ) -> Value {
+    let messages = wait_for_messages(stream, |all| all.iter().any(&wanted)).await;
+    messages.into_iter().find(wanted).unwrap()
+}
+
+/// Reads the session's GET stream until its messages so far are `enough`,
+/// or fails at the deadline; returns them all.
+async fn wait_for_messages(
+    stream: &mut reqwest::Response,
+    enough: impl Fn(&[Value]) -> bool,
+) -> Vec<Value> {
     let deadline = Instant::now() + Duration::from_secs(15);
     let mut buffer = String::new();
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
         let chunk = tokio::time::timeout(left, stream.chunk())
             .await
-            .unwrap_or_else(|_| panic!("nothing wanted arrived; got {buffer}"))
+            .unwrap_or_else(|_| panic!("not all wanted arrived; got {buffer}"))
             .unwrap()
             .expect("the stream stayed open");
         buffer.push_str(&String::from_utf8_lossy(&chunk));
-        if let Some(found) = sse_messages(&buffer).into_iter().find(|m| wanted(m)) {
-            return found;
+        let messages = sse_messages(&buffer);
+        if enough(&messages) {
+            return messages;
         }
     }
 }
@@ -581,6 +597,74 @@ async fn a_subscriber_hears_when_its_tasks_change_through_rest() {
     })
     .await;
     assert_eq!(note["params"]["uri"], "tasks://pending");
+}
+
+#[tokio::test]
+async fn a_fired_reminder_reaches_the_session_as_a_log_message_and_a_resource_update() {
+    let app = TestApp::spawn().await;
+    let alice = app.signup("alice@example.com").await;
+    let bob = app.signup("bob@example.com").await;
+    let mut mcp = Mcp::connect(&app, &alice).await;
+    // Setting a level is what asks for log messages; `info` lets `notice` through.
+    let answer = mcp
+        .request("logging/setLevel", json!({"level": "info"}))
+        .await;
+    assert!(answer["result"].is_object(), "{answer}");
+    let answer = mcp
+        .request("resources/subscribe", json!({"uri": "tasks://reminders"}))
+        .await;
+    assert!(answer["result"].is_object(), "{answer}");
+    let mut stream = open_stream(&mcp).await;
+
+    // A reminder a second from now, fired by a real worker's scheduler.
+    let at = (chrono::Utc::now() + chrono::TimeDelta::seconds(1)).to_rfc3339();
+    let task = app
+        .create_task(
+            &alice,
+            json!({"title": "call mom", "reminders": [{"at": at}]}),
+        )
+        .await;
+    let _worker = app.spawn_worker(None, &[]).await;
+    let is_log = |m: &Value| m["method"] == "notifications/message";
+    let is_update = |m: &Value| {
+        m["method"] == "notifications/resources/updated"
+            && m["params"]["uri"] == "tasks://reminders"
+    };
+    let heard = wait_for_messages(&mut stream, |all| {
+        all.iter().any(is_log) && all.iter().any(is_update)
+    })
+    .await;
+    let logs: Vec<&Value> = heard.iter().filter(|m| is_log(m)).collect();
+    assert_eq!(logs.len(), 1, "one reminder, one message: {heard:?}");
+    let params = &logs[0]["params"];
+    assert_eq!(params["logger"], "reminder.due");
+    assert_eq!(params["level"], "notice");
+    assert_eq!(params["data"]["task_id"], task["id"]);
+    assert_eq!(params["data"]["title"], "call mom");
+    assert_eq!(params["data"]["reminders"], 1);
+    assert!(
+        params["data"]["message"]["content"]
+            .as_str()
+            .unwrap()
+            .contains("call mom"),
+        "{params}"
+    );
+
+    // The resource holds it; another user's holds nothing of it.
+    let read = mcp
+        .request("resources/read", json!({"uri": "tasks://reminders"}))
+        .await;
+    let fired: Value =
+        serde_json::from_str(read["result"]["contents"][0]["text"].as_str().unwrap()).unwrap();
+    assert_eq!(fired["reminders"].as_array().unwrap().len(), 1, "{fired}");
+    assert_eq!(fired["reminders"][0]["task_id"], task["id"]);
+    let mut other = Mcp::connect(&app, &bob).await;
+    let read = other
+        .request("resources/read", json!({"uri": "tasks://reminders"}))
+        .await;
+    let fired: Value =
+        serde_json::from_str(read["result"]["contents"][0]["text"].as_str().unwrap()).unwrap();
+    assert_eq!(fired, json!({"reminders": []}));
 }
 
 /// The session's GET stream, where server-to-client messages travel.
