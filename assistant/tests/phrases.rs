@@ -31,7 +31,10 @@ fn now() -> NaiveDateTime {
 /// (the other filters are not needed by second rounds).
 fn list_tasks(args: &Value) -> String {
     let fixture: Vec<Value> = serde_json::from_str(FIXTURE).expect("fixture is JSON");
-    let status = args.get("status").and_then(Value::as_str).unwrap_or("pending");
+    let status = args
+        .get("status")
+        .and_then(Value::as_str)
+        .unwrap_or("pending");
     let query = args
         .get("query")
         .and_then(Value::as_str)

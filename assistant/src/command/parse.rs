@@ -2,7 +2,10 @@
 //! command gets a try in a fixed order (`sentence`), with the vocabulary
 //! here, task numbers and titles in `targets`, listing in `list`.
 
+mod edits;
+mod implicit;
 mod list;
+mod modifiers;
 mod sentence;
 mod targets;
 mod vocab;
@@ -11,7 +14,6 @@ use chrono::NaiveDateTime;
 
 use super::Command;
 use crate::words::{Tok, before_suffix, key_in, starts_with, tokenize};
-use list::list;
 use sentence::Parser;
 
 const GREETINGS: &[&str] = &["hi", "hello", "hey", "hiya", "howdy", "yo", "good"];
@@ -45,6 +47,12 @@ const LEADING_FILLER: &[&[&str]] = &[
     &["yo"],
     &["ok"],
     &["okay"],
+    &["oops"],
+    &["oh"],
+    &["ah"],
+    &["actually"],
+    &["sorry"],
+    &["so"],
     &["just"],
     &[""],
 ];
@@ -99,15 +107,21 @@ pub(crate) fn parse_command(src: &str, now: NaiveDateTime) -> Command {
         now,
     };
     parser
-        .add(toks)
+        .note(toks)
+        .or_else(|| parser.add(toks))
         .or_else(|| parser.search(toks))
-        .or_else(|| list(toks))
+        .or_else(|| parser.list(toks))
+        .or_else(|| parser.clear(toks))
+        .or_else(|| parser.no_date(toks))
+        .or_else(|| parser.tag(toks))
         .or_else(|| parser.mark(toks))
         .or_else(|| parser.skip(toks))
         .or_else(|| parser.simple(toks))
         .or_else(|| parser.update(toks))
         .or_else(|| parser.id_first(toks))
         .or_else(|| parser.title_is_done(toks))
+        .or_else(|| parser.did(toks))
+        .or_else(|| parser.bare_task(toks))
         .unwrap_or_else(|| {
             Command::Say(help_text(if greeted {
                 "Hi! "
@@ -149,8 +163,8 @@ fn which_task(example: &str) -> Command {
 
 fn change_help() -> Command {
     Command::Say(
-        "I can change a task's title, due date or priority, e.g. \"rename 3 to buy oat milk\", \
-         \"move 3 to friday\" or \"set 3 priority high\"."
+        "What should I change? I can change a task's title, due date or priority, e.g. \
+         \"rename 3 to buy oat milk\", \"move 3 to friday\" or \"set 3 priority high\"."
             .to_string(),
     )
 }

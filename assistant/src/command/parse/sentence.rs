@@ -4,10 +4,11 @@
 use chrono::{NaiveDate, NaiveDateTime};
 
 use super::super::{Command, Mods, Priority, Status, Target};
-use super::targets::{ids_only, inner_ids, leading_ids, split_tags, target_title};
+use super::modifiers::{quoted_mask, read_task};
+use super::targets::{ids_only, inner_ids, leading_ids, target_title};
 use super::vocab::*;
 use super::{change_help, which_task};
-use crate::dates::{before_core, date_core, time_core};
+use crate::dates::count_word;
 use crate::words::{
     Tok, after_prefix, before_suffix, clean, ends_with, key_in, starts_with, tokenize_range, words,
 };
@@ -30,9 +31,13 @@ impl Parser<'_> {
             .is_some_and(|p| p.eq_ignore_ascii_case("todo:"))
         {
             tokenize_range(self.src, first.start + 5, end)
+        } else if let Some(rest) = after_prefix(toks, &[&["put"]]) {
+            // "put eggs on my list"
+            before_suffix(rest, LIST_SUFFIXES)?.to_vec()
         } else {
             after_prefix(toks, ADD_PREFIXES)?.to_vec()
         };
+        let remind = starts_with(toks, &["remind", "me"]);
         let mut body: &[Tok] = &body;
         while let Some(rest) = after_prefix(body, &[&[""], &["called"], &["named"], &["titled"]]) {
             body = rest;
@@ -42,57 +47,122 @@ impl Parser<'_> {
             body = body.get(1..).unwrap_or_default();
         }
         if body.is_empty() {
+            // "todo" alone asks for the list.
+            if toks.len() == 1 && key_in(first, &["todo", "to-do"]) && !raw_first.contains(':') {
+                return None;
+            }
             return Some(Command::Say(
                 "What should I add? For example: \"add call mom tomorrow\".".to_string(),
             ));
         }
-        // "every monday", "every! 3 days": cut out wherever it stands.
-        let (body, repeat) = self.repeat_in(body);
-        let (kept, tags) = split_tags(&body);
-        let mut mods = Mods {
-            tags,
-            repeat,
-            ..Mods::default()
-        };
-        let mut title_toks: &[Tok] = &kept;
-        title_toks = before_suffix(title_toks, LIST_SUFFIXES).unwrap_or(title_toks);
-        let n = self.strip_mods(title_toks, false, &mut mods);
-        title_toks = title_toks.get(..n).unwrap_or_default();
-        title_toks = before_suffix(title_toks, LIST_SUFFIXES).unwrap_or(title_toks);
-        let title = clean(&words(self.src, title_toks));
-        if title.is_empty() {
-            return Some(Command::Say(
+        Some(self.tasks(body, remind).unwrap_or_else(|| {
+            Command::Say(
                 "What should the task be called? For example: \"add call mom tomorrow\"."
                     .to_string(),
-            ));
-        }
-        mods.finish(self.now, starts_with(toks, &["remind", "me"]));
-        Some(Command::Add { title, mods })
+            )
+        }))
     }
 
-    /// The words of `body` without a recurrence phrase in them, and the
-    /// phrase's rule.
-    fn repeat_in(&self, body: &[Tok]) -> (Vec<Tok>, Option<(String, bool)>) {
-        let (Some(first), Some(last)) = (body.first(), body.last()) else {
-            return (body.to_vec(), None);
-        };
-        let text = self.src.get(first.start..last.end).unwrap_or("");
-        let Some(phrase) = todo_recurrence::words::parse(text) else {
-            return (body.to_vec(), None);
-        };
-        let (from, to) = (
-            first.start + phrase.span.start,
-            first.start + phrase.span.end,
-        );
-        let kept = body
-            .iter()
-            .filter(|t| t.end <= from || t.start >= to)
-            .cloned()
-            .collect();
-        (
-            kept,
-            Some((phrase.rule.to_string(), phrase.from_completion)),
-        )
+    /// One task or several ("milk, eggs and bread") from the words after
+    /// the add verb; None when no title is left.
+    pub(super) fn tasks(&self, body: &[Tok], remind: bool) -> Option<Command> {
+        let mut items: Vec<(Vec<Tok>, Mods)> = Vec::new();
+        let mut early = Mods::default();
+        for segment in self.segments(body) {
+            let segment = before_suffix(&segment, LIST_SUFFIXES).unwrap_or(&segment);
+            let read = read_task(self.src, segment, self.now, false);
+            let mut title: &[Tok] = &read.title;
+            title = before_suffix(title, LIST_SUFFIXES).unwrap_or(title);
+            while title.first().is_some_and(|t| key_in(t, CONNECTORS)) {
+                title = title.get(1..).unwrap_or_default();
+            }
+            if title.is_empty() {
+                match items.last_mut() {
+                    Some((_, mods)) => mods.merge(&read.mods),
+                    None => early.merge(&read.mods),
+                }
+            } else {
+                items.push((title.to_vec(), read.mods));
+            }
+        }
+        // "apples, pears and plums tomorrow": the last one's date is all's.
+        let n = items.len();
+        if n > 1 && items.iter().take(n - 1).all(|(_, m)| m.is_empty()) {
+            let last = items.last().map(|(_, m)| m.clone()).unwrap_or_default();
+            for (_, mods) in items.iter_mut().take(n - 1) {
+                *mods = last.clone();
+            }
+        }
+        let mut tasks: Vec<(String, Mods)> = Vec::new();
+        for (i, (title, mut mods)) in items.into_iter().enumerate() {
+            if i == 0 {
+                mods.merge(&early);
+            }
+            let title = clean(&words(self.src, &title));
+            if title.is_empty() {
+                continue;
+            }
+            mods.finish(self.now, remind);
+            tasks.push((title, mods));
+        }
+        match tasks.len() {
+            0 => None,
+            1 => tasks
+                .pop()
+                .map(|(title, mods)| Command::Add { title, mods }),
+            _ => Some(Command::AddMany(tasks)),
+        }
+    }
+
+    /// The parts of a list of tasks: split at commas, semicolons and line
+    /// breaks (not in quotes), and the last at "and" when the others are
+    /// short ("milk, eggs and bread"); "buy milk and eggs" stays whole.
+    fn segments(&self, body: &[Tok]) -> Vec<Vec<Tok>> {
+        let quoted = quoted_mask(self.src, body);
+        let mut parts: Vec<Vec<Tok>> = vec![Vec::new()];
+        for (i, tok) in body.iter().enumerate() {
+            let inside = quoted.get(i).copied().unwrap_or(false);
+            let new_line = i > 0
+                && body
+                    .get(i - 1)
+                    .and_then(|prev| self.src.get(prev.end..tok.start))
+                    .is_some_and(|gap| gap.contains('\n'));
+            if new_line && !inside && parts.last().is_some_and(|p| !p.is_empty()) {
+                parts.push(Vec::new());
+            }
+            if let Some(part) = parts.last_mut() {
+                part.push(tok.clone());
+            }
+            let raw = self.src.get(tok.start..tok.end).unwrap_or("");
+            // "march 3, 2027": a year after the comma is the date's.
+            let year_next = body
+                .get(i + 1)
+                .is_some_and(|n| n.key.len() == 4 && n.key.bytes().all(|b| b.is_ascii_digit()));
+            if !inside && raw.ends_with([',', ';']) && !year_next {
+                parts.push(Vec::new());
+            }
+        }
+        parts.retain(|p| p.iter().any(|t| !t.key.is_empty()));
+        let short = |p: &Vec<Tok>| p.iter().filter(|t| !t.key.is_empty()).count() <= 2;
+        if parts.len() >= 2
+            && parts.iter().take(parts.len() - 1).all(short)
+            && let Some(last) = parts.pop()
+        {
+            let at = last
+                .iter()
+                .enumerate()
+                .skip(1)
+                .find(|(_, t)| key_in(t, &["and", "&"]))
+                .map(|(i, _)| i);
+            match at {
+                Some(at) => {
+                    parts.push(last.get(..at).unwrap_or_default().to_vec());
+                    parts.push(last.get(at + 1..).unwrap_or_default().to_vec());
+                }
+                None => parts.push(last),
+            }
+        }
+        parts
     }
 
     /// "skip 3", "skip the gym": a recurring task to its next occurrence.
@@ -142,6 +212,7 @@ impl Parser<'_> {
         Some(Command::List {
             status: Status::All,
             query: (!query.is_empty()).then_some(query),
+            filters: serde_json::Map::new(),
         })
     }
 
@@ -171,11 +242,21 @@ impl Parser<'_> {
                 });
             }
         }
-        Some(self.change(rest, false))
+        self.change(rest, false)
     }
 
     /// complete / reopen / delete: a verb and a target, nothing else.
     pub(super) fn simple(&self, toks: &[Tok]) -> Option<Command> {
+        // "got 8 done"
+        if starts_with(toks, &["got"])
+            && ends_with(toks, &["done"])
+            && let Some(ids) = ids_only(toks.get(1..toks.len() - 1).unwrap_or_default())
+        {
+            return Some(Command::Complete {
+                target: Target::Ids(ids),
+                done: true,
+            });
+        }
         // "check 3 off", "tick buy milk off"
         if toks.len() >= 3
             && toks
@@ -238,12 +319,13 @@ impl Parser<'_> {
         }
         let first = toks.first()?;
         let (_, can_rename) = CHANGE_VERBS.iter().find(|(verb, _)| first.key == *verb)?;
-        Some(self.change(toks.get(1..).unwrap_or_default(), *can_rename))
+        self.change(toks.get(1..).unwrap_or_default(), *can_rename)
     }
 
     fn rename(&self, rest: &[Tok]) -> Command {
         const TO: &[&str] = &["to", "as", "into"];
-        let usage = "I can rename a task like this: \"rename 3 to buy oat milk\".";
+        let usage =
+            "Which task should I rename, and to what? For example: \"rename 3 to buy oat milk\".";
         if let Some((ids, used)) = leading_ids(rest) {
             let mut tail = rest.get(used..).unwrap_or_default();
             if tail.first().is_some_and(|t| key_in(t, TO)) {
@@ -280,12 +362,16 @@ impl Parser<'_> {
         Command::Say(usage.to_string())
     }
 
-    /// What follows a change verb: a target, then new values.
-    fn change(&self, rest: &[Tok], can_rename: bool) -> Command {
-        let update = |target, title, mods| Command::Update {
-            target,
-            title,
-            mods,
+    /// What follows a change verb: a target, then new values. None when
+    /// it names neither a task nor a change ("move old monitor to attic" is
+    /// a task of its own).
+    fn change(&self, rest: &[Tok], can_rename: bool) -> Option<Command> {
+        let update = |target, title, mods| {
+            Some(Command::Update {
+                target,
+                title,
+                mods,
+            })
         };
         if let Some((ids, used)) = leading_ids(rest) {
             let tail = rest.get(used..).unwrap_or_default();
@@ -298,7 +384,7 @@ impl Parser<'_> {
                     return update(Target::Ids(ids), Some(title), Mods::default());
                 }
             }
-            return change_help();
+            return Some(change_help());
         }
         // "set the priority of task 3 to high"
         if let Some((ids, start, end)) = inner_ids(rest) {
@@ -311,10 +397,12 @@ impl Parser<'_> {
         // By title: the longest run of new values at the end.
         for at in 1..rest.len() {
             let (head, tail) = rest.split_at(at);
-            if let Some(mods) = self.exact_mods(tail)
-                && let Some(title) = target_title(self.src, head)
-            {
-                return update(Target::Title(title), None, mods);
+            if let Some(mods) = self.exact_mods(tail) {
+                return match target_title(self.src, head) {
+                    Some(title) => update(Target::Title(title), None, mods),
+                    // "move it to friday": which task?
+                    None => Some(which_task("move 3 to friday")),
+                };
             }
         }
         if can_rename {
@@ -332,7 +420,10 @@ impl Parser<'_> {
                 }
             }
         }
-        change_help()
+        if rest.iter().all(|t| key_in(t, VAGUE)) {
+            return Some(which_task("move 3 to friday"));
+        }
+        None
     }
 
     /// "3 is done", "3 due tomorrow", "5 high priority".
@@ -359,8 +450,24 @@ impl Parser<'_> {
         })
     }
 
-    /// "buy milk is done".
+    /// "buy milk is done", "the bill isn't done".
     pub(super) fn title_is_done(&self, toks: &[Tok]) -> Option<Command> {
+        if let Some(head) = before_suffix(
+            toks,
+            &[
+                &["is", "not", "done"],
+                &["isn't", "done"],
+                &["isn't", "done", "yet"],
+                &["isn't", "finished"],
+                &["is", "not", "finished"],
+            ],
+        ) {
+            let title = target_title(self.src, head)?;
+            return Some(Command::Complete {
+                target: Target::Title(title),
+                done: false,
+            });
+        }
         let head = before_suffix(
             toks,
             &[
@@ -379,108 +486,44 @@ impl Parser<'_> {
 
     /// Modifiers that make up all of `toks` (bar filler words), if any.
     fn exact_mods(&self, toks: &[Tok]) -> Option<Mods> {
-        let (kept, tags) = split_tags(toks);
-        let mut mods = Mods {
-            tags,
-            ..Mods::default()
-        };
-        let n = self.strip_mods(&kept, true, &mut mods);
-        let left = kept.get(..n).unwrap_or_default();
+        if let Some(days) = shift_in(toks) {
+            return Some(Mods {
+                shift: Some(days),
+                ..Mods::default()
+            });
+        }
+        let read = read_task(self.src, toks, self.now, true);
+        let mut mods = read.mods;
         mods.finish(self.now, false);
-        (left.iter().all(|t| key_in(t, CHANGE_FILLER)) && !mods.is_empty()).then_some(mods)
-    }
-
-    /// Peels due dates and priorities off the end of `toks` into `mods`;
-    /// returns how many words are left. The last one written wins.
-    /// `bare` also takes a lone "high"/"low" (fine after "set 3 to").
-    fn strip_mods(&self, toks: &[Tok], bare: bool, mods: &mut Mods) -> usize {
-        let mut n = toks.len();
-        loop {
-            let head = toks.get(..n).unwrap_or_default();
-            let keys: Vec<&str> = head.iter().map(|t| t.key.as_str()).collect();
-            let used = if let Some((used, minutes)) = before_core(&keys) {
-                mods.remind_before.get_or_insert(minutes);
-                used + reminder_words(&keys[..keys.len() - used])
-            } else if let Some((used, time)) = time_core(&keys) {
-                mods.time.get_or_insert(time);
-                // "remind me at 5pm": a reminder at that time.
-                let asked = reminder_words(&keys[..keys.len() - used]);
-                if asked > 0 {
-                    mods.remind_before.get_or_insert(0);
-                }
-                used + asked
-            } else if let Some((used, date)) = self.date_at_end(head) {
-                mods.due.get_or_insert(date);
-                used
-            } else if let Some((used, priority)) = priority_at_end(head, bare) {
-                mods.priority.get_or_insert(priority);
-                used
-            } else {
-                return n;
-            };
-            n = n.saturating_sub(used);
-            while n > 0 && toks.get(n - 1).is_some_and(|t| key_in(t, CONNECTORS)) {
-                n -= 1;
-            }
-        }
-    }
-
-    /// A date phrase ending `toks`, with its "on"/"by"/"due" in front.
-    fn date_at_end(&self, toks: &[Tok]) -> Option<(usize, NaiveDate)> {
-        let keys: Vec<&str> = toks.iter().map(|t| t.key.as_str()).collect();
-        let (mut used, date) = date_core(&keys, self.today)?;
-        while used < keys.len()
-            && keys
-                .get(keys.len() - used - 1)
-                .is_some_and(|k| DATE_PREFIXES.contains(k))
-        {
-            used += 1;
-        }
-        Some((used, date))
+        (read.title.iter().all(|t| key_in(t, CHANGE_FILLER)) && !mods.is_empty()).then_some(mods)
     }
 }
 
-fn priority_at_end(toks: &[Tok], bare: bool) -> Option<(usize, Priority)> {
-    let last = toks.last()?.key.as_str();
-    let prev = toks
-        .len()
-        .checked_sub(2)
-        .and_then(|i| toks.get(i))
-        .map(|t| t.key.as_str());
-    let level = |word: Option<&str>| word.and_then(Priority::from_level);
-    let (mut used, priority) = match (prev, last) {
-        (Some(p), "priority" | "prio") if level(Some(p)).is_some() => (2, level(Some(p))?),
-        (Some("priority" | "prio"), l) if level(Some(l)).is_some() => (2, level(Some(l))?),
-        (Some("not"), "urgent" | "important") => (2, Priority::Low),
-        (_, "urgent" | "important" | "asap" | "urgently" | "high-priority") => (1, Priority::High),
-        (_, "low-priority") => (1, Priority::Low),
-        (_, "medium-priority" | "normal-priority") => (1, Priority::Medium),
-        (_, l) if bare && level(Some(l)).is_some() => (1, level(Some(l))?),
-        _ => return None,
-    };
-    while used < toks.len()
-        && toks
-            .get(toks.len() - used - 1)
-            .is_some_and(|t| key_in(t, PRIORITY_PREFIXES))
-    {
-        used += 1;
-    }
-    Some((used, priority))
-}
-
-/// "remind me", "and remind me", "with a reminder" just before a reminder's
-/// time: how many words.
-fn reminder_words(keys: &[&str]) -> usize {
-    const LEADS: &[&[&str]] = &[
-        &["and", "remind", "me"],
-        &["remind", "me"],
-        &["with", "a", "reminder"],
-        &["and", "a", "reminder"],
-        &["a", "reminder"],
-        &["reminder"],
-    ];
-    LEADS
+/// "by 2 days", "back a week", "2 days later": a move of the due date.
+fn shift_in(toks: &[Tok]) -> Option<i64> {
+    let keys: Vec<&str> = toks
         .iter()
-        .find(|lead| keys.ends_with(lead))
-        .map_or(0, |lead| lead.len())
+        .map(|t| t.key.as_str())
+        .filter(|k| {
+            !matches!(
+                *k,
+                "" | "it" | "by" | "back" | "out" | "forward" | "later" | "further"
+            )
+        })
+        .collect();
+    let moved = toks
+        .iter()
+        .any(|t| key_in(t, &["by", "back", "out", "forward", "later", "further"]));
+    match keys.as_slice() {
+        [n, unit] if moved => {
+            let n = i64::try_from(count_word(n)?).ok()?;
+            let days = match *unit {
+                "day" | "days" => 1,
+                "week" | "weeks" => 7,
+                _ => return None,
+            };
+            n.checked_mul(days)
+        }
+        _ => None,
+    }
 }

@@ -1,0 +1,56 @@
+//! Parse time per message over the phrase table: every row's message
+//! through `respond_at` (first round), many times, timed one call at a
+//! time. Run in release:
+//!
+//!     cargo run --release -p todo-assistant --example phrase_bench
+//!
+//! Prints the median (p50), p99 and maximum per message. Not a test: timing
+//! depends on the machine.
+
+#[path = "../tests/phrases/table.rs"]
+mod table;
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use chrono::NaiveDate;
+use todo_assistant::respond_at;
+use todo_common::llm::Message;
+
+const ROUNDS: usize = 200;
+
+fn main() {
+    let rows = table::rows().expect("the table reads");
+    let now = NaiveDate::from_ymd_opt(2026, 12, 7)
+        .and_then(|d| d.and_hms_opt(10, 0, 0))
+        .expect("valid time");
+    let messages: Vec<Vec<Message>> = rows
+        .iter()
+        .map(|r| vec![Message::user(r.message.as_str())])
+        .collect();
+    // Warm up.
+    for m in &messages {
+        black_box(respond_at(m, now));
+    }
+    let mut times: Vec<u128> = Vec::with_capacity(messages.len() * ROUNDS);
+    for _ in 0..ROUNDS {
+        for m in &messages {
+            let start = Instant::now();
+            black_box(respond_at(black_box(m), now));
+            times.push(start.elapsed().as_nanos());
+        }
+    }
+    times.sort_unstable();
+    let at = |q: f64| times[((times.len() - 1) as f64 * q) as usize] as f64 / 1000.0;
+    println!(
+        "{} messages x {ROUNDS} rounds = {} calls of respond_at (first round)",
+        messages.len(),
+        times.len()
+    );
+    println!(
+        "per message: p50 {:.1} µs, p99 {:.1} µs, max {:.1} µs",
+        at(0.5),
+        at(0.99),
+        at(1.0)
+    );
+}
