@@ -71,10 +71,15 @@ impl Reader<'_> {
                 at += 1;
             }
             if let Some(found) = self.plain_at(at).or_else(|| self.bare_hour(lead, at)) {
+                // "before friday": done by thursday.
+                let when = match (lead, found.when) {
+                    ("before", When::Date(d)) => When::Date(d.pred_opt()?),
+                    (_, when) => when,
+                };
                 return Some(Found {
                     len: found.len + (at - i),
                     strong: true,
-                    ..found
+                    when,
                 });
             }
             return None;
@@ -228,6 +233,18 @@ impl Reader<'_> {
                 }
             }
             "weekend" => return found(1, on_or_after(today, Weekday::Sat)?, false),
+            "eod" => return found(1, today, false),
+            "christmas" | "xmas" if k1 == Some("eve") => {
+                return found(2, upcoming(today, 12, 24)?, false);
+            }
+            "christmas" | "xmas" => return found(1, upcoming(today, 12, 25)?, false),
+            "halloween" => return found(1, upcoming(today, 10, 31)?, false),
+            "nye" => return found(1, upcoming(today, 12, 31)?, false),
+            "new" if matches!(k1, Some("year's" | "years")) => match k2 {
+                Some("eve") => return found(3, upcoming(today, 12, 31)?, false),
+                Some("day") => return found(3, upcoming(today, 1, 1)?, false),
+                _ => {}
+            },
             "in" => return self.in_count(i),
             "mid" | "mid-month" => {
                 if let Some(m) = k1.and_then(month) {
@@ -332,6 +349,7 @@ impl Reader<'_> {
             at += 1;
         }
         match self.key(at)? {
+            "day" | "today" => found(at + 1 - i, today),
             "month" => found(at + 1 - i, last_of_month(today.year(), today.month())?),
             "year" => found(at + 1 - i, NaiveDate::from_ymd_opt(today.year(), 12, 31)?),
             "week" => found(at + 1 - i, on_or_after(today, Weekday::Sun)?),

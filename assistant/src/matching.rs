@@ -69,6 +69,16 @@ const IRREGULAR: &[(&str, &str)] = &[
     ("led", "lead"),
 ];
 
+/// Verbs said for one another in tasks.
+const SYNONYMS: &[(&str, &str)] = &[
+    ("get", "buy"),
+    ("grab", "buy"),
+    ("purchase", "buy"),
+    ("phone", "call"),
+    ("ring", "call"),
+    ("rang", "call"),
+];
+
 /// The word and the base forms it may stand for.
 pub(crate) fn forms(word: &str) -> Vec<String> {
     let w: String = word
@@ -78,6 +88,11 @@ pub(crate) fn forms(word: &str) -> Vec<String> {
     let mut out = vec![w.clone()];
     if let Some((_, base)) = IRREGULAR.iter().find(|(past, _)| *past == w) {
         out.push((*base).to_string());
+    }
+    // Words said for one another: "got the milk" is "buy milk".
+    let base = out.last().cloned().unwrap_or_default();
+    if let Some((_, same)) = SYNONYMS.iter().find(|(word, _)| *word == base) {
+        out.push((*same).to_string());
     }
     let n = w.chars().count();
     let mut add = |s: &str| {
@@ -110,6 +125,10 @@ pub(crate) fn forms(word: &str) -> Vec<String> {
         }
         if let Some(stem) = w.strip_suffix("ies") {
             add(&format!("{stem}y"));
+        }
+        // "renewal" → "renew"
+        if let Some(stem) = w.strip_suffix("al").filter(|s| s.len() >= 4) {
+            add(stem);
         }
     }
     if n > 3 && w.is_ascii() {

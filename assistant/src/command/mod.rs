@@ -119,7 +119,7 @@ impl Mods {
     /// its time of day, a shift counts from its due date, tags are added to
     /// its own.
     pub(super) fn needs_current(&self) -> bool {
-        (self.due.is_some() && self.time.is_none() && self.repeat.is_none())
+        (self.due.is_some() != self.time.is_some() && self.repeat.is_none())
             || self.shift.is_some()
             || !self.tags.is_empty()
     }
@@ -141,6 +141,11 @@ impl Mods {
             && let (Some(day), Some(at)) = (mods.due, current_at)
         {
             mods.at = Some(day.and_time(at.time()));
+        }
+        // "change 8 to 4pm": the task's day at that time.
+        if let (None, Some(time), Some(day)) = (self.due, self.time, current_day) {
+            mods.due = Some(day);
+            mods.at = Some(day.and_time(time));
         }
         if !self.tags.is_empty() {
             let mut all: Vec<String> = tags.to_vec();

@@ -110,6 +110,12 @@ const VOCAB: &[&str] = &[
     "it",
     "be",
     "first",
+    "plate",
+    "agenda",
+    "calendar",
+    "schedule",
+    "lined",
+    "coming",
 ];
 
 /// Words that make a sentence a listing question.
@@ -143,6 +149,8 @@ const TRIGGERS: &[&str] = &[
 #[derive(Default)]
 struct Ask {
     status: Option<Status>,
+    /// "all", "everything": every status, unless dates say otherwise.
+    every: bool,
     query: Option<String>,
     filters: Map<String, Value>,
 }
@@ -152,11 +160,22 @@ impl Parser<'_> {
         if !toks.iter().any(|t| key_in(t, TRIGGERS)) {
             return None;
         }
-        // "complete my tasks" is a (vague) command, not a question.
+        // "complete my tasks" is a (vague) command, not a question, and so
+        // is "finished everything".
         if toks
             .first()
             .is_some_and(|t| key_in(t, &["complete", "finish"]))
             && toks.len() > 1
+        {
+            return None;
+        }
+        if toks
+            .first()
+            .is_some_and(|t| key_in(t, &["finished", "done", "completed"]))
+            && toks
+                .iter()
+                .skip(1)
+                .any(|t| key_in(t, &["everything", "all", "it", "them"]))
         {
             return None;
         }
@@ -172,11 +191,16 @@ impl Parser<'_> {
             let used = self.filter_at(&reader, i, today, &mut ask)?;
             i += used.max(1);
         }
-        let status = ask.status.unwrap_or(if ask.query.is_some() {
-            Status::All
-        } else {
-            Status::Pending
-        });
+        let dated = ["due", "due_from", "due_to"]
+            .iter()
+            .any(|k| ask.filters.contains_key(*k));
+        let status = ask
+            .status
+            .unwrap_or(if ask.query.is_some() || (ask.every && !dated) {
+                Status::All
+            } else {
+                Status::Pending
+            });
         Some(Command::List {
             status,
             query: ask.query,
@@ -215,7 +239,14 @@ impl Parser<'_> {
                 return Some(2);
             }
             "about" | "mentioning" | "regarding" | "containing" | "matching" => {
-                let rest = toks.get(i + 1..)?;
+                let mut rest = toks.get(i + 1..)?;
+                while rest.len() > 1
+                    && rest
+                        .first()
+                        .is_some_and(|t| key_in(t, &["the", "my", "a", "an"]))
+                {
+                    rest = rest.get(1..)?;
+                }
                 let query = clean(&words(self.src, rest));
                 if query.is_empty() {
                     return None;
@@ -298,8 +329,36 @@ impl Parser<'_> {
                 return Some(1);
             }
             "all" | "everything" | "every" => {
-                ask.status.get_or_insert(Status::All);
+                ask.every = true;
                 return Some(1);
+            }
+            "top" => {
+                set(ask, "sort", "priority".into());
+                if let Some(n) = key(1)
+                    .and_then(count_word)
+                    .filter(|n| (1..=100).contains(n))
+                {
+                    set(ask, "limit", n.into());
+                    return Some(2);
+                }
+                return Some(1);
+            }
+            "priorities" | "prioritized" => {
+                set(ask, "sort", "priority".into());
+                return Some(1);
+            }
+            "next" | "coming" if key(2).is_some_and(|k| matches!(k, "days" | "weeks")) => {
+                let n = key(1)
+                    .and_then(count_word)
+                    .filter(|n| (1..=366).contains(n))?;
+                let days = if key(2) == Some("weeks") { n * 7 } else { n };
+                set(ask, "due_from", ymd(today).into());
+                set(
+                    ask,
+                    "due_to",
+                    ymd(today.checked_add_days(Days::new(days))?).into(),
+                );
+                return Some(3);
             }
             "next" => {
                 if let Some(n) = key(1)
@@ -315,6 +374,22 @@ impl Parser<'_> {
                 }
             }
             _ => {}
+        }
+        // "this month", "next month"
+        if matches!(k0, "this" | "next") && matches!(key(1), Some("month" | "month's")) {
+            let first = today.with_day(1)?;
+            let (from, first) = if k0 == "this" {
+                (today, first)
+            } else {
+                let next = first.checked_add_months(chrono::Months::new(1))?;
+                (next, next)
+            };
+            let last = first
+                .checked_add_months(chrono::Months::new(1))?
+                .pred_opt()?;
+            set(ask, "due_from", ymd(from).into());
+            set(ask, "due_to", ymd(last).into());
+            return Some(2);
         }
         // "this week", "next week"
         if matches!(k0, "this" | "next") && matches!(key(1), Some("week" | "week's")) {

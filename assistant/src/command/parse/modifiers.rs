@@ -48,14 +48,20 @@ pub(super) fn read_task(src: &str, toks: &[Tok], now: NaiveDateTime, bare: bool)
     let quoted = quoted_mask(src, toks);
     let reader = Reader { toks, src, now };
     let mut all: Vec<Candidate> = Vec::new();
+    let mut names: Vec<(usize, usize)> = Vec::new();
     for i in 0..toks.len() {
         if quoted.get(i).copied().unwrap_or(true) {
             continue;
         }
-        candidates_at(&reader, i, bare, &quoted, &mut all);
+        candidates_at(&reader, i, bare, &quoted, &mut all, &mut names);
     }
-    // Nothing of a candidate may be quoted.
+    // Nothing of a candidate may be quoted, or in a name.
     all.retain(|c| (c.start..c.start + c.len).all(|j| !quoted.get(j).copied().unwrap_or(true)));
+    all.retain(|c| {
+        names
+            .iter()
+            .all(|(s, l)| c.start >= s + l || c.start + c.len <= *s)
+    });
     let mut taken = vec![false; toks.len()];
     let mut chosen: Vec<&Candidate> = Vec::new();
     let free = |taken: &[bool], c: &Candidate| {
@@ -203,7 +209,14 @@ pub(super) fn quoted_mask(src: &str, toks: &[Tok]) -> Vec<bool> {
         .collect()
 }
 
-fn candidates_at(reader: &Reader, i: usize, bare: bool, quoted: &[bool], out: &mut Vec<Candidate>) {
+fn candidates_at(
+    reader: &Reader,
+    i: usize,
+    bare: bool,
+    quoted: &[bool],
+    out: &mut Vec<Candidate>,
+    names: &mut Vec<(usize, usize)>,
+) {
     let toks = reader.toks;
     let Some(tok) = toks.get(i) else {
         return;
@@ -227,7 +240,12 @@ fn candidates_at(reader: &Reader, i: usize, bare: bool, quoted: &[bool], out: &m
     if let Some(c) = repeat_at(reader, i, quoted) {
         out.push(c);
     }
-    if let Some(found) = reader.when_at(i) {
+    if let Some(c) = month_day_repeat(reader, i) {
+        out.push(c);
+    }
+    if let Some(found) = reader.when_at(i)
+        && !title_cased(reader, i, found.len, names)
+    {
         out.push(Candidate {
             start: i,
             len: found.len,
@@ -257,6 +275,51 @@ fn candidates_at(reader: &Reader, i: usize, bare: bool, quoted: &[bool], out: &m
             head: false,
         });
     }
+}
+
+/// "The Day After Tomorrow": three or more words, each capitalized, are a
+/// name, not a date.
+fn title_cased(reader: &Reader, i: usize, len: usize, names: &mut Vec<(usize, usize)>) -> bool {
+    let named = len >= 3
+        && reader.toks.iter().skip(i).take(len).all(|t| {
+            reader
+                .src
+                .get(t.start..t.end)
+                .and_then(|raw| raw.chars().find(|c| c.is_alphanumeric()))
+                .is_some_and(char::is_uppercase)
+        });
+    if named {
+        names.push((i, len));
+    }
+    named
+}
+
+/// "(on) the 1st of every month": read as "every month on the 1st".
+fn month_day_repeat(reader: &Reader, i: usize) -> Option<Candidate> {
+    let key = |n: usize| reader.toks.get(i + n).map(|t| t.key.as_str());
+    let lead = usize::from(key(0) == Some("on"));
+    if key(lead) != Some("the") {
+        return None;
+    }
+    let day = key(lead + 1)?;
+    if !day.ends_with(|c: char| c.is_alphabetic()) || !day.starts_with(|c: char| c.is_ascii_digit())
+    {
+        return None;
+    }
+    if key(lead + 2) != Some("of")
+        || !matches!(key(lead + 3), Some("every" | "each"))
+        || key(lead + 4) != Some("month")
+    {
+        return None;
+    }
+    let phrase = todo_recurrence::words::parse(&format!("every month on the {day}"))?;
+    Some(Candidate {
+        start: i,
+        len: lead + 5,
+        piece: Piece::Repeat(phrase.rule.to_string(), false, None),
+        strong: true,
+        head: true,
+    })
 }
 
 const REPEAT_WORDS: &[&str] = &[

@@ -33,13 +33,15 @@ impl Parser<'_> {
             tokenize_range(self.src, first.start + 5, end)
         } else if let Some(rest) = after_prefix(toks, &[&["put"]]) {
             // "put eggs on my list"
-            before_suffix(rest, LIST_SUFFIXES)?.to_vec()
+            without_list_suffix(rest)?.to_vec()
         } else {
             after_prefix(toks, ADD_PREFIXES)?.to_vec()
         };
         let remind = starts_with(toks, &["remind", "me"]);
         let mut body: &[Tok] = &body;
-        while let Some(rest) = after_prefix(body, &[&[""], &["called"], &["named"], &["titled"]]) {
+        while let Some(rest) = after_prefix(body, &[&[""], &["called"], &["named"], &["titled"]])
+            .or_else(|| after_prefix(body, BODY_LEADS))
+        {
             body = rest;
         }
         // "add a task to call mom": the "to" belongs to the verb.
@@ -69,10 +71,10 @@ impl Parser<'_> {
         let mut items: Vec<(Vec<Tok>, Mods)> = Vec::new();
         let mut early = Mods::default();
         for segment in self.segments(body) {
-            let segment = before_suffix(&segment, LIST_SUFFIXES).unwrap_or(&segment);
+            let segment = without_list_suffix(&segment).unwrap_or(&segment);
             let read = read_task(self.src, segment, self.now, false);
             let mut title: &[Tok] = &read.title;
-            title = before_suffix(title, LIST_SUFFIXES).unwrap_or(title);
+            title = without_list_suffix(title).unwrap_or(title);
             while title.first().is_some_and(|t| key_in(t, CONNECTORS)) {
                 title = title.get(1..).unwrap_or_default();
             }
@@ -134,11 +136,13 @@ impl Parser<'_> {
                 part.push(tok.clone());
             }
             let raw = self.src.get(tok.start..tok.end).unwrap_or("");
-            // "march 3, 2027": a year after the comma is the date's.
-            let year_next = body
-                .get(i + 1)
-                .is_some_and(|n| n.key.len() == 4 && n.key.bytes().all(|b| b.is_ascii_digit()));
-            if !inside && raw.ends_with([',', ';']) && !year_next {
+            // "march 3, 2027": a year after the comma is the date's; "every
+            // mon, wed and fri" is one list of days.
+            let next = body.get(i + 1);
+            let year_next =
+                next.is_some_and(|n| n.key.len() == 4 && n.key.bytes().all(|b| b.is_ascii_digit()));
+            let days = any_weekday(&tok.key) && next.is_some_and(|n| any_weekday(&n.key));
+            if !inside && raw.ends_with([',', ';']) && !year_next && !days {
                 parts.push(Vec::new());
             }
         }
@@ -475,6 +479,8 @@ impl Parser<'_> {
                 &["is", "finished"],
                 &["is", "complete"],
                 &["is", "completed"],
+                &["done"],
+                &["finished"],
             ],
         )?;
         let title = target_title(self.src, head)?;
@@ -526,4 +532,39 @@ fn shift_in(toks: &[Tok]) -> Option<i64> {
         }
         _ => None,
     }
+}
+
+/// `toks` without "to my list", "on the shopping list" at the end.
+pub(super) fn without_list_suffix(toks: &[Tok]) -> Option<&[Tok]> {
+    if let Some(head) = before_suffix(toks, LIST_SUFFIXES) {
+        return Some(head);
+    }
+    let n = toks.len();
+    if !toks
+        .last()
+        .is_some_and(|t| key_in(t, &["list", "todos", "tasks"]))
+    {
+        return None;
+    }
+    // "on|to (my|the|our) [shopping] list"
+    for len in [3, 4] {
+        let Some(start) = n.checked_sub(len) else {
+            continue;
+        };
+        let (Some(prep), Some(owner)) = (toks.get(start), toks.get(start + 1)) else {
+            continue;
+        };
+        if key_in(prep, &["on", "to", "onto"]) && key_in(owner, &["my", "the", "our"]) {
+            return toks.get(..start);
+        }
+    }
+    None
+}
+
+fn any_weekday(key: &str) -> bool {
+    crate::dates::weekday(key).is_some()
+        || matches!(
+            key,
+            "mon" | "tue" | "tues" | "wed" | "thu" | "thur" | "thurs" | "fri" | "sat" | "sun"
+        )
 }

@@ -2,6 +2,9 @@
 
 pub(super) const ADD_PREFIXES: &[&[&str]] = &[
     &["add", "a", "task", "for"],
+    &["add", "a", "reminder", "to"],
+    &["set", "a", "reminder", "to"],
+    &["add", "a", "reminder", "for"],
     &["add", "a", "new", "task"],
     &["add", "new", "task"],
     &["add", "a", "task"],
@@ -410,7 +413,22 @@ pub(super) const CHANGE_FILLER: &[&str] = &[
 /// Words that may be left between two modifiers ("tomorrow, and urgent").
 pub(super) const CONNECTORS: &[&str] = &["", "and", "&", "with", "plus", "also"];
 
-pub(super) const PRIORITY_PREFIXES: &[&str] = &["with", "as", "at", "a", "an", "is"];
+pub(super) const PRIORITY_PREFIXES: &[&str] = &[
+    "with", "as", "at", "a", "an", "is", "it's", "its", "very", "super", "really", "quite",
+];
+
+/// Words after the add verb that are no part of the title ("I need to
+/// remember to call the bank", "I should probably ...").
+pub(super) const BODY_LEADS: &[&[&str]] = &[
+    &["remember", "to"],
+    &["probably"],
+    &["really"],
+    &["definitely"],
+    &["also"],
+    &["still"],
+    &["actually"],
+    &["maybe"],
+];
 
 /// "to my list" and friends at the end of an add.
 pub(super) const LIST_SUFFIXES: &[&[&str]] = &[
