@@ -185,9 +185,28 @@ impl Reader<'_> {
             "today" => return found(1, today, true),
             "tod" => return found(1, today, false),
             "tonight" => {
+                // "tonight at 9": in the evening.
+                let mut len = 1;
+                let mut time = hm(20, 0)?;
+                if matches!(k1, Some("at" | "@" | "around")) {
+                    let at = self.time_at(i + 2).or_else(|| self.bare_hour("at", i + 2));
+                    if let Some(Found {
+                        len: used,
+                        when: When::Time(t),
+                        ..
+                    }) = at
+                    {
+                        len = 2 + used;
+                        time = if t < hm(12, 0)? {
+                            t.overflowing_add_signed(TimeDelta::try_hours(12)?).0
+                        } else {
+                            t
+                        };
+                    }
+                }
                 return Some(Found {
-                    len: 1,
-                    when: When::Both(today, hm(20, 0)?),
+                    len,
+                    when: When::Both(today, time),
                     strong: true,
                 });
             }
@@ -228,7 +247,7 @@ impl Reader<'_> {
                     }
                     _ => {}
                 }
-                if let Some(day) = k1.and_then(weekday) {
+                if let Some(day) = k1.and_then(|k| weekday(k).or_else(|| abbreviated_weekday(k))) {
                     return found(2, next_weekday(today, day)?, true);
                 }
             }

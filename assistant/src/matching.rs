@@ -6,7 +6,7 @@
 /// Words that name no part of a title.
 const STOP: &[&str] = &[
     "the", "a", "an", "my", "thing", "things", "task", "tasks", "todo", "to-do", "item", "stuff",
-    "one", "that", "this", "some", "our", "your", "bit", "about", "re", "",
+    "one", "that", "this", "some", "our", "your", "bit", "about", "re", "those", "these", "",
 ];
 
 const IRREGULAR: &[(&str, &str)] = &[

@@ -82,7 +82,7 @@ pub(super) struct Mods {
     description: Option<String>,
     /// "no date for 3": the due date goes.
     clear_due: bool,
-    /// "push 3 by 2 days": days to move the current due date by.
+    /// "push 3 by 2 days": minutes to move the current due date by.
     shift: Option<i64>,
 }
 
@@ -132,9 +132,20 @@ impl Mods {
         let current_day = due
             .and_then(|d| d.get(..10))
             .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
-        if let Some(days) = self.shift {
-            let base = current_day.unwrap_or(today);
-            mods.due = crate::dates::shift_days(base, days);
+        if let Some(minutes) = self.shift {
+            match current_at
+                .and_then(|at| at.checked_add_signed(chrono::TimeDelta::try_minutes(minutes)?))
+            {
+                Some(moved) => {
+                    mods.due = Some(moved.date());
+                    mods.time = Some(moved.time());
+                    mods.at = Some(moved);
+                }
+                None => {
+                    let base = current_day.unwrap_or(today);
+                    mods.due = crate::dates::shift_days(base, minutes.div_euclid(24 * 60));
+                }
+            }
             mods.shift = None;
         }
         if mods.time.is_none()

@@ -108,18 +108,19 @@ pub(crate) fn parse_command(src: &str, now: NaiveDateTime) -> Command {
     };
     parser
         .note(toks)
+        .or_else(|| parser.tag(toks))
         .or_else(|| parser.add(toks))
         .or_else(|| parser.search(toks))
         .or_else(|| parser.list(toks))
         .or_else(|| parser.clear(toks))
         .or_else(|| parser.no_date(toks))
-        .or_else(|| parser.tag(toks))
         .or_else(|| parser.mark(toks))
         .or_else(|| parser.skip(toks))
         .or_else(|| parser.simple(toks))
         .or_else(|| parser.update(toks))
         .or_else(|| parser.id_first(toks))
         .or_else(|| parser.title_is_done(toks))
+        .or_else(|| parser.title_is(toks))
         .or_else(|| parser.did(toks))
         .or_else(|| parser.bare_task(toks))
         .unwrap_or_else(|| {

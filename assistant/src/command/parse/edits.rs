@@ -111,8 +111,12 @@ impl Parser<'_> {
         })
     }
 
-    /// "tag 7 with @gifts", "label the lisbon flights as #travel".
+    /// "tag 7 with @gifts", "label the lisbon flights as #travel", "add
+    /// #family to 7".
     pub(super) fn tag(&self, toks: &[Tok]) -> Option<Command> {
+        if let Some(command) = self.add_tag(toks) {
+            return Some(command);
+        }
         let rest = after_prefix(toks, &[&["tag"], &["label"]])?;
         let at = rest
             .iter()
@@ -135,6 +139,39 @@ impl Parser<'_> {
         let Some(target) = self.target_of(target) else {
             return Some(which_task("tag 3 with #work"));
         };
+        Some(Command::Update {
+            target,
+            title: None,
+            mods: Mods {
+                tags,
+                ..Mods::default()
+            },
+        })
+    }
+
+    /// "add #family to 7", "add the tag #work to the tax report".
+    fn add_tag(&self, toks: &[Tok]) -> Option<Command> {
+        let rest = after_prefix(toks, &[&["add"], &["put"]])?;
+        let to = rest.iter().position(|t| key_in(t, &["to", "on"]))?;
+        let (tags, target) = (rest.get(..to)?, rest.get(to + 1..)?);
+        let is_tag = |t: &Tok| {
+            t.key
+                .strip_prefix(['#', '@'])
+                .is_some_and(|tag| tag.chars().next().is_some_and(char::is_alphabetic))
+        };
+        if !tags.iter().any(is_tag)
+            || !tags.iter().all(|t| {
+                is_tag(t) || key_in(t, &["the", "tag", "tags", "label", "labels", "and", ""])
+            })
+        {
+            return None;
+        }
+        let target = self.target_of(target)?;
+        let tags = tags
+            .iter()
+            .filter(|t| is_tag(t))
+            .map(|t| t.key.trim_start_matches(['#', '@']).to_string())
+            .collect();
         Some(Command::Update {
             target,
             title: None,

@@ -33,7 +33,19 @@ impl Parser<'_> {
             }
         }
         let verb = rest.first()?;
-        let base = past_base(&verb.key, said_i)?;
+        // "tax report submitted": the verb last.
+        let Some(base) = past_base(&verb.key, said_i) else {
+            let last = rest.last()?;
+            if rest.len() < 2 || key_in(verb, TASK_VERBS) {
+                return None;
+            }
+            let base = past_base(&last.key, false)?;
+            let object = words(self.src, rest.get(..rest.len() - 1)?);
+            return Some(Command::Complete {
+                target: Target::Title(format!("{base} {object}")),
+                done: true,
+            });
+        };
         let object = rest.get(1..).unwrap_or_default();
         if let Some(ids) = ids_only(object) {
             return Some(Command::Complete {

@@ -144,6 +144,7 @@ const TRIGGERS: &[&str] = &[
     "anything",
     "any",
     "how",
+    "agenda",
 ];
 
 #[derive(Default)]
@@ -151,6 +152,8 @@ struct Ask {
     status: Option<Status>,
     /// "all", "everything": every status, unless dates say otherwise.
     every: bool,
+    /// "what's due": tasks with a due date, unless dates say which.
+    due: bool,
     query: Option<String>,
     filters: Map<String, Value>,
 }
@@ -194,6 +197,9 @@ impl Parser<'_> {
         let dated = ["due", "due_from", "due_to"]
             .iter()
             .any(|k| ask.filters.contains_key(*k));
+        if ask.due && !dated {
+            ask.filters.insert("due".to_string(), "any".into());
+        }
         let status = ask
             .status
             .unwrap_or(if ask.query.is_some() || (ask.every && !dated) {
@@ -232,7 +238,10 @@ impl Parser<'_> {
         }
         match k0 {
             // "what's due next week": "due" only says dates follow.
-            "due" => return Some(1),
+            "due" => {
+                ask.due = true;
+                return Some(1);
+            }
             "tagged" | "labeled" | "labelled" => {
                 let tag = key(1)?.trim_start_matches(['#', '@']);
                 set(ask, "tag", tag.into());

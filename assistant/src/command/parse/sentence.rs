@@ -75,7 +75,10 @@ impl Parser<'_> {
             let read = read_task(self.src, segment, self.now, false);
             let mut title: &[Tok] = &read.title;
             title = without_list_suffix(title).unwrap_or(title);
-            while title.first().is_some_and(|t| key_in(t, CONNECTORS)) {
+            while title
+                .first()
+                .is_some_and(|t| key_in(t, CONNECTORS) || key_in(t, &["then"]))
+            {
                 title = title.get(1..).unwrap_or_default();
             }
             if title.is_empty() {
@@ -454,6 +457,22 @@ impl Parser<'_> {
         })
     }
 
+    /// "call mom is urgent", "the tax report is due friday".
+    pub(super) fn title_is(&self, toks: &[Tok]) -> Option<Command> {
+        let at = toks
+            .iter()
+            .position(|t| key_in(t, &["is", "are", "should", "must"]))
+            .filter(|at| *at > 0)?;
+        let (head, tail) = toks.split_at(at);
+        let mods = self.exact_mods(tail)?;
+        let title = target_title(self.src, head)?;
+        Some(Command::Update {
+            target: Target::Title(title),
+            title: None,
+            mods,
+        })
+    }
+
     /// "buy milk is done", "the bill isn't done".
     pub(super) fn title_is_done(&self, toks: &[Tok]) -> Option<Command> {
         if let Some(head) = before_suffix(
@@ -505,7 +524,8 @@ impl Parser<'_> {
     }
 }
 
-/// "by 2 days", "back a week", "2 days later": a move of the due date.
+/// "by 2 days", "back a week", "an hour later": a move of the due date,
+/// in minutes.
 fn shift_in(toks: &[Tok]) -> Option<i64> {
     let keys: Vec<&str> = toks
         .iter()
@@ -523,12 +543,14 @@ fn shift_in(toks: &[Tok]) -> Option<i64> {
     match keys.as_slice() {
         [n, unit] if moved => {
             let n = i64::try_from(count_word(n)?).ok()?;
-            let days = match *unit {
-                "day" | "days" => 1,
-                "week" | "weeks" => 7,
+            let minutes = match *unit {
+                "minute" | "minutes" | "min" | "mins" => 1,
+                "hour" | "hours" | "hr" | "hrs" => 60,
+                "day" | "days" => 24 * 60,
+                "week" | "weeks" => 7 * 24 * 60,
                 _ => return None,
             };
-            n.checked_mul(days)
+            n.checked_mul(minutes)
         }
         _ => None,
     }

@@ -30,6 +30,11 @@ pub(super) const ADD_PREFIXES: &[&[&str]] = &[
     &["dont", "forget", "to"],
     &["don't", "forget"],
     &["dont", "forget"],
+    &["i", "want", "to"],
+    &["i'd", "like", "to"],
+    &["i", "would", "like", "to"],
+    &["let's"],
+    &["lets"],
     &["i", "need", "to"],
     &["i", "have", "to"],
     &["i've", "got", "to"],
@@ -235,6 +240,9 @@ pub(super) const COMPLETE_PREFIXES: &[&[&str]] = &[
     &["check", "off"],
     &["tick", "off"],
     &["cross", "off"],
+    &["checked", "off"],
+    &["ticked", "off"],
+    &["crossed", "off"],
     &["i", "did"],
     &["✓"],
     &["✔"],
@@ -377,6 +385,9 @@ pub(super) const VAGUE: &[&str] = &[
 
 /// Words allowed around the modifiers of a change ("set 3 to high").
 pub(super) const CHANGE_FILLER: &[&str] = &[
+    "should",
+    "must",
+    "now",
     "",
     "to",
     "as",
