@@ -173,6 +173,28 @@ const FOUND: &str = r#"{"tasks": [
   {"id": 10, "title": "Pay bill", "done": true, "due": "9999-12-31T23:59"}
 ], "matching": 4}"#;
 
+/// Long messages finish (in about linear time: the words read are capped).
+#[test]
+fn long_messages_finish() {
+    let now = NaiveDate::from_ymd_opt(2026, 12, 7)
+        .and_then(|d| d.and_hms_opt(10, 0, 0))
+        .expect("valid time");
+    for (head, unit) in [
+        ("add ", "x to friday "),
+        ("move ", "x to friday at 5pm "),
+        ("add ", "every monday "),
+        ("add ", "milk, "),
+        ("", "call mom is urgent "),
+        ("show ", "tasks due before friday "),
+        ("done with ", "buy mlk "),
+        ("add a note to 3: ", "bring the card "),
+    ] {
+        let text = format!("{head}{}", unit.repeat(2_000));
+        let reply = respond_at(&[Message::user(text.as_str())], now);
+        check(&reply, head);
+    }
+}
+
 #[test]
 fn arbitrary_text_never_panics() {
     let clocks: Vec<NaiveDateTime> = [

@@ -16,6 +16,9 @@ use super::Command;
 use crate::words::{Tok, before_suffix, key_in, starts_with, tokenize};
 use sentence::Parser;
 
+/// The words of a message that are read.
+const MAX_WORDS: usize = 200;
+
 const GREETINGS: &[&str] = &["hi", "hello", "hey", "hiya", "howdy", "yo", "good"];
 
 const LEADING_FILLER: &[&[&str]] = &[
@@ -82,7 +85,11 @@ fn strip_filler(toks: &[Tok]) -> (&[Tok], bool) {
 }
 
 pub(crate) fn parse_command(src: &str, now: NaiveDateTime) -> Command {
-    let all = tokenize(src);
+    let mut all = tokenize(src);
+    // A command is short; past this many words the rest is only more title
+    // (which the tools cap at 200 characters anyway), and reading it would
+    // cost time that grows with its square.
+    all.truncate(MAX_WORDS);
     const THANKS: &[&str] = &[
         "thanks", "thank", "you", "thx", "ty", "cheers", "great", "cool", "ok", "okay", "nice",
         "perfect", "awesome", "",

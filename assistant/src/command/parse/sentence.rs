@@ -13,6 +13,10 @@ use crate::words::{
     Tok, after_prefix, before_suffix, clean, ends_with, key_in, starts_with, tokenize_range, words,
 };
 
+/// The most words the new values of a change take ("to next friday at
+/// 5pm, high priority").
+const MAX_CHANGE_WORDS: usize = 16;
+
 pub(super) struct Parser<'a> {
     pub(super) src: &'a str,
     pub(super) today: NaiveDate,
@@ -401,8 +405,8 @@ impl Parser<'_> {
                 return update(Target::Ids(ids), None, mods);
             }
         }
-        // By title: the longest run of new values at the end.
-        for at in 1..rest.len() {
+        // By title: the longest run of new values at the end (a few words).
+        for at in rest.len().saturating_sub(MAX_CHANGE_WORDS).max(1)..rest.len() {
             let (head, tail) = rest.split_at(at);
             if let Some(mods) = self.exact_mods(tail) {
                 return match target_title(self.src, head) {
