@@ -1,7 +1,14 @@
 //! Reading the user's sentence: politeness is dropped, then each kind of
-//! command gets a try in a fixed order (`sentence`), with the vocabulary
-//! here, task numbers and titles in `targets`, listing in `list`.
+//! command gets a try in a fixed order (`parse_command`): notes, tags and
+//! other word-led changes (`edits`), new tasks (`adding`, whose words
+//! `modifiers` splits into title, dates, priority, tags and recurrence),
+//! finding and listing (`list`), complete/reopen/delete/skip (`sentence`),
+//! changes (`changes`), and sentences without a command word (`implicit`:
+//! "I called mom", "buy paprika"). Task numbers and titles are read in
+//! `targets`, the words of each kind are in `vocab`.
 
+mod adding;
+mod changes;
 mod edits;
 mod implicit;
 mod list;

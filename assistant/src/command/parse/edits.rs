@@ -4,19 +4,12 @@
 
 use super::super::{Command, Mods, Target};
 use super::sentence::Parser;
-use super::targets::{ids_in_key, ids_only, inner_ids, push_ids, target_title};
+use super::targets::{ids_in_key, inner_ids, push_ids};
 use super::vocab::VAGUE;
 use super::which_task;
 use crate::words::{Tok, after_prefix, clean, key_in, starts_with};
 
 impl Parser<'_> {
-    fn target_of(&self, toks: &[Tok]) -> Option<Target> {
-        if let Some(ids) = ids_only(toks) {
-            return Some(Target::Ids(ids));
-        }
-        target_title(self.src, toks).map(Target::Title)
-    }
-
     /// "add a note to 3: bring insurance card", "note on 11: window seat".
     pub(super) fn note(&self, toks: &[Tok]) -> Option<Command> {
         const LEADS: &[&[&str]] = &[
@@ -58,7 +51,7 @@ impl Parser<'_> {
             .and_then(|t| self.src.get(t.start..))
             .map(clean)
             .unwrap_or_default();
-        let Some(target) = self.target_of(target) else {
+        let Some(target) = self.target(target) else {
             return Some(which_task("add a note to 3: bring the insurance card"));
         };
         if description.is_empty() {
@@ -136,7 +129,7 @@ impl Parser<'_> {
         if tags.is_empty() {
             return None;
         }
-        let Some(target) = self.target_of(target) else {
+        let Some(target) = self.target(target) else {
             return Some(which_task("tag 3 with #work"));
         };
         Some(Command::Update {
@@ -166,7 +159,7 @@ impl Parser<'_> {
         {
             return None;
         }
-        let target = self.target_of(target)?;
+        let target = self.target(target)?;
         let tags = tags
             .iter()
             .filter(|t| is_tag(t))
