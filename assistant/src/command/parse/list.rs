@@ -116,6 +116,9 @@ const VOCAB: &[&str] = &[
     "schedule",
     "lined",
     "coming",
+    "and",
+    "or",
+    "plus",
 ];
 
 /// Words that make a sentence a listing question.
@@ -145,6 +148,7 @@ const TRIGGERS: &[&str] = &[
     "any",
     "how",
     "agenda",
+    "highest",
 ];
 
 #[derive(Default)]
@@ -199,6 +203,13 @@ impl Parser<'_> {
             .any(|k| ask.filters.contains_key(*k));
         if ask.due && !dated {
             ask.filters.insert("due".to_string(), "any".into());
+        }
+        // "my most important task": one.
+        if ask.filters.get("sort").is_some_and(|s| s == "priority")
+            && !ask.filters.contains_key("limit")
+            && toks.iter().any(|t| key_in(t, &["task", "thing", "todo"]))
+        {
+            ask.filters.insert("limit".to_string(), 1.into());
         }
         let status = ask
             .status
@@ -340,6 +351,10 @@ impl Parser<'_> {
             "all" | "everything" | "every" => {
                 ask.every = true;
                 return Some(1);
+            }
+            "highest" | "top" if matches!(key(1), Some("priority" | "prio")) => {
+                set(ask, "sort", "priority".into());
+                return Some(2);
             }
             "top" => {
                 set(ask, "sort", "priority".into());

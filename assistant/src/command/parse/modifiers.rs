@@ -306,16 +306,16 @@ fn month_day_repeat(reader: &Reader, i: usize) -> Option<Candidate> {
     {
         return None;
     }
-    if key(lead + 2) != Some("of")
-        || !matches!(key(lead + 3), Some("every" | "each"))
-        || key(lead + 4) != Some("month")
+    // "of" may be left out: "on the 1st every month".
+    let of = usize::from(key(lead + 2) == Some("of"));
+    if !matches!(key(lead + 2 + of), Some("every" | "each")) || key(lead + 3 + of) != Some("month")
     {
         return None;
     }
     let phrase = todo_recurrence::words::parse(&format!("every month on the {day}"))?;
     Some(Candidate {
         start: i,
-        len: lead + 5,
+        len: lead + 4 + of,
         piece: Piece::Repeat(phrase.rule.to_string(), false, None),
         strong: true,
         head: true,
@@ -371,6 +371,42 @@ fn repeat_at(reader: &Reader, i: usize, quoted: &[bool]) -> Option<Candidate> {
                 };
                 first = Some(first_day(&rule, phrase.start.is_some(), day));
                 len = at + found.len - i;
+            }
+            // "every morning at 7": a bare hour, in the part of the day said.
+            Some("at" | "@") => {
+                let Some(hour) = toks
+                    .get(i + len + 1)
+                    .and_then(|t| t.key.parse::<u32>().ok())
+                    .filter(|h| (1..=12).contains(h))
+                else {
+                    break;
+                };
+                let said = |w: &str| toks.iter().skip(i).take(len).any(|t| t.key == w);
+                let pm = if said("evening") || said("night") {
+                    true
+                } else if said("morning") {
+                    false
+                } else {
+                    hour <= 6
+                };
+                let hour = match (hour, pm) {
+                    (12, false) => 0,
+                    (12, true) => 12,
+                    (h, true) => h + 12,
+                    (h, false) => h,
+                };
+                let kept: Vec<String> = rule
+                    .to_string()
+                    .split(';')
+                    .filter(|p| !p.starts_with("BYHOUR=") && !p.starts_with("BYMINUTE="))
+                    .map(str::to_string)
+                    .collect();
+                let Ok(with) = Rule::parse(&format!("{};BYHOUR={hour};BYMINUTE=0", kept.join(";")))
+                else {
+                    break;
+                };
+                rule = with;
+                len += 2;
             }
             Some("until" | "till") if !rule.to_string().contains("UNTIL") => {
                 let at = i + len + 1;
