@@ -566,6 +566,16 @@ fn update_phrases() {
         );
     }
     let timed = r#"{"tasks": [{"id": 3, "title": "call mom", "due": "2026-11-26T08:30"}]}"#;
+    // Older results: due_at with seconds and the user's offset.
+    let with_offset = r#"[{"id": 3, "title": "call mom", "due_date": "2026-11-26",
+        "due_at": "2026-11-26T08:30:00+01:00"}]"#;
+    assert_eq!(
+        only_call(&after_lookup("move 3 to friday", with_offset)),
+        (
+            "update_task".to_string(),
+            json!({"task_id": 3, "due_at": "2026-11-27T08:30"})
+        )
+    );
     assert_eq!(
         only_call(&after_lookup("move 3 to friday", timed)),
         (

@@ -16,8 +16,11 @@ use table::{Expect, FIXTURE, Row, rows};
 use todo_assistant::respond_at;
 use todo_common::llm::{Message, Reply};
 
-/// The share of rows that must be exactly right.
-const MIN_OVERALL: f64 = 0.95;
+/// The share of rows that must be exactly right: the issue asks for 95 %;
+/// enforced is the level reached (562/562 when this was set) less a margin
+/// for new rows that show a gap before it is fixed (they stay in the table,
+/// counted as wrong).
+const MIN_OVERALL: f64 = 0.98;
 /// Categories (by their header's first word) where every row must be right.
 const MUST_BE_PERFECT: &[&str] = &["Negative", "Ambiguous"];
 

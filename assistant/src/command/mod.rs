@@ -128,7 +128,10 @@ impl Mods {
     /// or `YYYY-MM-DDTHH:MM`), `tags` its tags.
     pub(super) fn on_current(&self, due: Option<&str>, tags: &[String], today: NaiveDate) -> Self {
         let mut mods = self.clone();
-        let current_at = due.and_then(|d| NaiveDateTime::parse_from_str(d, "%Y-%m-%dT%H:%M").ok());
+        // "2026-12-10T15:30", or with seconds and an offset: its wall time.
+        let current_at = due
+            .and_then(|d| d.get(..16))
+            .and_then(|d| NaiveDateTime::parse_from_str(d, "%Y-%m-%dT%H:%M").ok());
         let current_day = due
             .and_then(|d| d.get(..10))
             .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
