@@ -41,6 +41,7 @@ pub(crate) struct Reader<'a> {
 /// Words in front of a date that make it one for sure ("on friday").
 const LEADS: &[&str] = &[
     "on", "by", "due", "before", "until", "till", "deadline", "at", "@", "around", "for",
+    "sometime",
 ];
 
 impl Reader<'_> {
@@ -76,9 +77,10 @@ impl Reader<'_> {
                     ("before", When::Date(d)) => When::Date(d.pred_opt()?),
                     (_, when) => when,
                 };
+                // "tickets for Sunday in the Park": "for" is not sure.
                 return Some(Found {
                     len: found.len + (at - i),
-                    strong: true,
+                    strong: lead != "for" || found.strong,
                     when,
                 });
             }
@@ -230,6 +232,10 @@ impl Reader<'_> {
             "next" | "this" | "coming" => {
                 match k1 {
                     Some("week") if k0 == "next" => return found(2, add_days(today, 7)?, true),
+                    // "this week": by its Sunday.
+                    Some("week") if k0 == "this" => {
+                        return found(2, on_or_after(today, Weekday::Sun)?, true);
+                    }
                     Some("month") if k0 == "next" => {
                         return found(2, today.checked_add_months(Months::new(1))?, true);
                     }
@@ -286,7 +292,17 @@ impl Reader<'_> {
             return found(1, upcoming(today, m, 15)?, false);
         }
         if let Some(day) = weekday(k0) {
-            // "Monday Night Football": a weekday in a name is not a date.
+            // "friday the 18th": one date, when they agree.
+            if k1 == Some("the")
+                && let Some(Found {
+                    len,
+                    when: When::Date(date),
+                    ..
+                }) = self.month_day(i + 1)
+                && date.weekday() == day
+            {
+                return found(1 + len, date, false);
+            }
             return found(1, next_weekday(today, day)?, false);
         }
         if let Some(day) = abbreviated_weekday(k0) {
@@ -459,6 +475,15 @@ impl Reader<'_> {
         if k0.contains(':') {
             let (h, m) = clock(k0)?;
             return time(1, hm(h, m), false);
+        }
+        // "17h", "17h30"
+        if let Some((h, m)) = k0.split_once('h')
+            && (1..=2).contains(&h.len())
+            && h.bytes().all(|b| b.is_ascii_digit())
+            && (m.is_empty() || (m.len() == 2 && m.bytes().all(|b| b.is_ascii_digit())))
+        {
+            let m = if m.is_empty() { "0" } else { m };
+            return time(1, hm(h.parse().ok()?, m.parse().ok()?), false);
         }
         None
     }

@@ -68,6 +68,7 @@ const LEADING_FILLER: &[&[&str]] = &[
 ];
 
 const TRAILING_FILLER: &[&[&str]] = &[
+    &["for", "me"],
     &["thank", "you"],
     &["thanks"],
     &["thx"],

@@ -59,6 +59,27 @@ impl Parser<'_> {
     pub(super) fn tasks(&self, body: &[Tok], remind: bool) -> Option<Command> {
         let mut items: Vec<(Vec<Tok>, Mods)> = Vec::new();
         let mut early = Mods::default();
+        // "3 things: milk, eggs, flour", "the following: ..."
+        let body = match body.iter().take(3).position(|t| {
+            self.src
+                .get(t.start..t.end)
+                .is_some_and(|raw| raw.ends_with(':'))
+                && key_in(
+                    t,
+                    &[
+                        "things",
+                        "items",
+                        "tasks",
+                        "following",
+                        "these",
+                        "todos",
+                        "stuff",
+                    ],
+                )
+        }) {
+            Some(at) => body.get(at + 1..).unwrap_or_default(),
+            None => body,
+        };
         for segment in self.segments(body) {
             let segment = without_list_suffix(&segment).unwrap_or(&segment);
             let read = read_task(self.src, segment, self.now, false);

@@ -100,6 +100,8 @@ impl Parser<'_> {
             if let Some(mods) = self.exact_mods(tail) {
                 return update(Target::Ids(ids), None, mods);
             }
+            // "change 3's title to ..."
+            let tail = after_prefix(tail, &[&["title"], &["name"]]).unwrap_or(tail);
             if can_rename && starts_with(tail, &["to"]) {
                 let title = clean(&words(self.src, tail.get(1..).unwrap_or_default()));
                 if !title.is_empty() {

@@ -54,7 +54,12 @@ impl Parser<'_> {
             });
         }
         let object = words(self.src, object);
-        let query = format!("{base} {object}").trim().to_string();
+        // "did the dentist thing": the verb says nothing of the task.
+        let query = if matches!(base.as_str(), "do" | "finish" | "complete" | "handle") {
+            object
+        } else {
+            format!("{base} {object}").trim().to_string()
+        };
         Some(Command::Complete {
             target: Target::Title(query),
             done: true,

@@ -194,13 +194,32 @@ fn apply(mods: &mut Mods, piece: &Piece) {
 pub(super) fn quoted_mask(src: &str, toks: &[Tok]) -> Vec<bool> {
     let mut spans: Vec<(usize, usize)> = Vec::new();
     let mut open: Option<usize> = None;
-    for (i, c) in src.char_indices() {
+    // Single quotes only at a word's edges: "don't" and "dad's" are words.
+    let mut single: Option<usize> = None;
+    let chars: Vec<(usize, char)> = src.char_indices().collect();
+    for (n, &(i, c)) in chars.iter().enumerate() {
+        let before = n.checked_sub(1).and_then(|p| chars.get(p)).map(|p| p.1);
+        let after = chars.get(n + 1).map(|p| p.1);
         match (c, open) {
             ('"' | '“' | '”' | '«' | '»', Some(o)) => {
                 spans.push((o, i + c.len_utf8()));
                 open = None;
             }
             ('"' | '“' | '«', None) => open = Some(i),
+            ('\'' | '‘' | '’', None) => {
+                let starts = before.is_none_or(char::is_whitespace)
+                    && after.is_some_and(char::is_alphanumeric);
+                let ends = before.is_some_and(|b| !b.is_whitespace())
+                    && after.is_none_or(|a| a.is_whitespace() || ",.;:!?)".contains(a));
+                match single {
+                    Some(o) if ends => {
+                        spans.push((o, i + c.len_utf8()));
+                        single = None;
+                    }
+                    None if starts => single = Some(i),
+                    _ => {}
+                }
+            }
             _ => {}
         }
     }
@@ -242,6 +261,15 @@ fn candidates_at(
     }
     if let Some(c) = month_day_repeat(reader, i) {
         out.push(c);
+    }
+    // "Friday the 13th" when the next 13th is no Friday: a name.
+    if let Some(day) = crate::dates::weekday(key)
+        && let Some(found) = reader.when_at(i + 1)
+        && matches!(toks.get(i + 1).map(|t| t.key.as_str()), Some("the"))
+        && let When::Date(date) = found.when
+        && chrono::Datelike::weekday(&date) != day
+    {
+        names.push((i, 1 + found.len));
     }
     if let Some(found) = reader.when_at(i)
         && !title_cased(reader, i, found.len, names)

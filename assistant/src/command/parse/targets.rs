@@ -8,6 +8,8 @@ const MAX_RANGE: i64 = 50;
 
 fn one_id(piece: &str) -> Option<i64> {
     let digits = piece.strip_prefix('#').unwrap_or(piece);
+    // "3's title"
+    let digits = digits.strip_suffix("'s").unwrap_or(digits);
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }

@@ -30,6 +30,10 @@ pub(super) const ADD_PREFIXES: &[&[&str]] = &[
     &["dont", "forget", "to"],
     &["don't", "forget"],
     &["dont", "forget"],
+    &["i", "must", "not", "forget", "to"],
+    &["i", "must", "not", "forget"],
+    &["i", "mustn't", "forget", "to"],
+    &["i", "mustn't", "forget"],
     &["i", "want", "to"],
     &["i'd", "like", "to"],
     &["i", "would", "like", "to"],
@@ -268,6 +272,9 @@ pub(super) const REOPEN_PREFIXES: &[&[&str]] = &[
 
 pub(super) const DELETE_PREFIXES: &[&[&str]] = &[
     &["get", "rid", "of"],
+    &["never", "mind"],
+    &["nevermind"],
+    &["scratch"],
     &["forget", "about"],
     &["delete"],
     &["remove"],
