@@ -897,6 +897,8 @@ fn small_talk_and_gibberish_get_help() {
         "help",
         "what can you do?",
         "asdf qwer",
+        "tell me a story",
+        "show me something funny",
         "🙂",
         "?!",
     ] {

@@ -77,7 +77,9 @@ impl Parser<'_> {
         if key_in(first, QUESTIONS) {
             return None;
         }
-        let verb_first = key_in(first, TASK_VERBS);
+        // "tell me a story", "help me": said to the assistant.
+        let to_me = toks.get(1).is_some_and(|t| key_in(t, &["me", "us"]));
+        let verb_first = key_in(first, TASK_VERBS) && !to_me;
         let command = self.tasks(toks, false)?;
         let has_mods = match &command {
             Command::Add { mods, .. } => !mods.is_empty(),
