@@ -123,6 +123,7 @@ pub(crate) fn parse_command(src: &str, now: NaiveDateTime) -> Command {
     };
     parser
         .note(toks)
+        .or_else(|| parser.instead(toks))
         .or_else(|| parser.tag(toks))
         .or_else(|| parser.add(toks))
         .or_else(|| parser.search(toks))

@@ -8,13 +8,32 @@ use super::targets::{inner_ids, leading_ids, target_title};
 use super::vocab::{CHANGE_FILLER, CHANGE_VERBS, ID_DONE_TAILS, RENAME_PREFIXES, VAGUE};
 use super::{change_help, which_task};
 use crate::dates::count_word;
-use crate::words::{Tok, after_prefix, clean, key_in, starts_with, words};
+use crate::words::{Tok, after_prefix, before_suffix, clean, key_in, starts_with, words};
 
 /// The most words the new values of a change take ("to next friday at
 /// 5pm, high priority").
 const MAX_CHANGE_WORDS: usize = 16;
 
 impl Parser<'_> {
+    /// "can we do the plumber on friday instead": "instead" makes a move
+    /// of a task named before the new date.
+    pub(super) fn instead(&self, toks: &[Tok]) -> Option<Command> {
+        let rest = before_suffix(toks, &[&["instead"]])?;
+        const LEADS: &[&[&str]] = &[
+            &["can", "we"],
+            &["could", "we"],
+            &["let's"],
+            &["lets"],
+            &["we'll"],
+            &["i'll"],
+            &["let", "me"],
+        ];
+        let rest = after_prefix(rest, LEADS).unwrap_or(rest);
+        let rest = after_prefix(rest, &[&["do"], &["have"], &["make"], &["move"], &["put"]])
+            .unwrap_or(rest);
+        self.change(rest, false)
+    }
+
     /// rename / change / set / move ... and prioritize.
     pub(super) fn update(&self, toks: &[Tok]) -> Option<Command> {
         if let Some(rest) = after_prefix(toks, RENAME_PREFIXES) {
