@@ -71,7 +71,16 @@ impl Reader<'_> {
             if lead == "due" && self.key(at) == Some("on") {
                 at += 1;
             }
-            if let Some(found) = self.plain_at(at).or_else(|| self.bare_hour(lead, at)) {
+            let month_only = || {
+                // "by march": its first day.
+                (!matches!(lead, "at" | "@" | "around")).then_some(())?;
+                self.month_start(at)
+            };
+            if let Some(found) = self
+                .plain_at(at)
+                .or_else(|| self.bare_hour(lead, at))
+                .or_else(month_only)
+            {
                 // "before friday": done by thursday.
                 let when = match (lead, found.when) {
                     ("before", When::Date(d)) => When::Date(d.pred_opt()?),
@@ -156,6 +165,16 @@ impl Reader<'_> {
             }
         }
         Some(time)
+    }
+
+    /// A month alone ("february") as its next first day.
+    pub(crate) fn month_start(&self, i: usize) -> Option<Found> {
+        let m = month(self.key(i)?)?;
+        Some(Found {
+            len: 1,
+            when: When::Date(upcoming(self.today(), m, 1)?),
+            strong: false,
+        })
     }
 
     /// "morning" after a day ("tomorrow morning"); as sure as the day is
@@ -271,6 +290,18 @@ impl Reader<'_> {
                 _ => {}
             },
             "in" => return self.in_count(i),
+            // "first thing tomorrow": its morning.
+            "first" if k1 == Some("thing") => {
+                let date = self.date_at(i + 2)?;
+                let When::Date(day) = date.when else {
+                    return None;
+                };
+                return Some(Found {
+                    len: 2 + date.len,
+                    when: When::Both(day, hm(9, 0)?),
+                    strong: true,
+                });
+            }
             "mid" | "mid-month" => {
                 if let Some(m) = k1.and_then(month) {
                     return found(2, upcoming(today, m, 15)?, false);
@@ -287,6 +318,25 @@ impl Reader<'_> {
             }
             "end" | "eom" | "eoy" => return self.end_of(i),
             _ => {}
+        }
+        // "2 days before christmas", "a week after friday"
+        if let (Some(n), Some(unit), Some(dir @ ("before" | "after"))) = (count_word(k0), k1, k2) {
+            let days = match unit {
+                "day" | "days" => n,
+                "week" | "weeks" => n.checked_mul(7)?,
+                _ => 0,
+            };
+            if days > 0
+                && let Some(Found {
+                    len,
+                    when: When::Date(day),
+                    ..
+                }) = self.date_at(i + 3)
+            {
+                let days = i64::try_from(days).ok()?;
+                let day = shift_days(day, if dir == "before" { -days } else { days })?;
+                return found(3 + len, day, true);
+            }
         }
         if let Some(m) = k0.strip_prefix("mid-").and_then(month) {
             return found(1, upcoming(today, m, 15)?, false);
@@ -348,6 +398,7 @@ impl Reader<'_> {
         }
         match unit {
             "day" | "days" => date(add_days(today, n)),
+            "fortnight" | "fortnights" => date(add_days(today, n.checked_mul(14)?)),
             "week" | "weeks" => date(add_days(today, n.checked_mul(7)?)),
             "month" | "months" => {
                 date(today.checked_add_months(Months::new(u32::try_from(n).ok()?)))

@@ -5,8 +5,32 @@
 
 /// Words that name no part of a title.
 const STOP: &[&str] = &[
-    "the", "a", "an", "my", "thing", "things", "task", "tasks", "todo", "to-do", "item", "stuff",
-    "one", "that", "this", "some", "our", "your", "bit", "about", "re", "those", "these", "",
+    "the",
+    "a",
+    "an",
+    "my",
+    "thing",
+    "things",
+    "task",
+    "tasks",
+    "todo",
+    "to-do",
+    "item",
+    "stuff",
+    "one",
+    "that",
+    "this",
+    "some",
+    "our",
+    "your",
+    "bit",
+    "about",
+    "re",
+    "those",
+    "these",
+    "everything",
+    "all",
+    "",
 ];
 
 const IRREGULAR: &[(&str, &str)] = &[
@@ -67,6 +91,7 @@ const IRREGULAR: &[(&str, &str)] = &[
     ("heard", "hear"),
     ("held", "hold"),
     ("led", "lead"),
+    ("dealt", "deal"),
 ];
 
 /// Verbs said for one another in tasks.

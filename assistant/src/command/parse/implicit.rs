@@ -40,13 +40,31 @@ impl Parser<'_> {
                 return None;
             }
             let base = past_base(&last.key, false)?;
-            let object = words(self.src, rest.get(..rest.len() - 1)?);
+            // "the milk is bought"
+            let mut head = rest.get(..rest.len() - 1)?;
+            while head
+                .last()
+                .is_some_and(|t| key_in(t, &["is", "are", "was", "were", "been", "has", "got"]))
+            {
+                head = head.get(..head.len() - 1)?;
+            }
+            let object = words(self.src, head);
             return Some(Command::Complete {
                 target: Target::Title(format!("{base} {object}")),
                 done: true,
             });
         };
-        let object = rest.get(1..).unwrap_or_default();
+        let mut object = rest.get(1..).unwrap_or_default();
+        // "took care of", "dealt with", "sorted out": say nothing of the task.
+        let mut base = base;
+        for idiom in [&["care", "of"][..], &["with"], &["out"]] {
+            if matches!(base.as_str(), "take" | "deal" | "sort")
+                && crate::words::starts_with(object, idiom)
+            {
+                object = object.get(idiom.len()..).unwrap_or_default();
+                base = "do".to_string();
+            }
+        }
         if let Some(ids) = ids_only(object) {
             return Some(Command::Complete {
                 target: Target::Ids(ids),

@@ -198,6 +198,12 @@ impl Parser<'_> {
             let used = self.filter_at(&reader, i, today, &mut ask)?;
             i += used.max(1);
         }
+        // "what did I do today": when they were done, which no filter says.
+        if ask.status == Some(Status::Completed) {
+            for key in ["due", "due_from", "due_to"] {
+                ask.filters.remove(key);
+            }
+        }
         let dated = ["due", "due_from", "due_to"]
             .iter()
             .any(|k| ask.filters.contains_key(*k));
@@ -273,6 +279,10 @@ impl Parser<'_> {
                 }
                 ask.query = Some(query);
                 return Some(toks.len() - i);
+            }
+            "soon" | "upcoming" => {
+                set(ask, "due", "week".into());
+                return Some(1);
             }
             "overdue" | "late" => {
                 set(ask, "due", "overdue".into());

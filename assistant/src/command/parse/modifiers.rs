@@ -259,6 +259,20 @@ fn candidates_at(
     if let Some(c) = repeat_at(reader, i, quoted) {
         out.push(c);
     }
+    // A change's "to february": its first day (a month alone in a task's
+    // words is a name: "call Jan").
+    if bare
+        && key == "to"
+        && let Some(found) = reader.when_at(i).or_else(|| reader.month_start(i + 1))
+    {
+        out.push(Candidate {
+            start: i,
+            len: found.len + usize::from(reader.when_at(i).is_none()),
+            piece: Piece::When(found.when),
+            strong: false,
+            head: false,
+        });
+    }
     if let Some(c) = month_day_repeat(reader, i) {
         out.push(c);
     }
@@ -366,20 +380,27 @@ const REPEAT_WORDS: &[&str] = &[
 fn repeat_at(reader: &Reader, i: usize, quoted: &[bool]) -> Option<Candidate> {
     let toks = reader.toks;
     let tok = toks.get(i)?;
-    if !REPEAT_WORDS.contains(&tok.key.as_str()) {
-        return None;
-    }
-    // Up to the next quoted word.
-    let last = (i..toks.len())
-        .take_while(|j| !quoted.get(*j).copied().unwrap_or(true))
-        .last()?;
-    let text = reader.src.get(tok.start..toks.get(last)?.end)?;
-    let phrase = todo_recurrence::words::parse(text)?;
-    if tok.start + phrase.span.start >= tok.end {
-        return None;
-    }
-    let end = tok.start + phrase.span.end;
-    let mut len = toks.get(i..)?.iter().take_while(|t| t.start < end).count();
+    // "mon-fri": every weekday.
+    let weekdays = matches!(tok.key.as_str(), "mon-fri" | "monday-friday" | "weekdays");
+    let (phrase, mut len) = if weekdays {
+        (todo_recurrence::words::parse("every weekday")?, 1)
+    } else {
+        if !REPEAT_WORDS.contains(&tok.key.as_str()) {
+            return None;
+        }
+        // Up to the next quoted word.
+        let last = (i..toks.len())
+            .take_while(|j| !quoted.get(*j).copied().unwrap_or(true))
+            .last()?;
+        let text = reader.src.get(tok.start..toks.get(last)?.end)?;
+        let phrase = todo_recurrence::words::parse(text)?;
+        if tok.start + phrase.span.start >= tok.end {
+            return None;
+        }
+        let end = tok.start + phrase.span.end;
+        let len = toks.get(i..)?.iter().take_while(|t| t.start < end).count();
+        (phrase, len)
+    };
     let mut rule = phrase.rule.clone();
     let mut first = None;
     // "starting jan 1", "from next week", "until jan 26".
@@ -399,6 +420,22 @@ fn repeat_at(reader: &Reader, i: usize, quoted: &[bool]) -> Option<Candidate> {
                 };
                 first = Some(first_day(&rule, phrase.start.is_some(), day));
                 len = at + found.len - i;
+            }
+            // "every friday afternoon": that part of the day, when no time is set.
+            Some(part @ ("morning" | "afternoon" | "evening" | "night"))
+                if !rule.to_string().contains("BYHOUR") =>
+            {
+                let hour = match part {
+                    "morning" => 9,
+                    "afternoon" => 15,
+                    "evening" => 19,
+                    _ => 20,
+                };
+                let Ok(with) = Rule::parse(&format!("{rule};BYHOUR={hour};BYMINUTE=0")) else {
+                    break;
+                };
+                rule = with;
+                len += 1;
             }
             // "every morning at 7": a bare hour, in the part of the day said.
             Some("at" | "@") => {

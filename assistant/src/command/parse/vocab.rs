@@ -275,6 +275,7 @@ pub(super) const DELETE_PREFIXES: &[&[&str]] = &[
     &["never", "mind"],
     &["nevermind"],
     &["scratch"],
+    &["bin"],
     &["forget", "about"],
     &["delete"],
     &["remove"],
@@ -307,6 +308,7 @@ pub(super) const CHANGE_VERBS: &[(&str, bool)] = &[
     ("schedule", false),
     ("delay", false),
     ("bump", false),
+    ("put", false),
 ];
 
 /// "mark 3 ..." endings; `false` reopens. Not-done forms come first since
@@ -387,6 +389,7 @@ pub(super) const VAGUE: &[&str] = &[
     "ones",
     "todo",
     "todos",
+    "lot",
     "",
 ];
 
