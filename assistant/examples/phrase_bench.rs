@@ -34,13 +34,26 @@ fn main() {
         black_box(respond_at(m, now));
     }
     let mut times: Vec<u128> = Vec::with_capacity(messages.len() * ROUNDS);
+    let mut per_message: Vec<Vec<u128>> = vec![Vec::with_capacity(ROUNDS); messages.len()];
     for _ in 0..ROUNDS {
-        for m in &messages {
+        for (m, own) in messages.iter().zip(per_message.iter_mut()) {
             let start = Instant::now();
             black_box(respond_at(black_box(m), now));
-            times.push(start.elapsed().as_nanos());
+            let took = start.elapsed().as_nanos();
+            times.push(took);
+            own.push(took);
         }
     }
+    // The slowest messages by their own median.
+    let mut medians: Vec<(u128, &str)> = per_message
+        .iter_mut()
+        .zip(&rows)
+        .map(|(own, row)| {
+            own.sort_unstable();
+            (own[own.len() / 2], row.message.as_str())
+        })
+        .collect();
+    medians.sort_unstable_by(|a, b| b.cmp(a));
     times.sort_unstable();
     let at = |q: f64| times[((times.len() - 1) as f64 * q) as usize] as f64 / 1000.0;
     println!(
@@ -56,4 +69,10 @@ fn main() {
         at(0.999),
         at(1.0)
     );
+    for (median, message) in medians.iter().take(3) {
+        println!(
+            "slowest: {:.1} µs median: {message:?}",
+            *median as f64 / 1000.0
+        );
+    }
 }
