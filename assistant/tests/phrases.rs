@@ -17,7 +17,7 @@ use todo_assistant::respond_at;
 use todo_common::llm::{Message, Reply};
 
 /// The share of rows that must be exactly right: the issue asks for 95 %;
-/// enforced is the level reached (562/562 when this was set) less a margin
+/// enforced is the level reached (100 % when this was set) less a margin
 /// for new rows that show a gap before it is fixed (they stay in the table,
 /// counted as wrong).
 const MIN_OVERALL: f64 = 0.98;
