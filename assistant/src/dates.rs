@@ -290,6 +290,14 @@ impl Reader<'_> {
                 _ => {}
             },
             "in" => return self.in_count(i),
+            // "later today"
+            "later" if matches!(k1, Some("today" | "tonight" | "this")) => {
+                let found = self.plain_at(i + 1)?;
+                return Some(Found {
+                    len: found.len + 1,
+                    ..found
+                });
+            }
             // "first thing tomorrow": its morning.
             "first" if k1 == Some("thing") => {
                 let date = self.date_at(i + 2)?;
@@ -525,6 +533,12 @@ impl Reader<'_> {
         }
         if k0.contains(':') {
             let (h, m) = clock(k0)?;
+            // "at 4:15" without am/pm: the afternoon, as "at 4" is.
+            let h = if (1..=6).contains(&h) && !k0.starts_with('0') {
+                h + 12
+            } else {
+                h
+            };
             return time(1, hm(h, m), false);
         }
         // "17h", "17h30"

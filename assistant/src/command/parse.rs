@@ -69,6 +69,8 @@ const LEADING_FILLER: &[&[&str]] = &[
 
 const TRAILING_FILLER: &[&[&str]] = &[
     &["for", "me"],
+    &["now"],
+    &["already"],
     &["thank", "you"],
     &["thanks"],
     &["thx"],

@@ -409,6 +409,21 @@ impl Parser<'_> {
             }
             _ => {}
         }
+        // "(on) this weekend", "next weekend": Saturday and Sunday.
+        let lead = usize::from(matches!(k0, "on" | "for" | "over"));
+        let w0 = key(lead).unwrap_or("");
+        if matches!(w0, "this" | "next" | "weekend")
+            && (w0 == "weekend" || key(lead + 1) == Some("weekend"))
+        {
+            let ahead = (5 + 7 - today.weekday().num_days_from_monday()) % 7;
+            let mut sat = today.checked_add_days(Days::new(u64::from(ahead)))?;
+            if w0 == "next" && ahead == 0 {
+                sat = sat.checked_add_days(Days::new(7))?;
+            }
+            set(ask, "due_from", ymd(sat).into());
+            set(ask, "due_to", ymd(sat.succ_opt()?).into());
+            return Some(lead + if w0 == "weekend" { 1 } else { 2 });
+        }
         // "this month", "next month"
         if matches!(k0, "this" | "next") && matches!(key(1), Some("month" | "month's")) {
             let first = today.with_day(1)?;

@@ -382,8 +382,13 @@ fn repeat_at(reader: &Reader, i: usize, quoted: &[bool]) -> Option<Candidate> {
     let tok = toks.get(i)?;
     // "mon-fri": every weekday.
     let weekdays = matches!(tok.key.as_str(), "mon-fri" | "monday-friday" | "weekdays");
+    let night = matches!(tok.key.as_str(), "every" | "each")
+        && toks.get(i + 1).is_some_and(|t| t.key == "night");
     let (phrase, mut len) = if weekdays {
         (todo_recurrence::words::parse("every weekday")?, 1)
+    } else if night {
+        // "every night": at 20:00, as "tonight" is.
+        (todo_recurrence::words::parse("every day at 8pm")?, 2)
     } else {
         if !REPEAT_WORDS.contains(&tok.key.as_str()) {
             return None;

@@ -102,6 +102,17 @@ impl Parser<'_> {
 
     /// complete / reopen / delete: a verb and a target, nothing else.
     pub(super) fn simple(&self, toks: &[Tok]) -> Option<Command> {
+        // "tick 1", "check 3": a number only (not "check the oven").
+        if toks
+            .first()
+            .is_some_and(|t| key_in(t, &["tick", "check", "cross", "✓"]))
+            && let Some(ids) = ids_only(toks.get(1..).unwrap_or_default())
+        {
+            return Some(Command::Complete {
+                target: Target::Ids(ids),
+                done: true,
+            });
+        }
         // "got 8 done"
         if starts_with(toks, &["got"])
             && ends_with(toks, &["done"])
