@@ -17,4 +17,5 @@ mod outages;
 mod procs;
 mod recovery;
 mod reminders;
+mod scale;
 mod startup;
