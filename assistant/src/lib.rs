@@ -9,6 +9,7 @@
 
 mod command;
 mod compose;
+mod confidence;
 mod dates;
 #[cfg(test)]
 mod tests;
@@ -20,6 +21,7 @@ use uuid::Uuid;
 
 use command::{Command, Status, Target, help_text, parse_command};
 use compose::{MAX_LISTED, compose, error_line, error_of, int_field, str_field, task_items};
+pub use confidence::confident;
 use todo_common::llm::{Message, Reply, Role, ToolCall};
 use todo_common::tools::Tool;
 

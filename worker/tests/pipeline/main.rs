@@ -7,6 +7,7 @@ mod chat;
 mod concurrency;
 mod failures;
 mod fairness;
+mod hybrid;
 mod kill;
 mod limiter;
 mod linked;
