@@ -6,7 +6,8 @@ use serde_json::Value;
 use super::ToolResult;
 use todo_common::tools::Tool;
 
-/// Longer lists are cut: a chat answer is not a report.
+/// Longer lists are cut: a chat answer is not a report (list_tasks sends
+/// 25 rows unless asked for more).
 pub(super) const MAX_LISTED: usize = 50;
 
 pub(super) fn compose(results: &[ToolResult]) -> String {
@@ -33,7 +34,7 @@ fn result_line(result: &ToolResult) -> String {
     if (value.is_array() || tool == Some(Tool::ListTasks))
         && let Some(items) = task_items(&value)
     {
-        return list_text(&args, items);
+        return list_text(&args, &value, items);
     }
     if !value.is_object() {
         return raw_line(result.content);
@@ -158,8 +159,11 @@ fn details(value: &Value, args: &Value, only_asked: bool) -> String {
     out
 }
 
-fn list_text(args: &Value, items: &[Value]) -> String {
-    let status = str_field(args, "status").unwrap_or("all");
+/// A listing: the true total (the tool counts every match, not only the
+/// rows it returned), what was asked for, and the rows.
+fn list_text(args: &Value, result: &Value, items: &[Value]) -> String {
+    // list_tasks lists open tasks unless asked otherwise.
+    let status = str_field(args, "status").unwrap_or("pending");
     let query = str_field(args, "query").filter(|q| !q.trim().is_empty());
     let (one, many) = match status {
         "pending" => ("open task", "open tasks"),
@@ -171,24 +175,106 @@ fn list_text(args: &Value, items: &[Value]) -> String {
     let lines: Vec<String> = items
         .iter()
         .filter_map(|item| task_line(item, mark_done))
+        .take(MAX_LISTED)
         .collect();
-    if lines.is_empty() {
+    let shown = lines.len();
+    let total = int_field(result, &["matching"])
+        .and_then(|n| usize::try_from(n).ok())
+        .unwrap_or(items.len())
+        .max(shown);
+    let filter = filter_words(args);
+    if total == 0 {
         return match query {
-            Some(query) => format!("No tasks match \"{query}\"."),
-            None => format!("You have no {many}."),
+            Some(query) => format!("No {many}{filter} match \"{query}\"."),
+            None => format!("You have no {many}{filter}."),
         };
     }
-    let mut out = vec![match query {
-        Some(query) => format!("Tasks matching \"{query}\":"),
-        None if lines.len() == 1 => format!("You have 1 {one}:"),
-        None => format!("You have {} {many}:", lines.len()),
+    let noun = if total == 1 { one } else { many };
+    let mut head = match query {
+        Some(query) => format!(
+            "{} {noun}{filter} {} \"{query}\"",
+            thousands(total),
+            if total == 1 { "matches" } else { "match" }
+        ),
+        None => format!("You have {} {noun}{filter}", thousands(total)),
+    };
+    // The user's overall picture, when the listing is of everything open.
+    if query.is_none() && filter.is_empty() && status == "pending" {
+        let counts: Vec<String> = [("overdue", "overdue"), ("due_today", "due today")]
+            .iter()
+            .filter_map(|(key, words)| {
+                int_field(result, &[key])
+                    .filter(|n| *n > 0)
+                    .map(|n| format!("{} {words}", thousands(n as usize)))
+            })
+            .collect();
+        if !counts.is_empty() {
+            head.push_str(&format!(" ({})", counts.join(", ")));
+        }
+    }
+    let mut out = vec![if total > shown {
+        let order = match str_field(args, "sort").unwrap_or("due") {
+            "priority" => "most important",
+            "created" => "newest",
+            _ => "due soonest",
+        };
+        format!("{head}; the {shown} {order}:")
+    } else {
+        format!("{head}:")
     }];
-    let total = lines.len();
-    out.extend(lines.into_iter().take(MAX_LISTED));
-    if total > MAX_LISTED {
-        out.push(format!("...and {} more.", total - MAX_LISTED));
+    out.extend(lines);
+    if total > shown {
+        out.push(format!("...and {} more.", thousands(total - shown)));
     }
     out.join("\n")
+}
+
+/// ` due today`, ` tagged #work`, ...: the list_tasks filters of `args`, in words.
+fn filter_words(args: &Value) -> String {
+    let mut words = String::new();
+    match str_field(args, "due") {
+        Some("overdue") => words.push_str(" overdue"),
+        Some("today") => words.push_str(" due today"),
+        Some("tomorrow") => words.push_str(" due tomorrow"),
+        Some("week") => words.push_str(" due this week"),
+        Some("none") => words.push_str(" without a date"),
+        Some("any") => words.push_str(" with a date"),
+        _ => {}
+    }
+    match (str_field(args, "due_from"), str_field(args, "due_to")) {
+        (Some(from), Some(to)) if from == to => words.push_str(&format!(" due {from}")),
+        (Some(from), Some(to)) => words.push_str(&format!(" due {from} to {to}")),
+        (Some(from), None) => words.push_str(&format!(" due from {from}")),
+        (None, Some(to)) => words.push_str(&format!(" due by {to}")),
+        (None, None) => {}
+    }
+    match str_field(args, "priority_at_least") {
+        Some("urgent") => words.push_str(" marked urgent"),
+        Some(p) if p != "low" => words.push_str(&format!(" of {p} priority or higher")),
+        _ => {}
+    }
+    if let Some(tag) = str_field(args, "tag") {
+        words.push_str(&format!(" tagged #{}", tag.trim_start_matches(['#', '@'])));
+    }
+    match args.get("recurring").and_then(Value::as_bool) {
+        Some(true) => words.push_str(" that repeat"),
+        Some(false) => words.push_str(" that do not repeat"),
+        None => {}
+    }
+    words
+}
+
+/// `1,000`.
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// `- #3 call mom (due 2026-11-26, high)`.
@@ -205,10 +291,15 @@ fn task_line(item: &Value, mark_done: bool) -> Option<String> {
         None => format!("- {title}"),
     };
     let mut notes: Vec<String> = Vec::new();
-    if mark_done && item.get("completed").and_then(Value::as_bool) == Some(true) {
+    let done = ["done", "completed"]
+        .iter()
+        .any(|key| item.get(*key).and_then(Value::as_bool) == Some(true));
+    if mark_done && done {
         notes.push("done".to_string());
     }
-    if let Some(due) = due_display(item.get("due_date"), item.get("due_at")) {
+    // list_tasks rows carry `due`: a day, or a local `YYYY-MM-DDTHH:MM`.
+    let due = str_field(item, "due").map(|d| d.replacen('T', " ", 1));
+    if let Some(due) = due.or_else(|| due_display(item.get("due_date"), item.get("due_at"))) {
         notes.push(format!("due {due}"));
     }
     if let Some(priority) = str_field(item, "priority").filter(|p| *p != "medium") {

@@ -9,6 +9,7 @@
 
 mod command;
 mod compose;
+mod confidence;
 mod dates;
 mod matching;
 #[cfg(test)]
@@ -21,6 +22,7 @@ use uuid::Uuid;
 
 use command::{Command, Status, Target, help_text, parse_command};
 use compose::{MAX_LISTED, compose, error_line, error_of, int_field, str_field, task_items};
+pub use confidence::confident;
 use todo_common::llm::{Message, Reply, Role, ToolCall};
 use todo_common::tools::Tool;
 

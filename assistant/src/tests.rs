@@ -876,7 +876,7 @@ fn list_texts() {
     );
     assert_eq!(
         answer("find milk", &[r#"[{"id": 5, "title": "buy milk"}]"#]),
-        "Tasks matching \"milk\":\n- #5 buy milk"
+        "1 task matches \"milk\":\n- #5 buy milk"
     );
     assert_eq!(answer("find milk", &["[]"]), "No tasks match \"milk\".");
     let many: Vec<Value> = (1..=60)
@@ -884,8 +884,35 @@ fn list_texts() {
         .collect();
     let many = Value::from(many).to_string();
     let listed = answer("list", &[&many]);
-    assert!(listed.starts_with("You have 60 open tasks:\n- #1 t1\n"));
+    assert!(listed.starts_with("You have 60 open tasks; the 50 due soonest:\n- #1 t1\n"));
     assert!(listed.ends_with("- #50 t50\n...and 10 more."));
+}
+
+#[test]
+fn list_texts_say_the_true_totals_of_a_bounded_page() {
+    // list_tasks' own shape: compact rows, and counts of every match.
+    let page = json!({
+        "matching": 1000, "shown": 2, "open": 1000, "overdue": 3, "due_today": 2,
+        "tasks": [
+            {"id": 7, "title": "pay rent", "priority": "urgent", "due": "2026-12-05"},
+            {"id": 9, "title": "call mom", "priority": "medium", "due": "2026-12-07T18:00", "tags": ["family"]}
+        ],
+        "next_cursor": "abc"
+    })
+    .to_string();
+    assert_eq!(
+        answer("what's still open?", &[&page]),
+        "You have 1,000 open tasks (3 overdue, 2 due today); the 2 due soonest:\n\
+         - #7 pay rent (due 2026-12-05, urgent)\n\
+         - #9 call mom (due 2026-12-07 18:00)\n\
+         ...and 998 more."
+    );
+    let done = json!({"matching": 1, "tasks": [{"id": 2, "title": "taxes", "priority": "low", "done": true}]})
+        .to_string();
+    assert_eq!(
+        answer("show all", &[&done]),
+        "You have 1 task:\n- #2 taxes (done, low)"
+    );
 }
 
 #[test]

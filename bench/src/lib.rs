@@ -145,6 +145,9 @@ impl Stack {
             ("SIGNUP_MAX_PER_IP", "100000".into()),
             ("OPENAI_BASE_URL", format!("http://{}/v1", stack.mock)),
             ("OPENAI_API_KEY", "sk-bench".into()),
+            // The benchmarks measure the model's path (two streamed calls a
+            // turn); hybrid would answer their plain commands offline.
+            ("ASSISTANT_MODE", "model".into()),
             ("WORKER_METRICS_PORT", "0".into()),
             // bench-mcp starts its own MCP listener; the others need none.
             ("MCP_ENABLED", "false".into()),

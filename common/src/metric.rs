@@ -56,6 +56,9 @@ pub const MCP_TOOL_CALL_DURATION_SECONDS: &str = "mcp_tool_call_duration_seconds
 
 // Turns (worker).
 pub const TURNS_TOTAL: &str = "turns_total";
+/// Turns answered, by who answered: `offline` (the built-in assistant, no
+/// model call) or `model` (ASSISTANT_MODE).
+pub const TURNS_ANSWERED_TOTAL: &str = "turns_answered_total";
 pub const TURN_DURATION_SECONDS: &str = "turn_duration_seconds";
 /// From a turn's post to a worker claiming it.
 pub const QUEUE_WAIT_SECONDS: &str = "queue_wait_seconds";
@@ -139,6 +142,7 @@ pub const ALL: &[&str] = &[
     MCP_TOOL_CALLS_TOTAL,
     MCP_TOOL_CALL_DURATION_SECONDS,
     TURNS_TOTAL,
+    TURNS_ANSWERED_TOTAL,
     TURN_DURATION_SECONDS,
     QUEUE_WAIT_SECONDS,
     WORKER_TURNS_IN_FLIGHT,

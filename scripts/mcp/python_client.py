@@ -33,8 +33,10 @@ async def main(mcp_url: str, api: str, user: str, token: str) -> None:
                 task = json.loads(added.content[0].text)
                 print(f"added: {task}")
                 listed = await session.call_tool("list_tasks", {"status": "pending"})
-                titles = [t["title"] for t in json.loads(listed.content[0].text)]
+                page = json.loads(listed.content[0].text)
+                titles = [t["title"] for t in page["tasks"]]
                 assert "from the python sdk" in titles, titles
+                assert page["matching"] == len(titles) == 1, page
                 refused = await session.call_tool("complete_task", {"task_id": 999999})
                 assert refused.is_error, refused
                 print(f"refused as a result: {refused.content[0].text}")

@@ -246,6 +246,8 @@ impl TestApp {
         }
         if let Some(mock) = mock {
             vars.insert("OPENAI_BASE_URL".into(), mock.url.clone());
+            // Tests with a mock test the model's path; hybrid is tested on purpose.
+            vars.insert("ASSISTANT_MODE".into(), "model".into());
         } else {
             vars.remove("OPENAI_API_KEY");
         }

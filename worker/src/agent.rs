@@ -23,8 +23,9 @@ use tokio_util::sync::CancellationToken;
 use crate::clock::UserNow;
 use crate::context;
 use crate::lease::Leases;
-use crate::model::{Model, ModelError, backoff};
+use crate::model::{self, Model, ModelError, backoff};
 use crate::prompt;
+use todo_common::config::AssistantMode;
 use todo_common::metric;
 
 /// How long a turn keeps waiting through rate-limit 429s before it fails.
@@ -40,6 +41,8 @@ pub struct Agent {
     pub broker: Arc<Broker>,
     /// The leases of this process's turns, renewed by its heartbeat.
     pub leases: Arc<Leases>,
+    /// ASSISTANT_MODE, resolved.
+    mode: AssistantMode,
     tools: Vec<ToolDefinition>,
     /// Size of the tool schemas, part of every prompt's token estimate.
     tools_chars: usize,
@@ -81,6 +84,7 @@ impl Agent {
         Self {
             pool,
             model,
+            mode: config.model.mode,
             config,
             broker,
             leases,
@@ -92,8 +96,43 @@ impl Agent {
         }
     }
 
-    fn metadata(&self, rounds: usize) -> Value {
-        json!({ "offline": self.model.is_offline(), "model": self.model.name(), "rounds": rounds })
+    /// `offline`: the built-in assistant answered this turn (no model, or
+    /// a message it fully understood in hybrid mode).
+    fn metadata(&self, rounds: usize, offline: bool) -> Value {
+        let by = if offline { "offline" } else { "model" };
+        let model = if offline {
+            "offline"
+        } else {
+            self.model.name()
+        };
+        json!({ "offline": offline, "answered_by": by, "model": model, "rounds": rounds })
+    }
+
+    /// Whether the offline assistant answers `turn`: always without a
+    /// model; in hybrid mode, when it fully understands the message.
+    fn answers_offline(&self, turn: &Turn, now: &UserNow) -> bool {
+        self.model.is_offline()
+            || (self.mode == AssistantMode::Hybrid
+                && todo_assistant::confident(&turn.content, now.local().naive_local()))
+    }
+
+    /// Stores the final answer; counts who gave it when it was ours to store.
+    async fn answer(
+        &self,
+        turn: &Turn,
+        text: &str,
+        metadata: Value,
+    ) -> todo_common::Result<Outcome> {
+        let by = if metadata["offline"] == Value::Bool(true) {
+            "offline"
+        } else {
+            "model"
+        };
+        let ended = turns::finish(&self.pool, &self.broker, turn, text, metadata).await?;
+        if ended.is_some() {
+            metrics::counter!(metric::TURNS_ANSWERED_TOTAL, "by" => by).increment(1);
+        }
+        Ok(Outcome::Answered(ended))
     }
 
     pub async fn run(
@@ -126,14 +165,15 @@ impl Agent {
                     turns::Ran::Taken => turns::progress(&self.pool, turn).await?,
                 };
         }
+        // Decided once per run: the whole turn is answered by one of them.
+        let offline = self.answers_offline(turn, &UserNow::of(turn.time_zone));
         loop {
             let rounds = progress.rounds.len();
             if rounds >= self.config.chat.max_tool_rounds as usize {
                 let text = wrap_up(self.config.chat.max_tool_rounds, &progress.messages());
-                let mut metadata = self.metadata(rounds);
+                let mut metadata = self.metadata(rounds, offline);
                 metadata["wrapped_up"] = Value::Bool(true);
-                let ended = turns::finish(&self.pool, &self.broker, turn, &text, metadata).await?;
-                return Ok(Outcome::Answered(ended));
+                return self.answer(turn, &text, metadata).await;
             }
 
             let now = UserNow::of(turn.time_zone);
@@ -147,7 +187,12 @@ impl Agent {
             messages.push(user);
             messages.extend(own);
 
-            let mut reply = match self.call_model(&messages, &now, turn, abort).await? {
+            let called = if offline {
+                Called::Reply(model::offline_reply(&messages, &now))
+            } else {
+                self.call_model(&messages, &now, turn, abort).await?
+            };
+            let mut reply = match called {
                 Called::Reply(reply) => reply,
                 Called::Aborted => return Ok(Outcome::Interrupted),
                 Called::Failed(e) => {
@@ -174,10 +219,9 @@ impl Agent {
                 // mid-argument, so none of them runs.
                 metrics::counter!(metric::OPENAI_ANSWERS_CUT_TOTAL).increment(1);
                 let text = cut_short(reply.content.as_deref(), !reply.tool_calls.is_empty());
-                let mut metadata = self.metadata(rounds);
+                let mut metadata = self.metadata(rounds, offline);
                 metadata["truncated"] = Value::Bool(true);
-                let ended = turns::finish(&self.pool, &self.broker, turn, &text, metadata).await?;
-                return Ok(Outcome::Answered(ended));
+                return self.answer(turn, &text, metadata).await;
             }
             if reply.tool_calls.is_empty()
                 && let Some(calls) = reply.content.as_deref().and_then(|text| {
@@ -197,15 +241,14 @@ impl Agent {
                     .content
                     .filter(|t| !t.trim().is_empty())
                     .unwrap_or_else(|| "Done.".to_string());
-                let ended =
-                    turns::finish(&self.pool, &self.broker, turn, &text, self.metadata(rounds))
-                        .await?;
-                return Ok(Outcome::Answered(ended));
+                return self
+                    .answer(turn, &text, self.metadata(rounds, offline))
+                    .await;
             }
             let round = turns::NewRound {
                 round: i32::try_from(rounds + 1).unwrap_or(i32::MAX),
                 reply: &reply,
-                metadata: self.metadata(rounds + 1),
+                metadata: self.metadata(rounds + 1, offline),
             };
             let calls = reply.tool_calls.clone();
             match turns::run_round(&self.pool, &self.broker, turn, Some(round), &calls).await? {

@@ -15,7 +15,9 @@ pub fn system(now: &UserNow) -> String {
          the user names a task by its title. Due dates are YYYY-MM-DD or RFC 3339 timestamps \
          (a time of day with the user's UTC offset); resolve words like \"tomorrow\", \"Friday\" \
          or \"at 5pm\" against the user's date and time below. If a request is \
-         ambiguous, ask one short question. Change only what the user asked for. Once the tool \
+         ambiguous, ask one short question: when words match several tasks, name them with \
+         their numbers and ask which; before a change to many tasks, ask. Listings come 25 \
+         at a time with the true totals: state those totals. Change only what the user asked for. Once the tool \
          results answer the request, reply in words instead of calling more tools. Answer \
          briefly and say what you did, with task numbers, claiming only changes a tool result \
          confirmed. For the user it is now {weekday}, {date}, {time} in their time zone, \

@@ -466,7 +466,10 @@ async fn tool_arguments_cannot_name_another_user() {
                 .unwrap();
         work.commit().await.unwrap();
         match tool {
-            "list_tasks" => assert_eq!(result, json!([]), "{tool}: {result}"),
+            "list_tasks" => {
+                assert_eq!(result["tasks"], json!([]), "{tool}: {result}");
+                assert_eq!(result["matching"], 0, "{tool}: {result}");
+            }
             _ => assert!(
                 result["error"]
                     .as_str()

@@ -177,8 +177,12 @@ async fn every_tool_works_and_its_changes_are_seen_through_rest_and_events() {
         &mcp.call_tool("list_tasks", json!({"status": "pending"}))
             .await,
     );
-    assert_eq!(listed[0]["id"], id, "{listed}");
-    assert_eq!(listed[0]["tags"], json!(["family"]));
+    assert_eq!(listed["tasks"][0]["id"], id, "{listed}");
+    assert_eq!(listed["tasks"][0]["tags"], json!(["family"]));
+    assert_eq!(
+        (listed["matching"].as_i64(), listed["open"].as_i64()),
+        (Some(1), Some(1))
+    );
 
     let done = content(&mcp.call_tool("complete_task", json!({"task_id": id})).await);
     assert_eq!(
@@ -189,7 +193,8 @@ async fn every_tool_works_and_its_changes_are_seen_through_rest_and_events() {
         &mcp.call_tool("list_tasks", json!({"status": "pending"}))
             .await,
     );
-    assert_eq!(pending, json!([]));
+    assert_eq!(pending["tasks"], json!([]), "{pending}");
+    assert_eq!(pending["matching"], 0);
 
     let renamed = content(
         &mcp.call_tool("update_task", json!({"task_id": id, "title": "call dad"}))
@@ -422,7 +427,11 @@ async fn one_users_token_never_touches_another_users_tasks_or_session() {
         &mcp.call_tool("list_tasks", json!({"user_id": alice.id}))
             .await,
     );
-    assert_eq!(listed, json!([]));
+    assert_eq!(listed["tasks"], json!([]), "{listed}");
+    assert_eq!(
+        (listed["matching"].as_i64(), listed["open"].as_i64()),
+        (Some(0), Some(0))
+    );
     for (tool, arguments) in [
         ("complete_task", json!({"task_id": id, "user_id": alice.id})),
         (

@@ -520,3 +520,61 @@ async fn task_numbers_are_per_user_and_never_reused() {
     let fifth = app.create_task(&bob, json!({ "title": "bob five" })).await;
     assert_eq!(fifth["id"], 5);
 }
+
+#[tokio::test]
+async fn listing_filters_by_least_priority_due_days_and_recurrence() {
+    let app = TestApp::spawn().await;
+    let user = app.signup("filters@example.com").await;
+    for body in [
+        json!({"title": "urgent thing", "priority": "urgent", "due_date": "2027-03-01"}),
+        json!({"title": "high thing", "priority": "high", "due_date": "2027-03-05"}),
+        json!({"title": "medium thing", "due_date": "2027-03-09"}),
+        json!({"title": "low thing", "priority": "low"}),
+        json!({"title": "weekly thing", "recurrence": {"rrule": "FREQ=WEEKLY;BYDAY=MO"}}),
+    ] {
+        app.create_task(&user, body).await;
+    }
+    let titles = |list: &Value| -> Vec<String> {
+        let mut t: Vec<String> = list["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["title"].as_str().unwrap().to_string())
+            .collect();
+        t.sort();
+        t
+    };
+    for (query, want) in [
+        (
+            "?priority_at_least=high",
+            vec!["high thing", "urgent thing"],
+        ),
+        ("?priority_at_least=urgent", vec!["urgent thing"]),
+        ("?due_from=2027-03-05", vec!["high thing", "medium thing"]),
+        // The weekly one is due next Monday (from its rule), this year.
+        (
+            "?due_to=2027-03-05",
+            vec!["high thing", "urgent thing", "weekly thing"],
+        ),
+        ("?due_from=2027-03-02&due_to=2027-03-08", vec!["high thing"]),
+        ("?recurring=true", vec!["weekly thing"]),
+        (
+            "?recurring=false&priority_at_least=medium",
+            vec!["high thing", "medium thing", "urgent thing"],
+        ),
+    ] {
+        let (status, list) = app.list_tasks(&user, query).await;
+        assert_eq!(status, StatusCode::OK, "{query}: {list}");
+        assert_eq!(titles(&list), want, "{query}");
+    }
+    for (query, field) in [
+        ("?due_from=2027-03-09&due_to=2027-03-01", "due_to"),
+        ("?due_from=March", "due_from"),
+        ("?priority_at_least=huge", "priority_at_least"),
+        ("?recurring=maybe", "recurring"),
+    ] {
+        let (status, body) = app.list_tasks(&user, query).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {body}");
+        assert_eq!(body["error"]["field"], field, "{query}: {body}");
+    }
+}

@@ -30,7 +30,7 @@ pub use database::Database;
 pub use http::Http;
 pub use ipnet::IpNet;
 pub use mcp::Mcp;
-pub use model::{MaxTokensField, Model};
+pub use model::{AssistantMode, MaxTokensField, Model};
 pub use observability::Observability;
 pub use parse::redact_url;
 pub use reader::{Reader, ShowDefault, VarDoc};

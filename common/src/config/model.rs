@@ -29,8 +29,49 @@ impl ShowDefault for MaxTokensField {
     }
 }
 
+/// Who answers a chat turn (ASSISTANT_MODE).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AssistantMode {
+    /// The offline assistant answers what it fully understands, with no
+    /// model call; the model answers everything else.
+    Hybrid,
+    /// The model answers every turn.
+    Model,
+    /// The built-in offline assistant answers every turn.
+    Offline,
+}
+
+impl AssistantMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Hybrid => "hybrid",
+            Self::Model => "model",
+            Self::Offline => "offline",
+        }
+    }
+}
+
+/// ASSISTANT_MODE as set: `auto` resolves against the model settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ModeSetting {
+    Auto,
+    Set(AssistantMode),
+}
+
+impl ShowDefault for ModeSetting {
+    fn show(&self) -> String {
+        match self {
+            Self::Auto => "auto".into(),
+            Self::Set(mode) => mode.as_str().into(),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Model {
+    /// Who answers turns, resolved: never `Hybrid` or `Model` without a
+    /// model configured.
+    pub mode: AssistantMode,
     pub api_key: Option<Secret>,
     pub name: String,
     pub base_url: Option<String>,
@@ -145,7 +186,33 @@ impl Model {
                     .filter(|t| *t > 0.0 && *t <= 1.0)
                     .ok_or_else(|| "expected a fraction in (0, 1], e.g. 0.9".to_string())
             });
+        let setting = r.var(
+            "ASSISTANT_MODE",
+            "Who answers chat turns: `hybrid` (the offline assistant answers what it fully understands, such as \"add call mom tomorrow at 5pm\" or \"done with 3\", at once and with no model call; the model answers everything else), `model` (the model answers every turn) or `offline` (the built-in assistant answers every turn, even with a model configured). `auto`: `hybrid` with a model configured (`OPENAI_API_KEY` or `OPENAI_BASE_URL`), else `offline`. Hybrid is the default because a command the offline assistant is sure of gains nothing from a model but seconds and rate limit; each turn records who answered (`answered_by` in its metadata, `turns_answered_total{by}`).",
+        ).parse(ModeSetting::Auto, |v| match v.to_ascii_lowercase().as_str() {
+            "auto" => Ok(ModeSetting::Auto),
+            "hybrid" => Ok(ModeSetting::Set(AssistantMode::Hybrid)),
+            "model" => Ok(ModeSetting::Set(AssistantMode::Model)),
+            "offline" => Ok(ModeSetting::Set(AssistantMode::Offline)),
+            _ => Err("expected auto, hybrid, model or offline".to_string()),
+        });
+        let configured = api_key.is_some() || base_url.is_some();
+        let mode = match setting {
+            ModeSetting::Auto if configured => AssistantMode::Hybrid,
+            ModeSetting::Auto => AssistantMode::Offline,
+            ModeSetting::Set(mode @ (AssistantMode::Hybrid | AssistantMode::Model))
+                if !configured =>
+            {
+                r.problem(format!(
+                    "ASSISTANT_MODE={} needs a model: set OPENAI_API_KEY or OPENAI_BASE_URL (or ASSISTANT_MODE=offline)",
+                    mode.as_str()
+                ));
+                AssistantMode::Offline
+            }
+            ModeSetting::Set(mode) => mode,
+        };
         Self {
+            mode,
             api_key,
             name,
             base_url,
@@ -162,10 +229,10 @@ impl Model {
         }
     }
 
-    /// True when no model provider is configured: workers use the built-in
-    /// offline assistant.
+    /// True when no model is used: no provider is configured, or
+    /// ASSISTANT_MODE=offline. Workers use the built-in offline assistant.
     pub fn offline(&self) -> bool {
-        self.api_key.is_none() && self.base_url.is_none()
+        self.mode == AssistantMode::Offline
     }
 
     /// The request field the output limit goes in: OPENAI_MAX_TOKENS_FIELD

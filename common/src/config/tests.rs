@@ -375,3 +375,39 @@ fn mcp_hosts_and_origins() {
     .unwrap_err();
     assert_eq!(err.problems.len(), 2, "{err}");
 }
+
+#[test]
+fn the_assistant_mode_is_hybrid_with_a_model_and_never_a_model_without_one() {
+    let mode = |pairs: &[(&str, &str)]| WorkerConfig::from_vars(vars(pairs)).map(|w| w.model.mode);
+    assert_eq!(mode(&[]).unwrap(), AssistantMode::Offline);
+    assert_eq!(
+        mode(&[("OPENAI_API_KEY", "sk-test")]).unwrap(),
+        AssistantMode::Hybrid
+    );
+    assert_eq!(
+        mode(&[("OPENAI_BASE_URL", "http://127.0.0.1:8080/v1")]).unwrap(),
+        AssistantMode::Hybrid
+    );
+    assert_eq!(
+        mode(&[("OPENAI_API_KEY", "sk-test"), ("ASSISTANT_MODE", "MODEL")]).unwrap(),
+        AssistantMode::Model
+    );
+    let offline = WorkerConfig::from_vars(vars(&[
+        ("OPENAI_API_KEY", "sk-test"),
+        ("ASSISTANT_MODE", "offline"),
+    ]))
+    .unwrap();
+    assert!(offline.model.offline(), "a key, but told to stay offline");
+    let err = WorkerConfig::from_vars(vars(&[("ASSISTANT_MODE", "model")])).unwrap_err();
+    assert!(
+        err.problems[0].contains("ASSISTANT_MODE=model needs a model"),
+        "{:?}",
+        err.problems
+    );
+    let err = WorkerConfig::from_vars(vars(&[("ASSISTANT_MODE", "smart")])).unwrap_err();
+    assert!(
+        err.problems[0].starts_with("ASSISTANT_MODE: expected auto"),
+        "{:?}",
+        err.problems
+    );
+}

@@ -84,6 +84,15 @@ pub fn timestamp_or_blank() -> Schema {
     )
 }
 
+/// A `YYYY-MM-DD` date as a query parameter, or blank.
+pub fn date_or_blank() -> Schema {
+    or_blank(
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Date))),
+    )
+}
+
 /// `ty`, or `[ty, "null"]` when `nullable`.
 pub fn maybe_null(ty: Type, nullable: bool) -> SchemaType {
     if nullable {

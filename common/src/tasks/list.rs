@@ -6,14 +6,14 @@
 //! it, so it casts back exactly (timestamps to the microsecond, `lower()` of
 //! titles as PostgreSQL computes it).
 
-use chrono::{DateTime, Days, NaiveTime, Utc};
+use chrono::{DateTime, Days, NaiveDate, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::{PgExecutor, Postgres, QueryBuilder};
 
 use super::input::parse_timestamp;
 use super::{Task, columns};
 use crate::domain::task::search_text;
-use crate::domain::{Priority, TaskTags, TimeZone, UserId, schema};
+use crate::domain::{Priority, TaskTags, TimeZone, UserId, due, schema};
 use crate::error::{Error, Result};
 use crate::paging;
 
@@ -37,6 +37,19 @@ pub struct ListParams {
     /// Only tasks of this priority.
     #[param(schema_with = priority_schema)]
     pub priority: Option<String>,
+    /// Only tasks of this priority or a more important one (urgent, high,
+    /// medium, low from most to least).
+    #[param(schema_with = priority_schema)]
+    pub priority_at_least: Option<String>,
+    /// Only tasks due on this day of the user's or later (`YYYY-MM-DD`).
+    #[param(schema_with = schema::date_or_blank)]
+    pub due_from: Option<String>,
+    /// Only tasks due on this day of the user's or earlier (`YYYY-MM-DD`).
+    #[param(schema_with = schema::date_or_blank)]
+    pub due_to: Option<String>,
+    /// true: only recurring tasks; false: only those that do not repeat.
+    #[param(schema_with = recurring_schema)]
+    pub recurring: Option<String>,
     /// Only tasks due before this instant (RFC 3339); all-day tasks count
     /// from the start of their day in the user's time zone.
     #[param(schema_with = schema::timestamp_or_blank)]
@@ -66,6 +79,10 @@ fn status_schema() -> utoipa::openapi::Schema {
 
 fn priority_schema() -> utoipa::openapi::Schema {
     schema::enum_or_blank(&["urgent", "high", "medium", "low"])
+}
+
+fn recurring_schema() -> utoipa::openapi::Schema {
+    schema::enum_or_blank(&["true", "false"])
 }
 
 fn due_schema() -> utoipa::openapi::Schema {
@@ -159,8 +176,13 @@ pub struct ListQuery {
     pub text: Option<String>,
     pub tag: Option<String>,
     pub priority: Option<Priority>,
+    pub priority_at_least: Option<Priority>,
     pub due_before: Option<DateTime<Utc>>,
     pub due: Option<DueFilter>,
+    /// Due days, inclusive, in the user's zone.
+    pub due_from: Option<NaiveDate>,
+    pub due_to: Option<NaiveDate>,
+    pub recurring: Option<bool>,
     pub sort: Sort,
     order: Order,
     pub limit: u32,
@@ -194,8 +216,12 @@ impl Default for ListQuery {
             text: None,
             tag: None,
             priority: None,
+            priority_at_least: None,
             due_before: None,
             due: None,
+            due_from: None,
+            due_to: None,
+            recurring: None,
             sort: Sort::Created,
             order: Order::Desc,
             limit: DEFAULT_LIMIT,
@@ -265,6 +291,24 @@ impl ListParams {
             }
         };
         let nonempty = |v: Option<String>| v.filter(|s| !s.trim().is_empty());
+        let day = |field: &str, v: Option<String>| {
+            nonempty(v)
+                .map(|d| due::parse_date(&d).map_err(|e| rename(e, field)))
+                .transpose()
+        };
+        let due_from = day("due_from", self.due_from)?;
+        let due_to = day("due_to", self.due_to)?;
+        if let (Some(from), Some(to)) = (due_from, due_to)
+            && from > to
+        {
+            return Err(Error::invalid("due_to", "must not be before due_from"));
+        }
+        let recurring = match nonempty(self.recurring).as_deref().map(str::trim) {
+            None => None,
+            Some("true") => Some(true),
+            Some("false") => Some(false),
+            Some(_) => return Err(Error::invalid("recurring", "must be true or false")),
+        };
         Ok(ListQuery {
             status,
             text: nonempty(self.q).map(|q| search_text("q", &q)).transpose()?,
@@ -274,6 +318,12 @@ impl ListParams {
             priority: nonempty(self.priority)
                 .map(|p| Priority::parse(&p))
                 .transpose()?,
+            priority_at_least: nonempty(self.priority_at_least)
+                .map(|p| Priority::parse(&p).map_err(|e| rename(e, "priority_at_least")))
+                .transpose()?,
+            due_from,
+            due_to,
+            recurring,
             due_before: nonempty(self.due_before)
                 .map(|d| parse_timestamp("due_before", &d))
                 .transpose()?,
@@ -358,7 +408,6 @@ pub(super) async fn run<'c>(
     zone: TimeZone,
     now: DateTime<Utc>,
 ) -> Result<TaskPage> {
-    let today = zone.local(now).date_naive();
     // Not a query_as! macro: the filters and the sort key make the SQL.
     let (key, key_type) = q.sort.key(q.order);
     let mut sql: QueryBuilder<Postgres> = QueryBuilder::new(format!(
@@ -370,6 +419,60 @@ pub(super) async fn run<'c>(
             .join(", ")
     ));
     sql.push_bind(user);
+    push_filters(&mut sql, q, zone, now);
+    let (cmp, dir) = match q.order {
+        Order::Asc => (">", "ASC"),
+        Order::Desc => ("<", "DESC"),
+    };
+    if let Some(after) = &q.after {
+        sql.push(format!(" AND ({key}, t.number) {cmp} (CAST("))
+            .push_bind(after.k.clone())
+            .push(format!(" AS {key_type}), "))
+            .push_bind(after.i)
+            .push(")");
+    }
+    sql.push(format!(" ORDER BY {key} {dir}, t.number {dir} LIMIT "))
+        .push_bind(i64::from(q.limit) + 1);
+
+    let mut rows: Vec<Row> = sql.build_query_as().fetch_all(db).await.map_err(|e| {
+        // A forged cursor key that does not cast (e.g. "yesterday") is the
+        // client's mistake; PostgreSQL reports it as invalid_datetime_format
+        // or invalid_text_representation.
+        if let sqlx::Error::Database(db) = &e
+            && matches!(db.code().as_deref(), Some("22007" | "22P02" | "22008"))
+        {
+            return paging::invalid();
+        }
+        Error::from(e)
+    })?;
+
+    let next_cursor = if rows.len() > q.limit as usize {
+        rows.truncate(q.limit as usize);
+        rows.last().map(|last| {
+            paging::encode(&Cursor {
+                s: q.sort,
+                o: q.order,
+                k: last.sort_key.clone(),
+                i: last.task.id.get(),
+            })
+        })
+    } else {
+        None
+    };
+    Ok(TaskPage {
+        tasks: rows.into_iter().map(|r| r.task).collect(),
+        next_cursor,
+    })
+}
+
+/// The query's filters, each as ` AND <condition>`.
+fn push_filters(
+    sql: &mut QueryBuilder<Postgres>,
+    q: &ListQuery,
+    zone: TimeZone,
+    now: DateTime<Utc>,
+) {
+    let today = zone.local(now).date_naive();
     match q.status {
         StatusFilter::All => {}
         StatusFilter::Pending => {
@@ -439,48 +542,71 @@ pub(super) async fn run<'c>(
             sql.push(" AND t.due_date IS NOT NULL");
         }
     }
-    let (cmp, dir) = match q.order {
-        Order::Asc => (">", "ASC"),
-        Order::Desc => ("<", "DESC"),
-    };
-    if let Some(after) = &q.after {
-        sql.push(format!(" AND ({key}, t.number) {cmp} (CAST("))
-            .push_bind(after.k.clone())
-            .push(format!(" AS {key_type}), "))
-            .push_bind(after.i)
-            .push(")");
+    if let Some(at_least) = q.priority_at_least {
+        // The enum's order runs from low to urgent.
+        sql.push(" AND t.priority >= ").push_bind(at_least);
     }
-    sql.push(format!(" ORDER BY {key} {dir}, t.number {dir} LIMIT "))
-        .push_bind(i64::from(q.limit) + 1);
-
-    let mut rows: Vec<Row> = sql.build_query_as().fetch_all(db).await.map_err(|e| {
-        // A forged cursor key that does not cast (e.g. "yesterday") is the
-        // client's mistake; PostgreSQL reports it as invalid_datetime_format
-        // or invalid_text_representation.
-        if let sqlx::Error::Database(db) = &e
-            && matches!(db.code().as_deref(), Some("22007" | "22P02" | "22008"))
-        {
-            return paging::invalid();
+    if let Some(from) = q.due_from {
+        sql.push(" AND t.due_date >= ").push_bind(from);
+    }
+    if let Some(to) = q.due_to {
+        sql.push(" AND t.due_date <= ").push_bind(to);
+    }
+    match q.recurring {
+        None => {}
+        Some(true) => {
+            sql.push(" AND t.recurrence IS NOT NULL");
         }
-        Error::from(e)
-    })?;
+        Some(false) => {
+            sql.push(" AND t.recurrence IS NULL");
+        }
+    }
+}
 
-    let next_cursor = if rows.len() > q.limit as usize {
-        rows.truncate(q.limit as usize);
-        rows.last().map(|last| {
-            paging::encode(&Cursor {
-                s: q.sort,
-                o: q.order,
-                k: last.sort_key.clone(),
-                i: last.task.id.get(),
-            })
-        })
-    } else {
-        None
-    };
-    Ok(TaskPage {
-        tasks: rows.into_iter().map(|r| r.task).collect(),
-        next_cursor,
+/// How many of the user's tasks the query matches (all pages), and the
+/// counts a summary names: open, overdue and due today (all open).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Tally {
+    pub matching: i64,
+    pub open: i64,
+    pub overdue: i64,
+    pub due_today: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct TallyRow {
+    matching: i64,
+    open: i64,
+    overdue: i64,
+    due_today: i64,
+}
+
+/// The [`Tally`] of `q` (its cursor and page size aside), in one statement.
+pub(super) async fn tally<'c>(
+    db: impl PgExecutor<'c>,
+    user: &UserId,
+    q: &ListQuery,
+    zone: TimeZone,
+    now: DateTime<Utc>,
+) -> Result<Tally> {
+    let today = zone.local(now).date_naive();
+    let mut sql: QueryBuilder<Postgres> = QueryBuilder::new("SELECT count(*) FILTER (WHERE TRUE");
+    push_filters(&mut sql, q, zone, now);
+    sql.push(") AS matching, count(*) FILTER (WHERE NOT t.completed) AS open, ")
+        .push("count(*) FILTER (WHERE NOT t.completed AND (t.due_at < ")
+        .push_bind(now)
+        .push(" OR (t.due_at IS NULL AND t.due_date < ")
+        .push_bind(today)
+        .push("))) AS overdue, count(*) FILTER (WHERE NOT t.completed AND t.due_date = ")
+        .push_bind(today)
+        .push(") AS due_today FROM tasks t WHERE t.user_id = ")
+        .push_bind(user);
+    let row: TallyRow = sql.build_query_as().fetch_one(db).await?;
+    Ok(Tally {
+        matching: row.matching,
+        open: row.open,
+        overdue: row.overdue,
+        due_today: row.due_today,
     })
 }
 

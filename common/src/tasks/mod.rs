@@ -24,7 +24,8 @@ use crate::work::Work;
 pub use crate::domain::Task;
 pub use input::{NewTask, NewTaskInput, TaskPatch, TaskPatchInput};
 pub use list::{
-    DueFilter, ListParams, ListQuery, MAX_LIMIT as MAX_LIST_LIMIT, Sort, StatusFilter, TaskPage,
+    DueFilter, ListParams, ListQuery, MAX_LIMIT as MAX_LIST_LIMIT, Sort, StatusFilter, Tally,
+    TaskPage,
 };
 pub use service::Tasks;
 
@@ -215,6 +216,14 @@ pub(crate) async fn list_in(work: &mut Work, user: &UserId, query: &ListQuery) -
     };
     let now = work.now();
     list::run(work.conn(), user, query, zone, now).await
+}
+
+/// The counts of a listing (a tool's summary): all its matches, and the
+/// user's open, overdue and due-today tasks in their zone.
+pub(crate) async fn tally_in(work: &mut Work, user: &UserId, query: &ListQuery) -> Result<Tally> {
+    let zone = work.zone(user).await?;
+    let now = work.now();
+    list::tally(work.conn(), user, query, zone, now).await
 }
 
 /// Applies the fields present in `patch`; absent fields keep their value.

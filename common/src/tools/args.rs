@@ -5,11 +5,11 @@
 use chrono::NaiveDate;
 use serde_json::{Map, Value};
 
-use super::IDEMPOTENCY_KEY;
+use super::{IDEMPOTENCY_KEY, LIST_LIMIT, LIST_MAX};
 use crate::domain::{IdempotencyKey, TaskId};
 use crate::domain::{RecurrenceInput, ReminderInput};
 use crate::error::{Error, Result};
-use crate::tasks::{NewTaskInput, TaskPatchInput};
+use crate::tasks::{ListParams, NewTaskInput, TaskPatchInput};
 
 /// A tool's arguments: a JSON object, read leniently.
 pub(super) struct Args(Map<String, Value>);
@@ -149,7 +149,11 @@ impl Args {
 
     /// A priority; Todoist's p1-p4 too.
     fn priority(&self) -> Option<String> {
-        self.string("priority")
+        self.priority_in("priority")
+    }
+
+    fn priority_in(&self, key: &str) -> Option<String> {
+        self.string(key)
             .map(|p| match p.to_ascii_lowercase().as_str() {
                 "p1" => "urgent".into(),
                 "p2" => "high".into(),
@@ -199,6 +203,48 @@ impl Args {
             })
             .collect::<Result<Vec<_>>>()
             .map(Some)
+    }
+
+    /// list_tasks' arguments as REST's listing takes them: open tasks,
+    /// soonest due first, [`LIST_LIMIT`] at a time unless asked otherwise.
+    pub(super) fn list_params(&self) -> Result<ListParams> {
+        let limit = match self.string("limit") {
+            None => LIST_LIMIT,
+            Some(raw) => raw
+                .parse::<u32>()
+                .ok()
+                .filter(|n| (1..=LIST_MAX).contains(n))
+                .ok_or_else(|| {
+                    Error::invalid(
+                        "limit",
+                        format!("must be a whole number from 1 to {LIST_MAX}"),
+                    )
+                })?,
+        };
+        Ok(ListParams {
+            // Models say "open" or "done" as often as the enum's words.
+            status: Some(self.string("status").map_or_else(
+                || "pending".into(),
+                |s| match s.to_ascii_lowercase().as_str() {
+                    "open" | "todo" | "incomplete" | "not done" => "pending".into(),
+                    "done" | "finished" | "complete" => "completed".into(),
+                    _ => s,
+                },
+            )),
+            q: self.string("query"),
+            tag: self
+                .string("tag")
+                .map(|t| t.trim_start_matches(['#', '@']).to_string()),
+            priority_at_least: self.priority_in("priority_at_least"),
+            due: self.string("due"),
+            due_from: self.string("due_from"),
+            due_to: self.string("due_to"),
+            recurring: self.boolean("recurring")?.map(|b| b.to_string()),
+            sort: Some(self.string("sort").unwrap_or_else(|| "due".into())),
+            limit: Some(limit.to_string()),
+            cursor: self.string("cursor"),
+            ..ListParams::default()
+        })
     }
 
     pub(super) fn new_task(&self) -> Result<NewTaskInput> {

@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 
 use crate::domain::{TimeZone, UserId};
 use crate::error::Error;
-use crate::tasks::{self, DeleteScope, Deleted, ListParams, Task};
+use crate::tasks::{self, DeleteScope, Deleted, Task};
 use crate::work::Work;
 
 use args::Args;
@@ -72,7 +72,11 @@ impl Tool {
         match self {
             Tool::AddTask => "Create a new task for the user.",
             Tool::ListTasks => {
-                "List the user's tasks, optionally only pending or completed ones, or those matching a text."
+                "List the user's tasks: open ones, soonest due first, 25 at a time unless `limit` \
+                 says otherwise. The result counts every match (`matching`) and the user's `open`, \
+                 `overdue` and `due_today` tasks: say those totals rather than counting the rows, \
+                 and pass `next_cursor` back as `cursor` for more. To act on a task the user named \
+                 by its words, look it up with `query`; when several match, ask which one."
             }
             Tool::CompleteTask => "Mark a task as done (or, with completed=false, as not done).",
             Tool::UpdateTask => "Change a task's title, description, due date, priority or tags.",
@@ -131,25 +135,20 @@ impl Tool {
                 Ok(changed(&created.task, "created", zone))
             }
             Tool::ListTasks => {
-                let params = ListParams {
-                    // Models say "open" or "done" as often as the enum's words.
-                    status: args
-                        .string("status")
-                        .map(|s| match s.to_ascii_lowercase().as_str() {
-                            "open" | "todo" | "incomplete" | "not done" => "pending".into(),
-                            "done" | "finished" | "complete" => "completed".into(),
-                            _ => s,
-                        }),
-                    q: args.string("query"),
-                    due: args.string("due"),
-                    limit: Some(tasks::MAX_LIST_LIMIT.to_string()),
-                    ..ListParams::default()
-                };
-                let page = tasks::list_in(work, user, &params.parse()?).await?;
+                let query = args.list_params()?.parse()?;
+                let page = tasks::list_in(work, user, &query).await?;
+                let tally = tasks::tally_in(work, user, &query).await?;
                 let zone = zone_for(work, user, &page.tasks).await?;
-                Ok(Value::Array(
-                    page.tasks.iter().map(|t| listed(t, zone)).collect(),
-                ))
+                let details = args.boolean("details")?.unwrap_or(false);
+                Ok(json!({
+                    "matching": tally.matching,
+                    "shown": page.tasks.len(),
+                    "open": tally.open,
+                    "overdue": tally.overdue,
+                    "due_today": tally.due_today,
+                    "tasks": page.tasks.iter().map(|t| listed(t, zone, details)).collect::<Vec<_>>(),
+                    "next_cursor": page.next_cursor,
+                }))
             }
             Tool::CompleteTask => {
                 let id = args.task_id()?;
@@ -237,6 +236,13 @@ impl Output {
         }
     }
 }
+
+/// Tasks a list_tasks call answers with unless it asks for more: enough to
+/// answer "what's next?", few enough that 1,000 tasks stay a few KB of the
+/// model's context (issue 22).
+pub const LIST_LIMIT: u32 = 25;
+/// The most a list_tasks call may ask for.
+pub const LIST_MAX: u32 = 100;
 
 /// The add_task argument that makes a client's retries safe (see
 /// [`Tool::client_parameters`]).
@@ -371,19 +377,44 @@ fn repeats(task: &Task) -> Value {
         .map_or(Value::Null, |r| r.text().into())
 }
 
-fn listed(task: &Task, zone: TimeZone) -> Value {
-    json!({
+/// A compact row: what a model needs to name and pick a task. Fields
+/// without a value are left out; `details` adds the description and
+/// reminders.
+fn listed(task: &Task, zone: TimeZone, details: bool) -> Value {
+    let mut row = json!({
         "id": task.id,
         "title": task.title,
-        "completed": task.completed,
         "priority": task.priority,
-        "due_date": task.due_date,
-        "due_at": local_due(task, zone),
-        "repeats": repeats(task),
-        "reminders": reminders(task, zone),
-        "tags": task.tags,
-        "description": task.description,
-    })
+    });
+    let due = match task.due_at {
+        Some(at) => Some(zone.local(at).format("%Y-%m-%dT%H:%M").to_string()),
+        None => task.due_date.map(|d| d.to_string()),
+    };
+    let optional = [
+        ("due", due.map(Value::from)),
+        ("done", task.completed.then_some(Value::Bool(true))),
+        ("tags", (!task.tags.is_empty()).then(|| json!(task.tags))),
+        ("repeats", task.recurrence.as_ref().map(|r| r.text().into())),
+        (
+            "description",
+            details
+                .then(|| task.description.clone())
+                .filter(|d| !d.is_empty())
+                .map(Value::from),
+        ),
+        (
+            "reminders",
+            details
+                .then(|| reminders(task, zone))
+                .filter(|r| r != &json!([])),
+        ),
+    ];
+    for (key, value) in optional {
+        if let Some(value) = value {
+            row[key] = value;
+        }
+    }
+    row
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use super::{IDEMPOTENCY_KEY, Tool};
+use super::{IDEMPOTENCY_KEY, LIST_LIMIT, LIST_MAX, Tool};
 use crate::domain::IdempotencyKey;
 
 pub(super) fn parameters(tool: Tool) -> Value {
@@ -43,10 +43,22 @@ pub(super) fn parameters(tool: Tool) -> Value {
         Tool::ListTasks => json!({
             "type": "object",
             "properties": {
-                "status": {"type": "string", "enum": ["all", "pending", "completed"]},
+                "status": {"type": "string", "enum": ["all", "pending", "completed"],
+                           "description": "Default pending: the open tasks"},
                 "query": {"type": "string", "description": "Text to search in titles and descriptions"},
                 "due": {"type": "string", "enum": ["overdue", "today", "tomorrow", "week", "none", "any"],
                         "description": "By due day in the user's time zone; week is today and the next six days"},
+                "due_from": {"type": "string", "description": "Due on this day or later: YYYY-MM-DD"},
+                "due_to": {"type": "string", "description": "Due on this day or earlier: YYYY-MM-DD"},
+                "priority_at_least": priority,
+                "tag": {"type": "string", "description": "Only tasks with this tag"},
+                "recurring": {"type": "boolean", "description": "true: only repeating tasks; false: only one-off ones"},
+                "sort": {"type": "string", "enum": ["due", "priority", "created"],
+                         "description": "Default due: soonest first, undated last"},
+                "limit": {"type": "integer", "minimum": 1, "maximum": LIST_MAX,
+                          "description": format!("Tasks to return, default {LIST_LIMIT}")},
+                "cursor": {"type": "string", "description": "A previous result's next_cursor, for the next page"},
+                "details": {"type": "boolean", "description": "Also return descriptions and reminders"},
             },
         }),
         Tool::CompleteTask => json!({

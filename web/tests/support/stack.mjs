@@ -119,6 +119,9 @@ export class Stack {
       OPENAI_API_KEY: 'test-key-not-secret',
       OPENAI_BASE_URL: `${this.mockUrl}/v1`,
       OPENAI_MODEL: 'gpt-4o-mini',
+      // Every turn through mock-openai (streamed), as the tests expect;
+      // hybrid would answer plain commands offline, at once.
+      ASSISTANT_MODE: 'model',
       CHAT_RATE_LIMIT_PER_MINUTE: '600',
       RUST_BACKTRACE: '1',
       ...this.overrides,

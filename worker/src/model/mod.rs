@@ -100,12 +100,14 @@ impl Model {
     ) -> Result<Reply, ModelError> {
         match self {
             Self::OpenAi(client) => client.complete(messages, tools, deltas).await,
-            Self::Offline => Ok(todo_assistant::respond_at(
-                messages,
-                now.local().naive_local(),
-            )),
+            Self::Offline => Ok(offline_reply(messages, now)),
         }
     }
+}
+
+/// The built-in offline assistant's answer: no request, no limiter.
+pub fn offline_reply(messages: &[Message], now: &UserNow) -> Reply {
+    todo_assistant::respond_at(messages, now.local().naive_local())
 }
 
 /// Backoff before attempt `attempt + 1` (attempt counts from 1): the

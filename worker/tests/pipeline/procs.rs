@@ -41,6 +41,8 @@ pub fn worker_process(app: &TestApp, mock: &Mock, extra: &[(&str, &str)]) -> Wor
         .env("RABBITMQ_QUEUE_EXPIRES_SECONDS", "600")
         .env("OPENAI_BASE_URL", &mock.url)
         .env("OPENAI_API_KEY", "sk-test")
+        // The model's path, as with testkit's workers.
+        .env("ASSISTANT_MODE", "model")
         .env("WORKER_METRICS_PORT", "0");
     for (k, v) in extra {
         cmd.env(k, v);
