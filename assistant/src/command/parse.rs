@@ -94,6 +94,23 @@ fn strip_filler(toks: &[Tok]) -> (&[Tok], bool) {
     (rest, greeted)
 }
 
+/// Whether the message says to add ("add ...", "todo: ...", "remind me to
+/// ...", "put ... on my list"), rather than being a bare sentence read as a
+/// task ("buy paprika").
+pub(crate) fn says_add(src: &str) -> bool {
+    let all = tokenize(src);
+    let (toks, _) = strip_filler(&all);
+    let raw_first = toks
+        .first()
+        .and_then(|t| src.get(t.start..t.end))
+        .unwrap_or("");
+    raw_first
+        .get(..5)
+        .is_some_and(|p| p.eq_ignore_ascii_case("todo:"))
+        || crate::words::after_prefix(toks, vocab::ADD_PREFIXES).is_some()
+        || (starts_with(toks, &["put"]) && crate::words::ends_with(toks, &["list"]))
+}
+
 pub(crate) fn parse_command(src: &str, now: NaiveDateTime) -> Command {
     let mut all = tokenize(src);
     // A command is short; past this many words the rest is only more title
