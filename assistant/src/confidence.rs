@@ -7,13 +7,21 @@
 
 use chrono::NaiveDateTime;
 
-use crate::command::{Command, Target, parse_command};
+use crate::command::{Command, Target, parse_command, says_add};
 
 /// True when the offline assistant fully understands `text` (the user's
 /// message) at `now` on their wall clock.
 pub fn confident(text: &str, now: NaiveDateTime) -> bool {
     match parse_command(text, now) {
-        Command::Add { title, .. } => !title.trim().is_empty(),
+        // A bare sentence read as a task ("plan my week") is a guess.
+        Command::Add { title, .. } => !title.trim().is_empty() && says_add(text),
+        Command::AddMany(tasks) => {
+            !tasks.is_empty()
+                && tasks.iter().all(|(title, _)| !title.trim().is_empty())
+                && says_add(text)
+        }
+        // Deletes many tasks at once: the model confirms first.
+        Command::ClearCompleted => false,
         Command::List { .. } => true,
         Command::Complete { target, .. }
         | Command::Update { target, .. }
@@ -40,6 +48,8 @@ mod tests {
             "what's still open?",
             "done with 3",
             "delete 4",
+            "add milk, eggs and bread",
+            "remind me to call mom at 6pm",
         ] {
             assert!(confident(sure, now), "{sure}");
         }
@@ -48,6 +58,8 @@ mod tests {
             "can you help me plan my week?",
             "done with the dentist thing",
             "the first one",
+            "plan my week",
+            "clear completed",
             "",
         ] {
             assert!(!confident(unsure, now), "{unsure}");

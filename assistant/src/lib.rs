@@ -11,6 +11,7 @@ mod command;
 mod compose;
 mod confidence;
 mod dates;
+mod matching;
 #[cfg(test)]
 mod tests;
 mod words;
@@ -47,7 +48,7 @@ pub fn respond_at(messages: &[Message], now: NaiveDateTime) -> Reply {
     let after = messages.get(user_at + 1..).unwrap_or_default();
     let command = parse_command(user, now);
     if after.iter().any(|m| m.role == Role::Tool) {
-        follow_up(&command, after)
+        follow_up(&command, after, now.date())
     } else {
         first_round(&command)
     }
@@ -82,13 +83,28 @@ fn tool_call(tool: Tool, args: Map<String, Value>) -> ToolCall {
     }
 }
 
-fn list_call(status: Status, query: Option<&str>) -> ToolCall {
+fn list_call(status: Status, query: Option<&str>, filters: &Map<String, Value>) -> ToolCall {
     let mut args = Map::new();
     args.insert("status".into(), status.as_str().into());
     if let Some(query) = query {
         args.insert("query".into(), query.into());
     }
+    for (key, value) in filters {
+        args.insert(key.clone(), value.clone());
+    }
     tool_call(Tool::ListTasks, args)
+}
+
+/// Tasks are looked up this many at a time to find one by its words.
+const LOOKUP_LIMIT: i64 = 100;
+
+/// The lookup before acting on tasks named by their words, or on tasks
+/// whose current state the change depends on: the tasks the action can
+/// apply to, matched here.
+fn lookup_call(status: Status) -> ToolCall {
+    let mut filters = Map::new();
+    filters.insert("limit".into(), LOOKUP_LIMIT.into());
+    list_call(status, None, &filters)
 }
 
 /// The tool call that carries out `command` on task `id`.
@@ -122,18 +138,24 @@ fn action_call(command: &Command, id: i64) -> Option<ToolCall> {
 fn first_round(command: &Command) -> Reply {
     match command {
         Command::Say(message) => text(message.as_str()),
-        Command::Add { title, mods } => {
-            let mut args = Map::new();
-            args.insert("title".into(), title.as_str().into());
-            mods.write_to(&mut args);
-            calls(vec![tool_call(Tool::AddTask, args)])
-        }
-        Command::List { status, query } => calls(vec![list_call(*status, query.as_deref())]),
+        Command::Add { title, mods } => calls(vec![add_call(title, mods)]),
+        Command::AddMany(tasks) => calls(
+            tasks
+                .iter()
+                .map(|(title, mods)| add_call(title, mods))
+                .collect(),
+        ),
+        Command::ClearCompleted => calls(vec![lookup_call(Status::Completed)]),
+        Command::List {
+            status,
+            query,
+            filters,
+        } => calls(vec![list_call(*status, query.as_deref(), filters)]),
         _ => match command.target() {
-            Some(Target::Title(title)) => calls(vec![list_call(
-                command.lookup_status(),
-                Some(title.as_str()),
-            )]),
+            Some(Target::Title(_)) => calls(vec![lookup_call(command.lookup_status())]),
+            Some(Target::Ids(_)) if command.needs_current() => {
+                calls(vec![lookup_call(command.lookup_status())])
+            }
             Some(Target::Ids(ids)) => calls(
                 ids.iter()
                     .filter_map(|&id| action_call(command, id))
@@ -142,6 +164,13 @@ fn first_round(command: &Command) -> Reply {
             None => text(help_text("")),
         },
     }
+}
+
+fn add_call(title: &str, mods: &command::Mods) -> ToolCall {
+    let mut args = Map::new();
+    args.insert("title".into(), title.into());
+    mods.write_to(&mut args);
+    tool_call(Tool::AddTask, args)
 }
 
 /// One tool result and the call it answers (when that can be found).
@@ -164,8 +193,8 @@ fn tool_results<'a>(messages: &'a [Message], calls_made: &[&'a ToolCall]) -> Vec
         .collect()
 }
 
-/// Tool results came back: resolve a title lookup, or write the answer.
-fn follow_up(command: &Command, after: &[Message]) -> Reply {
+/// Tool results came back: resolve a lookup, or write the answer.
+fn follow_up(command: &Command, after: &[Message], today: NaiveDate) -> Reply {
     let calls_made: Vec<&ToolCall> = after
         .iter()
         .filter(|m| m.role == Role::Assistant)
@@ -179,27 +208,83 @@ fn follow_up(command: &Command, after: &[Message]) -> Reply {
     if results.is_empty() {
         results = tool_results(after, &calls_made);
     }
-    // A title lookup is resolved once; after that only text, so never a loop.
-    if let Some(Target::Title(query)) = command.target()
-        && rounds <= 1
-        && calls_made
-            .iter()
-            .all(|c| Tool::from_name(&c.name) == Some(Tool::ListTasks))
-    {
-        return resolve_lookup(command, query, &results);
+    // A lookup is resolved once; after that only text, so never a loop.
+    let only_lookups = calls_made
+        .iter()
+        .all(|c| Tool::from_name(&c.name) == Some(Tool::ListTasks));
+    let looked_up = match command {
+        Command::ClearCompleted => true,
+        _ => match command.target() {
+            Some(Target::Title(_)) => true,
+            Some(Target::Ids(_)) => command.needs_current(),
+            None => false,
+        },
+    };
+    if looked_up && rounds <= 1 && only_lookups {
+        return resolve_lookup(command, &results, today);
     }
     text(compose(&results))
 }
 
-/// The `list_tasks` result of a title lookup came back: act on the one
-/// match, or say there is none or which ones there are.
-fn resolve_lookup(command: &Command, query: &str, results: &[ToolResult]) -> Reply {
+/// A task as a lookup returned it.
+struct Found<'a> {
+    id: i64,
+    title: &'a str,
+    done: Option<bool>,
+    due: Option<&'a str>,
+    tags: Vec<String>,
+}
+
+fn found_tasks(items: &[Value]) -> Vec<Found<'_>> {
+    let mut out: Vec<Found> = Vec::new();
+    for item in items {
+        let Some(id) = int_field(item, &["id", "task_id"]) else {
+            continue;
+        };
+        if out.iter().any(|f| f.id == id) {
+            continue;
+        }
+        let done = ["done", "completed"]
+            .iter()
+            .find_map(|k| item.get(*k).and_then(Value::as_bool));
+        let due = ["due", "due_at", "due_date"]
+            .iter()
+            .find_map(|k| str_field(item, k));
+        let tags = item
+            .get("tags")
+            .and_then(Value::as_array)
+            .map(|tags| {
+                tags.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default();
+        out.push(Found {
+            id,
+            title: str_field(item, "title").unwrap_or(""),
+            done,
+            due,
+            tags,
+        });
+    }
+    out
+}
+
+/// The `list_tasks` result of a lookup came back: act on the one match,
+/// or say there is none or which ones there are.
+fn resolve_lookup(command: &Command, results: &[ToolResult], today: NaiveDate) -> Reply {
     for result in results {
         let Ok(value) = serde_json::from_str::<Value>(result.content.trim()) else {
             continue;
         };
         if let Some(items) = task_items(&value) {
-            return pick(command, query, items);
+            let tasks = found_tasks(items);
+            return match command.target() {
+                Some(Target::Title(query)) => pick(command, query, &tasks, today),
+                Some(Target::Ids(ids)) => act_on_ids(command, ids, &tasks, today),
+                None => clear_completed(&tasks),
+            };
         }
         if let Some(error) = error_of(&value) {
             return text(error_line(&error));
@@ -208,46 +293,73 @@ fn resolve_lookup(command: &Command, query: &str, results: &[ToolResult]) -> Rep
     text(compose(results))
 }
 
-fn pick(command: &Command, query: &str, items: &[Value]) -> Reply {
+fn clear_completed(tasks: &[Found]) -> Reply {
+    let done: Vec<ToolCall> = tasks
+        .iter()
+        .filter(|t| t.done != Some(false))
+        .map(|t| {
+            let mut args = Map::new();
+            args.insert("task_id".into(), t.id.into());
+            tool_call(Tool::DeleteTask, args)
+        })
+        .collect();
+    if done.is_empty() {
+        return text("You have no completed tasks to clear.");
+    }
+    calls(done)
+}
+
+/// The calls for `ids`, each changed as it is now (when it was found).
+fn act_on_ids(command: &Command, ids: &[i64], tasks: &[Found], today: NaiveDate) -> Reply {
+    calls(
+        ids.iter()
+            .filter_map(|&id| {
+                let found = tasks.iter().find(|t| t.id == id);
+                let command = command.on_current(
+                    found.and_then(|t| t.due),
+                    found.map(|t| t.tags.as_slice()).unwrap_or_default(),
+                    today,
+                );
+                action_call(&command, id)
+            })
+            .collect(),
+    )
+}
+
+fn pick(command: &Command, query: &str, tasks: &[Found], today: NaiveDate) -> Reply {
     // Tasks already in the wanted state cannot be completed/reopened again.
     let want_completed = match command {
         Command::Complete { done, .. } => Some(!done),
         _ => None,
     };
-    let mut candidates: Vec<(i64, &str)> = Vec::new();
-    for item in items {
-        let Some(id) = int_field(item, &["id", "task_id"]) else {
-            continue;
-        };
-        let completed = item.get("completed").and_then(Value::as_bool);
-        if let (Some(want), Some(is)) = (want_completed, completed)
-            && want != is
-        {
-            continue;
-        }
-        if !candidates.iter().any(|(seen, _)| *seen == id) {
-            candidates.push((id, str_field(item, "title").unwrap_or("")));
-        }
-    }
-    // Prefer an exact title, then titles containing the words, then anything
-    // the search returned (it may match descriptions or tags too).
+    let candidates: Vec<&Found> = tasks
+        .iter()
+        .filter(|t| match (want_completed, t.done) {
+            (Some(want), Some(is)) => want == is,
+            _ => true,
+        })
+        .collect();
+    // Prefer an exact title, then the titles with every word said (exact
+    // words over near ones, a title said whole over a longer one).
     let wanted = query.trim().to_lowercase();
-    let exact: Vec<(i64, &str)> = candidates
+    let exact: Vec<&Found> = candidates
         .iter()
         .copied()
-        .filter(|(_, t)| t.trim().to_lowercase() == wanted)
+        .filter(|t| t.title.trim().to_lowercase() == wanted)
         .collect();
-    let containing: Vec<(i64, &str)> = candidates
-        .iter()
-        .copied()
-        .filter(|(_, t)| t.to_lowercase().contains(&wanted))
-        .collect();
-    let chosen = if !exact.is_empty() {
-        exact
-    } else if !containing.is_empty() {
-        containing
+    let chosen = if exact.is_empty() {
+        let scored: Vec<(&Found, (u32, bool))> = candidates
+            .iter()
+            .filter_map(|t| matching::title_match(query, t.title).map(|m| (*t, m)))
+            .collect();
+        let best = scored.iter().map(|(_, m)| *m).max();
+        scored
+            .iter()
+            .filter(|(_, m)| Some(*m) == best)
+            .map(|(t, _)| *t)
+            .collect()
     } else {
-        candidates
+        exact
     };
     match chosen.as_slice() {
         [] => {
@@ -258,7 +370,12 @@ fn pick(command: &Command, query: &str, items: &[Value]) -> Reply {
             };
             text(format!("I couldn't find {which} matching \"{query}\"."))
         }
-        [(id, _)] => first_round(&command.with_ids(vec![*id])),
+        [one] => {
+            let command = command
+                .with_ids(vec![one.id])
+                .on_current(one.due, &one.tags, today);
+            calls(action_call(&command, one.id).into_iter().collect())
+        }
         several => {
             let mut lines = vec![format!(
                 "I found {} tasks matching \"{query}\":",
@@ -268,12 +385,12 @@ fn pick(command: &Command, query: &str, items: &[Value]) -> Reply {
                 several
                     .iter()
                     .take(MAX_LISTED)
-                    .map(|(id, title)| format!("- #{id} {title}")),
+                    .map(|t| format!("- #{} {}", t.id, t.title)),
             );
             if several.len() > MAX_LISTED {
                 lines.push(format!("...and {} more.", several.len() - MAX_LISTED));
             }
-            let first = several.first().map_or(1, |(id, _)| *id);
+            let first = several.first().map_or(1, |t| t.id);
             lines.push(format!(
                 "Which one do you mean? Tell me its number, e.g. \"{}\".",
                 command.example(first)

@@ -8,13 +8,14 @@ use serde_json::{Map, Value};
 
 use super::dates::ymd;
 
-pub(super) use parse::{help_text, parse_command};
+pub(super) use parse::{help_text, parse_command, says_add};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Priority {
     Low,
     Medium,
     High,
+    Urgent,
 }
 
 impl Priority {
@@ -23,6 +24,7 @@ impl Priority {
             Self::Low => "low",
             Self::Medium => "medium",
             Self::High => "high",
+            Self::Urgent => "urgent",
         }
     }
 
@@ -31,6 +33,7 @@ impl Priority {
             "high" | "highest" | "top" => Some(Self::High),
             "medium" | "normal" | "mid" => Some(Self::Medium),
             "low" | "lowest" => Some(Self::Low),
+            "urgent" => Some(Self::Urgent),
             _ => None,
         }
     }
@@ -75,6 +78,12 @@ pub(super) struct Mods {
     repeat: Option<(String, bool)>,
     /// "30 minutes before": remind that long before the due time.
     remind_before: Option<i64>,
+    /// "add a note to 3: ...": the new description.
+    description: Option<String>,
+    /// "no date for 3": the due date goes.
+    clear_due: bool,
+    /// "push 3 by 2 days": minutes to move the current due date by.
+    shift: Option<i64>,
 }
 
 impl Mods {
@@ -85,6 +94,83 @@ impl Mods {
             && self.tags.is_empty()
             && self.repeat.is_none()
             && self.remind_before.is_none()
+            && self.description.is_none()
+            && !self.clear_due
+            && self.shift.is_none()
+    }
+
+    /// Takes from `other` what this one does not say.
+    pub(super) fn merge(&mut self, other: &Mods) {
+        self.due = self.due.or(other.due);
+        self.time = self.time.or(other.time);
+        self.priority = self.priority.or(other.priority);
+        for tag in &other.tags {
+            if !self.tags.contains(tag) {
+                self.tags.push(tag.clone());
+            }
+        }
+        if self.repeat.is_none() {
+            self.repeat.clone_from(&other.repeat);
+        }
+        self.remind_before = self.remind_before.or(other.remind_before);
+    }
+
+    /// Whether the change depends on the task as it is: a new day keeps
+    /// its time of day, a shift counts from its due date, tags are added to
+    /// its own.
+    pub(super) fn needs_current(&self) -> bool {
+        (self.due.is_some() != self.time.is_some() && self.repeat.is_none())
+            || self.shift.is_some()
+            || !self.tags.is_empty()
+    }
+
+    /// The change for a task as it is now: `due` its due date (`YYYY-MM-DD`
+    /// or `YYYY-MM-DDTHH:MM`), `tags` its tags.
+    pub(super) fn on_current(&self, due: Option<&str>, tags: &[String], today: NaiveDate) -> Self {
+        let mut mods = self.clone();
+        // "2026-12-10T15:30", or with seconds and an offset: its wall time.
+        let current_at = due
+            .and_then(|d| d.get(..16))
+            .and_then(|d| NaiveDateTime::parse_from_str(d, "%Y-%m-%dT%H:%M").ok());
+        let current_day = due
+            .and_then(|d| d.get(..10))
+            .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
+        if let Some(minutes) = self.shift {
+            match current_at
+                .and_then(|at| at.checked_add_signed(chrono::TimeDelta::try_minutes(minutes)?))
+            {
+                Some(moved) => {
+                    mods.due = Some(moved.date());
+                    mods.time = Some(moved.time());
+                    mods.at = Some(moved);
+                }
+                None => {
+                    let base = current_day.unwrap_or(today);
+                    mods.due = crate::dates::shift_days(base, minutes.div_euclid(24 * 60));
+                }
+            }
+            mods.shift = None;
+        }
+        if mods.time.is_none()
+            && let (Some(day), Some(at)) = (mods.due, current_at)
+        {
+            mods.at = Some(day.and_time(at.time()));
+        }
+        // "change 8 to 4pm": the task's day at that time.
+        if let (None, Some(time), Some(day)) = (self.due, self.time, current_day) {
+            mods.due = Some(day);
+            mods.at = Some(day.and_time(time));
+        }
+        if !self.tags.is_empty() {
+            let mut all: Vec<String> = tags.to_vec();
+            for tag in &self.tags {
+                if !all.contains(tag) {
+                    all.push(tag.clone());
+                }
+            }
+            mods.tags = all;
+        }
+        mods
     }
 
     /// Places a time of day on the due date, or on the next such time from
@@ -110,6 +196,9 @@ impl Mods {
     }
 
     pub(super) fn write_to(&self, args: &mut Map<String, Value>) {
+        if self.clear_due {
+            args.insert("due_date".into(), Value::Null);
+        }
         if let Some(at) = self.at {
             args.insert(
                 "due_at".into(),
@@ -141,6 +230,9 @@ impl Mods {
         if !self.tags.is_empty() {
             args.insert("tags".into(), self.tags.clone().into());
         }
+        if let Some(description) = &self.description {
+            args.insert("description".into(), description.as_str().into());
+        }
     }
 }
 
@@ -150,9 +242,14 @@ pub(super) enum Command {
         title: String,
         mods: Mods,
     },
+    /// Several tasks in one message ("add milk, eggs and bread").
+    AddMany(Vec<(String, Mods)>),
+    /// Delete every completed task: they are looked up first.
+    ClearCompleted,
     List {
         status: Status,
         query: Option<String>,
+        filters: Map<String, Value>,
     },
     /// `done: false` reopens.
     Complete {
@@ -198,12 +295,32 @@ impl Command {
         command
     }
 
-    /// Which tasks a title lookup searches: only those the action can apply to.
+    /// Which tasks a lookup searches: only those the action can apply to.
     pub(super) fn lookup_status(&self) -> Status {
         match self {
-            Self::Complete { done: true, .. } => Status::Pending,
-            Self::Complete { done: false, .. } => Status::Completed,
-            _ => Status::All,
+            Self::Complete { done: false, .. } | Self::ClearCompleted => Status::Completed,
+            _ => Status::Pending,
+        }
+    }
+
+    /// Whether the change depends on the task as it is (see [`Mods::needs_current`]).
+    pub(super) fn needs_current(&self) -> bool {
+        matches!(self, Self::Update { mods, .. } if mods.needs_current())
+    }
+
+    /// The command for a task as it is now (see [`Mods::on_current`]).
+    pub(super) fn on_current(&self, due: Option<&str>, tags: &[String], today: NaiveDate) -> Self {
+        match self {
+            Self::Update {
+                target,
+                title,
+                mods,
+            } => Self::Update {
+                target: target.clone(),
+                title: title.clone(),
+                mods: mods.on_current(due, tags, today),
+            },
+            other => other.clone(),
         }
     }
 

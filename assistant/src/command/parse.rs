@@ -1,8 +1,18 @@
 //! Reading the user's sentence: politeness is dropped, then each kind of
-//! command gets a try in a fixed order (`sentence`), with the vocabulary
-//! here, task numbers and titles in `targets`, listing in `list`.
+//! command gets a try in a fixed order (`parse_command`): notes, tags and
+//! other word-led changes (`edits`), new tasks (`adding`, whose words
+//! `modifiers` splits into title, dates, priority, tags and recurrence),
+//! finding and listing (`list`), complete/reopen/delete/skip (`sentence`),
+//! changes (`changes`), and sentences without a command word (`implicit`:
+//! "I called mom", "buy paprika"). Task numbers and titles are read in
+//! `targets`, the words of each kind are in `vocab`.
 
+mod adding;
+mod changes;
+mod edits;
+mod implicit;
 mod list;
+mod modifiers;
 mod sentence;
 mod targets;
 mod vocab;
@@ -11,8 +21,10 @@ use chrono::NaiveDateTime;
 
 use super::Command;
 use crate::words::{Tok, before_suffix, key_in, starts_with, tokenize};
-use list::list;
 use sentence::Parser;
+
+/// The words of a message that are read.
+const MAX_WORDS: usize = 200;
 
 const GREETINGS: &[&str] = &["hi", "hello", "hey", "hiya", "howdy", "yo", "good"];
 
@@ -45,11 +57,20 @@ const LEADING_FILLER: &[&[&str]] = &[
     &["yo"],
     &["ok"],
     &["okay"],
+    &["oops"],
+    &["oh"],
+    &["ah"],
+    &["actually"],
+    &["sorry"],
+    &["so"],
     &["just"],
     &[""],
 ];
 
 const TRAILING_FILLER: &[&[&str]] = &[
+    &["for", "me"],
+    &["now"],
+    &["already"],
     &["thank", "you"],
     &["thanks"],
     &["thx"],
@@ -73,8 +94,29 @@ fn strip_filler(toks: &[Tok]) -> (&[Tok], bool) {
     (rest, greeted)
 }
 
-pub(crate) fn parse_command(src: &str, now: NaiveDateTime) -> Command {
+/// Whether the message says to add ("add ...", "todo: ...", "remind me to
+/// ...", "put ... on my list"), rather than being a bare sentence read as a
+/// task ("buy paprika").
+pub(crate) fn says_add(src: &str) -> bool {
     let all = tokenize(src);
+    let (toks, _) = strip_filler(&all);
+    let raw_first = toks
+        .first()
+        .and_then(|t| src.get(t.start..t.end))
+        .unwrap_or("");
+    raw_first
+        .get(..5)
+        .is_some_and(|p| p.eq_ignore_ascii_case("todo:"))
+        || crate::words::after_prefix(toks, vocab::ADD_PREFIXES).is_some()
+        || (starts_with(toks, &["put"]) && crate::words::ends_with(toks, &["list"]))
+}
+
+pub(crate) fn parse_command(src: &str, now: NaiveDateTime) -> Command {
+    let mut all = tokenize(src);
+    // A command is short; past this many words the rest is only more title
+    // (which the tools cap at 200 characters anyway), and reading it would
+    // cost time that grows with its square.
+    all.truncate(MAX_WORDS);
     const THANKS: &[&str] = &[
         "thanks", "thank", "you", "thx", "ty", "cheers", "great", "cool", "ok", "okay", "nice",
         "perfect", "awesome", "",
@@ -99,15 +141,23 @@ pub(crate) fn parse_command(src: &str, now: NaiveDateTime) -> Command {
         now,
     };
     parser
-        .add(toks)
+        .note(toks)
+        .or_else(|| parser.instead(toks))
+        .or_else(|| parser.tag(toks))
+        .or_else(|| parser.add(toks))
         .or_else(|| parser.search(toks))
-        .or_else(|| list(toks))
+        .or_else(|| parser.list(toks))
+        .or_else(|| parser.clear(toks))
+        .or_else(|| parser.no_date(toks))
         .or_else(|| parser.mark(toks))
         .or_else(|| parser.skip(toks))
         .or_else(|| parser.simple(toks))
         .or_else(|| parser.update(toks))
         .or_else(|| parser.id_first(toks))
         .or_else(|| parser.title_is_done(toks))
+        .or_else(|| parser.title_is(toks))
+        .or_else(|| parser.did(toks))
+        .or_else(|| parser.bare_task(toks))
         .unwrap_or_else(|| {
             Command::Say(help_text(if greeted {
                 "Hi! "
@@ -149,8 +199,8 @@ fn which_task(example: &str) -> Command {
 
 fn change_help() -> Command {
     Command::Say(
-        "I can change a task's title, due date or priority, e.g. \"rename 3 to buy oat milk\", \
-         \"move 3 to friday\" or \"set 3 priority high\"."
+        "What should I change? I can change a task's title, due date or priority, e.g. \
+         \"rename 3 to buy oat milk\", \"move 3 to friday\" or \"set 3 priority high\"."
             .to_string(),
     )
 }

@@ -3,20 +3,50 @@
 use super::vocab::{ID_FILLER, VAGUE};
 use crate::words::{Tok, after_prefix, before_suffix, clean, key_in, words};
 
-/// Task numbers in one word: "3", "#3", "3,4".
+/// The longest range of numbers "1-3" may stand for.
+const MAX_RANGE: i64 = 50;
+
+fn one_id(piece: &str) -> Option<i64> {
+    let digits = piece.strip_prefix('#').unwrap_or(piece);
+    // "3's title"
+    let digits = digits.strip_suffix("'s").unwrap_or(digits);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse::<i64>().ok().filter(|n| *n > 0)
+}
+
+/// The numbers from `a` to `b`, when that is a short range.
+fn range(a: i64, b: i64) -> Option<Vec<i64>> {
+    (a < b && b - a < MAX_RANGE).then(|| (a..=b).collect())
+}
+
+/// Task numbers in one word: "3", "#3", "3,4", "1-3".
 pub(super) fn ids_in_key(key: &str) -> Option<Vec<i64>> {
-    let ids: Option<Vec<i64>> = key
-        .split([',', '&'])
-        .filter(|piece| !piece.is_empty())
-        .map(|piece| {
-            let digits = piece.strip_prefix('#').unwrap_or(piece);
-            if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-                return None;
-            }
-            digits.parse::<i64>().ok().filter(|n| *n > 0)
-        })
-        .collect();
-    ids.filter(|ids| !ids.is_empty())
+    let mut ids = Vec::new();
+    for piece in key.split([',', '&']).filter(|piece| !piece.is_empty()) {
+        match piece.split_once(['-', '–']) {
+            Some((a, b)) => ids.extend(range(one_id(a)?, one_id(b)?)?),
+            None => ids.push(one_id(piece)?),
+        }
+    }
+    (!ids.is_empty()).then_some(ids)
+}
+
+/// "through" in "7 through 9".
+fn is_through(tok: &Tok) -> bool {
+    key_in(tok, &["through", "thru", "-", "–"])
+}
+
+/// Adds `found` after "through": the numbers between too.
+fn push_range(into: &mut Vec<i64>, found: Vec<i64>, through: bool) -> Option<()> {
+    if through {
+        let from = *into.last()?;
+        let to = *found.first()?;
+        push_ids(into, range(from, to)?);
+    }
+    push_ids(into, found);
+    Some(())
 }
 
 pub(super) fn push_ids(into: &mut Vec<i64>, found: Vec<i64>) {
@@ -30,26 +60,34 @@ pub(super) fn push_ids(into: &mut Vec<i64>, found: Vec<i64>) {
 /// The task numbers when `toks` is nothing but ("task 3 and #5").
 pub(super) fn ids_only(toks: &[Tok]) -> Option<Vec<i64>> {
     let mut ids = Vec::new();
+    let mut through = false;
     for tok in toks {
         match ids_in_key(&tok.key) {
-            Some(found) => push_ids(&mut ids, found),
+            Some(found) => {
+                push_range(&mut ids, found, through)?;
+                through = false;
+            }
+            None if is_through(tok) && !ids.is_empty() => through = true,
             None if key_in(tok, ID_FILLER) => {}
             None => return None,
         }
     }
-    (!ids.is_empty()).then_some(ids)
+    (!ids.is_empty() && !through).then_some(ids)
 }
 
 /// Task numbers at the start of `toks`, and how many words they take.
 pub(super) fn leading_ids(toks: &[Tok]) -> Option<(Vec<i64>, usize)> {
     let mut ids = Vec::new();
     let mut used = 0;
+    let mut through = false;
     for (i, tok) in toks.iter().enumerate() {
         match ids_in_key(&tok.key) {
             Some(found) => {
-                push_ids(&mut ids, found);
+                push_range(&mut ids, found, through)?;
+                through = false;
                 used = i + 1;
             }
+            None if is_through(tok) && !ids.is_empty() => through = true,
             None if key_in(tok, ID_FILLER) => {}
             None => break,
         }
@@ -71,27 +109,6 @@ pub(super) fn inner_ids(toks: &[Tok]) -> Option<(Vec<i64>, usize, usize)> {
     }
     let (ids, used) = leading_ids(toks.get(first..)?)?;
     Some((ids, start, first + used))
-}
-
-/// Splits tags (`#work`) off; `#3` is a task number, not a tag.
-pub(super) fn split_tags(toks: &[Tok]) -> (Vec<Tok>, Vec<String>) {
-    let mut kept = Vec::new();
-    let mut tags: Vec<String> = Vec::new();
-    for tok in toks {
-        let tag = tok
-            .key
-            .strip_prefix('#')
-            .filter(|rest| rest.chars().next().is_some_and(char::is_alphabetic));
-        match tag {
-            Some(tag) => {
-                if !tags.iter().any(|t| t == tag) {
-                    tags.push(tag.to_string());
-                }
-            }
-            None => kept.push(tok.clone()),
-        }
-    }
-    (kept, tags)
 }
 
 /// A task named by its title ("the milk task" -> "milk"); `None` when the
