@@ -220,8 +220,9 @@ fn follow_up(command: &Command, after: &[Message], today: NaiveDate) -> Reply {
             None => false,
         },
     };
-    if looked_up && rounds <= 1 && only_lookups {
-        return resolve_lookup(command, &results, today);
+    // Two lookups at most: the open tasks, then a search by the words.
+    if looked_up && rounds <= 2 && only_lookups {
+        return resolve_lookup(command, &results, today, rounds == 1);
     }
     text(compose(&results))
 }
@@ -272,14 +273,36 @@ fn found_tasks(items: &[Value]) -> Vec<Found<'_>> {
 }
 
 /// The `list_tasks` result of a lookup came back: act on the one match,
-/// or say there is none or which ones there are.
-fn resolve_lookup(command: &Command, results: &[ToolResult], today: NaiveDate) -> Reply {
+/// or say there is none or which ones there are. When the first lookup
+/// (`first`) saw only part of the user's tasks and none of them is the one
+/// named, the tool is asked to search for its words before saying so.
+fn resolve_lookup(
+    command: &Command,
+    results: &[ToolResult],
+    today: NaiveDate,
+    first: bool,
+) -> Reply {
     for result in results {
         let Ok(value) = serde_json::from_str::<Value>(result.content.trim()) else {
             continue;
         };
         if let Some(items) = task_items(&value) {
             let tasks = found_tasks(items);
+            let more = value.get("next_cursor").is_some_and(Value::is_string);
+            if first
+                && more
+                && let Some(Target::Title(query)) = command.target()
+                && matched(command, query, &tasks).is_empty()
+                && let Some(word) = matching::search_word(query)
+            {
+                let mut filters = Map::new();
+                filters.insert("limit".into(), LOOKUP_LIMIT.into());
+                return calls(vec![list_call(
+                    command.lookup_status(),
+                    Some(&word),
+                    &filters,
+                )]);
+            }
             return match command.target() {
                 Some(Target::Title(query)) => pick(command, query, &tasks, today),
                 Some(Target::Ids(ids)) => act_on_ids(command, ids, &tasks, today),
@@ -326,7 +349,8 @@ fn act_on_ids(command: &Command, ids: &[i64], tasks: &[Found], today: NaiveDate)
     )
 }
 
-fn pick(command: &Command, query: &str, tasks: &[Found], today: NaiveDate) -> Reply {
+/// The tasks `query` names, best matches only.
+fn matched<'t, 'a>(command: &Command, query: &str, tasks: &'t [Found<'a>]) -> Vec<&'t Found<'a>> {
     // Tasks already in the wanted state cannot be completed/reopened again.
     let want_completed = match command {
         Command::Complete { done, .. } => Some(!done),
@@ -347,20 +371,23 @@ fn pick(command: &Command, query: &str, tasks: &[Found], today: NaiveDate) -> Re
         .copied()
         .filter(|t| t.title.trim().to_lowercase() == wanted)
         .collect();
-    let chosen = if exact.is_empty() {
-        let scored: Vec<(&Found, (u32, bool))> = candidates
-            .iter()
-            .filter_map(|t| matching::title_match(query, t.title).map(|m| (*t, m)))
-            .collect();
-        let best = scored.iter().map(|(_, m)| *m).max();
-        scored
-            .iter()
-            .filter(|(_, m)| Some(*m) == best)
-            .map(|(t, _)| *t)
-            .collect()
-    } else {
-        exact
-    };
+    if !exact.is_empty() {
+        return exact;
+    }
+    let scored: Vec<(&Found, (u32, bool))> = candidates
+        .iter()
+        .filter_map(|t| matching::title_match(query, t.title).map(|m| (*t, m)))
+        .collect();
+    let best = scored.iter().map(|(_, m)| *m).max();
+    scored
+        .iter()
+        .filter(|(_, m)| Some(*m) == best)
+        .map(|(t, _)| *t)
+        .collect()
+}
+
+fn pick(command: &Command, query: &str, tasks: &[Found], today: NaiveDate) -> Reply {
+    let chosen = matched(command, query, tasks);
     match chosen.as_slice() {
         [] => {
             let which = match command {

@@ -241,6 +241,26 @@ pub(crate) fn title_match(query: &str, title: &str) -> Option<(u32, bool)> {
     Some((total, used.iter().all(|u| *u)))
 }
 
+/// The word to search for when the tasks a lookup saw did not hold the
+/// one `query` names: its most telling word that says something (one with
+/// digits, else the longest), cut to its shortest stem ("called mom" →
+/// "call"), which the tool's substring search finds in every form of it.
+pub(crate) fn search_word(query: &str) -> Option<String> {
+    let longest = content_words(query).into_iter().max_by_key(|forms| {
+        forms.first().map_or((false, 0), |w| {
+            (w.chars().any(|c| c.is_ascii_digit()), w.chars().count())
+        })
+    })?;
+    let word = longest.first()?.clone();
+    longest
+        .iter()
+        .filter(|f| f.chars().count() >= 3 && word.starts_with(f.as_str()))
+        .min_by_key(|f| f.chars().count())
+        .cloned()
+        .or(Some(word))
+        .filter(|w| !w.is_empty())
+}
+
 /// Whether `word` is the base of a verb this module knows the past of.
 pub(crate) fn is_irregular_base(word: &str) -> bool {
     IRREGULAR.iter().any(|(_, base)| *base == word)

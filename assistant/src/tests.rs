@@ -750,15 +750,18 @@ fn the_follow_up_happens_once() {
     ));
     let done = respond(&messages, today());
     assert_eq!(text_of(&done), "Marked \"buy milk\" (task 7) as done.");
-    // Even when a second round was lookups again: text, not another call.
+    // Two lookups at most (the open tasks, then a search): after a third
+    // round of lookups only text, never another call.
     let mut looping = with_results(text, &lookup, &["[]"]);
-    let mut again = Message::assistant("");
-    again.tool_calls = lookup.tool_calls.clone();
-    looping.push(again);
-    looping.push(Message::tool_result(
-        lookup.tool_calls[0].id.clone(),
-        TWO_MILKS,
-    ));
+    for _ in 0..2 {
+        let mut again = Message::assistant("");
+        again.tool_calls = lookup.tool_calls.clone();
+        looping.push(again);
+        looping.push(Message::tool_result(
+            lookup.tool_calls[0].id.clone(),
+            TWO_MILKS,
+        ));
+    }
     assert!(respond(&looping, today()).tool_calls.is_empty());
 }
 
@@ -1039,4 +1042,50 @@ fn garbage_never_panics() {
             serde_json::from_str::<Value>(&call.arguments).expect("arguments are JSON");
         }
     }
+}
+
+#[test]
+fn a_task_beyond_the_first_page_is_searched_for_by_its_words() {
+    let user = "I called mom";
+    let first = reply_to(user);
+    assert_eq!(first.tool_calls[0].name, "list_tasks", "{first:?}");
+    // 100 open tasks, none of them the one, and more after them.
+    let page = json!({
+        "tasks": (1..=100).map(|i| json!({"id": i, "title": format!("errand {i}")})).collect::<Vec<_>>(),
+        "matching": 150, "next_cursor": "more"
+    })
+    .to_string();
+    let mut messages = with_results(user, &first, &[&page]);
+    let second = respond(&messages, today());
+    assert_eq!(second.tool_calls.len(), 1, "{second:?}");
+    let (name, args): (String, Value) = (
+        second.tool_calls[0].name.clone(),
+        serde_json::from_str(&second.tool_calls[0].arguments).unwrap(),
+    );
+    assert_eq!(name, "list_tasks");
+    assert_eq!(args["query"], "call", "{args}");
+
+    // The search finds it: it is done, with no third lookup.
+    let mut asked = Message::assistant("");
+    asked.tool_calls = second.tool_calls.clone();
+    messages.push(asked);
+    let found =
+        json!({"tasks": [{"id": 131, "title": "Call mom"}], "matching": 1, "next_cursor": null})
+            .to_string();
+    messages.push(Message::tool_result(second.tool_calls[0].id.clone(), found));
+    let third = respond(&messages, today());
+    assert_eq!(third.tool_calls.len(), 1, "{third:?}");
+    assert_eq!(third.tool_calls[0].name, "complete_task");
+    let args: Value = serde_json::from_str(&third.tool_calls[0].arguments).unwrap();
+    assert_eq!(args["task_id"], 131);
+
+    // Found nowhere: said so, once.
+    let mut messages = with_results(user, &first, &[&page]);
+    let mut asked = Message::assistant("");
+    asked.tool_calls = second.tool_calls.clone();
+    messages.push(asked);
+    let none = json!({"tasks": [], "matching": 0, "next_cursor": null}).to_string();
+    messages.push(Message::tool_result(second.tool_calls[0].id.clone(), none));
+    let reply = respond(&messages, today());
+    assert!(text_of(&reply).contains("couldn't find"), "{reply:?}");
 }

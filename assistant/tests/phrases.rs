@@ -13,7 +13,7 @@ mod table;
 use chrono::{NaiveDate, NaiveDateTime};
 use serde_json::{Value, json};
 use table::{Expect, FIXTURE, Row, rows};
-use todo_assistant::respond_at;
+use todo_assistant::{confident, respond_at};
 use todo_common::llm::{Message, Reply};
 
 /// The share of rows that must be exactly right: the issue asks for 95 %;
@@ -145,8 +145,18 @@ fn phrase_table() {
     assert!(rows.len() >= 300, "only {} rows", rows.len());
     let mut categories: Vec<(String, usize, usize)> = Vec::new();
     let mut wrong = Vec::new();
+    // Hybrid mode answers a confident row with no model call: such a row
+    // must be right, and no ambiguous row may be confident.
+    let mut sure = 0;
+    let mut sure_but_wrong = Vec::new();
     for row in &rows {
         let failure = run(row);
+        if confident(&row.message, now()) {
+            sure += 1;
+            if failure.is_some() || row.category.starts_with("Ambiguous") {
+                sure_but_wrong.push(format!("  line {} {:?}", row.line, row.message));
+            }
+        }
         // A category may have several blocks: scored as one.
         let at = match categories.iter().position(|(c, _, _)| *c == row.category) {
             Some(at) => at,
@@ -201,6 +211,16 @@ fn phrase_table() {
             assert_eq!(ok, total, "every row of {name} must be right");
         }
     }
+    println!(
+        "Hybrid: {sure} of {} rows ({:.1} %) answered with no model call",
+        rows.len(),
+        100.0 * sure as f64 / rows.len() as f64
+    );
+    assert!(
+        sure_but_wrong.is_empty(),
+        "confident yet wrong or ambiguous (hybrid would answer these without a model):\n{}",
+        sure_but_wrong.join("\n")
+    );
     assert!(
         share >= MIN_OVERALL,
         "{:.1} % of rows right, below {:.0} %",
