@@ -11,6 +11,7 @@ mod command;
 mod compose;
 mod confidence;
 mod dates;
+mod followup;
 mod matching;
 #[cfg(test)]
 mod tests;
@@ -46,7 +47,16 @@ pub fn respond_at(messages: &[Message], now: NaiveDateTime) -> Reply {
     };
     let user = messages.get(user_at).map_or("", |m| m.content.as_str());
     let after = messages.get(user_at + 1..).unwrap_or_default();
-    let command = parse_command(user, now);
+    // An answer to the question the assistant asked last turn is the
+    // command that question offered, for the task chosen.
+    let asked = messages
+        .get(..user_at)
+        .unwrap_or_default()
+        .iter()
+        .rev()
+        .find(|m| m.role == Role::Assistant && m.tool_calls.is_empty());
+    let answered = asked.and_then(|m| followup::resolve(&m.content, user));
+    let command = parse_command(answered.as_deref().unwrap_or(user), now);
     if after.iter().any(|m| m.role == Role::Tool) {
         follow_up(&command, after, now.date())
     } else {
@@ -419,7 +429,8 @@ fn pick(command: &Command, query: &str, tasks: &[Found], today: NaiveDate) -> Re
             }
             let first = several.first().map_or(1, |t| t.id);
             lines.push(format!(
-                "Which one do you mean? Tell me its number, e.g. \"{}\".",
+                "{} Tell me its number, e.g. \"{}\".",
+                followup::WHICH_ONE,
                 command.example(first)
             ));
             text(lines.join("\n"))

@@ -483,3 +483,54 @@ async fn done_with_1_is_the_first_task_in_my_own_list() {
         "theirs untouched"
     );
 }
+
+#[tokio::test]
+async fn a_question_about_which_task_is_answered_in_the_next_message() {
+    let app = TestApp::spawn().await;
+    let _offline = app.spawn_worker(None, &[]).await;
+    let user = app.signup("which@example.com").await;
+    let (_, first) = app.chat(&user, "add call mom", None, Some(30)).await;
+    let conversation = first["conversation_id"].as_str().unwrap().to_string();
+    app.chat(&user, "add call plumber", Some(&conversation), Some(30))
+        .await;
+
+    let (_, asked) = app
+        .chat(&user, "done with call", Some(&conversation), Some(30))
+        .await;
+    let question = asked["response"].as_str().unwrap();
+    assert!(
+        question.contains("Which one do you mean?")
+            && question.contains("call mom")
+            && question.contains("call plumber"),
+        "{asked}"
+    );
+    let (_, open) = app.list_tasks(&user, "?status=pending").await;
+    assert_eq!(
+        open["tasks"].as_array().unwrap().len(),
+        2,
+        "nothing done yet"
+    );
+
+    let (_, answered) = app
+        .chat(&user, "the second one", Some(&conversation), Some(30))
+        .await;
+    let done = answered["tool_calls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "complete_task")
+        .unwrap_or_else(|| panic!("nothing completed: {answered}"));
+    let (_, completed) = app.list_tasks(&user, "?status=completed").await;
+    assert_eq!(titles(&completed).len(), 1, "{answered}");
+    assert_eq!(done["result"]["title"], completed["tasks"][0]["title"]);
+    // "the second one" is the second candidate the question listed.
+    let second_line = question
+        .lines()
+        .filter(|l| l.starts_with("- #"))
+        .nth(1)
+        .unwrap();
+    assert!(
+        second_line.ends_with(done["result"]["title"].as_str().unwrap()),
+        "{second_line} / {answered}"
+    );
+}
