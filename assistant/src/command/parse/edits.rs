@@ -132,14 +132,7 @@ impl Parser<'_> {
         let Some(target) = self.target(target) else {
             return Some(which_task("tag 3 with #work"));
         };
-        Some(Command::Update {
-            target,
-            title: None,
-            mods: Mods {
-                tags,
-                ..Mods::default()
-            },
-        })
+        Some(tagging(target, tags))
     }
 
     /// "add #family to 7", "add the tag #work to the tax report".
@@ -165,14 +158,7 @@ impl Parser<'_> {
             .filter(|t| is_tag(t))
             .map(|t| t.key.trim_start_matches(['#', '@']).to_string())
             .collect();
-        Some(Command::Update {
-            target,
-            title: None,
-            mods: Mods {
-                tags,
-                ..Mods::default()
-            },
-        })
+        Some(tagging(target, tags))
     }
 
     /// "clear completed", "delete all completed tasks"; "clear my list" asks.
@@ -211,5 +197,17 @@ impl Parser<'_> {
             ));
         }
         None
+    }
+}
+
+/// Adds `tags` to the target's (the lookup merges them with its own).
+fn tagging(target: Target, tags: Vec<String>) -> Command {
+    Command::Update {
+        target,
+        title: None,
+        mods: Mods {
+            tags,
+            ..Mods::default()
+        },
     }
 }
