@@ -317,6 +317,40 @@ impl IntoResponses for BodyErrors {
     }
 }
 
+/// 201 with the task and its `Location`, and 422 for an `Idempotency-Key`
+/// that came with another task: what every route that creates a task answers.
+pub struct TaskCreated;
+
+impl IntoResponses for TaskCreated {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        responses(vec![
+            (
+                "201",
+                ResponseBuilder::new()
+                    .description("Created (or, for a replay, created by the first request with this \
+                        `Idempotency-Key`: the task as it is now).")
+                    .content(
+                        "application/json",
+                        ContentBuilder::new()
+                            .schema(Some(Ref::from_schema_name("Task")))
+                            .build(),
+                    )
+                    .header("Location", header("`/api/{user_id}/tasks/{id}`", Type::String))
+                    .header(
+                        "Idempotent-Replayed",
+                        header("`true` when an earlier request with this `Idempotency-Key` created the task", Type::String),
+                    )
+                    .build(),
+            ),
+            (
+                "422",
+                error("`idempotency_key_reused`: the `Idempotency-Key` came with another task before.")
+                    .build(),
+            ),
+        ])
+    }
+}
+
 /// 404 `not_found`: no such resource for this user.
 pub struct NotFound;
 

@@ -13,6 +13,7 @@ mod confidence;
 mod dates;
 mod followup;
 mod matching;
+pub mod quick_add;
 #[cfg(test)]
 mod tests;
 mod words;
@@ -24,6 +25,7 @@ use uuid::Uuid;
 use command::{Command, Status, Target, help_text, parse_command};
 use compose::{MAX_LISTED, compose, error_line, error_of, int_field, str_field, task_items};
 pub use confidence::confident;
+pub use quick_add::{Chip, ChipKind, QuickAdd, quick_add};
 use todo_common::llm::{Message, Reply, Role, ToolCall};
 use todo_common::tools::Tool;
 

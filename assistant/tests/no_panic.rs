@@ -1,10 +1,11 @@
 //! Property-style: arbitrary text (pieces of real phrases, numbers, dates,
 //! punctuation, quotes, sigils, odd Unicode) at arbitrary wall clocks never
-//! panics, and every reply says something or calls tools with JSON arguments.
+//! panics, every reply says something or calls tools with JSON arguments,
+//! and quick add's chips lie on the text.
 
 use chrono::{NaiveDate, NaiveDateTime};
 use serde_json::Value;
-use todo_assistant::respond_at;
+use todo_assistant::{quick_add, respond_at};
 use todo_common::llm::{Message, Reply};
 
 /// xorshift64*: deterministic, so a failure can be replayed.
@@ -223,6 +224,22 @@ fn arbitrary_text_never_panics() {
                 messages.push(Message::tool_result(call.id.clone(), FOUND));
             }
             check(&respond_at(&messages, now), &text);
+        }
+        // Quick add, with byte ranges to keep anywhere (past the end,
+        // reversed, inside a letter): chips lie on the text, in order.
+        let keep: Vec<(usize, usize)> = (0..rng.below(3))
+            .map(|_| (rng.below(text.len() + 4), rng.below(text.len() + 4)))
+            .collect();
+        let read = quick_add(&text, now, &keep);
+        let mut last_end = 0;
+        for chip in &read.chips {
+            assert!(
+                chip.start >= last_end
+                    && chip.start < chip.end
+                    && text.get(chip.start..chip.end).is_some(),
+                "{text:?}: {chip:?}"
+            );
+            last_end = chip.end;
         }
     }
 }

@@ -212,3 +212,88 @@ export interface ToolCalled {
   result: Record<string, unknown>;
   tool_call_id: string;
 }
+
+/** A task as typed, with the parts the user chose to keep as words. */
+export interface QuickAddInput {
+  /** Ranges of `text` whose words stay in the title, unread: the chips the user dismissed, as `start` and `end` of a chip. Offsets count Unicode code points (what `Array.from(text)` counts in JavaScript). */
+  keep?: TextRange[];
+  /** The task in words: title, and any of date, time, recurrence, priority (`p1`-`p4`, "urgent"), `#tags` and a reminder. Words in quotes are title. At most 1,000 characters. */
+  text: string;
+}
+
+/** `text[start..end]`, in Unicode code points. */
+export interface TextRange {
+  end: number;
+  start: number;
+}
+
+/** What quick add would create, before it does. */
+export interface QuickAddPreview {
+  /** The recognised parts, in the order they stand in the text. */
+  chips: Chip[];
+  problem: ErrorDetail | null;
+  task: NewTask | null;
+  /** The title: the text without what was recognised (may be empty). */
+  title: string;
+}
+
+/** A recognised part of the text. */
+export interface Chip {
+  end: number;
+  kind: ChipKind;
+  /** What they mean, on the user's clock. */
+  label: string;
+  /** Where it stands in `text`, in Unicode code points; send it back in `keep` to dismiss it. */
+  start: number;
+  /** The words, as typed. */
+  text: string;
+}
+
+/** What a recognised part sets. */
+export type ChipKind = "date" | "time" | "date_time" | "recurrence" | "priority" | "tag" | "reminder";
+
+export interface ErrorDetail {
+  /** Stable and machine-readable, e.g. `validation_failed`, `not_found`. */
+  code: string;
+  /** The offending input (a body field's JSON path or a parameter), when known. */
+  field: string | null;
+  /** For people; 5xx messages never carry internal details. */
+  message: string;
+}
+
+/** Raw fields of a new task. */
+export interface NewTask {
+  /** At most 2000 characters once trimmed; may span lines. `null` or empty clears it. */
+  description: string | null;
+  /** When it is due, at a time of day: an RFC 3339 timestamp (`2026-12-24T17:00:00Z`), or a wall time in the user's time zone (`2026-12-24T18:00`). `null` clears the due date unless `due_date` is sent. */
+  due_at: string | null;
+  /** The day it is due, all day (`YYYY-MM-DD`, the user's day). With `due_at` it must be that time's day. `null` clears the due date unless `due_at` is sent. */
+  due_date: string | null;
+  priority: Priority | null;
+  recurrence: RecurrenceInput | null;
+  /** At most 10: `{"at": timestamp}` or `{"before_due_minutes": N}`. */
+  reminders: ReminderInput[] | null;
+  /** At most 10 tags; repeats (compared lower-cased) are dropped. `null` clears them. */
+  tags: string[] | null;
+  /** 1 to 200 characters once leading and trailing white space is trimmed; one line, no control characters. */
+  title: string;
+}
+
+/** What a caller sends: `{"rrule": "FREQ=WEEKLY;BYDAY=MO", "anchor": "due"}`. `text` is ours to write; one sent back (a client echoing a task) is ignored. */
+export interface RecurrenceInput {
+  anchor: Anchor | null;
+  /** An RFC 5545 RRULE: FREQ (DAILY, WEEKLY, MONTHLY, YEARLY), INTERVAL, BYDAY (with ordinals: 3FR, -1FR), BYMONTHDAY (-1 is the last day), BYMONTH, BYSETPOS, BYHOUR, BYMINUTE, COUNT or UNTIL. */
+  rrule: string;
+  /** Ignored: the API writes the rule in words itself. */
+  text: string | null;
+}
+
+/** What a caller sends: `{"at": "2026-12-08T17:00:00Z"}` or `{"before_due_minutes": 30}`. */
+export interface ReminderInput {
+  /** An RFC 3339 instant. */
+  at: string | null;
+  /** Minutes before the task is due (0 to 525600). */
+  before_due_minutes: number | null;
+  /** Ignored (the server's own record). */
+  fired_at: string | null;
+}

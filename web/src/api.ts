@@ -1,5 +1,5 @@
 // The public REST API, exactly as a third-party client would call it.
-import type { ChatMessage, Conversation, Priority, Session, Task, User } from './types';
+import type { ChatMessage, Conversation, Priority, QuickAddPreview, Session, Task, TextRange, User } from './types';
 
 /** An error answer of the API (`{"error": {code, message, field?}}`) or a network failure. */
 export class ApiError extends Error {
@@ -105,8 +105,14 @@ export class Api {
     return tasks;
   }
 
-  createTask(title: string): Promise<Task> {
-    return this.call('POST', `${this.base}/tasks`, { title });
+  /** What quick add would make of `text`, with the `keep` ranges left as words. */
+  previewQuickAdd(text: string, keep: TextRange[]): Promise<QuickAddPreview> {
+    return this.call('POST', `${this.base}/tasks/quick-add/preview`, { text, keep });
+  }
+
+  /** Creates the task `previewQuickAdd` shows for the same text and ranges. */
+  quickAdd(text: string, keep: TextRange[]): Promise<Task> {
+    return this.call('POST', `${this.base}/tasks/quick-add`, { text, keep });
   }
 
   updateTask(id: number, change: TaskChange): Promise<Task> {

@@ -1,7 +1,7 @@
 // The API's shapes, as the web app reads them (README "API" and "Live events").
 // What the API sends is generated from its document (api-types.ts).
 
-export type { ChatMessage, Conversation, Priority, Task } from './api-types';
+export type { ChatMessage, Chip, Conversation, Priority, QuickAddPreview, Task, TextRange } from './api-types';
 
 export interface User {
   id: string;

@@ -7,6 +7,7 @@ mod docs;
 mod events;
 mod health;
 mod metrics;
+mod quick_add;
 mod tasks;
 mod web;
 
@@ -39,6 +40,8 @@ pub fn api(config: &Http) -> OpenApiRouter<AppState> {
         .routes(routes!(tasks::get, tasks::update, tasks::delete))
         .routes(routes!(tasks::complete))
         .routes(routes!(tasks::skip))
+        .routes(routes!(quick_add::create))
+        .routes(routes!(quick_add::preview))
         .routes(routes!(chat::post))
         .routes(routes!(chat::status))
         .routes(routes!(events::stream))

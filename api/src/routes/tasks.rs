@@ -8,14 +8,16 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use todo_common::domain::TaskId;
-use todo_common::tasks::{DeleteScope, ListParams, NewTaskInput, Task, TaskPage, TaskPatchInput};
+use todo_common::tasks::{
+    Created, DeleteScope, ListParams, NewTaskInput, Task, TaskPage, TaskPatchInput,
+};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::error::ApiResult;
 use crate::extract::{
     ApiJson, ApiPath, ApiQuery, IdempotencyKeyHeader, OptionalJson, UserScope, mark_replayed,
 };
-use crate::openapi::{AuthErrors, BadInput, BodyErrors, NotFound, ServerErrors};
+use crate::openapi::{AuthErrors, BadInput, BodyErrors, NotFound, ServerErrors, TaskCreated};
 use crate::state::AppState;
 
 /// `/api/{user_id}/tasks/{id}`; the user part is checked by [`UserScope`].
@@ -83,13 +85,7 @@ pub async fn list(
     params(UserPath, IdempotencyKeyHeader),
     request_body = NewTaskInput,
     responses(
-        (status = 201, description = "Created (or, for a replay, created by the first request with this \
-            `Idempotency-Key`: the task as it is now).", body = Task, headers(
-            ("Location" = String, description = "`/api/{user_id}/tasks/{id}`"),
-            ("Idempotent-Replayed" = String, description = "`true` when an earlier request with this `Idempotency-Key` created the task"),
-        )),
-        (status = 422, description = "`idempotency_key_reused`: the `Idempotency-Key` came with another task \
-            before.", body = crate::openapi::ErrorBody),
+        TaskCreated,
         BodyErrors,
         AuthErrors,
         ServerErrors,
@@ -105,8 +101,13 @@ pub async fn create(
         .tasks
         .create(&scope.user_id, input.parse()?, key.as_ref())
         .await?;
+    Ok(created_response(&scope, created))
+}
+
+/// 201 with the task and its `Location`; a replay answers as the first
+/// request did, marked `Idempotent-Replayed`.
+pub(super) fn created_response(scope: &UserScope, created: Created) -> Response {
     let location = format!("/api/{}/tasks/{}", scope.user_id, created.task.id);
-    // A replay answers as the first request did: 201, the same task.
     let mut response = (StatusCode::CREATED, Json(created.task)).into_response();
     if let Ok(value) = HeaderValue::from_str(&location) {
         response.headers_mut().insert(header::LOCATION, value);
@@ -114,7 +115,7 @@ pub async fn create(
     if created.replayed {
         mark_replayed(&mut response);
     }
-    Ok(response)
+    response
 }
 
 #[utoipa::path(

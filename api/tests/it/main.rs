@@ -15,6 +15,7 @@ mod metrics_listener;
 mod migrations;
 mod observability;
 mod openapi;
+mod quick_add;
 mod recurring;
 mod reminders;
 mod startup;

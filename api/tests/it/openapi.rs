@@ -31,6 +31,8 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("DELETE", "/api/{user_id}/tasks/{id}"),
     ("PATCH", "/api/{user_id}/tasks/{id}/complete"),
     ("POST", "/api/{user_id}/tasks/{id}/skip"),
+    ("POST", "/api/{user_id}/tasks/quick-add"),
+    ("POST", "/api/{user_id}/tasks/quick-add/preview"),
     ("POST", "/api/{user_id}/chat"),
     ("GET", "/api/{user_id}/chat/{message_id}"),
     ("GET", "/api/{user_id}/events"),

@@ -15,7 +15,14 @@ use serde_json::Value;
 use crate::helpers::TestApp;
 
 /// The schemas the web app reads, and every schema they refer to.
-const ROOTS: &[&str] = &["Task", "Conversation", "ChatMessage", "ServerEvent"];
+const ROOTS: &[&str] = &[
+    "Task",
+    "Conversation",
+    "ChatMessage",
+    "ServerEvent",
+    "QuickAddInput",
+    "QuickAddPreview",
+];
 
 const TARGET: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../web/src/api-types.ts");
 

@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 
 use super::dates::ymd;
 
-pub(super) use parse::{help_text, parse_command, says_add};
+pub(super) use parse::{help_text, parse_command, quick_add, says_add};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Priority {

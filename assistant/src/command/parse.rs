@@ -13,6 +13,7 @@ mod edits;
 mod implicit;
 mod list;
 mod modifiers;
+mod quick;
 mod sentence;
 mod targets;
 mod vocab;
@@ -21,6 +22,7 @@ use chrono::NaiveDateTime;
 
 use super::Command;
 use crate::words::{Tok, before_suffix, key_in, starts_with, tokenize};
+pub(crate) use quick::quick_add;
 use sentence::Parser;
 
 /// The words of a message that are read.

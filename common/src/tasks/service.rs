@@ -43,6 +43,11 @@ impl Tasks {
         Ok(created)
     }
 
+    /// `user`'s time zone, as stored: whose wall clock "tomorrow at 5pm" is read on.
+    pub async fn time_zone(&self, user: &UserId) -> Result<TimeZone> {
+        read_zone(&self.pool, user).await
+    }
+
     pub async fn get(&self, user: &UserId, id: TaskId) -> Result<Task> {
         super::get(&self.pool, user, id).await
     }

@@ -1,6 +1,7 @@
 import { useCallback, useMemo, useRef, useState } from 'preact/hooks';
 import type { Api, TaskChange } from '../api';
 import { dueLabel, dueOrder, isOverdue, reminderLabel } from '../format';
+import { QuickAdd } from './QuickAdd';
 import { BellIcon } from './Reminders';
 import { ScheduleEditor } from './ScheduleEditor';
 import { memo } from '../memo';
@@ -27,7 +28,6 @@ export function TaskPanel({ store, api, zone, report }: {
   const [filter, setFilter] = useState<Filter>('all');
   const [sort, setSort] = useState<Sort>('due');
   const [query, setQuery] = useState('');
-  const [newTitle, setNewTitle] = useState('');
   const [scheduling, setScheduling] = useState<Task | null>(null);
   // Refusals show in the dialog, so the user can fix the field.
   const saveSchedule = useCallback(
@@ -65,17 +65,7 @@ export function TaskPanel({ store, api, zone, report }: {
     },
   }), [api, store, fail]);
 
-  const add = async (e: Event) => {
-    e.preventDefault();
-    const title = newTitle.trim();
-    if (!title) return;
-    try {
-      store.put(await api.createTask(title));
-      setNewTitle('');
-    } catch (err) {
-      fail('add the task')(err);
-    }
-  };
+  const added = useCallback((task: Task) => store.put(task), [store]);
 
   return (
     <aside class="tasks" aria-labelledby="tasks-title">
@@ -83,12 +73,7 @@ export function TaskPanel({ store, api, zone, report }: {
         <h2 id="tasks-title">Tasks</h2>
         <span class="muted count" aria-live="off">{store.loaded ? `${open} open · ${all.length - open} done` : ''}</span>
       </div>
-      <form class="quick-add" onSubmit={add}>
-        <label for="new-task" class="visually-hidden">New task</label>
-        <input id="new-task" ref={quickAdd} placeholder="Add a task" maxLength={200} value={newTitle}
-          onInput={(e) => setNewTitle(e.currentTarget.value)} />
-        <button type="submit" class="small" disabled={!newTitle.trim()}>Add</button>
-      </form>
+      <QuickAdd api={api} added={added} report={report} input={quickAdd} />
       <div class="toolbar">
         <div class="segmented" role="group" aria-label="Show">
           {(['all', 'pending', 'completed'] as Filter[]).map((f) => (
@@ -111,7 +96,7 @@ export function TaskPanel({ store, api, zone, report }: {
       {store.error && <p class="error-text pad">Couldn't load tasks: {store.error}</p>}
       {!store.loaded && !store.error && <p class="muted pad">Loading tasks…</p>}
       {store.loaded && shown.length === 0 && (
-        <p class="muted pad">{all.length === 0 ? 'No tasks yet. Ask the assistant to add one.' : 'Nothing matches.'}</p>
+        <p class="muted pad">{all.length === 0 ? 'No tasks yet. Type one above, or ask the assistant.' : 'Nothing matches.'}</p>
       )}
       <ul class="task-list" ref={list} aria-labelledby="tasks-title">
         {shown.map((task) => <TaskRow key={task.id} task={task} zone={zone} actions={actions} />)}

@@ -17,7 +17,7 @@ use crate::dates::{Reader, When, count_word};
 use crate::words::{Tok, key_in};
 
 #[derive(Debug, Clone)]
-enum Piece {
+pub(super) enum Piece {
     When(When),
     Priority(Priority),
     Tag(String),
@@ -40,12 +40,30 @@ struct Candidate {
 pub(super) struct TaskWords {
     pub(super) title: Vec<Tok>,
     pub(super) mods: Mods,
+    /// Each modifier taken, in order: its first word, how many words, what
+    /// it says, and whether it counted (a second date is taken, not used).
+    pub(super) parts: Vec<(usize, usize, Piece, bool)>,
 }
 
 /// Reads `toks` (one task) as title and modifiers. `bare` also takes a lone
 /// "high"/"low" as a priority (after "set 3 to").
 pub(super) fn read_task(src: &str, toks: &[Tok], now: NaiveDateTime, bare: bool) -> TaskWords {
-    let quoted = quoted_mask(src, toks);
+    read_task_keeping(src, toks, now, bare, &[])
+}
+
+/// [`read_task`], with the words that touch a `literal` byte range of
+/// `src` read as if quoted: quick add's dismissed chips.
+pub(super) fn read_task_keeping(
+    src: &str,
+    toks: &[Tok],
+    now: NaiveDateTime,
+    bare: bool,
+    literal: &[(usize, usize)],
+) -> TaskWords {
+    let mut quoted = quoted_mask(src, toks);
+    for (flag, tok) in quoted.iter_mut().zip(toks) {
+        *flag |= literal.iter().any(|(s, e)| tok.start < *e && tok.end > *s);
+    }
     let reader = Reader { toks, src, now };
     let mut all: Vec<Candidate> = Vec::new();
     let mut names: Vec<(usize, usize)> = Vec::new();
@@ -142,8 +160,10 @@ pub(super) fn read_task(src: &str, toks: &[Tok], now: NaiveDateTime, bare: bool)
     }
     chosen.sort_by_key(|c| c.start);
     let mut mods = Mods::default();
+    let mut parts = Vec::with_capacity(chosen.len());
     for c in chosen {
-        apply(&mut mods, &c.piece);
+        let used = apply(&mut mods, &c.piece);
+        parts.push((c.start, c.len, c.piece.clone(), used));
     }
     let title = toks
         .iter()
@@ -151,41 +171,50 @@ pub(super) fn read_task(src: &str, toks: &[Tok], now: NaiveDateTime, bare: bool)
         .filter(|(_, taken)| !**taken)
         .map(|(t, _)| t.clone())
         .collect();
-    TaskWords { title, mods }
+    TaskWords { title, mods, parts }
 }
 
-fn apply(mods: &mut Mods, piece: &Piece) {
+/// Writes what `piece` says into `mods` unless they say it already; says
+/// whether it did.
+fn apply(mods: &mut Mods, piece: &Piece) -> bool {
     match piece {
-        Piece::When(when) => match *when {
-            When::Date(d) => {
-                mods.due.get_or_insert(d);
-            }
-            When::Time(t) => {
-                mods.time.get_or_insert(t);
-            }
-            When::Both(d, t) => {
-                mods.due.get_or_insert(d);
-                mods.time.get_or_insert(t);
-            }
-        },
+        Piece::When(when) => {
+            let (day, time) = match *when {
+                When::Date(d) => (Some(d), None),
+                When::Time(t) => (None, Some(t)),
+                When::Both(d, t) => (Some(d), Some(t)),
+            };
+            let new_day = day.is_some() && mods.due.is_none();
+            let new_time = time.is_some() && mods.time.is_none();
+            mods.due = mods.due.or(day);
+            mods.time = mods.time.or(time);
+            new_day || new_time
+        }
         Piece::Priority(p) => {
+            let new = mods.priority.is_none();
             mods.priority.get_or_insert(*p);
+            new
         }
         Piece::Tag(tag) => {
             if !mods.tags.contains(tag) {
                 mods.tags.push(tag.clone());
             }
+            true
         }
         Piece::Repeat(rule, completion, first) => {
-            if mods.repeat.is_none() {
-                mods.repeat = Some((rule.clone(), *completion));
-                if let Some(first) = first {
-                    mods.due = Some(*first);
-                }
+            if mods.repeat.is_some() {
+                return false;
             }
+            mods.repeat = Some((rule.clone(), *completion));
+            if let Some(first) = first {
+                mods.due = Some(*first);
+            }
+            true
         }
         Piece::Remind(minutes) => {
+            let new = mods.remind_before.is_none();
             mods.remind_before.get_or_insert(*minutes);
+            new
         }
     }
 }

@@ -1,0 +1,282 @@
+//! Quick add: a task typed in full ("call mom tomorrow at 5pm p1 #family"),
+//! read by the offline assistant's grammar (`todo_assistant::quick_add`) so
+//! the chat, the web app and any client read the same words the same way.
+//! One route previews what it recognised (the web app's chips), one creates
+//! the task; both on the user's wall clock.
+
+use axum::Json;
+use axum::extract::State;
+use axum::response::Response;
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use todo_common::Error;
+use todo_common::domain::UserId;
+use todo_common::tasks::NewTaskInput;
+use utoipa::ToSchema;
+
+use super::tasks::{UserPath, created_response};
+use crate::error::ApiResult;
+use crate::extract::{ApiJson, IdempotencyKeyHeader, UserScope};
+use crate::openapi::{AuthErrors, BodyErrors, ErrorDetail, ServerErrors, TaskCreated};
+use crate::state::AppState;
+
+/// Longest text read: a title is at most 200 characters, the rest are dates,
+/// tags and the like.
+const MAX_TEXT_CHARS: usize = 1000;
+/// Most dismissed chips in one request.
+const MAX_KEEP: usize = 50;
+
+/// A task as typed, with the parts the user chose to keep as words.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QuickAddInput {
+    /// The task in words: title, and any of date, time, recurrence,
+    /// priority (`p1`-`p4`, "urgent"), `#tags` and a reminder. Words in
+    /// quotes are title. At most 1,000 characters.
+    #[schema(example = "call mom tomorrow at 5pm p1 #family")]
+    text: String,
+    /// Ranges of `text` whose words stay in the title, unread: the chips
+    /// the user dismissed, as `start` and `end` of a chip. Offsets count
+    /// Unicode code points (what `Array.from(text)` counts in JavaScript).
+    #[serde(default)]
+    #[schema(max_items = 50)]
+    keep: Vec<TextRange>,
+}
+
+/// `text[start..end]`, in Unicode code points.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TextRange {
+    #[schema(minimum = 0)]
+    start: usize,
+    #[schema(minimum = 0)]
+    end: usize,
+}
+
+/// What a recognised part sets.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ChipKind {
+    Date,
+    Time,
+    DateTime,
+    Recurrence,
+    Priority,
+    Tag,
+    Reminder,
+}
+
+/// A recognised part of the text.
+#[derive(Serialize, ToSchema)]
+pub struct Chip {
+    kind: ChipKind,
+    /// Where it stands in `text`, in Unicode code points; send it back in
+    /// `keep` to dismiss it.
+    start: usize,
+    end: usize,
+    /// The words, as typed.
+    #[schema(example = "tomorrow at 5pm")]
+    text: String,
+    /// What they mean, on the user's clock.
+    #[schema(example = "Tomorrow 17:00")]
+    label: String,
+}
+
+/// What quick add would create, before it does.
+#[derive(Serialize, ToSchema)]
+pub struct QuickAddPreview {
+    /// The title: the text without what was recognised (may be empty).
+    #[schema(example = "call mom")]
+    title: String,
+    /// The task `POST /api/{user_id}/tasks/quick-add` with the same body
+    /// creates now, in the shape `POST /api/{user_id}/tasks` takes; null
+    /// when it could not be created (see `problem`).
+    #[schema(value_type = Option<NewTaskInput>)]
+    task: Option<Value>,
+    /// The recognised parts, in the order they stand in the text.
+    chips: Vec<Chip>,
+    /// Why the task could not be created as it stands (an empty title, a
+    /// tag too long), with the field at fault; null when it can.
+    problem: Option<ErrorDetail>,
+}
+
+impl QuickAddInput {
+    /// The keep ranges as byte ranges of `text`; 400 naming the field for
+    /// text too long or a range outside it.
+    fn byte_ranges(&self) -> Result<Vec<(usize, usize)>, Error> {
+        let invalid = |field: String, message: String| Error::Invalid { field, message };
+        let chars = self.text.chars().count();
+        if chars > MAX_TEXT_CHARS {
+            return Err(invalid(
+                "text".into(),
+                format!("must be at most {MAX_TEXT_CHARS} characters (got {chars})"),
+            ));
+        }
+        if self.keep.len() > MAX_KEEP {
+            return Err(invalid(
+                "keep".into(),
+                format!("at most {MAX_KEEP} ranges (got {})", self.keep.len()),
+            ));
+        }
+        let bytes = byte_offsets(&self.text);
+        self.keep
+            .iter()
+            .enumerate()
+            .map(
+                |(i, range)| match (bytes.get(range.start), bytes.get(range.end)) {
+                    (Some(&start), Some(&end)) if range.start < range.end => Ok((start, end)),
+                    _ => Err(invalid(
+                        format!("keep[{i}]"),
+                        format!(
+                            "must be a range of the text: 0 <= start < end <= {chars} (got {}..{})",
+                            range.start, range.end
+                        ),
+                    )),
+                },
+            )
+            .collect()
+    }
+}
+
+/// The byte offset of each code point of `text`, and of its end.
+fn byte_offsets(text: &str) -> Vec<usize> {
+    text.char_indices()
+        .map(|(i, _)| i)
+        .chain([text.len()])
+        .collect()
+}
+
+/// `user`'s wall clock now: what "tomorrow at 5pm" counts from.
+async fn user_now(state: &AppState, user: &UserId) -> ApiResult<chrono::NaiveDateTime> {
+    let zone = state.tasks.time_zone(user).await?;
+    Ok(zone.local(Utc::now()).naive_local())
+}
+
+/// Reads `input` on `user`'s wall clock.
+async fn read(
+    state: &AppState,
+    user: &UserId,
+    input: &QuickAddInput,
+) -> ApiResult<QuickAddPreview> {
+    let keep = input.byte_ranges()?;
+    let read = todo_assistant::quick_add(&input.text, user_now(state, user).await?, &keep);
+    let bytes = byte_offsets(&input.text);
+    let char_at = |byte: usize| bytes.partition_point(|&b| b < byte);
+    let chips = read
+        .chips
+        .iter()
+        .map(|chip| Chip {
+            kind: match chip.kind {
+                todo_assistant::ChipKind::Date => ChipKind::Date,
+                todo_assistant::ChipKind::Time => ChipKind::Time,
+                todo_assistant::ChipKind::DateTime => ChipKind::DateTime,
+                todo_assistant::ChipKind::Recurrence => ChipKind::Recurrence,
+                todo_assistant::ChipKind::Priority => ChipKind::Priority,
+                todo_assistant::ChipKind::Tag => ChipKind::Tag,
+                todo_assistant::ChipKind::Reminder => ChipKind::Reminder,
+            },
+            start: char_at(chip.start),
+            end: char_at(chip.end),
+            text: input
+                .text
+                .get(chip.start..chip.end)
+                .unwrap_or_default()
+                .to_string(),
+            label: chip.label.clone(),
+        })
+        .collect();
+    let title = read.title().to_string();
+    let task = Value::Object(read.fields);
+    let (task, problem) = match new_task(&task) {
+        Ok(_) => (Some(task), None),
+        Err(Error::Invalid { field, message } | Error::Unrecognised { field, message }) => (
+            None,
+            Some(ErrorDetail {
+                code: "validation_failed",
+                message: format!("{field}: {message}"),
+                field: Some(field),
+            }),
+        ),
+        Err(other) => return Err(other.into()),
+    };
+    Ok(QuickAddPreview {
+        title,
+        task,
+        chips,
+        problem,
+    })
+}
+
+/// The preview's task as `POST /tasks` would take it.
+fn new_task(task: &Value) -> Result<todo_common::tasks::NewTask, Error> {
+    serde_json::from_value::<NewTaskInput>(task.clone())
+        .map_err(|e| Error::Internal(format!("quick add wrote a task POST /tasks refuses: {e}")))?
+        .parse()
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/{user_id}/tasks/quick-add/preview",
+    tag = "tasks",
+    operation_id = "tasks_quick_add_preview",
+    summary = "Read a task typed in words, without creating it",
+    description = "What `tasks_quick_add` would create from the same body: the task, the recognised parts \
+        (date, time, recurrence, priority, tags, reminder) with where they stand in the text, and why it could \
+        not be created, if so. Dates are read on the user's clock (`time_zone`).",
+    security(("bearer" = [])),
+    params(UserPath),
+    request_body = QuickAddInput,
+    responses(
+        (status = 200, description = "What the text says.", body = QuickAddPreview),
+        BodyErrors,
+        AuthErrors,
+        ServerErrors,
+    ),
+)]
+pub async fn preview(
+    State(state): State<AppState>,
+    scope: UserScope,
+    ApiJson(input): ApiJson<QuickAddInput>,
+) -> ApiResult<Json<QuickAddPreview>> {
+    Ok(Json(read(&state, &scope.user_id, &input).await?))
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/{user_id}/tasks/quick-add",
+    tag = "tasks",
+    operation_id = "tasks_quick_add",
+    summary = "Create a task typed in words",
+    description = "Creates the task `tasks_quick_add_preview` shows for the same body, as `tasks_create` \
+        would (with `Idempotency-Key` the same way): \"call mom tomorrow at 5pm p1 #family\" is \"call mom\", \
+        due tomorrow at 17:00 on the user's clock, urgent, tagged family.",
+    security(("bearer" = [])),
+    params(UserPath, IdempotencyKeyHeader),
+    request_body = QuickAddInput,
+    responses(
+        TaskCreated,
+        BodyErrors,
+        AuthErrors,
+        ServerErrors,
+    ),
+)]
+pub async fn create(
+    State(state): State<AppState>,
+    scope: UserScope,
+    IdempotencyKeyHeader { key }: IdempotencyKeyHeader,
+    ApiJson(input): ApiJson<QuickAddInput>,
+) -> ApiResult<Response> {
+    let keep = input.byte_ranges()?;
+    let read =
+        todo_assistant::quick_add(&input.text, user_now(&state, &scope.user_id).await?, &keep);
+    let created = state
+        .tasks
+        .create(
+            &scope.user_id,
+            new_task(&Value::Object(read.fields))?,
+            key.as_ref(),
+        )
+        .await?;
+    Ok(created_response(&scope, created))
+}
