@@ -215,7 +215,7 @@ export interface ToolCalled {
 
 /** A task as typed, with the parts the user chose to keep as words. */
 export interface QuickAddInput {
-  /** Ranges of `text` whose words stay in the title, unread: the chips the user dismissed, as `start` and `end` of a chip. Offsets count Unicode code points (what `Array.from(text)` counts in JavaScript). */
+  /** Ranges of `text` whose words stay in the title, unread: the chips the user dismissed, as `start` and `end` of a chip. Offsets count Unicode code points (what `Array.from(text)` counts in JavaScript); a range past the text's end is cut to it, an empty one keeps nothing. */
   keep?: TextRange[];
   /** The task in words: title, and any of date, time, recurrence, priority (`p1`-`p4`, "urgent"), `#tags` and a reminder. Words in quotes are title. At most 1,000 characters. */
   text: string;

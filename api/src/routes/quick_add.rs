@@ -34,11 +34,12 @@ pub struct QuickAddInput {
     /// The task in words: title, and any of date, time, recurrence,
     /// priority (`p1`-`p4`, "urgent"), `#tags` and a reminder. Words in
     /// quotes are title. At most 1,000 characters.
-    #[schema(example = "call mom tomorrow at 5pm p1 #family")]
+    #[schema(example = "call mom tomorrow at 5pm p1 #family", max_length = 1000)]
     text: String,
     /// Ranges of `text` whose words stay in the title, unread: the chips
     /// the user dismissed, as `start` and `end` of a chip. Offsets count
-    /// Unicode code points (what `Array.from(text)` counts in JavaScript).
+    /// Unicode code points (what `Array.from(text)` counts in JavaScript);
+    /// a range past the text's end is cut to it, an empty one keeps nothing.
     #[serde(default)]
     #[schema(max_items = 50)]
     keep: Vec<TextRange>,
@@ -102,40 +103,31 @@ pub struct QuickAddPreview {
 }
 
 impl QuickAddInput {
-    /// The keep ranges as byte ranges of `text`; 400 naming the field for
-    /// text too long or a range outside it.
+    /// The keep ranges as byte ranges of `text`: one past the end is cut to
+    /// it (a client's range from before an edit), an empty or reversed one
+    /// keeps nothing. 400 naming `text` when it is too long.
     fn byte_ranges(&self) -> Result<Vec<(usize, usize)>, Error> {
-        let invalid = |field: String, message: String| Error::Invalid { field, message };
         let chars = self.text.chars().count();
         if chars > MAX_TEXT_CHARS {
-            return Err(invalid(
-                "text".into(),
-                format!("must be at most {MAX_TEXT_CHARS} characters (got {chars})"),
-            ));
+            return Err(Error::Invalid {
+                field: "text".into(),
+                message: format!("must be at most {MAX_TEXT_CHARS} characters (got {chars})"),
+            });
         }
         if self.keep.len() > MAX_KEEP {
-            return Err(invalid(
-                "keep".into(),
-                format!("at most {MAX_KEEP} ranges (got {})", self.keep.len()),
-            ));
+            return Err(Error::Invalid {
+                field: "keep".into(),
+                message: format!("at most {MAX_KEEP} ranges (got {})", self.keep.len()),
+            });
         }
         let bytes = byte_offsets(&self.text);
-        self.keep
+        let at = |n: usize| bytes.get(n.min(chars)).copied().unwrap_or(self.text.len());
+        Ok(self
+            .keep
             .iter()
-            .enumerate()
-            .map(
-                |(i, range)| match (bytes.get(range.start), bytes.get(range.end)) {
-                    (Some(&start), Some(&end)) if range.start < range.end => Ok((start, end)),
-                    _ => Err(invalid(
-                        format!("keep[{i}]"),
-                        format!(
-                            "must be a range of the text: 0 <= start < end <= {chars} (got {}..{})",
-                            range.start, range.end
-                        ),
-                    )),
-                },
-            )
-            .collect()
+            .filter(|range| range.start < range.end.min(chars))
+            .map(|range| (at(range.start), at(range.end)))
+            .collect())
     }
 }
 

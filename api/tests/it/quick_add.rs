@@ -136,6 +136,27 @@ async fn a_dismissed_chip_stays_in_the_title_and_false_dates_are_no_chips() {
     assert_eq!(task["due_at"], Value::Null);
     assert_eq!(task["tags"], json!(["tv"]));
 
+    // A range from before an edit is cut to the text; an empty or reversed
+    // one keeps nothing.
+    for (keep, title) in [
+        (json!([{"start": 5, "end": 99}]), "milk tomorrow"),
+        (
+            json!([{"start": 9, "end": 2}, {"start": 6, "end": 6}]),
+            "milk",
+        ),
+        (json!([{"start": 20, "end": 30}]), "milk"),
+    ] {
+        let read: Value = app
+            .call_for_json(
+                Method::POST,
+                &preview_path(&user),
+                Some(&user.token),
+                Some(&json!({"text": "milk tomorrow", "keep": keep})),
+            )
+            .await;
+        assert_eq!(read["title"], title, "{keep}");
+    }
+
     let read: Value = app
         .call_for_json(
             Method::POST,
@@ -156,12 +177,8 @@ async fn bad_input_is_a_clear_error_and_creates_nothing() {
     for (body, field) in [
         (json!({"text": "x".repeat(1001)}), "text"),
         (
-            json!({"text": "milk", "keep": [{"start": 2, "end": 9}]}),
-            "keep[0]",
-        ),
-        (
-            json!({"text": "milk", "keep": [{"start": 3, "end": 3}]}),
-            "keep[0]",
+            json!({"text": "milk", "keep": vec![json!({"start": 0, "end": 1}); 51]}),
+            "keep",
         ),
         // An empty title is the preview's problem, and the creation's 400.
         (json!({"text": "tomorrow at 5pm"}), "title"),
