@@ -4,8 +4,9 @@
 //! "show my tasks") and answers through the same tool-calling protocol as a
 //! real model, so the agent loop, the tools and the tests run without a
 //! provider. It keeps no state: every round is derived again from the
-//! conversation (the last user message plus the tool calls and results that
-//! follow it).
+//! conversation (the last user message, the tool calls and results that
+//! follow it, and its own answer before it, which a follow-up such as "the
+//! second one" or "delete it" refers to).
 
 mod command;
 mod compose;
@@ -21,7 +22,7 @@ use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use command::{Command, Status, Target, help_text, parse_command};
+use command::{Command, Status, Target, help_text, parse_command, which_task};
 use compose::{MAX_LISTED, compose, error_line, error_of, int_field, str_field, task_items};
 pub use confidence::confident;
 use todo_common::llm::{Message, Reply, Role, ToolCall};
@@ -47,20 +48,35 @@ pub fn respond_at(messages: &[Message], now: NaiveDateTime) -> Reply {
     };
     let user = messages.get(user_at).map_or("", |m| m.content.as_str());
     let after = messages.get(user_at + 1..).unwrap_or_default();
-    // An answer to the question the assistant asked last turn is the
-    // command that question offered, for the task chosen.
+    // The assistant's last answer: an answer to the question it asked is
+    // the command that question offered, for the task chosen; "it" is the
+    // task it was about.
     let asked = messages
         .get(..user_at)
         .unwrap_or_default()
         .iter()
         .rev()
-        .find(|m| m.role == Role::Assistant && m.tool_calls.is_empty());
-    let answered = asked.and_then(|m| followup::resolve(&m.content, user));
+        .find(|m| m.role == Role::Assistant && m.tool_calls.is_empty())
+        .map(|m| m.content.as_str());
+    let answered = asked.and_then(|asked| followup::resolve(asked, user));
     let command = parse_command(answered.as_deref().unwrap_or(user), now);
+    let command = on_previous(command, asked);
     if after.iter().any(|m| m.role == Role::Tool) {
         follow_up(&command, after, now.date())
     } else {
         first_round(&command)
+    }
+}
+
+/// "move it to friday": on the task the last answer named, or, when it
+/// named none or several, a question (never a guess).
+fn on_previous(command: Command, asked: Option<&str>) -> Command {
+    if command.target() != Some(&Target::Previous) {
+        return command;
+    }
+    match asked.and_then(followup::task_of) {
+        Some(id) => command.with_ids(vec![id]),
+        None => which_task(&command.example(3)),
     }
 }
 
@@ -171,7 +187,8 @@ fn first_round(command: &Command) -> Reply {
                     .filter_map(|&id| action_call(command, id))
                     .collect(),
             ),
-            None => text(help_text("")),
+            // "it" is a number by now (`on_previous`).
+            Some(Target::Previous) | None => text(help_text("")),
         },
     }
 }
@@ -227,7 +244,7 @@ fn follow_up(command: &Command, after: &[Message], today: NaiveDate) -> Reply {
         _ => match command.target() {
             Some(Target::Title(_)) => true,
             Some(Target::Ids(_)) => command.needs_current(),
-            None => false,
+            Some(Target::Previous) | None => false,
         },
     };
     // Two lookups at most: the open tasks, then a search by the words.
@@ -316,7 +333,7 @@ fn resolve_lookup(
             return match command.target() {
                 Some(Target::Title(query)) => pick(command, query, &tasks, today),
                 Some(Target::Ids(ids)) => act_on_ids(command, ids, &tasks, today),
-                None => clear_completed(&tasks),
+                Some(Target::Previous) | None => clear_completed(&tasks),
             };
         }
         if let Some(error) = error_of(&value) {

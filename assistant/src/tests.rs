@@ -1089,3 +1089,94 @@ fn a_task_beyond_the_first_page_is_searched_for_by_its_words() {
     let reply = respond(&messages, today());
     assert!(text_of(&reply).contains("couldn't find"), "{reply:?}");
 }
+
+/// The reply to `text` when the assistant's last answer was `answer`.
+fn reply_after(answer: &str, text: &str) -> Reply {
+    respond(
+        &[
+            Message::user("earlier"),
+            Message::assistant(answer),
+            Message::user(text),
+        ],
+        today(),
+    )
+}
+
+#[test]
+fn it_is_the_task_the_last_answer_named() {
+    let added = "Added \"call mom\" (task 12), due 2026-11-26.";
+    for (text, name, args) in [
+        ("mark it done", "complete_task", json!({"task_id": 12})),
+        ("it's done", "complete_task", json!({"task_id": 12})),
+        ("I did it", "complete_task", json!({"task_id": 12})),
+        ("delete that", "delete_task", json!({"task_id": 12})),
+        (
+            "skip this one",
+            "complete_task",
+            json!({"task_id": 12, "skip": true}),
+        ),
+        (
+            "make it high priority",
+            "update_task",
+            json!({"task_id": 12, "priority": "high"}),
+        ),
+        (
+            "rename it to call dad",
+            "update_task",
+            json!({"task_id": 12, "title": "call dad"}),
+        ),
+        (
+            "remove its due date",
+            "update_task",
+            json!({"task_id": 12, "due_date": null}),
+        ),
+    ] {
+        let reply = reply_after(added, text);
+        assert_eq!(only_call(&reply), (name.to_string(), args), "{text}");
+    }
+    // A new day keeps the task's time: looked up first, as by number.
+    let reply = reply_after(added, "move it to friday");
+    let mut messages = vec![
+        Message::assistant(added),
+        Message::user("move it to friday"),
+    ];
+    let mut asked = Message::assistant("");
+    asked.tool_calls = reply.tool_calls.clone();
+    messages.push(asked);
+    messages.push(Message::tool_result(
+        reply.tool_calls[0].id.clone(),
+        r#"[{"id": 12, "title": "call mom", "due": "2026-11-26T18:00"}]"#,
+    ));
+    assert_eq!(
+        only_call(&respond(&messages, today())),
+        (
+            "update_task".to_string(),
+            json!({"task_id": 12, "due_at": "2026-11-27T18:00"})
+        )
+    );
+}
+
+#[test]
+fn it_is_never_guessed() {
+    for answer in [
+        "Marked \"a\" (task 3) as done.\nMarked \"b\" (task 5) as done.",
+        "You have no open tasks.",
+        "I couldn't find an open task matching \"gym\".",
+    ] {
+        for text in ["delete it", "move it to friday", "mark that done"] {
+            let reply = text_of(&reply_after(answer, text)).to_string();
+            assert!(
+                reply.starts_with("Which task?"),
+                "{answer} / {text}: {reply}"
+            );
+        }
+    }
+    // With nothing before it at all.
+    assert!(text_for("skip this one").starts_with("Which task?"));
+    // A pronoun inside a new task's title is a word of it.
+    let reply = reply_after("Added \"call mom\" (task 12).", "add fix it felix");
+    assert_eq!(
+        only_call(&reply),
+        ("add_task".to_string(), json!({"title": "fix it felix"}))
+    );
+}

@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 
 use super::dates::ymd;
 
-pub(super) use parse::{help_text, parse_command, says_add};
+pub(super) use parse::{help_text, parse_command, says_add, which_task};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Priority {
@@ -56,11 +56,14 @@ impl Status {
     }
 }
 
-/// Which task(s) a command is about: numbers, or a title still to look up.
+/// Which task(s) a command is about: numbers, a title still to look up, or
+/// "it" (the task the assistant's last answer named, found by `respond_at`
+/// before anything acts).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Target {
     Ids(Vec<i64>),
     Title(String),
+    Previous,
 }
 
 /// Due date and time, priority, tags, recurrence and reminder picked out
@@ -338,6 +341,13 @@ impl Command {
                     format!("move {id} to {}", ymd(due))
                 } else if let Some(priority) = mods.priority {
                     format!("set {id} priority {}", priority.as_str())
+                } else if mods.clear_due {
+                    format!("no date for {id}")
+                } else if let Some(description) = &mods.description {
+                    format!("add a note to {id}: {description}")
+                } else if !mods.tags.is_empty() {
+                    let tags: Vec<String> = mods.tags.iter().map(|t| format!("#{t}")).collect();
+                    format!("tag {id} with {}", tags.join(" "))
                 } else {
                     format!("task {id}")
                 }

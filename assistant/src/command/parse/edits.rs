@@ -78,7 +78,7 @@ impl Parser<'_> {
         ];
         const FILLER: &[&str] = &[
             "the", "of", "from", "for", "on", "task", "has", "a", "its", "it", "to", "set", "none",
-            "needs", "", "number", "#", "and",
+            "needs", "", "number", "#", "and", "that", "this",
         ];
         if !toks.iter().any(|t| key_in(t, DATE)) || !toks.iter().any(|t| key_in(t, REMOVE)) {
             return None;
@@ -91,11 +91,19 @@ impl Parser<'_> {
                 None => return None,
             }
         }
-        if ids.is_empty() {
+        // "remove its due date": the task of the last answer.
+        let target = if !ids.is_empty() {
+            Target::Ids(ids)
+        } else if toks
+            .iter()
+            .any(|t| key_in(t, &["it", "its", "that", "this"]))
+        {
+            Target::Previous
+        } else {
             return Some(which_task("no date for 3"));
-        }
+        };
         Some(Command::Update {
-            target: Target::Ids(ids),
+            target,
             title: None,
             mods: Mods {
                 clear_due: true,

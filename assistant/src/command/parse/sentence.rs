@@ -5,7 +5,7 @@
 use chrono::{NaiveDate, NaiveDateTime};
 
 use super::super::{Command, Status, Target};
-use super::targets::{ids_only, target_title};
+use super::targets::{ids_only, named};
 use super::vocab::*;
 use super::which_task;
 use crate::words::{
@@ -75,7 +75,7 @@ impl Parser<'_> {
         if let Some(ids) = ids_only(toks) {
             return Some(Target::Ids(ids));
         }
-        target_title(self.src, toks).map(Target::Title)
+        named(self.src, toks)
     }
 
     /// "mark 3 as done", "mark buy milk not done", "mark 3 as urgent".
@@ -171,9 +171,8 @@ impl Parser<'_> {
                 &["is", "not", "finished"],
             ],
         ) {
-            let title = target_title(self.src, head)?;
             return Some(Command::Complete {
-                target: Target::Title(title),
+                target: named(self.src, head)?,
                 done: false,
             });
         }
@@ -188,9 +187,8 @@ impl Parser<'_> {
                 &["finished"],
             ],
         )?;
-        let title = target_title(self.src, head)?;
         Some(Command::Complete {
-            target: Target::Title(title),
+            target: named(self.src, head)?,
             done: true,
         })
     }

@@ -370,7 +370,22 @@ pub(super) const ID_FILLER: &[&str] = &[
     "task", "tasks", "number", "numbers", "no", "nr", "#", "id", "ids", "and", "&", "", "plus",
 ];
 
-/// Words that name no task in particular ("delete it", "complete all").
+/// Words that point back at the task the assistant's last answer was about
+/// ("move it to friday", "that's done").
+pub(super) const PRONOUNS: &[&[&str]] = &[
+    &["it"],
+    &["that"],
+    &["this"],
+    &["this", "one"],
+    &["that", "one"],
+    &["this", "task"],
+    &["that", "task"],
+    &["the", "same", "one"],
+    &["it's"],
+    &["that's"],
+];
+
+/// Words that name no task in particular ("complete all", "delete them").
 pub(super) const VAGUE: &[&str] = &[
     "all",
     "everything",
