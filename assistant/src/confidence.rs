@@ -4,6 +4,9 @@
 //! named by number. Anything that needs a lookup by words (which may match
 //! several tasks), a follow-up to a question, or small talk goes to the
 //! model: a wrong answer given with confidence costs more than a model call.
+//! Only the message's text is seen, so a message that reads as an answer
+//! ("everything", "the whole series") is never sure: the question before it
+//! may have been the model's.
 
 use chrono::NaiveDateTime;
 
@@ -12,6 +15,9 @@ use crate::command::{Command, Target, parse_command, says_add};
 /// True when the offline assistant fully understands `text` (the user's
 /// message) at `now` on their wall clock.
 pub fn confident(text: &str, now: NaiveDateTime) -> bool {
+    if crate::followup::may_answer(text) {
+        return false;
+    }
     match parse_command(text, now) {
         // A bare sentence read as a task ("plan my week") is a guess.
         Command::Add { title, .. } => !title.trim().is_empty() && says_add(text),
@@ -25,7 +31,7 @@ pub fn confident(text: &str, now: NaiveDateTime) -> bool {
         Command::List { .. } => true,
         Command::Complete { target, .. }
         | Command::Update { target, .. }
-        | Command::Delete { target }
+        | Command::Delete { target, .. }
         | Command::Skip { target } => matches!(target, Target::Ids(ids) if !ids.is_empty()),
         Command::Say(_) => false,
     }

@@ -151,7 +151,12 @@ fn action_call(command: &Command, id: i64) -> Option<ToolCall> {
             mods.write_to(&mut args);
             Some(tool_call(Tool::UpdateTask, args))
         }
-        Command::Delete { .. } => Some(tool_call(Tool::DeleteTask, args)),
+        Command::Delete { scope, .. } => {
+            if let Some(scope) = scope {
+                args.insert("scope".into(), command::scope_arg(*scope).into());
+            }
+            Some(tool_call(Tool::DeleteTask, args))
+        }
         Command::Skip { .. } => {
             args.insert("skip".into(), true.into());
             Some(tool_call(Tool::CompleteTask, args))
@@ -201,6 +206,7 @@ fn add_call(title: &str, mods: &command::Mods) -> ToolCall {
 }
 
 /// One tool result and the call it answers (when that can be found).
+#[derive(Clone, Copy)]
 struct ToolResult<'a> {
     call: Option<&'a ToolCall>,
     content: &'a str,
@@ -251,6 +257,11 @@ fn follow_up(command: &Command, after: &[Message], today: NaiveDate) -> Reply {
     if looked_up && rounds <= 2 && only_lookups {
         return resolve_lookup(command, &results, today, rounds == 1);
     }
+    // A repeating task deleted without a scope: the tool asked which, and
+    // so does the assistant.
+    if let Some(question) = followup::scope_question(&results, after) {
+        return text(question);
+    }
     text(compose(&results))
 }
 
@@ -261,6 +272,8 @@ struct Found<'a> {
     done: Option<bool>,
     due: Option<&'a str>,
     tags: Vec<String>,
+    /// "every Wednesday": how it repeats, if it does.
+    repeats: Option<&'a str>,
 }
 
 fn found_tasks(items: &[Value]) -> Vec<Found<'_>> {
@@ -294,6 +307,7 @@ fn found_tasks(items: &[Value]) -> Vec<Found<'_>> {
             done,
             due,
             tags,
+            repeats: str_field(item, "repeats"),
         });
     }
     out

@@ -1180,3 +1180,115 @@ fn it_is_never_guessed() {
         ("add_task".to_string(), json!({"title": "fix it felix"}))
     );
 }
+
+/// The tool's refusal to delete repeating task `id` without a scope.
+fn scope_refusal(id: i64, title: &str) -> String {
+    json!({"error": format!(
+        "scope: task {id} (\"{title}\") repeats: skip just this occurrence, or delete the whole series (scope \"series\")?"
+    )})
+    .to_string()
+}
+
+#[test]
+fn a_repeating_task_deleted_without_a_scope_asks_which() {
+    let asked = answer("delete 4", &[&scope_refusal(4, "Gym")]);
+    assert_eq!(
+        asked,
+        "\"Gym\" (task 4) repeats. Delete only this occurrence (skip to the next) or the \
+         whole series? Say \"delete 4, just this one\" or \"delete 4, whole series\"."
+    );
+    // What else was done is said first; several repeating tasks, one question.
+    let asked = answer(
+        "delete 3, 4 and 9",
+        &[
+            r#"{"task_id": 3, "status": "deleted", "title": "milk"}"#,
+            &scope_refusal(4, "Gym"),
+            &scope_refusal(9, "Yoga"),
+        ],
+    );
+    assert_eq!(
+        asked,
+        "Deleted \"milk\" (task 3).\n\"Gym\" (task 4) and \"Yoga\" (task 9) repeat. Delete \
+         only this occurrence (skip to the next) or the whole series? Say \"delete 4 and 9, \
+         just this one\" or \"delete 4 and 9, whole series\"."
+    );
+    // Other refusals are passed on as they are.
+    assert_eq!(
+        answer("delete 4", &[r#"{"error": "task 4 not found"}"#]),
+        "I couldn't do that: task 4 not found."
+    );
+}
+
+#[test]
+fn the_scope_question_says_the_rule_a_lookup_found() {
+    let user = "delete the gym";
+    let lookup = reply_to(user);
+    let mut messages = with_results(
+        user,
+        &lookup,
+        &[r#"[{"id": 4, "title": "Gym", "repeats": "every Monday"}]"#],
+    );
+    let delete = respond(&messages, today());
+    assert_eq!(
+        only_call(&delete),
+        ("delete_task".into(), json!({"task_id": 4}))
+    );
+    let mut asked = Message::assistant("");
+    asked.tool_calls = delete.tool_calls.clone();
+    messages.push(asked);
+    messages.push(Message::tool_result(
+        delete.tool_calls[0].id.clone(),
+        scope_refusal(4, "Gym"),
+    ));
+    let question = text_of(&respond(&messages, today())).to_string();
+    assert!(
+        question.starts_with("\"Gym\" (task 4) repeats every Monday. Delete only"),
+        "{question}"
+    );
+
+    // The next message answers it, or is a message of its own.
+    for (answer, args) in [
+        ("the whole series", json!({"task_id": 4, "scope": "series"})),
+        ("all of them", json!({"task_id": 4, "scope": "series"})),
+        (
+            "just this one",
+            json!({"task_id": 4, "scope": "occurrence"}),
+        ),
+        ("just today's", json!({"task_id": 4, "scope": "occurrence"})),
+        ("delete 7", json!({"task_id": 7})),
+    ] {
+        let reply = reply_after(&question, answer);
+        assert_eq!(only_call(&reply), ("delete_task".into(), args), "{answer}");
+    }
+}
+
+#[test]
+fn a_delete_may_say_its_scope() {
+    for (text, args) in [
+        (
+            "delete 4, whole series",
+            json!({"task_id": 4, "scope": "series"}),
+        ),
+        (
+            "delete the whole series of 4",
+            json!({"task_id": 4, "scope": "series"}),
+        ),
+        (
+            "delete 4, just this one",
+            json!({"task_id": 4, "scope": "occurrence"}),
+        ),
+    ] {
+        assert_call(text, "delete_task", args);
+    }
+    let one = r#"[{"id": 4, "title": "gym", "repeats": "every Monday"}]"#;
+    for (text, scope) in [
+        ("delete the whole gym series", "series"),
+        ("delete just this gym", "occurrence"),
+    ] {
+        assert_eq!(
+            only_call(&after_lookup(text, one)),
+            ("delete_task".into(), json!({"task_id": 4, "scope": scope})),
+            "{text}"
+        );
+    }
+}

@@ -5,6 +5,7 @@ mod parse;
 
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 use serde_json::{Map, Value};
+pub(super) use todo_common::tasks::DeleteScope;
 
 use super::dates::ymd;
 
@@ -36,6 +37,24 @@ impl Priority {
             "urgent" => Some(Self::Urgent),
             _ => None,
         }
+    }
+}
+
+/// The `scope` argument of delete_task.
+pub(super) fn scope_arg(scope: DeleteScope) -> &'static str {
+    match scope {
+        DeleteScope::Occurrence => "occurrence",
+        DeleteScope::Series => "series",
+    }
+}
+
+/// "delete 4", "delete 4 and 9, whole series": a delete the user could
+/// type, as the offline assistant reads it.
+pub(super) fn delete_example(ids: &str, scope: Option<DeleteScope>) -> String {
+    match scope {
+        None => format!("delete {ids}"),
+        Some(DeleteScope::Occurrence) => format!("delete {ids}, just this one"),
+        Some(DeleteScope::Series) => format!("delete {ids}, whole series"),
     }
 }
 
@@ -264,8 +283,11 @@ pub(super) enum Command {
         title: Option<String>,
         mods: Mods,
     },
+    /// `scope`: of a repeating task, this occurrence or the whole series
+    /// (without one the tool asks which).
     Delete {
         target: Target,
+        scope: Option<DeleteScope>,
     },
     /// A recurring task to its next occurrence, this one not done.
     Skip {
@@ -280,7 +302,7 @@ impl Command {
         match self {
             Self::Complete { target, .. }
             | Self::Update { target, .. }
-            | Self::Delete { target }
+            | Self::Delete { target, .. }
             | Self::Skip { target } => Some(target),
             _ => None,
         }
@@ -290,7 +312,7 @@ impl Command {
         let mut command = self.clone();
         if let Self::Complete { target, .. }
         | Self::Update { target, .. }
-        | Self::Delete { target }
+        | Self::Delete { target, .. }
         | Self::Skip { target } = &mut command
         {
             *target = Target::Ids(ids);
@@ -332,7 +354,7 @@ impl Command {
         match self {
             Self::Complete { done: true, .. } => format!("complete {id}"),
             Self::Complete { done: false, .. } => format!("reopen {id}"),
-            Self::Delete { .. } => format!("delete {id}"),
+            Self::Delete { scope, .. } => delete_example(&id.to_string(), *scope),
             Self::Skip { .. } => format!("skip {id}"),
             Self::Update { title, mods, .. } => {
                 if let Some(title) = title {
