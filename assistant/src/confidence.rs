@@ -27,7 +27,7 @@ pub fn confident(text: &str, now: NaiveDateTime) -> bool {
                 && says_add(text)
         }
         // Deletes many tasks at once: the model confirms first.
-        Command::ClearCompleted => false,
+        Command::ClearCompleted | Command::DeleteAll => false,
         Command::List { .. } => true,
         Command::Complete { target, .. }
         | Command::Update { target, .. }
@@ -66,6 +66,7 @@ mod tests {
             "the first one",
             "plan my week",
             "clear completed",
+            "delete everything",
             "",
         ] {
             assert!(!confident(unsure, now), "{unsure}");

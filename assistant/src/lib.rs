@@ -25,6 +25,7 @@ use uuid::Uuid;
 use command::{Command, Status, Target, help_text, parse_command, which_task};
 use compose::{MAX_LISTED, compose, error_line, error_of, int_field, str_field, task_items};
 pub use confidence::confident;
+use followup::Followup;
 use todo_common::llm::{Message, Reply, Role, ToolCall};
 use todo_common::tools::Tool;
 
@@ -58,8 +59,11 @@ pub fn respond_at(messages: &[Message], now: NaiveDateTime) -> Reply {
         .rev()
         .find(|m| m.role == Role::Assistant && m.tool_calls.is_empty())
         .map(|m| m.content.as_str());
-    let answered = asked.and_then(|asked| followup::resolve(asked, user));
-    let command = parse_command(answered.as_deref().unwrap_or(user), now);
+    let command = match followup::resolve(asked, user) {
+        Some(Followup::Command(answered)) => parse_command(&answered, now),
+        Some(Followup::Say(answer)) => Command::Say(answer),
+        None => parse_command(user, now),
+    };
     let command = on_previous(command, asked);
     if after.iter().any(|m| m.role == Role::Tool) {
         follow_up(&command, after, now.date())
@@ -177,6 +181,7 @@ fn first_round(command: &Command) -> Reply {
                 .collect(),
         ),
         Command::ClearCompleted => calls(vec![lookup_call(Status::Completed)]),
+        Command::DeleteAll => calls(vec![lookup_call(Status::Pending)]),
         Command::List {
             status,
             query,
@@ -246,7 +251,7 @@ fn follow_up(command: &Command, after: &[Message], today: NaiveDate) -> Reply {
         .iter()
         .all(|c| Tool::from_name(&c.name) == Some(Tool::ListTasks));
     let looked_up = match command {
-        Command::ClearCompleted => true,
+        Command::ClearCompleted | Command::DeleteAll => true,
         _ => match command.target() {
             Some(Target::Title(_)) => true,
             Some(Target::Ids(_)) => command.needs_current(),
@@ -344,10 +349,20 @@ fn resolve_lookup(
                     &filters,
                 )]);
             }
-            return match command.target() {
-                Some(Target::Title(query)) => pick(command, query, &tasks, today),
-                Some(Target::Ids(ids)) => act_on_ids(command, ids, &tasks, today),
-                Some(Target::Previous) | None => clear_completed(&tasks),
+            return match (command, command.target()) {
+                (Command::ClearCompleted, _) => clear_completed(&tasks),
+                // Asked first: a yes in the next message deletes these.
+                (Command::DeleteAll, _) => {
+                    let ids: Vec<i64> = tasks.iter().map(|t| t.id).collect();
+                    let total = int_field(&value, &["matching"])
+                        .and_then(|n| usize::try_from(n).ok())
+                        .unwrap_or(ids.len());
+                    let repeating = tasks.iter().any(|t| t.repeats.is_some());
+                    text(followup::delete_all_question(&ids, total, repeating))
+                }
+                (_, Some(Target::Title(query))) => pick(command, query, &tasks, today),
+                (_, Some(Target::Ids(ids))) => act_on_ids(command, ids, &tasks, today),
+                (_, Some(Target::Previous) | None) => text(compose(results)),
             };
         }
         if let Some(error) = error_of(&value) {

@@ -1292,3 +1292,99 @@ fn a_delete_may_say_its_scope() {
         );
     }
 }
+
+#[test]
+fn deleting_everything_asks_first_and_a_yes_deletes_exactly_those() {
+    let open = r#"{"tasks": [
+        {"id": 1, "title": "Call mom"},
+        {"id": 4, "title": "Gym", "repeats": "every Monday"},
+        {"id": 7, "title": "Buy milk"}
+    ], "matching": 3, "next_cursor": null}"#;
+    for text in [
+        "delete everything",
+        "delete all my tasks",
+        "clear my list",
+        "remove all",
+    ] {
+        assert_call(
+            text,
+            "list_tasks",
+            json!({"status": "pending", "limit": 100}),
+        );
+        let question = text_of(&after_lookup(text, open)).to_string();
+        assert_eq!(
+            question,
+            "Delete all 3 open tasks (#1, #4, #7)? Repeating ones go with their whole series. \
+             Say \"yes\" to delete them, or \"no\".",
+            "{text}"
+        );
+    }
+    let question = text_of(&after_lookup("delete everything", open)).to_string();
+    let yes = reply_after(&question, "yes");
+    let deleted: Vec<(String, Value)> = yes
+        .tool_calls
+        .iter()
+        .map(|c| (c.name.clone(), serde_json::from_str(&c.arguments).unwrap()))
+        .collect();
+    let series = |id: i64| {
+        (
+            "delete_task".to_string(),
+            json!({"task_id": id, "scope": "series"}),
+        )
+    };
+    assert_eq!(deleted, vec![series(1), series(4), series(7)]);
+    for no in ["no", "cancel", "never mind"] {
+        assert_eq!(
+            text_of(&reply_after(&question, no)),
+            "OK, I left your tasks as they are.",
+            "{no}"
+        );
+    }
+    // Not a yes or a no: a message of its own.
+    assert_eq!(
+        only_call(&reply_after(&question, "complete 7")),
+        ("complete_task".into(), json!({"task_id": 7}))
+    );
+}
+
+#[test]
+fn deleting_everything_says_how_many_it_can_and_when_there_are_none() {
+    let page = json!({
+        "tasks": (1..=100).map(|i| json!({"id": i, "title": format!("errand {i}")})).collect::<Vec<_>>(),
+        "matching": 150, "next_cursor": "more"
+    })
+    .to_string();
+    let question = text_of(&after_lookup("delete everything", &page)).to_string();
+    assert!(
+        question.starts_with("Delete 100 of your 150 open tasks (#1, #2,"),
+        "{question}"
+    );
+    assert_eq!(reply_after(&question, "yes").tool_calls.len(), 100);
+    let none = r#"{"tasks": [], "matching": 0, "next_cursor": null}"#;
+    assert_eq!(
+        text_of(&after_lookup("delete everything", none)),
+        "You have no open tasks to delete."
+    );
+    // "them" names no tasks in particular: which ones?
+    for text in ["delete them", "delete the tasks", "delete all of them"] {
+        assert!(text_for(text).starts_with("Which task?"), "{text}");
+    }
+}
+
+#[test]
+fn a_yes_with_nothing_asked_does_nothing() {
+    for answer in ["Added \"call mom\" (task 12).", "You have no open tasks."] {
+        for yes in ["yes", "go ahead", "do it", "sure"] {
+            let reply = text_of(&reply_after(answer, yes)).to_string();
+            assert!(
+                reply.starts_with("Nothing I asked needs a yes or no."),
+                "{yes}: {reply}"
+            );
+        }
+        assert_eq!(
+            text_of(&reply_after(answer, "no")),
+            "OK, I left your tasks as they are."
+        );
+    }
+    assert!(text_for("yes").starts_with("Nothing I asked"));
+}

@@ -268,6 +268,8 @@ pub(super) enum Command {
     AddMany(Vec<(String, Mods)>),
     /// Delete every completed task: they are looked up first.
     ClearCompleted,
+    /// Delete every open task: they are looked up, and the user is asked.
+    DeleteAll,
     List {
         status: Status,
         query: Option<String>,

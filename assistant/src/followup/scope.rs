@@ -7,6 +7,7 @@ use serde_json::Value;
 use todo_common::llm::{Message, Role};
 use todo_common::tools::Tool;
 
+use super::and_list;
 use crate::command::{DeleteScope, delete_example};
 use crate::compose::{compose, error_of, int_field, subject, task_items};
 use crate::{ToolResult, found_tasks};
@@ -106,15 +107,6 @@ fn title_in_refusal(why: &str) -> Option<String> {
     let (_, rest) = why.split_once("(\"")?;
     let (title, _) = rest.rsplit_once("\") repeats")?;
     Some(title.to_string())
-}
-
-/// `a`, `a and b`, `a, b and c`.
-fn and_list(items: &[String]) -> String {
-    match items.split_last() {
-        Some((last, [])) => last.clone(),
-        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
-        None => String::new(),
-    }
 }
 
 /// The command `answer` means after `question`, if it picks a scope.
