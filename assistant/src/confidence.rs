@@ -43,12 +43,15 @@ mod tests {
 
     use super::confident;
 
+    fn monday() -> chrono::NaiveDateTime {
+        NaiveDate::from_ymd_opt(2026, 12, 7)
+            .and_then(|d| d.and_hms_opt(10, 0, 0))
+            .expect("valid time")
+    }
+
     #[test]
     fn commands_it_fully_understands_and_nothing_else() {
-        let now = NaiveDate::from_ymd_opt(2026, 12, 7)
-            .unwrap()
-            .and_hms_opt(10, 0, 0)
-            .unwrap();
+        let now = monday();
         for sure in [
             "add call mom tomorrow",
             "what's still open?",
@@ -71,5 +74,40 @@ mod tests {
         ] {
             assert!(!confident(unsure, now), "{unsure}");
         }
+    }
+
+    /// Hybrid mode sees the message alone: what only the answer before it
+    /// gives a meaning goes to the model, which sees the conversation.
+    #[test]
+    fn follow_ups_are_never_sure() {
+        let now = monday();
+        for follow_up in [
+            "yes",
+            "yes please",
+            "go ahead",
+            "ok",
+            "no",
+            "cancel",
+            "never mind",
+            "8",
+            "the second one",
+            "the whole series",
+            "all of them",
+            "everything",
+            "just this one",
+            "move it to friday",
+            "mark it done",
+            "skip this one",
+            "delete that",
+            "make it high priority",
+            "rename it to call dad",
+            "it's done",
+            "I did it",
+            "delete the whole series",
+        ] {
+            assert!(!confident(follow_up, now), "{follow_up}");
+        }
+        // A scope said with the task's number needs nothing before it.
+        assert!(confident("delete 4, whole series", now));
     }
 }
