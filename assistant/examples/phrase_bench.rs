@@ -25,10 +25,7 @@ fn main() {
     let now = NaiveDate::from_ymd_opt(2026, 12, 7)
         .and_then(|d| d.and_hms_opt(10, 0, 0))
         .expect("valid time");
-    let messages: Vec<Vec<Message>> = rows
-        .iter()
-        .map(|r| vec![Message::user(r.message.as_str())])
-        .collect();
+    let messages: Vec<Vec<Message>> = rows.iter().map(table::Row::conversation).collect();
     // Warm up.
     for m in &messages {
         black_box(respond_at(m, now));

@@ -104,7 +104,7 @@ enum Action {
 }
 
 /// `"call mom" (task 3)`, with whatever of the two is known.
-fn subject(title: Option<&str>, id: Option<i64>) -> String {
+pub(super) fn subject(title: Option<&str>, id: Option<i64>) -> String {
     match (title, id) {
         (Some(title), Some(id)) => format!("\"{title}\" (task {id})"),
         (Some(title), None) => format!("\"{title}\""),

@@ -4,6 +4,9 @@
 //! named by number. Anything that needs a lookup by words (which may match
 //! several tasks), a follow-up to a question, or small talk goes to the
 //! model: a wrong answer given with confidence costs more than a model call.
+//! Only the message's text is seen, so a message that reads as an answer
+//! ("everything", "the whole series") is never sure: the question before it
+//! may have been the model's.
 
 use chrono::NaiveDateTime;
 
@@ -12,6 +15,9 @@ use crate::command::{Command, Target, parse_command, says_add};
 /// True when the offline assistant fully understands `text` (the user's
 /// message) at `now` on their wall clock.
 pub fn confident(text: &str, now: NaiveDateTime) -> bool {
+    if crate::followup::may_answer(text) {
+        return false;
+    }
     match parse_command(text, now) {
         // A bare sentence read as a task ("plan my week") is a guess.
         Command::Add { title, .. } => !title.trim().is_empty() && says_add(text),
@@ -21,11 +27,11 @@ pub fn confident(text: &str, now: NaiveDateTime) -> bool {
                 && says_add(text)
         }
         // Deletes many tasks at once: the model confirms first.
-        Command::ClearCompleted => false,
+        Command::ClearCompleted | Command::DeleteAll => false,
         Command::List { .. } => true,
         Command::Complete { target, .. }
         | Command::Update { target, .. }
-        | Command::Delete { target }
+        | Command::Delete { target, .. }
         | Command::Skip { target } => matches!(target, Target::Ids(ids) if !ids.is_empty()),
         Command::Say(_) => false,
     }
@@ -37,12 +43,15 @@ mod tests {
 
     use super::confident;
 
+    fn monday() -> chrono::NaiveDateTime {
+        NaiveDate::from_ymd_opt(2026, 12, 7)
+            .and_then(|d| d.and_hms_opt(10, 0, 0))
+            .expect("valid time")
+    }
+
     #[test]
     fn commands_it_fully_understands_and_nothing_else() {
-        let now = NaiveDate::from_ymd_opt(2026, 12, 7)
-            .unwrap()
-            .and_hms_opt(10, 0, 0)
-            .unwrap();
+        let now = monday();
         for sure in [
             "add call mom tomorrow",
             "what's still open?",
@@ -60,9 +69,45 @@ mod tests {
             "the first one",
             "plan my week",
             "clear completed",
+            "delete everything",
             "",
         ] {
             assert!(!confident(unsure, now), "{unsure}");
         }
+    }
+
+    /// Hybrid mode sees the message alone: what only the answer before it
+    /// gives a meaning goes to the model, which sees the conversation.
+    #[test]
+    fn follow_ups_are_never_sure() {
+        let now = monday();
+        for follow_up in [
+            "yes",
+            "yes please",
+            "go ahead",
+            "ok",
+            "no",
+            "cancel",
+            "never mind",
+            "8",
+            "the second one",
+            "the whole series",
+            "all of them",
+            "everything",
+            "just this one",
+            "move it to friday",
+            "mark it done",
+            "skip this one",
+            "delete that",
+            "make it high priority",
+            "rename it to call dad",
+            "it's done",
+            "I did it",
+            "delete the whole series",
+        ] {
+            assert!(!confident(follow_up, now), "{follow_up}");
+        }
+        // A scope said with the task's number needs nothing before it.
+        assert!(confident("delete 4, whole series", now));
     }
 }

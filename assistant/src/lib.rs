@@ -4,8 +4,9 @@
 //! "show my tasks") and answers through the same tool-calling protocol as a
 //! real model, so the agent loop, the tools and the tests run without a
 //! provider. It keeps no state: every round is derived again from the
-//! conversation (the last user message plus the tool calls and results that
-//! follow it).
+//! conversation (the last user message, the tool calls and results that
+//! follow it, and its own answer before it, which a follow-up such as "the
+//! second one" or "delete it" refers to).
 
 mod command;
 mod compose;
@@ -22,9 +23,10 @@ use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use command::{Command, Status, Target, help_text, parse_command};
+use command::{Command, Status, Target, help_text, parse_command, which_task};
 use compose::{MAX_LISTED, compose, error_line, error_of, int_field, str_field, task_items};
 pub use confidence::confident;
+use followup::Followup;
 pub use quick_add::{Chip, ChipKind, QuickAdd, quick_add};
 use todo_common::llm::{Message, Reply, Role, ToolCall};
 use todo_common::tools::Tool;
@@ -49,20 +51,38 @@ pub fn respond_at(messages: &[Message], now: NaiveDateTime) -> Reply {
     };
     let user = messages.get(user_at).map_or("", |m| m.content.as_str());
     let after = messages.get(user_at + 1..).unwrap_or_default();
-    // An answer to the question the assistant asked last turn is the
-    // command that question offered, for the task chosen.
+    // The assistant's last answer: an answer to the question it asked is
+    // the command that question offered, for the task chosen; "it" is the
+    // task it was about.
     let asked = messages
         .get(..user_at)
         .unwrap_or_default()
         .iter()
         .rev()
-        .find(|m| m.role == Role::Assistant && m.tool_calls.is_empty());
-    let answered = asked.and_then(|m| followup::resolve(&m.content, user));
-    let command = parse_command(answered.as_deref().unwrap_or(user), now);
+        .find(|m| m.role == Role::Assistant && m.tool_calls.is_empty())
+        .map(|m| m.content.as_str());
+    let command = match followup::resolve(asked, user) {
+        Some(Followup::Command(answered)) => parse_command(&answered, now),
+        Some(Followup::Say(answer)) => Command::Say(answer),
+        None => parse_command(user, now),
+    };
+    let command = on_previous(command, asked);
     if after.iter().any(|m| m.role == Role::Tool) {
         follow_up(&command, after, now.date())
     } else {
         first_round(&command)
+    }
+}
+
+/// "move it to friday": on the task the last answer named, or, when it
+/// named none or several, a question (never a guess).
+fn on_previous(command: Command, asked: Option<&str>) -> Command {
+    if command.target() != Some(&Target::Previous) {
+        return command;
+    }
+    match asked.and_then(followup::task_of) {
+        Some(id) => command.with_ids(vec![id]),
+        None => which_task(&command.example(3)),
     }
 }
 
@@ -137,7 +157,12 @@ fn action_call(command: &Command, id: i64) -> Option<ToolCall> {
             mods.write_to(&mut args);
             Some(tool_call(Tool::UpdateTask, args))
         }
-        Command::Delete { .. } => Some(tool_call(Tool::DeleteTask, args)),
+        Command::Delete { scope, .. } => {
+            if let Some(scope) = scope {
+                args.insert("scope".into(), command::scope_arg(*scope).into());
+            }
+            Some(tool_call(Tool::DeleteTask, args))
+        }
         Command::Skip { .. } => {
             args.insert("skip".into(), true.into());
             Some(tool_call(Tool::CompleteTask, args))
@@ -158,6 +183,7 @@ fn first_round(command: &Command) -> Reply {
                 .collect(),
         ),
         Command::ClearCompleted => calls(vec![lookup_call(Status::Completed)]),
+        Command::DeleteAll => calls(vec![lookup_call(Status::Pending)]),
         Command::List {
             status,
             query,
@@ -173,7 +199,8 @@ fn first_round(command: &Command) -> Reply {
                     .filter_map(|&id| action_call(command, id))
                     .collect(),
             ),
-            None => text(help_text("")),
+            // "it" is a number by now (`on_previous`).
+            Some(Target::Previous) | None => text(help_text("")),
         },
     }
 }
@@ -186,6 +213,7 @@ fn add_call(title: &str, mods: &command::Mods) -> ToolCall {
 }
 
 /// One tool result and the call it answers (when that can be found).
+#[derive(Clone, Copy)]
 struct ToolResult<'a> {
     call: Option<&'a ToolCall>,
     content: &'a str,
@@ -225,16 +253,21 @@ fn follow_up(command: &Command, after: &[Message], today: NaiveDate) -> Reply {
         .iter()
         .all(|c| Tool::from_name(&c.name) == Some(Tool::ListTasks));
     let looked_up = match command {
-        Command::ClearCompleted => true,
+        Command::ClearCompleted | Command::DeleteAll => true,
         _ => match command.target() {
             Some(Target::Title(_)) => true,
             Some(Target::Ids(_)) => command.needs_current(),
-            None => false,
+            Some(Target::Previous) | None => false,
         },
     };
     // Two lookups at most: the open tasks, then a search by the words.
     if looked_up && rounds <= 2 && only_lookups {
         return resolve_lookup(command, &results, today, rounds == 1);
+    }
+    // A repeating task deleted without a scope: the tool asked which, and
+    // so does the assistant.
+    if let Some(question) = followup::scope_question(&results, after) {
+        return text(question);
     }
     text(compose(&results))
 }
@@ -246,6 +279,8 @@ struct Found<'a> {
     done: Option<bool>,
     due: Option<&'a str>,
     tags: Vec<String>,
+    /// "every Wednesday": how it repeats, if it does.
+    repeats: Option<&'a str>,
 }
 
 fn found_tasks(items: &[Value]) -> Vec<Found<'_>> {
@@ -279,6 +314,7 @@ fn found_tasks(items: &[Value]) -> Vec<Found<'_>> {
             done,
             due,
             tags,
+            repeats: str_field(item, "repeats"),
         });
     }
     out
@@ -315,10 +351,20 @@ fn resolve_lookup(
                     &filters,
                 )]);
             }
-            return match command.target() {
-                Some(Target::Title(query)) => pick(command, query, &tasks, today),
-                Some(Target::Ids(ids)) => act_on_ids(command, ids, &tasks, today),
-                None => clear_completed(&tasks),
+            return match (command, command.target()) {
+                (Command::ClearCompleted, _) => clear_completed(&tasks),
+                // Asked first: a yes in the next message deletes these.
+                (Command::DeleteAll, _) => {
+                    let ids: Vec<i64> = tasks.iter().map(|t| t.id).collect();
+                    let total = int_field(&value, &["matching"])
+                        .and_then(|n| usize::try_from(n).ok())
+                        .unwrap_or(ids.len());
+                    let repeating = tasks.iter().any(|t| t.repeats.is_some());
+                    text(followup::delete_all_question(&ids, total, repeating))
+                }
+                (_, Some(Target::Title(query))) => pick(command, query, &tasks, today),
+                (_, Some(Target::Ids(ids))) => act_on_ids(command, ids, &tasks, today),
+                (_, Some(Target::Previous) | None) => text(compose(results)),
             };
         }
         if let Some(error) = error_of(&value) {

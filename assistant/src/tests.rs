@@ -1089,3 +1089,302 @@ fn a_task_beyond_the_first_page_is_searched_for_by_its_words() {
     let reply = respond(&messages, today());
     assert!(text_of(&reply).contains("couldn't find"), "{reply:?}");
 }
+
+/// The reply to `text` when the assistant's last answer was `answer`.
+fn reply_after(answer: &str, text: &str) -> Reply {
+    respond(
+        &[
+            Message::user("earlier"),
+            Message::assistant(answer),
+            Message::user(text),
+        ],
+        today(),
+    )
+}
+
+#[test]
+fn it_is_the_task_the_last_answer_named() {
+    let added = "Added \"call mom\" (task 12), due 2026-11-26.";
+    for (text, name, args) in [
+        ("mark it done", "complete_task", json!({"task_id": 12})),
+        ("it's done", "complete_task", json!({"task_id": 12})),
+        ("I did it", "complete_task", json!({"task_id": 12})),
+        ("delete that", "delete_task", json!({"task_id": 12})),
+        (
+            "skip this one",
+            "complete_task",
+            json!({"task_id": 12, "skip": true}),
+        ),
+        (
+            "make it high priority",
+            "update_task",
+            json!({"task_id": 12, "priority": "high"}),
+        ),
+        (
+            "rename it to call dad",
+            "update_task",
+            json!({"task_id": 12, "title": "call dad"}),
+        ),
+        (
+            "remove its due date",
+            "update_task",
+            json!({"task_id": 12, "due_date": null}),
+        ),
+    ] {
+        let reply = reply_after(added, text);
+        assert_eq!(only_call(&reply), (name.to_string(), args), "{text}");
+    }
+    // A new day keeps the task's time: looked up first, as by number.
+    let reply = reply_after(added, "move it to friday");
+    let mut messages = vec![
+        Message::assistant(added),
+        Message::user("move it to friday"),
+    ];
+    let mut asked = Message::assistant("");
+    asked.tool_calls = reply.tool_calls.clone();
+    messages.push(asked);
+    messages.push(Message::tool_result(
+        reply.tool_calls[0].id.clone(),
+        r#"[{"id": 12, "title": "call mom", "due": "2026-11-26T18:00"}]"#,
+    ));
+    assert_eq!(
+        only_call(&respond(&messages, today())),
+        (
+            "update_task".to_string(),
+            json!({"task_id": 12, "due_at": "2026-11-27T18:00"})
+        )
+    );
+}
+
+#[test]
+fn it_is_never_guessed() {
+    for answer in [
+        "Marked \"a\" (task 3) as done.\nMarked \"b\" (task 5) as done.",
+        "You have no open tasks.",
+        "I couldn't find an open task matching \"gym\".",
+    ] {
+        for text in ["delete it", "move it to friday", "mark that done"] {
+            let reply = text_of(&reply_after(answer, text)).to_string();
+            assert!(
+                reply.starts_with("Which task?"),
+                "{answer} / {text}: {reply}"
+            );
+        }
+    }
+    // With nothing before it at all.
+    assert!(text_for("skip this one").starts_with("Which task?"));
+    // A pronoun inside a new task's title is a word of it.
+    let reply = reply_after("Added \"call mom\" (task 12).", "add fix it felix");
+    assert_eq!(
+        only_call(&reply),
+        ("add_task".to_string(), json!({"title": "fix it felix"}))
+    );
+}
+
+/// The tool's refusal to delete repeating task `id` without a scope.
+fn scope_refusal(id: i64, title: &str) -> String {
+    json!({"error": format!(
+        "scope: task {id} (\"{title}\") repeats: skip just this occurrence, or delete the whole series (scope \"series\")?"
+    )})
+    .to_string()
+}
+
+#[test]
+fn a_repeating_task_deleted_without_a_scope_asks_which() {
+    let asked = answer("delete 4", &[&scope_refusal(4, "Gym")]);
+    assert_eq!(
+        asked,
+        "\"Gym\" (task 4) repeats. Delete only this occurrence (skip to the next) or the \
+         whole series? Say \"delete 4, just this one\" or \"delete 4, whole series\"."
+    );
+    // What else was done is said first; several repeating tasks, one question.
+    let asked = answer(
+        "delete 3, 4 and 9",
+        &[
+            r#"{"task_id": 3, "status": "deleted", "title": "milk"}"#,
+            &scope_refusal(4, "Gym"),
+            &scope_refusal(9, "Yoga"),
+        ],
+    );
+    assert_eq!(
+        asked,
+        "Deleted \"milk\" (task 3).\n\"Gym\" (task 4) and \"Yoga\" (task 9) repeat. Delete \
+         only this occurrence (skip to the next) or the whole series? Say \"delete 4 and 9, \
+         just this one\" or \"delete 4 and 9, whole series\"."
+    );
+    // Other refusals are passed on as they are.
+    assert_eq!(
+        answer("delete 4", &[r#"{"error": "task 4 not found"}"#]),
+        "I couldn't do that: task 4 not found."
+    );
+}
+
+#[test]
+fn the_scope_question_says_the_rule_a_lookup_found() {
+    let user = "delete the gym";
+    let lookup = reply_to(user);
+    let mut messages = with_results(
+        user,
+        &lookup,
+        &[r#"[{"id": 4, "title": "Gym", "repeats": "every Monday"}]"#],
+    );
+    let delete = respond(&messages, today());
+    assert_eq!(
+        only_call(&delete),
+        ("delete_task".into(), json!({"task_id": 4}))
+    );
+    let mut asked = Message::assistant("");
+    asked.tool_calls = delete.tool_calls.clone();
+    messages.push(asked);
+    messages.push(Message::tool_result(
+        delete.tool_calls[0].id.clone(),
+        scope_refusal(4, "Gym"),
+    ));
+    let question = text_of(&respond(&messages, today())).to_string();
+    assert!(
+        question.starts_with("\"Gym\" (task 4) repeats every Monday. Delete only"),
+        "{question}"
+    );
+
+    // The next message answers it, or is a message of its own.
+    for (answer, args) in [
+        ("the whole series", json!({"task_id": 4, "scope": "series"})),
+        ("all of them", json!({"task_id": 4, "scope": "series"})),
+        (
+            "just this one",
+            json!({"task_id": 4, "scope": "occurrence"}),
+        ),
+        ("just today's", json!({"task_id": 4, "scope": "occurrence"})),
+        ("delete 7", json!({"task_id": 7})),
+    ] {
+        let reply = reply_after(&question, answer);
+        assert_eq!(only_call(&reply), ("delete_task".into(), args), "{answer}");
+    }
+}
+
+#[test]
+fn a_delete_may_say_its_scope() {
+    for (text, args) in [
+        (
+            "delete 4, whole series",
+            json!({"task_id": 4, "scope": "series"}),
+        ),
+        (
+            "delete the whole series of 4",
+            json!({"task_id": 4, "scope": "series"}),
+        ),
+        (
+            "delete 4, just this one",
+            json!({"task_id": 4, "scope": "occurrence"}),
+        ),
+    ] {
+        assert_call(text, "delete_task", args);
+    }
+    let one = r#"[{"id": 4, "title": "gym", "repeats": "every Monday"}]"#;
+    for (text, scope) in [
+        ("delete the whole gym series", "series"),
+        ("delete just this gym", "occurrence"),
+    ] {
+        assert_eq!(
+            only_call(&after_lookup(text, one)),
+            ("delete_task".into(), json!({"task_id": 4, "scope": scope})),
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn deleting_everything_asks_first_and_a_yes_deletes_exactly_those() {
+    let open = r#"{"tasks": [
+        {"id": 1, "title": "Call mom"},
+        {"id": 4, "title": "Gym", "repeats": "every Monday"},
+        {"id": 7, "title": "Buy milk"}
+    ], "matching": 3, "next_cursor": null}"#;
+    for text in [
+        "delete everything",
+        "delete all my tasks",
+        "clear my list",
+        "remove all",
+    ] {
+        assert_call(
+            text,
+            "list_tasks",
+            json!({"status": "pending", "limit": 100}),
+        );
+        let question = text_of(&after_lookup(text, open)).to_string();
+        assert_eq!(
+            question,
+            "Delete all 3 open tasks (#1, #4, #7)? Repeating ones go with their whole series. \
+             Say \"yes\" to delete them, or \"no\".",
+            "{text}"
+        );
+    }
+    let question = text_of(&after_lookup("delete everything", open)).to_string();
+    let yes = reply_after(&question, "yes");
+    let deleted: Vec<(String, Value)> = yes
+        .tool_calls
+        .iter()
+        .map(|c| (c.name.clone(), serde_json::from_str(&c.arguments).unwrap()))
+        .collect();
+    let series = |id: i64| {
+        (
+            "delete_task".to_string(),
+            json!({"task_id": id, "scope": "series"}),
+        )
+    };
+    assert_eq!(deleted, vec![series(1), series(4), series(7)]);
+    for no in ["no", "cancel", "never mind"] {
+        assert_eq!(
+            text_of(&reply_after(&question, no)),
+            "OK, I left your tasks as they are.",
+            "{no}"
+        );
+    }
+    // Not a yes or a no: a message of its own.
+    assert_eq!(
+        only_call(&reply_after(&question, "complete 7")),
+        ("complete_task".into(), json!({"task_id": 7}))
+    );
+}
+
+#[test]
+fn deleting_everything_says_how_many_it_can_and_when_there_are_none() {
+    let page = json!({
+        "tasks": (1..=100).map(|i| json!({"id": i, "title": format!("errand {i}")})).collect::<Vec<_>>(),
+        "matching": 150, "next_cursor": "more"
+    })
+    .to_string();
+    let question = text_of(&after_lookup("delete everything", &page)).to_string();
+    assert!(
+        question.starts_with("Delete 100 of your 150 open tasks (#1, #2,"),
+        "{question}"
+    );
+    assert_eq!(reply_after(&question, "yes").tool_calls.len(), 100);
+    let none = r#"{"tasks": [], "matching": 0, "next_cursor": null}"#;
+    assert_eq!(
+        text_of(&after_lookup("delete everything", none)),
+        "You have no open tasks to delete."
+    );
+    // "them" names no tasks in particular: which ones?
+    for text in ["delete them", "delete the tasks", "delete all of them"] {
+        assert!(text_for(text).starts_with("Which task?"), "{text}");
+    }
+}
+
+#[test]
+fn a_yes_with_nothing_asked_does_nothing() {
+    for answer in ["Added \"call mom\" (task 12).", "You have no open tasks."] {
+        for yes in ["yes", "go ahead", "do it", "sure"] {
+            let reply = text_of(&reply_after(answer, yes)).to_string();
+            assert!(
+                reply.starts_with("Nothing I asked needs a yes or no."),
+                "{yes}: {reply}"
+            );
+        }
+        assert_eq!(
+            text_of(&reply_after(answer, "no")),
+            "OK, I left your tasks as they are."
+        );
+    }
+    assert!(text_for("yes").starts_with("Nothing I asked"));
+}

@@ -5,10 +5,11 @@ mod parse;
 
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 use serde_json::{Map, Value};
+pub(super) use todo_common::tasks::DeleteScope;
 
 use super::dates::ymd;
 
-pub(super) use parse::{help_text, parse_command, quick_add, says_add};
+pub(super) use parse::{help_text, parse_command, quick_add, says_add, which_task};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Priority {
@@ -39,6 +40,24 @@ impl Priority {
     }
 }
 
+/// The `scope` argument of delete_task.
+pub(super) fn scope_arg(scope: DeleteScope) -> &'static str {
+    match scope {
+        DeleteScope::Occurrence => "occurrence",
+        DeleteScope::Series => "series",
+    }
+}
+
+/// "delete 4", "delete 4 and 9, whole series": a delete the user could
+/// type, as the offline assistant reads it.
+pub(super) fn delete_example(ids: &str, scope: Option<DeleteScope>) -> String {
+    match scope {
+        None => format!("delete {ids}"),
+        Some(DeleteScope::Occurrence) => format!("delete {ids}, just this one"),
+        Some(DeleteScope::Series) => format!("delete {ids}, whole series"),
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Status {
     All,
@@ -56,11 +75,14 @@ impl Status {
     }
 }
 
-/// Which task(s) a command is about: numbers, or a title still to look up.
+/// Which task(s) a command is about: numbers, a title still to look up, or
+/// "it" (the task the assistant's last answer named, found by `respond_at`
+/// before anything acts).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Target {
     Ids(Vec<i64>),
     Title(String),
+    Previous,
 }
 
 /// Due date and time, priority, tags, recurrence and reminder picked out
@@ -246,6 +268,8 @@ pub(super) enum Command {
     AddMany(Vec<(String, Mods)>),
     /// Delete every completed task: they are looked up first.
     ClearCompleted,
+    /// Delete every open task: they are looked up, and the user is asked.
+    DeleteAll,
     List {
         status: Status,
         query: Option<String>,
@@ -261,8 +285,11 @@ pub(super) enum Command {
         title: Option<String>,
         mods: Mods,
     },
+    /// `scope`: of a repeating task, this occurrence or the whole series
+    /// (without one the tool asks which).
     Delete {
         target: Target,
+        scope: Option<DeleteScope>,
     },
     /// A recurring task to its next occurrence, this one not done.
     Skip {
@@ -277,7 +304,7 @@ impl Command {
         match self {
             Self::Complete { target, .. }
             | Self::Update { target, .. }
-            | Self::Delete { target }
+            | Self::Delete { target, .. }
             | Self::Skip { target } => Some(target),
             _ => None,
         }
@@ -287,7 +314,7 @@ impl Command {
         let mut command = self.clone();
         if let Self::Complete { target, .. }
         | Self::Update { target, .. }
-        | Self::Delete { target }
+        | Self::Delete { target, .. }
         | Self::Skip { target } = &mut command
         {
             *target = Target::Ids(ids);
@@ -329,7 +356,7 @@ impl Command {
         match self {
             Self::Complete { done: true, .. } => format!("complete {id}"),
             Self::Complete { done: false, .. } => format!("reopen {id}"),
-            Self::Delete { .. } => format!("delete {id}"),
+            Self::Delete { scope, .. } => delete_example(&id.to_string(), *scope),
             Self::Skip { .. } => format!("skip {id}"),
             Self::Update { title, mods, .. } => {
                 if let Some(title) = title {
@@ -338,6 +365,13 @@ impl Command {
                     format!("move {id} to {}", ymd(due))
                 } else if let Some(priority) = mods.priority {
                     format!("set {id} priority {}", priority.as_str())
+                } else if mods.clear_due {
+                    format!("no date for {id}")
+                } else if let Some(description) = &mods.description {
+                    format!("add a note to {id}: {description}")
+                } else if !mods.tags.is_empty() {
+                    let tags: Vec<String> = mods.tags.iter().map(|t| format!("#{t}")).collect();
+                    format!("tag {id} with {}", tags.join(" "))
                 } else {
                     format!("task {id}")
                 }

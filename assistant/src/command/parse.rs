@@ -193,7 +193,7 @@ pub(crate) fn help_text(opening: &str) -> String {
     )
 }
 
-fn which_task(example: &str) -> Command {
+pub(crate) fn which_task(example: &str) -> Command {
     Command::Say(format!(
         "Which task? Tell me its number or title, e.g. \"{example}\"."
     ))

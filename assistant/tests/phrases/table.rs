@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 use serde_json::Value;
+use todo_common::llm::Message;
 
 /// What one round must be.
 #[derive(Debug, Clone, PartialEq)]
@@ -20,10 +21,26 @@ pub enum Expect {
 pub struct Row {
     pub category: String,
     pub line: usize,
+    /// The assistant's final answer of the turn before, if the row has one.
+    pub previous: Option<String>,
     pub message: String,
     pub first: Expect,
     /// After the first round's list_tasks calls are answered from the fixture.
     pub second: Option<Expect>,
+}
+
+impl Row {
+    /// The conversation of the first round: the previous answer, if any,
+    /// then the message.
+    pub fn conversation(&self) -> Vec<Message> {
+        let mut messages: Vec<Message> = self
+            .previous
+            .iter()
+            .map(|answer| Message::assistant(answer.as_str()))
+            .collect();
+        messages.push(Message::user(self.message.as_str()));
+        messages
+    }
 }
 
 pub const TABLE: &str = include_str!("table.txt");
@@ -57,18 +74,28 @@ fn push(expect: &mut Option<Expect>, line: &str, at: usize) -> Result<(), String
     Ok(())
 }
 
+/// A row being read: its line, previous answer, message and expectations.
+type Reading = (
+    usize,
+    Option<String>,
+    String,
+    Option<Expect>,
+    Option<Expect>,
+);
+
 pub fn rows() -> Result<Vec<Row>, String> {
     let mut rows: Vec<Row> = Vec::new();
     let mut category = String::from("(none)");
-    let mut current: Option<(usize, String, Option<Expect>, Option<Expect>)> = None;
-    let mut finish = |current: &mut Option<(usize, String, Option<Expect>, Option<Expect>)>,
-                      category: &str|
-     -> Result<(), String> {
-        if let Some((line, message, first, second)) = current.take() {
+    let mut current: Option<Reading> = None;
+    // `<` lines read so far: the previous answer of the next row.
+    let mut previous: Option<String> = None;
+    let mut finish = |current: &mut Option<Reading>, category: &str| -> Result<(), String> {
+        if let Some((line, previous, message, first, second)) = current.take() {
             let first = first.ok_or(format!("line {line}: a row without an expectation"))?;
             rows.push(Row {
                 category: category.to_string(),
                 line,
+                previous,
                 message,
                 first,
                 second,
@@ -82,19 +109,30 @@ pub fn rows() -> Result<Vec<Row>, String> {
         if line.trim().is_empty() || line.starts_with("//") {
             continue;
         }
+        if previous.is_some() && !line.starts_with("< ") && !line.starts_with("> ") {
+            return Err(format!("line {at}: a previous answer without a message"));
+        }
         if let Some(name) = line.strip_prefix("## ") {
             finish(&mut current, &category)?;
             category = name.trim().to_string();
+        } else if let Some(answer) = line.strip_prefix("< ") {
+            finish(&mut current, &category)?;
+            let answer = answer.replace("\\n", "\n");
+            previous = Some(match previous.take() {
+                Some(earlier) => format!("{earlier}\n{answer}"),
+                None => answer,
+            });
         } else if let Some(rest) = line.strip_prefix(">> ") {
-            let Some((_, _, _, second)) = current.as_mut() else {
+            let Some((_, _, _, _, second)) = current.as_mut() else {
                 return Err(format!("line {at}: >> outside a row"));
             };
             push(second, rest, at)?;
         } else if let Some(message) = line.strip_prefix("> ") {
             finish(&mut current, &category)?;
-            current = Some((at, message.replace("\\n", "\n"), None, None));
+            let message = message.replace("\\n", "\n");
+            current = Some((at, previous.take(), message, None, None));
         } else {
-            let Some((_, _, first, _)) = current.as_mut() else {
+            let Some((_, _, _, first, _)) = current.as_mut() else {
                 return Err(format!("line {at}: an expectation outside a row"));
             };
             push(first, line, at)?;

@@ -534,3 +534,49 @@ async fn a_question_about_which_task_is_answered_in_the_next_message() {
         "{second_line} / {answered}"
     );
 }
+
+#[tokio::test]
+async fn follow_ups_name_the_task_before_and_deletes_ask_first() {
+    let app = TestApp::spawn().await;
+    let _offline = app.spawn_worker(None, &[]).await;
+    let user = app.signup("followups@example.com").await;
+    let (_, first) = app
+        .chat(&user, "add gym every monday", None, Some(30))
+        .await;
+    let conversation = first["conversation_id"].as_str().unwrap().to_string();
+    let say = |message: &'static str| {
+        let (app, user, conversation) = (&app, &user, conversation.clone());
+        async move {
+            let (_, turn) = app.chat(user, message, Some(&conversation), Some(30)).await;
+            turn["response"].as_str().unwrap_or_default().to_string()
+        }
+    };
+    let open = || async { titles(&app.list_tasks(&user, "?status=pending").await.1) };
+
+    // "it" is the task just added; it repeats, so the tool's refusal
+    // becomes a question, and the next message answers it.
+    let asked = say("delete it").await;
+    assert!(
+        asked.contains("\"gym\" (task ")
+            && asked.contains("repeats")
+            && asked.contains("or the whole series?"),
+        "{asked}"
+    );
+    assert_eq!(open().await, ["gym"], "nothing deleted yet");
+    say("the whole series").await;
+    assert!(open().await.is_empty(), "the series is gone");
+
+    // Everything: asked first; a no keeps the tasks, a yes deletes them.
+    say("add call mom").await;
+    say("add buy milk").await;
+    let asked = say("delete everything").await;
+    assert!(asked.starts_with("Delete all 2 open tasks ("), "{asked}");
+    assert_eq!(say("no").await, "OK, I left your tasks as they are.");
+    assert_eq!(open().await.len(), 2);
+    // The no answered the question: a yes now has nothing to agree to.
+    say("yes").await;
+    assert_eq!(open().await.len(), 2);
+    say("delete everything").await;
+    say("yes").await;
+    assert!(open().await.is_empty(), "both deleted");
+}

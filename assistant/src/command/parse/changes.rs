@@ -4,7 +4,7 @@
 use super::super::{Command, Mods, Priority, Target};
 use super::modifiers::read_task;
 use super::sentence::Parser;
-use super::targets::{inner_ids, leading_ids, target_title};
+use super::targets::{inner_ids, leading_ids, named};
 use super::vocab::{CHANGE_FILLER, CHANGE_VERBS, ID_DONE_TAILS, RENAME_PREFIXES, VAGUE};
 use super::{change_help, which_task};
 use crate::dates::count_word;
@@ -89,12 +89,12 @@ impl Parser<'_> {
             .position(|t| key_in(t, TO))
             .map(|i| i + 1);
         if let Some(at) = split
-            && let Some(target) = target_title(self.src, rest.get(..at).unwrap_or_default())
+            && let Some(target) = named(self.src, rest.get(..at).unwrap_or_default())
         {
             let title = clean(&words(self.src, rest.get(at + 1..).unwrap_or_default()));
             if !title.is_empty() {
                 return Command::Update {
-                    target: Target::Title(target),
+                    target,
                     title: Some(title),
                     mods: Mods::default(),
                 };
@@ -141,9 +141,9 @@ impl Parser<'_> {
         for at in rest.len().saturating_sub(MAX_CHANGE_WORDS).max(1)..rest.len() {
             let (head, tail) = rest.split_at(at);
             if let Some(mods) = self.exact_mods(tail) {
-                return match target_title(self.src, head) {
-                    Some(title) => update(Target::Title(title), None, mods),
-                    // "move it to friday": which task?
+                return match named(self.src, head) {
+                    Some(target) => update(target, None, mods),
+                    // "move them to friday": which task?
                     None => Some(which_task("move 3 to friday")),
                 };
             }
@@ -155,11 +155,11 @@ impl Parser<'_> {
                 .position(|t| t.key == "to")
                 .map(|i| i + 1);
             if let Some(at) = split
-                && let Some(target) = target_title(self.src, rest.get(..at).unwrap_or_default())
+                && let Some(target) = named(self.src, rest.get(..at).unwrap_or_default())
             {
                 let title = clean(&words(self.src, rest.get(at + 1..).unwrap_or_default()));
                 if !title.is_empty() {
-                    return update(Target::Title(target), Some(title), Mods::default());
+                    return update(target, Some(title), Mods::default());
                 }
             }
         }
@@ -201,9 +201,8 @@ impl Parser<'_> {
             .filter(|at| *at > 0)?;
         let (head, tail) = toks.split_at(at);
         let mods = self.exact_mods(tail)?;
-        let title = target_title(self.src, head)?;
         Some(Command::Update {
-            target: Target::Title(title),
+            target: named(self.src, head)?,
             title: None,
             mods,
         })

@@ -5,7 +5,7 @@
 use super::super::{Command, Mods, Target};
 use super::sentence::Parser;
 use super::targets::{ids_in_key, inner_ids, push_ids};
-use super::vocab::VAGUE;
+use super::vocab::DELETE_PREFIXES;
 use super::which_task;
 use crate::words::{Tok, after_prefix, clean, key_in, starts_with};
 
@@ -78,7 +78,7 @@ impl Parser<'_> {
         ];
         const FILLER: &[&str] = &[
             "the", "of", "from", "for", "on", "task", "has", "a", "its", "it", "to", "set", "none",
-            "needs", "", "number", "#", "and",
+            "needs", "", "number", "#", "and", "that", "this",
         ];
         if !toks.iter().any(|t| key_in(t, DATE)) || !toks.iter().any(|t| key_in(t, REMOVE)) {
             return None;
@@ -91,11 +91,19 @@ impl Parser<'_> {
                 None => return None,
             }
         }
-        if ids.is_empty() {
+        // "remove its due date": the task of the last answer.
+        let target = if !ids.is_empty() {
+            Target::Ids(ids)
+        } else if toks
+            .iter()
+            .any(|t| key_in(t, &["it", "its", "that", "this"]))
+        {
+            Target::Previous
+        } else {
             return Some(which_task("no date for 3"));
-        }
+        };
         Some(Command::Update {
-            target: Target::Ids(ids),
+            target,
             title: None,
             mods: Mods {
                 clear_due: true,
@@ -161,7 +169,8 @@ impl Parser<'_> {
         Some(tagging(target, tags))
     }
 
-    /// "clear completed", "delete all completed tasks"; "clear my list" asks.
+    /// "clear completed", "delete all completed tasks"; "clear my list",
+    /// "delete everything" (every open task, asked first).
     pub(super) fn clear(&self, toks: &[Tok]) -> Option<Command> {
         const VERBS: &[&str] = &["clear", "delete", "remove", "purge", "archive", "empty"];
         const DONE: &[&str] = &["completed", "done", "finished", "checked", "complete"];
@@ -182,21 +191,36 @@ impl Parser<'_> {
             "every",
             "everything",
         ];
-        let verb = toks.first().filter(|t| key_in(t, VERBS))?;
         let rest = toks.get(1..).unwrap_or_default();
-        if rest.iter().any(|t| key_in(t, DONE))
+        if toks.first().is_some_and(|t| key_in(t, VERBS))
+            && rest.iter().any(|t| key_in(t, DONE))
             && rest.iter().all(|t| key_in(t, DONE) || key_in(t, FILLER))
         {
             return Some(Command::ClearCompleted);
         }
-        if verb.key == "clear" && rest.iter().all(|t| key_in(t, FILLER) || key_in(t, VAGUE)) {
-            return Some(Command::Say(
-                "Should I delete all your tasks? I only delete tasks you name, e.g. \"delete 3\", \
-                 or the completed ones with \"clear completed\"."
-                    .to_string(),
-            ));
-        }
-        None
+        self.delete_all(toks)
+    }
+
+    /// "delete everything", "remove all my tasks", "clear my list", "delete
+    /// the lot"; not "delete them" (which ones?).
+    fn delete_all(&self, toks: &[Tok]) -> Option<Command> {
+        const VERBS: &[&[&str]] = &[&["clear"], &["purge"], &["wipe"], &["empty"]];
+        const ALL: &[&str] = &[
+            "all",
+            "everything",
+            "every",
+            "lot",
+            "list",
+            "whole",
+            "entire",
+        ];
+        const FILLER: &[&str] = &[
+            "my", "the", "of", "tasks", "task", "todos", "todo", "to-do", "items", "open", "",
+        ];
+        let rest = after_prefix(toks, VERBS).or_else(|| after_prefix(toks, DELETE_PREFIXES))?;
+        (rest.iter().any(|t| key_in(t, ALL))
+            && rest.iter().all(|t| key_in(t, ALL) || key_in(t, FILLER)))
+        .then_some(Command::DeleteAll)
     }
 }
 

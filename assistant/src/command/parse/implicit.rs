@@ -3,7 +3,7 @@
 
 use super::super::{Command, Target};
 use super::sentence::Parser;
-use super::targets::ids_only;
+use super::targets::{ids_only, named};
 use super::vocab::TASK_VERBS;
 use crate::matching::forms;
 use crate::words::{Tok, key_in, words};
@@ -71,9 +71,17 @@ impl Parser<'_> {
                 done: true,
             });
         }
-        let object = words(self.src, object);
         // "did the dentist thing": the verb says nothing of the task.
-        let query = if matches!(base.as_str(), "do" | "finish" | "complete" | "handle") {
+        let says_nothing = matches!(base.as_str(), "do" | "finish" | "complete" | "handle");
+        // "I did it": the task of the last answer.
+        if says_nothing && let Some(Target::Previous) = named(self.src, object) {
+            return Some(Command::Complete {
+                target: Target::Previous,
+                done: true,
+            });
+        }
+        let object = words(self.src, object);
+        let query = if says_nothing {
             object
         } else {
             format!("{base} {object}").trim().to_string()

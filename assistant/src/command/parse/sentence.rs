@@ -4,8 +4,8 @@
 
 use chrono::{NaiveDate, NaiveDateTime};
 
-use super::super::{Command, Status, Target};
-use super::targets::{ids_only, target_title};
+use super::super::{Command, DeleteScope, Status, Target};
+use super::targets::{ids_only, named};
 use super::vocab::*;
 use super::which_task;
 use crate::words::{
@@ -75,7 +75,7 @@ impl Parser<'_> {
         if let Some(ids) = ids_only(toks) {
             return Some(Target::Ids(ids));
         }
-        target_title(self.src, toks).map(Target::Title)
+        named(self.src, toks)
     }
 
     /// "mark 3 as done", "mark buy milk not done", "mark 3 as urgent".
@@ -153,8 +153,14 @@ impl Parser<'_> {
             });
         }
         let rest = after_prefix(toks, DELETE_PREFIXES)?;
-        Some(match self.target(rest) {
-            Some(target) => Command::Delete { target },
+        let (rest, scope) = delete_scope(rest);
+        // "delete the whole series": of the task the last answer named.
+        let target = match rest {
+            [] if scope.is_some() => Some(Target::Previous),
+            _ => self.target(rest),
+        };
+        Some(match target {
+            Some(target) => Command::Delete { target, scope },
             None => which_task("delete 3"),
         })
     }
@@ -171,9 +177,8 @@ impl Parser<'_> {
                 &["is", "not", "finished"],
             ],
         ) {
-            let title = target_title(self.src, head)?;
             return Some(Command::Complete {
-                target: Target::Title(title),
+                target: named(self.src, head)?,
                 done: false,
             });
         }
@@ -188,10 +193,30 @@ impl Parser<'_> {
                 &["finished"],
             ],
         )?;
-        let title = target_title(self.src, head)?;
         Some(Command::Complete {
-            target: Target::Title(title),
+            target: named(self.src, head)?,
             done: true,
         })
     }
+}
+
+/// What a delete says of a repeating task's scope ("delete the whole gym
+/// series", "delete 4, just this one"), and the words left.
+fn delete_scope(rest: &[Tok]) -> (&[Tok], Option<DeleteScope>) {
+    if let Some(head) = before_suffix(rest, SERIES_TAILS) {
+        // "the whole gym series"
+        let head = after_prefix(head, &[&["the", "whole"], &["the", "entire"], &["whole"]])
+            .unwrap_or(head);
+        return (head, Some(DeleteScope::Series));
+    }
+    if let Some(tail) = after_prefix(rest, SERIES_LEADS) {
+        return (tail, Some(DeleteScope::Series));
+    }
+    if let Some(head) = before_suffix(rest, OCCURRENCE_TAILS) {
+        return (head, Some(DeleteScope::Occurrence));
+    }
+    if let Some(tail) = after_prefix(rest, OCCURRENCE_LEADS) {
+        return (tail, Some(DeleteScope::Occurrence));
+    }
+    (rest, None)
 }

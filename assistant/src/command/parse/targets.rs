@@ -1,7 +1,8 @@
 //! Which task a sentence is about: task numbers, tags, titles.
 
-use super::vocab::{ID_FILLER, VAGUE};
-use crate::words::{Tok, after_prefix, before_suffix, clean, key_in, words};
+use super::super::Target;
+use super::vocab::{ID_FILLER, PRONOUNS, VAGUE};
+use crate::words::{Tok, after_prefix, before_suffix, clean, key_in, starts_with, words};
 
 /// The longest range of numbers "1-3" may stand for.
 const MAX_RANGE: i64 = 50;
@@ -109,6 +110,18 @@ pub(super) fn inner_ids(toks: &[Tok]) -> Option<(Vec<i64>, usize, usize)> {
     }
     let (ids, used) = leading_ids(toks.get(first..)?)?;
     Some((ids, start, first + used))
+}
+
+/// A task named by words: "it", "that" (the task the assistant's last
+/// answer was about) or its title.
+pub(super) fn named(src: &str, toks: &[Tok]) -> Option<Target> {
+    if PRONOUNS
+        .iter()
+        .any(|p| p.len() == toks.len() && starts_with(toks, p))
+    {
+        return Some(Target::Previous);
+    }
+    target_title(src, toks).map(Target::Title)
 }
 
 /// A task named by its title ("the milk task" -> "milk"); `None` when the

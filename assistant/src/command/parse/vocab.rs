@@ -286,6 +286,55 @@ pub(super) const DELETE_PREFIXES: &[&[&str]] = &[
     &["discard"],
 ];
 
+/// After a delete's target: the whole series of a repeating task
+/// ("delete 4, whole series", "delete the gym series").
+pub(super) const SERIES_TAILS: &[&[&str]] = &[
+    &["the", "whole", "series"],
+    &["whole", "series"],
+    &["the", "entire", "series"],
+    &["entire", "series"],
+    &["series"],
+    &["all", "occurrences"],
+    &["every", "occurrence"],
+];
+
+/// Before a delete's target: the whole series ("delete the whole series
+/// of 4").
+pub(super) const SERIES_LEADS: &[&[&str]] = &[
+    &["the", "whole", "series", "of"],
+    &["the", "entire", "series", "of"],
+    &["the", "series", "of"],
+    &["all", "occurrences", "of"],
+    &["every", "occurrence", "of"],
+];
+
+/// After a delete's target: only this occurrence of a repeating task
+/// ("delete 4, just this one").
+pub(super) const OCCURRENCE_TAILS: &[&[&str]] = &[
+    &["just", "this", "one"],
+    &["only", "this", "one"],
+    &["this", "one", "only"],
+    &["just", "this", "once"],
+    &["just", "this", "time"],
+    &["this", "time", "only"],
+    &["just", "this", "occurrence"],
+    &["only", "this", "occurrence"],
+    &["this", "occurrence"],
+    &["this", "occurrence", "only"],
+];
+
+/// Before a delete's target: only this occurrence ("delete just this gym",
+/// "delete only today's yoga").
+pub(super) const OCCURRENCE_LEADS: &[&[&str]] = &[
+    &["just", "this", "occurrence", "of"],
+    &["only", "this", "occurrence", "of"],
+    &["this", "occurrence", "of"],
+    &["just", "today's"],
+    &["only", "today's"],
+    &["just", "this"],
+    &["only", "this"],
+];
+
 pub(super) const RENAME_PREFIXES: &[&[&str]] = &[
     &["change", "the", "title", "of"],
     &["change", "title", "of"],
@@ -370,7 +419,22 @@ pub(super) const ID_FILLER: &[&str] = &[
     "task", "tasks", "number", "numbers", "no", "nr", "#", "id", "ids", "and", "&", "", "plus",
 ];
 
-/// Words that name no task in particular ("delete it", "complete all").
+/// Words that point back at the task the assistant's last answer was about
+/// ("move it to friday", "that's done").
+pub(super) const PRONOUNS: &[&[&str]] = &[
+    &["it"],
+    &["that"],
+    &["this"],
+    &["this", "one"],
+    &["that", "one"],
+    &["this", "task"],
+    &["that", "task"],
+    &["the", "same", "one"],
+    &["it's"],
+    &["that's"],
+];
+
+/// Words that name no task in particular ("complete all", "delete them").
 pub(super) const VAGUE: &[&str] = &[
     "all",
     "everything",

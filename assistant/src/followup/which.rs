@@ -1,9 +1,8 @@
-//! Answers to the assistant's own question, in the next turn. When words
-//! matched several tasks it asked "Which one do you mean?" with the
-//! candidates and an example command; the user answers "8", "#8", "the
-//! second one", "the last one" or words of one title ("the plumber"). The
-//! answer becomes the example command for the chosen task, so it is carried
-//! out exactly as if the user had typed it.
+//! The answer to "Which one do you mean?". When words matched several
+//! tasks the assistant asked it with the candidates and an example command;
+//! the user answers "8", "#8", "the second one", "the last one" or words of
+//! one title ("the plumber"). The answer becomes the example command for
+//! the chosen task.
 
 use crate::matching;
 
