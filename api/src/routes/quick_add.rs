@@ -49,10 +49,39 @@ pub struct QuickAddInput {
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TextRange {
-    #[schema(minimum = 0)]
+    #[schema(value_type = i64, minimum = 0)]
+    #[serde(deserialize_with = "offset")]
     start: usize,
-    #[schema(minimum = 0)]
+    #[schema(value_type = i64, minimum = 0)]
+    #[serde(deserialize_with = "offset")]
     end: usize,
+}
+
+/// A whole number from 0 to `i64::MAX` (the document's int64), also when
+/// written `3.0` (JSON Schema's integers include it).
+fn offset<'de, D: serde::Deserializer<'de>>(de: D) -> Result<usize, D::Error> {
+    // 2^63 as a float: the first one past int64.
+    const PAST_INT64: f64 = 9_223_372_036_854_775_808.0;
+    // From 2^52 on a float has no fraction to speak of, and the parse may
+    // be half a unit off ("4220703480596566.0" read as ...566.5); it is far
+    // past any text's end anyway.
+    const NO_FRACTION: f64 = 4_503_599_627_370_496.0;
+    let n = serde_json::Number::deserialize(de)?;
+    let whole = n.as_u64().or_else(|| {
+        n.as_f64()
+            .filter(|f| (0.0..PAST_INT64).contains(f) && (f.fract() == 0.0 || *f >= NO_FRACTION))
+            .map(|f| f as u64)
+    });
+    whole
+        .filter(|w| i64::try_from(*w).is_ok())
+        // Past any text's end either way, where it is cut to the end.
+        .map(|w| usize::try_from(w).unwrap_or(usize::MAX))
+        .ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "expected a whole number from 0 to {}, got {n}",
+                i64::MAX
+            ))
+        })
 }
 
 /// What a recognised part sets.

@@ -145,6 +145,11 @@ async fn a_dismissed_chip_stays_in_the_title_and_false_dates_are_no_chips() {
             "milk",
         ),
         (json!([{"start": 20, "end": 30}]), "milk"),
+        // JSON Schema's integers include 5.0; 2^62 is past any end.
+        (
+            json!([{"start": 5.0, "end": 4_611_686_018_427_387_904_u64}]),
+            "milk tomorrow",
+        ),
     ] {
         let read: Value = app
             .call_for_json(
@@ -183,6 +188,19 @@ async fn bad_input_is_a_clear_error_and_creates_nothing() {
         // An empty title is the preview's problem, and the creation's 400.
         (json!({"text": "tomorrow at 5pm"}), "title"),
         (json!({"text": "milk", "due": "tomorrow"}), "due"),
+        (
+            json!({"text": "milk", "keep": [{"start": 1.5, "end": 3}]}),
+            "keep[0].start",
+        ),
+        (
+            json!({"text": "milk", "keep": [{"start": -1, "end": 3}]}),
+            "keep[0].start",
+        ),
+        // Past the document's int64.
+        (
+            json!({"text": "milk", "keep": [{"start": 0, "end": 9_223_372_036_854_775_808_u64}]}),
+            "keep[0].end",
+        ),
     ] {
         let res = app
             .send_json(Method::POST, &create_path(&user), Some(&user.token), &body)
