@@ -55,7 +55,8 @@ async fn chat_adds_a_task_and_confirms_it() {
         system.contains(&chrono::Utc::now().format("%Y-%m-%d").to_string()),
         "{system}"
     );
-    assert_eq!(last["tools"].as_array().unwrap().len(), 5);
+    // Every tool: the five task tools and undo_last_change.
+    assert_eq!(last["tools"].as_array().unwrap().len(), 6);
     worker.stop().await;
 }
 
