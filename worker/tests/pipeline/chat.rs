@@ -4,7 +4,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use testkit::{TestApp, expect_error, start_mock, zone_off_utc_date};
 
-fn titles(list: &Value) -> Vec<String> {
+pub(crate) fn titles(list: &Value) -> Vec<String> {
     list["tasks"]
         .as_array()
         .unwrap()
