@@ -304,7 +304,17 @@ pub(super) async fn run(
         .into_iter()
         .map(serde_json::from_value::<Change>)
         .collect::<std::result::Result<Vec<_>, _>>()
-        .map_err(|e| Error::Internal(format!("an undo record does not read: {e}")))?;
+        // Only a record of another version could (a deploy under way): a
+        // refusal, not a turn that fails every time it is retried.
+        .map_err(|e| {
+            tracing::warn!(error = %e, "an undo record does not read");
+            Error::Conflict {
+                code: "undo_unreadable",
+                message: "the last change cannot be undone here (its record is of another \
+                          version); nothing was undone"
+                    .into(),
+            }
+        })?;
 
     // Checked before anything is written: newest first, each change against
     // the task as the newer ones' reverts will leave it.
