@@ -39,6 +39,12 @@ fn result_line(result: &ToolResult) -> String {
     if !value.is_object() {
         return raw_line(result.content);
     }
+    // An undo says itself what it put back.
+    if tool == Some(Tool::UndoLastChange)
+        && let Some(message) = str_field(&value, "message")
+    {
+        return message.to_string();
+    }
     let status = str_field(&value, "status").unwrap_or("");
     let now_completed = value.get("completed").and_then(Value::as_bool);
     let asked_reopen =
@@ -67,7 +73,9 @@ fn result_line(result: &ToolResult) -> String {
             Some(Tool::CompleteTask) => Action::Done,
             Some(Tool::UpdateTask) => Action::Updated,
             Some(Tool::DeleteTask) => Action::Deleted,
-            Some(Tool::ListTasks) | None => return raw_line(result.content),
+            Some(Tool::ListTasks | Tool::UndoLastChange) | None => {
+                return raw_line(result.content);
+            }
         },
     };
     let id = int_field(&value, &["task_id", "id"]).or_else(|| int_field(&args, &["task_id"]));

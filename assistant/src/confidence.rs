@@ -1,12 +1,12 @@
 //! Whether the offline assistant may answer a message on its own, with no
 //! model call (ASSISTANT_MODE=hybrid). Only what it carries out exactly as
-//! a good model would at best: adding a task, listing, and acting on tasks
-//! named by number. Anything that needs a lookup by words (which may match
-//! several tasks), a follow-up to a question, or small talk goes to the
-//! model: a wrong answer given with confidence costs more than a model call.
-//! Only the message's text is seen, so a message that reads as an answer
-//! ("everything", "the whole series") is never sure: the question before it
-//! may have been the model's.
+//! a good model would at best: adding a task, listing, acting on tasks
+//! named by number, and undoing the last change. Anything that needs a
+//! lookup by words (which may match several tasks), a follow-up to a
+//! question, or small talk goes to the model: a wrong answer given with
+//! confidence costs more than a model call. Only the message's text is
+//! seen, so a message that reads as an answer ("everything", "the whole
+//! series") is never sure: the question before it may have been the model's.
 
 use chrono::NaiveDateTime;
 
@@ -33,6 +33,8 @@ pub fn confident(text: &str, now: NaiveDateTime) -> bool {
         | Command::Update { target, .. }
         | Command::Delete { target, .. }
         | Command::Skip { target } => matches!(target, Target::Ids(ids) if !ids.is_empty()),
+        // Complete as said; which change it undoes is the tool's to find.
+        Command::Undo => true,
         Command::Say(_) => false,
     }
 }
@@ -59,6 +61,7 @@ mod tests {
             "delete 4",
             "add milk, eggs and bread",
             "remind me to call mom at 6pm",
+            "undo that",
         ] {
             assert!(confident(sure, now), "{sure}");
         }

@@ -189,6 +189,7 @@ fn first_round(command: &Command) -> Reply {
             query,
             filters,
         } => calls(vec![list_call(*status, query.as_deref(), filters)]),
+        Command::Undo => calls(vec![tool_call(Tool::UndoLastChange, Map::new())]),
         _ => match command.target() {
             Some(Target::Title(_)) => calls(vec![lookup_call(command.lookup_status())]),
             Some(Target::Ids(_)) if command.needs_current() => {

@@ -486,6 +486,44 @@ fn reopen_phrases() {
 }
 
 #[test]
+fn undo_phrases_undo_the_last_change_and_repeat_what_it_says() {
+    for text in [
+        "undo",
+        "undo that",
+        "undo the last change",
+        "revert that",
+        "oops, undo",
+        "Oops, undo that!",
+        "roll back that change",
+        "please undo my last change",
+    ] {
+        assert_call(text, "undo_last_change", json!({}));
+    }
+    // After an answer about one task, "that" is still the last change.
+    for text in ["undo that", "undo it", "revert that"] {
+        let messages = [
+            Message::user("add call mom"),
+            Message::assistant("Added “call mom” (task 12)."),
+            Message::user(text),
+        ];
+        let reply = respond(&messages, today());
+        let names: Vec<&str> = reply.tool_calls.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["undo_last_change"], "{text}");
+    }
+    let said = "Undid: added #12 “call mom” (deleted it).";
+    let undone = json!({"status": "undone", "message": said, "task_ids": [12]}).to_string();
+    assert_eq!(answer("undo", &[&undone]), said);
+    let more = "There is nothing more to undo: the last change was already undone.";
+    let nothing = json!({"status": "nothing_to_undo", "message": more}).to_string();
+    assert_eq!(answer("undo that", &[&nothing]), more);
+    let refused = json!({"error": "#3 “x” has changed since"}).to_string();
+    assert_eq!(
+        answer("revert that", &[&refused]),
+        "I couldn't do that: #3 “x” has changed since."
+    );
+}
+
+#[test]
 fn update_phrases() {
     let cases = [
         (

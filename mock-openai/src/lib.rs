@@ -12,6 +12,10 @@
 //! - `GET /_mock/stats`: [`Stats`]
 //! - `POST /_mock/reset`: back to a fresh state
 //!
+//! A test in the same process can also script a model's next replies
+//! ([`MockState::script`]): what a real model may do that the offline
+//! assistant never does (several changes of one task in one call).
+//!
 //! Real servers' ways with long answers are there too (issue 11): a model
 //! that rambles until the output limit ([`Behaviour::Ramble`]), servers that
 //! read only one of the two limit fields ([`LimitFields`]), answers cut at
@@ -277,6 +281,8 @@ pub struct Stats {
 struct Inner {
     config: MockConfig,
     failures: VecDeque<Failure>,
+    /// Replies to give before the offline assistant's, in order.
+    scripted: VecDeque<Reply>,
     stats: Stats,
     limits: Limits,
 }
@@ -353,6 +359,17 @@ impl MockState {
         }
     }
 
+    /// Queues `reply` as the answer to a coming completion request (one
+    /// each, in order, before the offline assistant answers again). The
+    /// configured misbehaviour still applies to it.
+    pub fn script(&self, reply: Reply) {
+        self.lock().scripted.push_back(reply);
+    }
+
+    fn next_scripted(&self) -> Option<Reply> {
+        self.lock().scripted.pop_front()
+    }
+
     /// How many failing requests are still queued.
     pub fn pending_failures(&self) -> u64 {
         self.lock()
@@ -367,9 +384,9 @@ impl MockState {
         self.lock().stats.clone()
     }
 
-    /// Clears queued failures, stats and rate-limit usage, and restores the
-    /// initial configuration (the default unless made with
-    /// [`MockState::with_config`]).
+    /// Clears queued failures and scripted replies, stats and rate-limit
+    /// usage, and restores the initial configuration (the default unless
+    /// made with [`MockState::with_config`]).
     pub fn reset(&self) {
         *self.lock() = Inner::with_config(self.initial);
     }
@@ -546,11 +563,11 @@ async fn completions(State(state): State<MockState>, body: Bytes) -> Response {
         }
     };
 
+    let reply = state
+        .next_scripted()
+        .unwrap_or_else(|| todo_assistant::respond_at(&request.messages, Utc::now().naive_utc()));
     let reply = faults::apply_limit(
-        misbehave(
-            config.behaviour,
-            todo_assistant::respond_at(&request.messages, Utc::now().naive_utc()),
-        ),
+        misbehave(config.behaviour, reply),
         config.reads_limit_from.limit(&request),
     );
     let usage = wire::estimate_usage(&request.messages, &reply);

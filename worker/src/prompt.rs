@@ -16,7 +16,8 @@ pub fn system(now: &UserNow) -> String {
          (a time of day with the user's UTC offset); resolve words like \"tomorrow\", \"Friday\" \
          or \"at 5pm\" against the user's date and time below. If a request is \
          ambiguous, ask one short question: when words match several tasks, name them with \
-         their numbers and ask which; before a change to many tasks, ask. Listings come 25 \
+         their numbers and ask which; before a change to many tasks, ask. To undo your last \
+         change, call {undo} rather than changing tasks back yourself. Listings come 25 \
          at a time with the true totals: state those totals. Change only what the user asked for. Once the tool \
          results answer the request, reply in words instead of calling more tools. Answer \
          briefly and say what you did, with task numbers, claiming only changes a tool result \
@@ -24,6 +25,7 @@ pub fn system(now: &UserNow) -> String {
          {zone} (UTC{offset}).",
         tools = Tool::ALL.map(Tool::name).join(", "),
         list = Tool::ListTasks.name(),
+        undo = Tool::UndoLastChange.name(),
         weekday = local.format("%A"),
         date = local.format("%Y-%m-%d"),
         time = local.format("%H:%M"),

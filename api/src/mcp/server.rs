@@ -158,7 +158,7 @@ fn unavailable(e: todo_common::Error) -> McpError {
 
 /// The tools as MCP lists them, from the one typed list.
 fn tool_list() -> Vec<rmcp::model::Tool> {
-    Tool::ALL
+    Tool::MCP
         .into_iter()
         .map(|tool| {
             let schema = match tool.client_parameters() {
@@ -228,7 +228,8 @@ impl ServerHandler for TodoMcp {
         let who = caller(&context.extensions)?;
         // An unknown tool is a protocol error (-32602), as the spec has it;
         // everything that goes wrong inside a known tool is a result.
-        let Some(tool) = Tool::from_name(&request.name) else {
+        let offered = Tool::from_name(&request.name).filter(|t| Tool::MCP.contains(t));
+        let Some(tool) = offered else {
             metrics::counter!(metric::MCP_TOOL_CALLS_TOTAL, "tool" => "unknown", "outcome" => "unknown_tool")
                 .increment(1);
             return Err(McpError::invalid_params(

@@ -460,10 +460,17 @@ async fn tool_arguments_cannot_name_another_user() {
         ("delete_task", json!({"task_id": id, "user_id": alice.id})),
     ] {
         let mut work = Work::begin(&app.pool, &app.broker()).await.unwrap();
-        let result =
-            todo_common::tools::execute(&mut work, &mallory_id, tool, &arguments.to_string())
-                .await
-                .unwrap();
+        // A turn of no stored conversation: only the user matters here.
+        let turn = todo_common::tools::InTurn {
+            conversation_id: uuid::Uuid::nil(),
+            message_id: uuid::Uuid::nil(),
+            earlier: &[],
+        };
+        let arguments = arguments.to_string();
+        let result = todo_common::tools::execute(&mut work, &mallory_id, turn, tool, &arguments)
+            .await
+            .unwrap()
+            .result;
         work.commit().await.unwrap();
         match tool {
             "list_tasks" => {

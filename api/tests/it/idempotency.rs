@@ -412,9 +412,15 @@ async fn the_chat_door_ignores_an_idempotency_key_argument() {
     for title in ["eggs", "eggs"] {
         let arguments = json!({"title": title, "idempotency_key": "k"}).to_string();
         let mut work = Work::begin(&app.pool, &app.broker()).await.unwrap();
-        let result = todo_common::tools::execute(&mut work, &id, "add_task", &arguments)
+        let turn = todo_common::tools::InTurn {
+            conversation_id: uuid::Uuid::nil(),
+            message_id: uuid::Uuid::nil(),
+            earlier: &[],
+        };
+        let result = todo_common::tools::execute(&mut work, &id, turn, "add_task", &arguments)
             .await
-            .unwrap();
+            .unwrap()
+            .result;
         work.commit().await.unwrap();
         assert_eq!(result["status"], "created", "{result}");
     }

@@ -295,6 +295,8 @@ pub(super) enum Command {
     Skip {
         target: Target,
     },
+    /// Put back the conversation's last change (the tool finds it).
+    Undo,
     /// Nothing to do with tools: answer with this text.
     Say(String),
 }

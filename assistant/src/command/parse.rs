@@ -4,7 +4,7 @@
 //! `modifiers` splits into title, dates, priority, tags and recurrence),
 //! finding and listing (`list`), complete/reopen/delete/skip (`sentence`),
 //! changes (`changes`), and sentences without a command word (`implicit`:
-//! "I called mom", "buy paprika"). Task numbers and titles are read in
+//! "I called mom", "buy paprika"); before them all, a bare "undo" (`undo`). Task numbers and titles are read in
 //! `targets`, the words of each kind are in `vocab`.
 
 mod adding;
@@ -16,6 +16,7 @@ mod modifiers;
 mod quick;
 mod sentence;
 mod targets;
+mod undo;
 mod vocab;
 
 use chrono::NaiveDateTime;
@@ -142,8 +143,8 @@ pub(crate) fn parse_command(src: &str, now: NaiveDateTime) -> Command {
         today: now.date(),
         now,
     };
-    parser
-        .note(toks)
+    undo::last_change(toks)
+        .or_else(|| parser.note(toks))
         .or_else(|| parser.instead(toks))
         .or_else(|| parser.tag(toks))
         .or_else(|| parser.add(toks))
@@ -189,7 +190,7 @@ fn is_help(toks: &[Tok]) -> bool {
 pub(crate) fn help_text(opening: &str) -> String {
     format!(
         "{opening}I can keep your to-do list. Try \"add call mom tomorrow, high priority\", \
-         \"show my tasks\" or \"complete 3\". I also understand rename, move, reopen, delete and find."
+         \"show my tasks\" or \"complete 3\". I also understand rename, move, reopen, delete, find and undo."
     )
 }
 

@@ -494,8 +494,18 @@ pub async fn run_round(
     let mut work = Work::begin(pool, live).await?;
     work.know_zone(&turn.user_id, turn.time_zone);
     let mut results = Vec::with_capacity(calls.len());
+    // Each result row keeps what reverts its call (for undo, issue 22).
+    let mut records = Vec::with_capacity(calls.len());
     for call in calls {
-        results.push(tools::execute(&mut work, &turn.user_id, &call.name, &call.arguments).await?);
+        let at = tools::InTurn {
+            conversation_id: turn.conversation_id,
+            message_id: turn.message_id,
+            earlier: &records,
+        };
+        let done =
+            tools::execute(&mut work, &turn.user_id, at, &call.name, &call.arguments).await?;
+        results.push(done.result);
+        records.push(done.record);
     }
     let texts: Vec<String> = results.iter().map(Value::to_string).collect();
     let mut rows = Vec::with_capacity(calls.len() + 1);
@@ -511,11 +521,12 @@ pub async fn run_round(
         row.metadata = round.metadata.clone();
         rows.push(row);
     }
-    for (call, text) in calls.iter().zip(&texts) {
+    for ((call, text), record) in calls.iter().zip(&texts).zip(records) {
         let mut row = NewRow::new(MessageRole::Tool, text);
         row.reply_to = Some(turn.message_id);
         row.tool_call_id = Some(&call.id);
         row.tool_name = Some(&call.name);
+        row.metadata = record;
         rows.push(row);
     }
     let appended = append(work.tx(), turn.conversation_id, &turn.user_id, &rows, None).await?;

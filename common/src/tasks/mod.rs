@@ -1,12 +1,14 @@
 //! The task tools: the one implementation of add / list / get / update /
-//! complete / delete that the REST routes, the chat agent and the MCP server
-//! all call. Every function is scoped by the caller's user id, which comes
-//! from a verified token (REST, MCP) or from the queued turn (chat), never
-//! from user-controlled input.
+//! complete / delete (and, for undo, putting a task back: `revert`) that
+//! the REST routes, the chat agent and the MCP server all call. Every
+//! function is scoped by the caller's user id, which comes from a verified
+//! token (REST, MCP) or from the queued turn (chat), never from
+//! user-controlled input.
 
 mod input;
 mod list;
 mod repeat;
+mod revert;
 mod service;
 
 use chrono::NaiveDate;
@@ -27,6 +29,7 @@ pub use list::{
     DueFilter, ListParams, ListQuery, MAX_LIMIT as MAX_LIST_LIMIT, Sort, StatusFilter, Tally,
     TaskPage,
 };
+pub(crate) use revert::{current, forget_completion, reinstate, restore};
 pub use service::Tasks;
 
 /// The task columns, for the one listing whose SQL is assembled at run time

@@ -3,7 +3,9 @@
 //! [`Tool`]) and the MCP server (`tools/list`, `tools/call`). Each entry has
 //! its name, description, JSON schema, annotations, metric label and
 //! dispatch here, so adding a tool is one change in this module; the
-//! compiler points at every `match` that must learn it.
+//! compiler points at every `match` that must learn it. The chat door
+//! offers them all ([`Tool::ALL`]); MCP offers [`Tool::MCP`], without the
+//! one that needs a conversation (undo, see `undo`).
 //!
 //! Every tool calls `crate::tasks`, the same implementation the REST routes
 //! use; the user is bound by the caller (the queued turn, the MCP token),
@@ -11,6 +13,7 @@
 
 mod args;
 mod schema;
+mod undo;
 mod written;
 
 use serde_json::{Value, json};
@@ -21,6 +24,8 @@ use crate::tasks::{self, DeleteScope, Deleted, Task};
 use crate::work::Work;
 
 use args::Args;
+pub use undo::InTurn;
+use undo::{Kind, Record};
 pub use written::calls_written_as_text;
 
 /// The task tools.
@@ -31,6 +36,7 @@ pub enum Tool {
     CompleteTask,
     UpdateTask,
     DeleteTask,
+    UndoLastChange,
 }
 
 /// What a client may assume about a tool (MCP's tool annotations).
@@ -45,7 +51,19 @@ pub struct Annotations {
 }
 
 impl Tool {
-    pub const ALL: [Tool; 5] = [
+    /// Every tool: what the chat door (model and offline assistant) offers.
+    pub const ALL: [Tool; 6] = [
+        Tool::AddTask,
+        Tool::ListTasks,
+        Tool::CompleteTask,
+        Tool::UpdateTask,
+        Tool::DeleteTask,
+        Tool::UndoLastChange,
+    ];
+
+    /// What an MCP client is offered: an MCP session has no conversation,
+    /// so no last change of its own to undo.
+    pub const MCP: [Tool; 5] = [
         Tool::AddTask,
         Tool::ListTasks,
         Tool::CompleteTask,
@@ -60,6 +78,7 @@ impl Tool {
             Tool::CompleteTask => "complete_task",
             Tool::UpdateTask => "update_task",
             Tool::DeleteTask => "delete_task",
+            Tool::UndoLastChange => "undo_last_change",
         }
     }
 
@@ -81,6 +100,11 @@ impl Tool {
             Tool::CompleteTask => "Mark a task as done (or, with completed=false, as not done).",
             Tool::UpdateTask => "Change a task's title, description, due date, priority or tags.",
             Tool::DeleteTask => "Delete a task.",
+            Tool::UndoLastChange => {
+                "Undo, once, the last change made in this conversation (all one earlier message \
+                 added, completed, changed or deleted) when the user says \"undo\" or \"revert \
+                 that\". No arguments; tell the user the result's `message`."
+            }
         }
     }
 
@@ -109,6 +133,8 @@ impl Tool {
             Tool::UpdateTask => (false, true, true),
             // A second delete finds nothing to delete (and says so).
             Tool::DeleteTask => (false, true, true),
+            // Removes a task it added; a second call finds nothing more.
+            Tool::UndoLastChange => (false, true, true),
         };
         Annotations {
             read_only,
@@ -122,15 +148,27 @@ impl Tool {
         self.name()
     }
 
-    /// Runs the tool for `user` inside the caller's unit of work. `Err` only
-    /// for trouble the caller must handle (see [`Output::from_result`]).
-    async fn run(self, work: &mut Work, user: &UserId, args: Args) -> crate::Result<Value> {
+    /// Runs the tool for `user` inside the caller's unit of work, in chat
+    /// `turn` (None: a door without a conversation). What reverts a change
+    /// goes to `record` (see `undo`). `Err` only for trouble the caller must
+    /// handle (see [`Output::from_result`]).
+    async fn run(
+        self,
+        work: &mut Work,
+        user: &UserId,
+        args: Args,
+        turn: Option<InTurn<'_>>,
+        record: &mut Record,
+    ) -> crate::Result<Value> {
         match self {
             Tool::AddTask => {
                 let new = args.new_task()?.parse()?;
                 let key = args.idempotency_key()?;
                 // A replay answers as the first call did.
                 let created = tasks::create(work, user, new, key.as_ref()).await?;
+                if !created.replayed {
+                    record.created(&created.task);
+                }
                 let zone = zone_for(work, user, [&created.task]).await?;
                 Ok(changed(&created.task, "created", zone))
             }
@@ -153,14 +191,23 @@ impl Tool {
             Tool::CompleteTask => {
                 let id = args.task_id()?;
                 if args.boolean("skip")? == Some(true) {
+                    let before = record.before(work, user, id).await?;
                     let task = tasks::skip(work, user, id).await?;
+                    record.changed(Kind::Skipped, before, &task);
                     let zone = zone_for(work, user, [&task]).await?;
                     return Ok(changed(&task, "skipped", zone));
                 }
                 let completed = args.boolean("completed")?.unwrap_or(true);
+                let before = record.before(work, user, id).await?;
                 // A recurring task comes back pending, at its next date
                 // (`due_date` and `repeats` in the result say so).
                 let task = tasks::set_completed(work, user, id, completed).await?;
+                let kind = if completed {
+                    Kind::Completed
+                } else {
+                    Kind::Reopened
+                };
+                record.changed(kind, before, &task);
                 let zone = zone_for(work, user, [&task]).await?;
                 Ok(changed(
                     &task,
@@ -170,7 +217,10 @@ impl Tool {
             }
             Tool::UpdateTask => {
                 let id = args.task_id()?;
-                let task = tasks::update(work, user, id, args.patch()?.parse()?).await?;
+                let patch = args.patch()?.parse()?;
+                let before = record.before(work, user, id).await?;
+                let task = tasks::update(work, user, id, patch).await?;
+                record.changed(Kind::Updated, before, &task);
                 let zone = zone_for(work, user, [&task]).await?;
                 Ok(changed(&task, "updated", zone))
             }
@@ -180,14 +230,22 @@ impl Tool {
                     .filter(|s| !s.is_empty())
                     .map(|s| DeleteScope::parse(&s))
                     .transpose()?;
-                let (task, status) = match tasks::delete(work, user, args.task_id()?, scope).await?
-                {
-                    Deleted::Gone(task) => (task, "deleted"),
-                    Deleted::Skipped(task) => (task, "skipped"),
+                let id = args.task_id()?;
+                let before = record.before(work, user, id).await?;
+                let (task, status) = match tasks::delete(work, user, id, scope).await? {
+                    Deleted::Gone(task) => {
+                        record.deleted(&task);
+                        (task, "deleted")
+                    }
+                    Deleted::Skipped(task) => {
+                        record.changed(Kind::Skipped, before, &task);
+                        (task, "skipped")
+                    }
                 };
                 let zone = zone_for(work, user, [&task]).await?;
                 Ok(changed(&task, status, zone))
             }
+            Tool::UndoLastChange => undo::run(work, user, turn, record).await,
         }
     }
 }
@@ -258,7 +316,11 @@ pub async fn call(
 ) -> crate::Result<Output> {
     let result = match Args::from_value(arguments) {
         Err(problem) => Err(Error::invalid("arguments", problem)),
-        Ok(args) => tool.run(work, user, args).await,
+        // No conversation, nothing to undo: no record is kept.
+        Ok(args) => {
+            tool.run(work, user, args, None, &mut Record::new(false))
+                .await
+        }
     };
     Output::from_result(result)
 }
@@ -277,28 +339,49 @@ pub async fn call_alone(
     Ok(output)
 }
 
-/// Runs tool `name` as the model asked for it (raw, possibly malformed
-/// argument text) and answers as the model reads it. `Err` only for
-/// infrastructure trouble.
+/// A chat tool call's outcome, for the turn to store.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Executed {
+    /// The result as the model reads it.
+    pub result: Value,
+    /// The metadata of the result's row: what reverts the call's changes,
+    /// or what an undo reverted (see `undo`); `{}` when neither.
+    pub record: Value,
+}
+
+/// Runs tool `name` in chat `turn` as the model asked for it (raw, possibly
+/// malformed argument text) and answers as the model reads it. `Err` only
+/// for infrastructure trouble.
 pub async fn execute(
     work: &mut Work,
     user: &UserId,
+    turn: InTurn<'_>,
     name: &str,
     arguments: &str,
-) -> crate::Result<Value> {
+) -> crate::Result<Executed> {
     let Some(tool) = Tool::from_name(name) else {
         let known: Vec<&str> = Tool::ALL.iter().map(|t| t.name()).collect();
         let problem = format!("unknown tool `{name}`; available: {}", known.join(", "));
-        return Ok(Output::Refused(Error::invalid("name", problem).to_string()).into_json());
+        return Ok(Executed {
+            result: Output::Refused(Error::invalid("name", problem).to_string()).into_json(),
+            record: json!({}),
+        });
     };
+    let mut record = Record::new(true);
     let output = match args::parse_text(arguments) {
         Err(problem) => Output::from_result(Err(Error::invalid("arguments", problem)))?,
         // The model is not offered a key (see `Tool::client_parameters`);
         // one it sends anyway is dropped, as the turn's own record of the
         // call (`chat::turns::run_round`) already runs it once.
-        Ok(args) => Output::from_result(tool.run(work, user, args.without(IDEMPOTENCY_KEY)).await)?,
+        Ok(args) => {
+            let args = args.without(IDEMPOTENCY_KEY);
+            Output::from_result(tool.run(work, user, args, Some(turn), &mut record).await)?
+        }
     };
-    Ok(output.into_json())
+    Ok(Executed {
+        result: output.into_json(),
+        record: record.into_metadata(),
+    })
 }
 
 /// A tool as the model is told about it.
@@ -309,7 +392,7 @@ pub struct ToolDefinition {
     pub parameters: Value,
 }
 
-/// Every tool, for the model.
+/// Every tool, for the model (the chat door offers them all).
 pub fn definitions() -> Vec<ToolDefinition> {
     Tool::ALL
         .into_iter()
@@ -443,6 +526,16 @@ mod tests {
             assert_eq!(key.is_some(), tool == Tool::AddTask, "{tool:?}");
             assert_eq!(client, tool.parameters(), "{tool:?}: nothing else differs");
         }
+    }
+
+    #[test]
+    fn mcp_offers_every_tool_but_the_one_that_needs_a_conversation() {
+        let chat_only: Vec<Tool> = Tool::ALL
+            .into_iter()
+            .filter(|t| !Tool::MCP.contains(t))
+            .collect();
+        assert_eq!(chat_only, [Tool::UndoLastChange]);
+        assert!(Tool::MCP.iter().all(|t| Tool::ALL.contains(t)));
     }
 
     #[test]

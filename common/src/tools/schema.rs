@@ -89,6 +89,8 @@ pub(super) fn parameters(tool: Tool) -> Value {
                           "description": "Required for a recurring task: this occurrence only, or the whole series. Ask the user which"}},
             "required": ["task_id"],
         }),
+        // What to undo is the conversation's, never the caller's to name.
+        Tool::UndoLastChange => json!({"type": "object", "properties": {}}),
     }
 }
 

@@ -4,7 +4,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use testkit::{TestApp, expect_error, start_mock, zone_off_utc_date};
 
-fn titles(list: &Value) -> Vec<String> {
+pub(crate) fn titles(list: &Value) -> Vec<String> {
     list["tasks"]
         .as_array()
         .unwrap()
@@ -55,7 +55,8 @@ async fn chat_adds_a_task_and_confirms_it() {
         system.contains(&chrono::Utc::now().format("%Y-%m-%d").to_string()),
         "{system}"
     );
-    assert_eq!(last["tools"].as_array().unwrap().len(), 5);
+    // Every tool: the five task tools and undo_last_change.
+    assert_eq!(last["tools"].as_array().unwrap().len(), 6);
     worker.stop().await;
 }
 

@@ -20,3 +20,4 @@ mod recovery;
 mod reminders;
 mod scale;
 mod startup;
+mod undo;
