@@ -27,7 +27,7 @@ use command::{Command, Status, Target, help_text, parse_command, which_task};
 use compose::{MAX_LISTED, compose, error_line, error_of, int_field, str_field, task_items};
 pub use confidence::confident;
 use followup::Followup;
-pub use quick_add::{Chip, ChipKind, QuickAdd, quick_add};
+pub use quick_add::{Chip, ChipKind, QuickAdd};
 use todo_common::llm::{Message, Reply, Role, ToolCall};
 use todo_common::tools::Tool;
 
@@ -84,6 +84,13 @@ fn on_previous(command: Command, asked: Option<&str>) -> Command {
         Some(id) => command.with_ids(vec![id]),
         None => which_task(&command.example(3)),
     }
+}
+
+/// Quick add: `text` read as one task at `now` on the user's wall clock.
+/// Words that touch a `keep` byte range stay in the title, as quoted words
+/// do: the chips the user dismissed.
+pub fn quick_add(text: &str, now: NaiveDateTime, keep: &[(usize, usize)]) -> QuickAdd {
+    command::quick_add(text, now, keep)
 }
 
 fn text(content: impl Into<String>) -> Reply {

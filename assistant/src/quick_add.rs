@@ -1,9 +1,9 @@
-//! Quick add: one task typed in full ("call mom tomorrow at 5pm p1
-//! #family"), read with the grammar of the chat's "add ...", and where in
-//! the text each recognised part stands, so the web app can show it as a
-//! chip the user may dismiss.
+//! Quick add's answer (`crate::quick_add` reads it): one task typed in full
+//! ("call mom tomorrow at 5pm p1 #family"), read with the grammar of the
+//! chat's "add ...", and where in the text each recognised part stands, so
+//! the web app can show it as a chip the user may dismiss.
 
-use chrono::{Datelike, NaiveDate, NaiveDateTime};
+use chrono::{Datelike, NaiveDate};
 use serde_json::{Map, Value};
 
 /// What a recognised part of the text sets.
@@ -62,13 +62,6 @@ impl QuickAdd {
     }
 }
 
-/// Reads `text` as one task at `now` on the user's wall clock. Words that
-/// touch a `keep` byte range stay in the title, as quoted words do: the
-/// chips the user dismissed.
-pub fn quick_add(text: &str, now: NaiveDateTime, keep: &[(usize, usize)]) -> QuickAdd {
-    crate::command::quick_add(text, now, keep)
-}
-
 /// "Today", "Tomorrow", "Friday" within the week, else "Fri 11 Dec" (with
 /// the year when it is not this one).
 pub(crate) fn day_label(day: NaiveDate, today: NaiveDate) -> String {
@@ -101,6 +94,8 @@ pub(crate) fn reminder_label(minutes: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::quick_add;
+    use chrono::NaiveDateTime;
 
     /// Mon 7 Dec 2026, 10:00, as the phrase table.
     fn now() -> NaiveDateTime {
