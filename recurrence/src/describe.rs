@@ -192,10 +192,13 @@ fn yearly(rule: &Rule, start: NaiveDateTime) -> String {
 }
 
 /// BYSETPOS over a set of weekdays, said directly: "the last weekday", "the
-/// 3rd Tuesday, Wednesday or Thursday". None when the set is anything else.
+/// 3rd Tuesday, Wednesday or Thursday". None when the set is anything else,
+/// or spans several months of a year: "the 1st Monday of January and
+/// February" would read as one in each, where the set holds both months'.
 fn set_pos_days(rule: &Rule) -> Option<String> {
     let simple = !rule.by_set_pos.is_empty()
         && matches!(rule.freq, Freq::Monthly | Freq::Yearly)
+        && !(rule.freq == Freq::Yearly && rule.by_month.len() > 1)
         && rule.by_month_day.is_empty()
         && !rule.by_day.is_empty()
         && rule.by_day.iter().all(|d| d.nth == 0)

@@ -77,6 +77,13 @@ const TABLE: &[(&str, &str, &str)] = &[
         "",
         "every month on the last weekday",
     ),
+    // A year's set over two months: the 1st Monday of both together (a
+    // property test found "of January and February" read back as each).
+    (
+        "FREQ=YEARLY;BYMONTH=1,2;BYDAY=MO;BYSETPOS=1",
+        "",
+        "every Monday in January and February, keeping only the 1st of each year",
+    ),
     (
         "FREQ=MONTHLY;BYDAY=TU,WE,TH;BYSETPOS=3",
         "",
