@@ -120,9 +120,11 @@ pub(crate) fn parse_command(src: &str, now: NaiveDateTime) -> Command {
     // (which the tools cap at 200 characters anyway), and reading it would
     // cost time that grows with its square.
     all.truncate(MAX_WORDS);
+    // "thanks", "cool, thanks for the help", "thanks, that's all": small talk.
     const THANKS: &[&str] = &[
         "thanks", "thank", "you", "thx", "ty", "cheers", "great", "cool", "ok", "okay", "nice",
-        "perfect", "awesome", "",
+        "perfect", "awesome", "that's", "thats", "that", "is", "it", "all", "for", "the", "help",
+        "so", "much", "a", "lot", "very", "bye", "",
     ];
     if all
         .iter()

@@ -285,6 +285,9 @@ fn candidates_at(
         });
         return;
     }
+    if let Some(c) = tag_phrase_at(reader, i) {
+        out.push(c);
+    }
     if let Some(c) = repeat_at(reader, i, quoted) {
         out.push(c);
     }
@@ -346,6 +349,56 @@ fn candidates_at(
             head: false,
         });
     }
+}
+
+/// "tag it bills", "tagged work", "label it as home" as the whole of a
+/// task's words after a comma ("pay rent on friday, tag it bills"): a tag.
+/// Elsewhere "tag" is a word of the title ("buy a gift tag", "tag the
+/// photos from the trip").
+fn tag_phrase_at(reader: &Reader, i: usize) -> Option<Candidate> {
+    const VERBS: &[&str] = &["tag", "tagged", "label", "labeled", "labelled"];
+    const LEADS: &[&[&str]] = &[
+        &["it", "as"],
+        &["it", "with"],
+        &["it"],
+        &["as"],
+        &["with"],
+        &[],
+    ];
+    let toks = reader.toks;
+    let after_comma = i
+        .checked_sub(1)
+        .and_then(|p| toks.get(p))
+        .and_then(|t| reader.src.get(t.start..t.end))
+        .is_some_and(|raw| raw.ends_with(','));
+    if (i != 0 && !after_comma) || !toks.get(i).is_some_and(|t| key_in(t, VERBS)) {
+        return None;
+    }
+    let rest = toks.get(i + 1..)?;
+    let lead = LEADS
+        .iter()
+        .find(|l| crate::words::starts_with(rest, l))?
+        .len();
+    // The tag ends the task's words: "tag the photos from the trip" is a title.
+    if rest.len() != lead + 1 {
+        return None;
+    }
+    let word = rest.get(lead)?;
+    let tag = word.key.trim_start_matches(['#', '@']);
+    if tag.is_empty()
+        || !tag
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '-' || c == '_')
+    {
+        return None;
+    }
+    Some(Candidate {
+        start: i,
+        len: 2 + lead,
+        piece: Piece::Tag(tag.to_string()),
+        strong: false,
+        head: true,
+    })
 }
 
 /// "The Day After Tomorrow": three or more words, each capitalized, are a
