@@ -207,6 +207,12 @@ fn first_round(command: &Command) -> Reply {
                     .filter_map(|&id| action_call(command, id))
                     .collect(),
             ),
+            Some(Target::Overdue) => {
+                let mut filters = Map::new();
+                filters.insert("due".into(), "overdue".into());
+                filters.insert("limit".into(), LOOKUP_LIMIT.into());
+                calls(vec![list_call(Status::Pending, None, &filters)])
+            }
             // "it" is a number by now (`on_previous`).
             Some(Target::Previous) | None => text(help_text("")),
         },
@@ -263,7 +269,7 @@ fn follow_up(command: &Command, after: &[Message], today: NaiveDate) -> Reply {
     let looked_up = match command {
         Command::ClearCompleted | Command::DeleteAll => true,
         _ => match command.target() {
-            Some(Target::Title(_)) => true,
+            Some(Target::Title(_) | Target::Overdue) => true,
             Some(Target::Ids(_)) => command.needs_current(),
             Some(Target::Previous) | None => false,
         },
@@ -372,6 +378,14 @@ fn resolve_lookup(
                 }
                 (_, Some(Target::Title(query))) => pick(command, query, &tasks, today),
                 (_, Some(Target::Ids(ids))) => act_on_ids(command, ids, &tasks, today),
+                (_, Some(Target::Overdue)) if tasks.is_empty() => {
+                    text("Nothing is overdue: you're all caught up.")
+                }
+                // Each keeps its time of day (`act_on_ids`); undo puts them back.
+                (_, Some(Target::Overdue)) => {
+                    let ids: Vec<i64> = tasks.iter().map(|t| t.id).collect();
+                    act_on_ids(command, &ids, &tasks, today)
+                }
                 (_, Some(Target::Previous) | None) => text(compose(results)),
             };
         }

@@ -1426,3 +1426,39 @@ fn a_yes_with_nothing_asked_does_nothing() {
     }
     assert!(text_for("yes").starts_with("Nothing I asked"));
 }
+
+#[test]
+fn everything_overdue_moves_each_keeping_its_time_of_day() {
+    let user = "reschedule everything overdue to tomorrow";
+    let first = reply_to(user);
+    let names: Vec<&str> = first.tool_calls.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["list_tasks"]);
+    let overdue = json!({"tasks": [
+        {"id": 4, "title": "Call mom", "due": "2026-12-05T18:30"},
+        {"id": 9, "title": "Pay bill", "due": "2026-12-01"}
+    ], "matching": 2})
+    .to_string();
+    let second = respond(&with_results(user, &first, &[&overdue]), today());
+    let moved: Vec<Value> = second
+        .tool_calls
+        .iter()
+        .map(|c| serde_json::from_str(&c.arguments).unwrap())
+        .collect();
+    assert_eq!(
+        moved,
+        [
+            json!({"task_id": 4, "due_at": "2026-11-26T18:30"}),
+            json!({"task_id": 9, "due_date": "2026-11-26"}),
+        ]
+    );
+    let none = json!({"tasks": [], "matching": 0}).to_string();
+    let reply = respond(&with_results(user, &first, &[&none]), today());
+    assert!(reply.tool_calls.is_empty());
+    assert!(text_of(&reply).contains("Nothing is overdue"), "{reply:?}");
+    // Not a task named "overdue": nothing else is read as this.
+    assert_call(
+        "move the overdue report to friday",
+        "list_tasks",
+        json!({"status": "pending", "limit": 100}),
+    );
+}

@@ -83,6 +83,8 @@ pub(super) enum Target {
     Ids(Vec<i64>),
     Title(String),
     Previous,
+    /// Every overdue task ("reschedule everything overdue to tomorrow").
+    Overdue,
 }
 
 /// Due date and time, priority, tags, recurrence and reminder picked out

@@ -141,6 +141,9 @@ impl Parser<'_> {
         for at in rest.len().saturating_sub(MAX_CHANGE_WORDS).max(1)..rest.len() {
             let (head, tail) = rest.split_at(at);
             if let Some(mods) = self.exact_mods(tail) {
+                if says_overdue(head) {
+                    return update(Target::Overdue, None, mods);
+                }
                 return match named(self.src, head) {
                     Some(target) => update(target, None, mods),
                     // "move them to friday": which task?
@@ -253,4 +256,27 @@ fn shift_in(toks: &[Tok]) -> Option<i64> {
         }
         _ => None,
     }
+}
+
+/// "everything overdue", "all my overdue tasks", "the overdue ones".
+fn says_overdue(toks: &[Tok]) -> bool {
+    const AROUND: &[&str] = &[
+        "everything",
+        "all",
+        "the",
+        "my",
+        "tasks",
+        "task",
+        "ones",
+        "items",
+        "stuff",
+        "that's",
+        "that",
+        "is",
+        "are",
+        "of",
+        "",
+    ];
+    toks.iter().any(|t| t.key == "overdue")
+        && toks.iter().all(|t| t.key == "overdue" || key_in(t, AROUND))
 }
