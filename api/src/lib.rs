@@ -10,6 +10,7 @@ pub mod mcp;
 pub mod middleware;
 pub mod openapi;
 pub mod ops;
+pub mod probe;
 pub mod relay;
 pub mod routes;
 pub mod startup;

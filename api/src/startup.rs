@@ -90,6 +90,7 @@ pub fn build_state(config: ApiConfig, pool: PgPool, shutdown: CancellationToken)
         tasks: Tasks::new(pool.clone(), broker.clone()),
         broker,
         supervisor: Supervisor::new(shutdown.clone()),
+        database: Arc::default(),
         shutdown,
         tokens: Arc::new(TokenService::new(&config.auth)),
         revocations: Arc::new(Revocations::new(pool.clone())),
@@ -147,6 +148,10 @@ pub async fn start_services(state: &AppState, shutdown: &CancellationToken) -> s
     supervisor.watch(
         "broker_connection",
         state.broker.spawn_maintainer(broker_life.clone()),
+    );
+    supervisor.watch(
+        "database_probe",
+        state.database.spawn(state.pool.clone(), shutdown.clone()),
     );
     supervisor.watch("live_events", state.hub.spawn(shutdown.clone()));
     supervisor.watch("live_sweep", state.hub.spawn_sweep(shutdown.clone()));

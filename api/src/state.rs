@@ -17,6 +17,7 @@ use todo_common::tasks::Tasks;
 use tokio_util::sync::CancellationToken;
 
 use crate::live::{Hub, StreamSlots};
+use crate::probe::DatabaseProbe;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -48,6 +49,8 @@ pub struct AppState {
     /// The background loops this instance depends on (`/health` reports
     /// stalled ones; one that ends stops the process).
     pub supervisor: Arc<Supervisor>,
+    /// The database's last round trip, for `/health`.
+    pub database: Arc<DatabaseProbe>,
 }
 
 /// Users this process has already made sure have a `users` row, so the

@@ -20,6 +20,42 @@ async fn healthy_when_the_database_answers() {
     assert_eq!(body["version"], env!("CARGO_PKG_VERSION"));
 }
 
+/// /health answers from the background probe (a reading at most a second
+/// old), so a load balancer's checks cost the database nothing each;
+/// `?deep=true` asks it now.
+#[tokio::test]
+async fn health_reports_the_probe_and_deep_asks_the_database_now() {
+    let app = TestApp::spawn().await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let body = loop {
+        let (status, body) = health(&app).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        // The first calls may come before the probe's first answer.
+        if body["database_checked_ms_ago"].as_f64().unwrap() > 0.0 {
+            break body;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "never answered from the probe: {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(
+        body["database_checked_ms_ago"].as_f64().unwrap() <= 1000.0,
+        "{body}"
+    );
+    assert_eq!(body["database_connected"], true);
+
+    let res = app.call(Method::GET, "/health?deep=true", None).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let deep: Value = res.json().await.unwrap();
+    assert_eq!(deep["database_checked_ms_ago"], 0.0);
+    assert!(deep["database_latency_ms"].as_f64().unwrap() >= 0.0);
+
+    let res = app.call(Method::GET, "/health?deep=maybe", None).await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+}
+
 async fn health(app: &TestApp) -> (StatusCode, Value) {
     let res = app.call(Method::GET, "/health", None).await;
     (res.status(), res.json().await.unwrap())
@@ -61,6 +97,9 @@ async fn unhealthy_while_the_database_is_down_and_back_by_itself() {
         !body.to_string().contains("5432"),
         "no connection details leak: {body}"
     );
+    // Asked now, the database does not answer either.
+    let res = app.call(Method::GET, "/health?deep=true", None).await;
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
 
     // Requests that need the database fail cleanly, not with a 500.
     let res = app
