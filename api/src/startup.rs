@@ -20,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::extract::BODY_LIMIT;
 use crate::live::{Hub, StreamSlots};
-use crate::middleware::{cors, observe, security_headers};
+use crate::middleware::{compression, cors, observe, security_headers};
 use crate::state::{AppState, KnownUsers};
 use crate::{background, relay, routes};
 use todo_common::metric;
@@ -107,6 +107,7 @@ pub fn build_router(state: AppState) -> Router {
     let router = routes::router(&state.config.http)
         .route_layer(axum::middleware::from_fn(observe::tag_route))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(compression::layer())
         .layer(cors::layer(&state.config.http));
     security_headers::apply(router, state.config.is_production())
         .layer(axum::middleware::from_fn(observe::observe))

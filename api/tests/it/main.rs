@@ -1,6 +1,7 @@
 //! Integration tests: the real API against the real PostgreSQL of this machine.
 
 mod auth;
+mod compression;
 mod conversations;
 mod due_dates;
 mod errors;
