@@ -168,20 +168,30 @@ fn byte_offsets(text: &str) -> Vec<usize> {
         .collect()
 }
 
-/// `user`'s wall clock now: what "tomorrow at 5pm" counts from.
-async fn user_now(state: &AppState, user: &UserId) -> ApiResult<chrono::NaiveDateTime> {
-    let zone = state.tasks.time_zone(user).await?;
-    Ok(zone.local(Utc::now()).naive_local())
+/// `input` read on `user`'s wall clock (what "tomorrow at 5pm" counts
+/// from): the one reading both routes use.
+async fn parse(
+    state: &AppState,
+    user: &UserId,
+    input: &QuickAddInput,
+) -> ApiResult<todo_assistant::QuickAdd> {
+    let keep = input.byte_ranges()?;
+    let now = state
+        .tasks
+        .time_zone(user)
+        .await?
+        .local(Utc::now())
+        .naive_local();
+    Ok(todo_assistant::quick_add(&input.text, now, &keep))
 }
 
-/// Reads `input` on `user`'s wall clock.
+/// What `input` says, with its chips' offsets in code points.
 async fn read(
     state: &AppState,
     user: &UserId,
     input: &QuickAddInput,
 ) -> ApiResult<QuickAddPreview> {
-    let keep = input.byte_ranges()?;
-    let read = todo_assistant::quick_add(&input.text, user_now(state, user).await?, &keep);
+    let read = parse(state, user, input).await?;
     let bytes = byte_offsets(&input.text);
     let char_at = |byte: usize| bytes.partition_point(|&b| b < byte);
     let chips = read
@@ -288,9 +298,7 @@ pub async fn create(
     IdempotencyKeyHeader { key }: IdempotencyKeyHeader,
     ApiJson(input): ApiJson<QuickAddInput>,
 ) -> ApiResult<Response> {
-    let keep = input.byte_ranges()?;
-    let read =
-        todo_assistant::quick_add(&input.text, user_now(&state, &scope.user_id).await?, &keep);
+    let read = parse(&state, &scope.user_id, &input).await?;
     let created = state
         .tasks
         .create(
