@@ -503,6 +503,23 @@ pub fn zone_off_utc_date() -> (&'static str, chrono::NaiveDate) {
     (zone, local)
 }
 
+/// A port on 127.0.0.1 free right now that nobody else is about to be
+/// given: it lies below the kernel's ephemeral range (32768 and up on
+/// Linux), which `bind(0)` and every outgoing connection draw from. A port
+/// freed from `bind(0)` can be taken by a parallel test's database
+/// connection before the process it was meant for binds it.
+pub fn free_port() -> u16 {
+    use std::hash::{BuildHasher, Hasher};
+    loop {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u32(std::process::id());
+        let port = 20_000 + (h.finish() % 12_000) as u16;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+}
+
 pub fn now() -> i64 {
     chrono::Utc::now().timestamp()
 }

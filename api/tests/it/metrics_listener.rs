@@ -6,13 +6,8 @@ use crate::helpers::{TestApp, expect_error};
 
 #[tokio::test]
 async fn with_metrics_port_metrics_leave_the_api_port() {
-    // A port free a moment ago; the app binds it itself, as in production.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-        .to_string();
+    // The app binds the port itself, as in production.
+    let port = testkit::free_port().to_string();
     let app = TestApp::spawn_with(&[("API_HOST", "127.0.0.1"), ("METRICS_PORT", &port)]).await;
     app.call(Method::GET, "/health", None).await;
 

@@ -149,9 +149,7 @@ async fn the_operators_commands_run_from_the_binary() {
         .unwrap();
     assert!(out.status.success(), "{out:?}");
     // Without --url it checks API_PORT on this machine: nothing listens there.
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = closed.local_addr().unwrap().port().to_string();
-    drop(closed);
+    let port = testkit::free_port().to_string();
     let out = run(vec!["healthcheck".into()], vec![("API_PORT", port.clone())])
         .await
         .unwrap();

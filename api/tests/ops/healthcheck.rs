@@ -80,9 +80,7 @@ async fn unhealthy_answers_and_silence_are_failures() {
         "{err}"
     );
 
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = closed.local_addr().unwrap().port();
-    drop(closed);
+    let port = testkit::free_port();
     let err = healthcheck(&format!("http://127.0.0.1:{port}/health"), TIMEOUT)
         .await
         .unwrap_err();

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::http::Uri;
-use testkit::LoggedProcess;
+use testkit::{LoggedProcess, free_port};
 
 use crate::root;
 
@@ -31,11 +31,6 @@ async fn stub(name: &'static str) -> u16 {
     let port = listener.local_addr().unwrap().port();
     tokio::spawn(async move { axum::serve(listener, app).await });
     port
-}
-
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port()
 }
 
 /// Our nginx.conf with its listen ports and upstreams moved to this

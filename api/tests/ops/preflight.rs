@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use serde_json::json;
-use testkit::{TestApp, fresh_database, start_mock, url_for};
+use testkit::{TestApp, free_port, fresh_database, start_mock, url_for};
 use todo_api::ops::preflight::{Options, preflight};
 use todo_api::ops::{Report, Status};
 
@@ -98,11 +98,6 @@ async fn fake_servers() -> String {
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await });
     format!("http://{addr}")
-}
-
-fn closed_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port()
 }
 
 #[tokio::test]
@@ -316,12 +311,12 @@ async fn production_mcp_without_an_https_public_url_fails() {
 #[tokio::test]
 async fn unreachable_database_and_broker_fail() {
     let mut vars = sound(
-        &format!("postgres://postgres@127.0.0.1:{}/todo_chat", closed_port()),
+        &format!("postgres://postgres@127.0.0.1:{}/todo_chat", free_port()),
         &prefix(),
     );
     vars.insert(
         "RABBITMQ_URL".into(),
-        format!("amqp://guest:guest@127.0.0.1:{}/%2f", closed_port()),
+        format!("amqp://guest:guest@127.0.0.1:{}/%2f", free_port()),
     );
     let report = preflight(vars, &Options::default()).await;
     assert_eq!(
@@ -474,7 +469,7 @@ async fn a_refused_key_a_missing_model_and_an_unreachable_provider_fail() {
         report.to_text()
     );
     let report = run(
-        format!("http://127.0.0.1:{}/v1", closed_port()),
+        format!("http://127.0.0.1:{}/v1", free_port()),
         "sk-good",
         "gpt-4-turbo",
     )

@@ -87,10 +87,7 @@ async fn a_deployment_passes_every_item_and_is_left_clean() {
 
 #[tokio::test]
 async fn no_instance_fails_at_health_and_stops() {
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
+    let port = testkit::free_port();
     let report = smoke(&Options::new(format!("http://127.0.0.1:{port}"))).await;
     assert_eq!(report.checks.len(), 1, "{}", report.to_text());
     assert_eq!(report.get("health").unwrap().status, Status::Fail);

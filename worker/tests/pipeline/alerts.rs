@@ -198,12 +198,7 @@ fn sample(scrape: &str, series: &str) -> Option<f64> {
 async fn every_alert_watches_exported_metrics_and_quota_failures_count() {
     let app = TestApp::spawn().await;
     let mock = start_mock().await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-        .to_string();
+    let port = testkit::free_port().to_string();
     let worker = worker_process(
         &app,
         &mock,
