@@ -683,10 +683,18 @@ impl Drop for LoggedProcess {
 }
 
 /// A TCP proxy that can cut every connection and refuse new ones, like a
-/// server (PostgreSQL, RabbitMQ) going away, and come back.
+/// server (PostgreSQL, RabbitMQ) going away, or freeze them (a network
+/// partition: connections stay open and nothing crosses), and come back.
 pub struct TcpProxy {
     pub addr: std::net::SocketAddr,
-    up: tokio::sync::watch::Sender<bool>,
+    mode: tokio::sync::watch::Sender<ProxyMode>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ProxyMode {
+    Up,
+    Down,
+    Frozen,
 }
 
 impl TcpProxy {
@@ -694,34 +702,54 @@ impl TcpProxy {
         let target = target.to_string();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let (up, _) = tokio::sync::watch::channel(true);
-        let state = up.clone();
+        let (mode, _) = tokio::sync::watch::channel(ProxyMode::Up);
+        let state = mode.clone();
         tokio::spawn(async move {
             loop {
                 let Ok((mut client, _)) = listener.accept().await else {
                     return;
                 };
                 let mut rx = state.subscribe();
-                if !*rx.borrow() {
-                    continue; // dropped at once: refused, in effect
-                }
                 let target = target.clone();
                 tokio::spawn(async move {
+                    // Held open until the freeze ends, then closed.
+                    let now = *rx.borrow();
+                    match now {
+                        ProxyMode::Down => return, // dropped at once: refused, in effect
+                        ProxyMode::Frozen => {
+                            let _ = rx.wait_for(|m| *m != ProxyMode::Frozen).await.is_ok();
+                            return;
+                        }
+                        ProxyMode::Up => {}
+                    }
                     let Ok(mut server) = tokio::net::TcpStream::connect(&target).await else {
                         return;
                     };
-                    tokio::select! {
-                        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
-                        _ = rx.wait_for(|up| !*up) => {}
+                    let changed = tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => None,
+                        m = rx.wait_for(|m| *m != ProxyMode::Up) => m.ok().map(|m| *m),
+                    };
+                    if changed == Some(ProxyMode::Frozen) {
+                        let _ = rx.wait_for(|m| *m != ProxyMode::Frozen).await.is_ok();
                     }
                 });
             }
         });
-        Self { addr, up }
+        Self { addr, mode }
     }
 
+    /// Up: forward. Down: cut every connection and refuse new ones.
     pub fn set(&self, up: bool) {
-        self.up.send_replace(up);
+        self.mode.send_replace(match up {
+            true => ProxyMode::Up,
+            false => ProxyMode::Down,
+        });
+    }
+
+    /// Connections stay open and nothing crosses them, until [`Self::set`]
+    /// closes them (either way).
+    pub fn freeze(&self) {
+        self.mode.send_replace(ProxyMode::Frozen);
     }
 }
 

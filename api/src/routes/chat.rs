@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use todo_common::chat::{messages, outbox};
-use todo_common::queue::TurnJob;
+use todo_common::queue::{PublishError, TurnJob};
 use todo_common::work::Work;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -252,7 +252,13 @@ pub async fn post(
 /// Publishes the turn now; if the broker is down or slow the record stays in
 /// the outbox and the relay delivers it later. The client's answer is the same.
 async fn hand_off(state: &AppState, job: &TurnJob, outbox_id: i64) {
-    match state.broker.publish_turn(job).await {
+    // A broker that stopped answering (a partition) would hold this request
+    // until the confirm times out: hand the turn to the relay at once.
+    let published = match state.broker.is_answering() {
+        true => state.broker.publish_turn(job).await,
+        false => Err(PublishError::Disconnected),
+    };
+    match published {
         // Forgotten with the others at the relay's next tick.
         Ok(()) => state.confirmed.add(outbox_id),
         Err(e) => {

@@ -1,8 +1,7 @@
-//! GET /health: PostgreSQL as the background probe saw it at most a
-//! second ago (`crate::probe`), so a load balancer's checks cost no round
-//! trip each; `?deep=true` makes one for operators. 503 while the database
-//! does not answer; the RabbitMQ connection state as the broker maintainer
-//! last saw it.
+//! GET /health: PostgreSQL and RabbitMQ as background probes saw them at
+//! most a second ago (`crate::probe`, the broker maintainer's round trips),
+//! so a load balancer's checks cost no round trip each; `?deep=true` makes
+//! one to each for operators. 503 within a second of losing either.
 
 use std::time::Duration;
 
@@ -21,8 +20,8 @@ use crate::state::AppState;
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct HealthParams {
-    /// Ask PostgreSQL now rather than report the background probe's last
-    /// answer (at most a second old).
+    /// Ask PostgreSQL and RabbitMQ now rather than report the background
+    /// probes' last answers (at most a second old).
     #[serde(default)]
     deep: bool,
 }
@@ -39,6 +38,8 @@ pub struct Health {
     database_latency_ms: Option<f64>,
     /// How long ago that round trip was made (0 with `deep=true`).
     database_checked_ms_ago: f64,
+    /// RabbitMQ answered a round trip within the last second (now, with
+    /// `deep=true`).
     broker_connected: bool,
     /// Background loops that have not finished a round within
     /// BACKGROUND_STALL_SECONDS (e.g. `outbox_relay`, `revocation_sync`):
@@ -48,8 +49,9 @@ pub struct Health {
     environment: &'static str,
 }
 
-/// `healthy`; `degraded` without RabbitMQ (chat is kept in the outbox);
-/// `unhealthy` (503) without PostgreSQL or with a stalled background loop.
+/// `healthy` (200); `degraded` (503) without RabbitMQ: tasks are served and
+/// chat is kept in the outbox, but no turn reaches a worker; `unhealthy`
+/// (503) without PostgreSQL or with a stalled background loop.
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 enum HealthStatus {
@@ -64,12 +66,12 @@ enum HealthStatus {
     tag = "operations",
     operation_id = "health",
     summary = "Health check",
-    description = "PostgreSQL as a background probe saw it at most a second ago (a round trip now with \
-        `deep=true`), and the RabbitMQ connection state.",
+    description = "PostgreSQL and RabbitMQ as background probes saw them at most a second ago (a round \
+        trip to each now with `deep=true`).",
     params(HealthParams),
     responses(
-        (status = 200, description = "Serving (healthy or degraded).", body = Health),
-        (status = 503, description = "PostgreSQL is unreachable, or a background loop stalled.", body = Health),
+        (status = 200, description = "Healthy.", body = Health),
+        (status = 503, description = "PostgreSQL or RabbitMQ does not answer, or a background loop stalled.", body = Health),
         BadInput,
     ),
 )]
@@ -87,15 +89,19 @@ pub async fn health(
         ),
         _ => (db::ping(&state.pool, DB_TIMEOUT).await, Duration::ZERO),
     };
-    let broker_connected = state.broker.is_connected();
+    let broker_connected = match params.deep {
+        true => state.broker.round_trip().await.is_some(),
+        false => state.broker.is_answering(),
+    };
     let stalled_loops = state.supervisor.stalled();
     let latency_ms = probe.as_ref().ok().map(|l| l.as_secs_f64() * 1000.0);
-    // Without the broker the API still takes chat (the outbox holds it), so
-    // it stays in rotation: degraded, not down. A stalled loop (no relay, no
-    // revocation sync) leaves it half-working: out of rotation.
+    // Without the broker the API still takes chat into its outbox, but no
+    // turn is answered until it is back: out of rotation, so that a load
+    // balancer prefers an instance that still reaches RabbitMQ (issue 23).
+    // A stalled loop (no relay, no revocation sync) leaves it half-working.
     let (status, label) = match (&probe, broker_connected, stalled_loops.is_empty()) {
         (Ok(_), true, true) => (StatusCode::OK, HealthStatus::Healthy),
-        (Ok(_), false, true) => (StatusCode::OK, HealthStatus::Degraded),
+        (Ok(_), false, true) => (StatusCode::SERVICE_UNAVAILABLE, HealthStatus::Degraded),
         (Err(_), _, _) | (_, _, false) => {
             (StatusCode::SERVICE_UNAVAILABLE, HealthStatus::Unhealthy)
         }
@@ -105,6 +111,9 @@ pub async fn health(
     }
     if let Err(why) = &probe {
         tracing::warn!(error = %why, "health check: database unreachable");
+    }
+    if !broker_connected {
+        tracing::warn!("health check: RabbitMQ does not answer");
     }
     (
         status,

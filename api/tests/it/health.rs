@@ -146,3 +146,46 @@ async fn a_stalled_background_loop_makes_the_instance_unhealthy_until_it_runs_ag
     let body = wait_for(&app, StatusCode::OK).await;
     assert_eq!(body["stalled_loops"], serde_json::json!([]));
 }
+
+/// Issue 23: /health turns 503 when RabbitMQ stops answering, also when the
+/// connection stays open and silent (a partition, which RabbitMQ's
+/// heartbeat would notice only after a minute): the background round trip
+/// notices. The instance still takes chat into its outbox meanwhile.
+#[tokio::test]
+async fn unavailable_while_rabbitmq_does_not_answer_and_back_by_itself() {
+    let link = TcpProxy::start("127.0.0.1:5672").await;
+    let (db_name, pool) = fresh_database().await;
+    let url = format!("amqp://guest:guest@{}/%2f", link.addr);
+    let app = TestApp::spawn_on(test_config(&db_name, &[("RABBITMQ_URL", &url)]), pool).await;
+    let (status, body) = health(&app).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["broker_connected"], true);
+
+    // Silent: the TCP connection stays up and nothing crosses it.
+    link.freeze();
+    let body = wait_for(&app, StatusCode::SERVICE_UNAVAILABLE).await;
+    assert_eq!(body["status"], "degraded", "{body}");
+    assert_eq!(body["broker_connected"], false);
+    assert_eq!(body["database_connected"], true);
+    assert!(!body.to_string().contains("5672"), "{body}");
+    let res = app.call(Method::GET, "/health?deep=true", None).await;
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+
+    // Chat is still accepted (the outbox holds it).
+    let user = app.signup("partition@example.com").await;
+    let (status, body) = app.chat(&user, "add buy milk", None, None).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+
+    // The partition ends: the silent connection is closed, a new one made.
+    link.set(true);
+    let body = wait_for(&app, StatusCode::OK).await;
+    assert_eq!(body["status"], "healthy");
+    assert_eq!(body["broker_connected"], true);
+
+    // Gone outright (connections cut, new ones refused).
+    link.set(false);
+    let body = wait_for(&app, StatusCode::SERVICE_UNAVAILABLE).await;
+    assert_eq!(body["status"], "degraded", "{body}");
+    link.set(true);
+    wait_for(&app, StatusCode::OK).await;
+}

@@ -106,7 +106,7 @@ impl Http {
         ).parse(Duration::from_secs(7 * 24 * 3600), parse::duration);
         let health_check_interval = Duration::from_secs(r.var(
             "HEALTH_CHECK_INTERVAL_SECONDS",
-            "How often the background probe checks PostgreSQL and updates the `database_up` / `database_latency_seconds` gauges. `GET /health` itself always checks live.",
+            "How often the background probe checks PostgreSQL and updates the `database_up` / `database_latency_seconds` gauges. `GET /health` reads a faster probe of its own (every 250 ms, at most 1 s old; `?deep=true` asks now).",
         ).positive(60u64));
         let background_stall = Duration::from_secs(r.var(
             "BACKGROUND_STALL_SECONDS",

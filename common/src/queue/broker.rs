@@ -7,11 +7,12 @@
 use crate::error::ErrorChain;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
+use lapin::options::{BasicPublishOptions, BasicQosOptions, ConfirmSelectOptions};
 use lapin::types::{AMQPValue, FieldTable, LongString};
 use lapin::{BasicProperties, Channel, Confirmation, Connection, ConnectionProperties};
+use parking_lot::Mutex;
 use tokio::sync::{RwLock, watch};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -57,11 +58,21 @@ pub struct Broker {
     topology: Topology,
     link: RwLock<Option<Link>>,
     connected: AtomicBool,
+    /// When RabbitMQ last answered a round trip (see [`Broker::is_answering`]).
+    answered: Mutex<Option<Instant>>,
     /// Bumped at every new connection; consumers watch it to re-subscribe.
     generation: watch::Sender<u64>,
 }
 
 const CONFIRM_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often the maintainer checks the link and asks RabbitMQ for an answer.
+const CHECK_EVERY: Duration = Duration::from_millis(250);
+/// A round trip slower than this counts as no answer.
+const ROUND_TRIP_TIMEOUT: Duration = Duration::from_millis(500);
+/// RabbitMQ counts as answering while its last answer is at most this old:
+/// a lost broker shows within a second, also when the TCP connection
+/// stays open and silent (heartbeats would take a minute).
+const ANSWER_MAX_AGE: Duration = Duration::from_secs(1);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
 /// A live notice carries its events up to this size (JSON bytes); larger
 /// ones (a long task list in a tool result) are read by the instances.
@@ -75,6 +86,7 @@ impl Broker {
             topology,
             link: RwLock::new(None),
             connected: AtomicBool::new(false),
+            answered: Mutex::new(None),
             generation: watch::channel(0).0,
         })
     }
@@ -85,6 +97,39 @@ impl Broker {
 
     pub fn is_connected(&self) -> bool {
         self.connected.load(Ordering::Relaxed)
+    }
+
+    /// Connected, and RabbitMQ answered a round trip within the last
+    /// second (the maintainer asks every 250 ms): what `/health` reports.
+    pub fn is_answering(&self) -> bool {
+        self.is_connected()
+            && self
+                .answered
+                .lock()
+                .is_some_and(|at| at.elapsed() <= ANSWER_MAX_AGE)
+    }
+
+    /// One round trip to RabbitMQ now (a `basic.qos` on the notice channel,
+    /// which consumes nothing, so it changes nothing): its duration, or None
+    /// when not connected or no answer came within the timeout.
+    pub async fn round_trip(&self) -> Option<Duration> {
+        let channel = match &*self.link.read().await {
+            Some(link) if self.is_connected() => link.notifier.clone(),
+            _ => return None,
+        };
+        let start = Instant::now();
+        match tokio::time::timeout(
+            ROUND_TRIP_TIMEOUT,
+            channel.basic_qos(0, BasicQosOptions::default()),
+        )
+        .await
+        {
+            Ok(Ok(())) => {
+                *self.answered.lock() = Some(Instant::now());
+                Some(start.elapsed())
+            }
+            _ => None,
+        }
     }
 
     /// Changes at every new connection.
@@ -197,6 +242,7 @@ impl Broker {
             publisher,
             notifier,
         });
+        *self.answered.lock() = Some(Instant::now());
         self.connected.store(true, Ordering::Relaxed);
         self.generation.send_modify(|g| *g += 1);
         tracing::info!(broker = %redact_url(url), "connected to RabbitMQ; topology declared");
@@ -208,7 +254,7 @@ impl Broker {
         loop {
             tokio::select! {
                 _ = shutdown.cancelled() => return,
-                _ = tokio::time::sleep(Duration::from_millis(250)) => {}
+                _ = tokio::time::sleep(CHECK_EVERY) => {}
             }
             // With x-expires, a queue nobody consumes (the retry queues)
             // counts as unused however much is published to it; declaring
@@ -230,14 +276,18 @@ impl Broker {
                 }
                 None => false,
             };
-            if !healthy {
-                self.connected.store(false, Ordering::Relaxed);
-                *self.link.write().await = None;
-                // Its node may be the one that went away: the next connection
-                // tries the next address first.
-                self.first.fetch_add(1, Ordering::Relaxed);
-                return;
+            if healthy {
+                // Noticed by /health (is_answering) when it fails; a silent
+                // link is left to the heartbeat to close.
+                self.round_trip().await;
+                continue;
             }
+            self.connected.store(false, Ordering::Relaxed);
+            *self.link.write().await = None;
+            // Its node may be the one that went away: the next connection
+            // tries the next address first.
+            self.first.fetch_add(1, Ordering::Relaxed);
+            return;
         }
     }
 
