@@ -1,7 +1,9 @@
 //! Latency of GET /health and GET /api/{user}/tasks with many tasks in one
-//! account, against a running API (issue 2's measurement).
+//! account, against a running API (issue 2's measurement); with `--wrk S`,
+//! throughput instead: wrk at 32 connections for S seconds on /health and
+//! on the first page of 50 tasks, plain and gzip (issue 23).
 //!
-//! Usage: bench-tasks [--base-url URL] [--tasks N] [--requests N]
+//! Usage: bench-tasks [--base-url URL] [--tasks N] [--requests N] [--wrk S]
 //! Prints a Markdown table for docs/benchmarks.md.
 
 use std::time::{Duration, Instant};
@@ -24,6 +26,41 @@ struct Args {
     /// Requests timed per endpoint.
     #[arg(long, default_value_t = 500)]
     requests: usize,
+    /// Measure throughput with wrk (`-t2 -c32`, on PATH) for this many
+    /// seconds per endpoint instead of sequential latency.
+    #[arg(long)]
+    wrk: Option<u64>,
+}
+
+/// One wrk run: requests/s and the latency p50 / p99 in ms.
+fn run_wrk(url: &str, headers: &[String], seconds: u64) -> Result<(f64, f64, f64)> {
+    let mut cmd = std::process::Command::new("wrk");
+    cmd.args(["-t2", "-c32", &format!("-d{seconds}s"), "--latency"]);
+    for h in headers {
+        cmd.args(["-H", h]);
+    }
+    let out = cmd.arg(url).output().context("run wrk (apt install wrk)")?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() || text.contains("Non-2xx") {
+        bail!("wrk on {url} failed or got errors:\n{text}");
+    }
+    let field = |prefix: &str| {
+        text.lines()
+            .find_map(|l| l.trim().strip_prefix(prefix).map(|v| v.trim().to_string()))
+            .with_context(|| format!("no {prefix:?} in wrk's output:\n{text}"))
+    };
+    let ms = |v: String| -> Result<f64> {
+        let (n, unit) = v.split_at(v.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(v.len()));
+        let n: f64 = n.parse()?;
+        Ok(match unit {
+            "us" => n / 1000.0,
+            "ms" => n,
+            "s" => n * 1000.0,
+            other => bail!("unknown unit {other:?}"),
+        })
+    };
+    let rps: f64 = field("Requests/sec:")?.parse()?;
+    Ok((rps, ms(field("50%")?)?, ms(field("99%")?)?))
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
@@ -114,6 +151,32 @@ async fn main() -> Result<()> {
     }
     let fill = start.elapsed();
     let tasks_url = format!("{}/api/{user}/tasks", args.base);
+
+    if let Some(seconds) = args.wrk {
+        let auth = format!("Authorization: Bearer {token}");
+        let gzip = "Accept-Encoding: gzip".to_string();
+        println!("| 32 connections, {seconds} s | req/s | p50 ms | p99 ms |");
+        println!("|---|---|---|---|");
+        let cases = [
+            ("GET /health", format!("{}/health", args.base), vec![]),
+            (
+                "GET /tasks?limit=50",
+                format!("{tasks_url}?limit=50"),
+                vec![auth.clone()],
+            ),
+            (
+                "GET /tasks?limit=50, gzip",
+                format!("{tasks_url}?limit=50"),
+                vec![auth.clone(), gzip],
+            ),
+        ];
+        for (name, url, headers) in cases {
+            run_wrk(&url, &headers, 2)?; // warm-up
+            let (rps, p50, p99) = run_wrk(&url, &headers, seconds)?;
+            println!("| {name} | {rps:.0} | {p50:.2} | {p99:.2} |");
+        }
+        return Ok(());
+    }
 
     // A cursor deep into the listing (page 100 of 50 at 10,000 tasks).
     let mut cursor = String::new();
