@@ -49,7 +49,7 @@ use axum::serve::ListenerExt;
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use todo_common::llm::{Reply, ToolCall, Usage};
+use todo_common::llm::{Message, Reply, Role, ToolCall, Usage};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
 use tokio_util::io::ReaderStream;
@@ -565,7 +565,7 @@ async fn completions(State(state): State<MockState>, body: Bytes) -> Response {
 
     let reply = state
         .next_scripted()
-        .unwrap_or_else(|| todo_assistant::respond_at(&request.messages, Utc::now().naive_utc()));
+        .unwrap_or_else(|| as_a_model(&request.messages));
     let reply = faults::apply_limit(
         misbehave(config.behaviour, reply),
         config.reads_limit_from.limit(&request),
@@ -645,6 +645,20 @@ async fn sleep(ms: u64) {
 fn call_id() -> String {
     let hex = Uuid::new_v4().simple().to_string();
     format!("call_{}", hex.get(..24).unwrap_or(&hex))
+}
+
+/// What the offline assistant answers, reading the user's words and their
+/// clock from the stamped message as a model would (UTC now without one).
+fn as_a_model(messages: &[Message]) -> Reply {
+    let mut messages = messages.to_vec();
+    let mut now = Utc::now().naive_utc();
+    if let Some(last) = messages.iter_mut().rev().find(|m| m.role == Role::User)
+        && let Some((words, at)) = todo_common::llm::read_stamp(&last.content)
+    {
+        now = at;
+        last.content = words.to_string();
+    }
+    todo_assistant::respond_at(&messages, now)
 }
 
 /// Applies the configured misbehaviour to the offline assistant's reply.

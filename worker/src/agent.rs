@@ -166,7 +166,14 @@ impl Agent {
                 };
         }
         // Decided once per run: the whole turn is answered by one of them.
-        let offline = self.answers_offline(turn, &UserNow::of(turn.time_zone));
+        // The clock too: the turn's rounds then send the model one prefix.
+        let now = UserNow::of(turn.time_zone);
+        let offline = self.answers_offline(turn, &now);
+        // The offline assistant reads the user's words alone.
+        let user = Message::user(match offline {
+            true => turn.content.clone(),
+            false => prompt::with_clock(&turn.content, &now),
+        });
         loop {
             let rounds = progress.rounds.len();
             if rounds >= self.config.chat.max_tool_rounds as usize {
@@ -176,15 +183,13 @@ impl Agent {
                 return self.answer(turn, &text, metadata).await;
             }
 
-            let now = UserNow::of(turn.time_zone);
-            let system = Message::system(prompt::system(&now));
-            let user = Message::user(turn.content.clone());
+            let system = Message::system(prompt::system());
             let own = progress.messages();
             let earlier = self.history_that_fits(history, [&system, &user].into_iter().chain(&own));
             let mut messages = Vec::with_capacity(earlier.len() + 2 + own.len());
             messages.push(system);
             messages.extend(earlier.iter().cloned());
-            messages.push(user);
+            messages.push(user.clone());
             messages.extend(own);
 
             let called = if offline {

@@ -4,6 +4,9 @@
 
 use serde::{Deserialize, Serialize};
 
+mod clock;
+pub use clock::{read_stamp, stamp};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {

@@ -48,12 +48,13 @@ async fn chat_adds_a_task_and_confirms_it() {
     assert_eq!(list["tasks"][0]["due_date"], tomorrow.as_str());
     assert_eq!(list["tasks"][0]["due_at"], Value::Null);
 
-    // The model saw the tools and the system prompt with today's date.
+    // The model saw the tools, and today's date with the user's message.
     let last = mock.stats().await["last_request"].clone();
-    let system = last["messages"][0]["content"].as_str().unwrap().to_string();
+    let sent = last_user_message(&last);
     assert!(
-        system.contains(&chrono::Utc::now().format("%Y-%m-%d").to_string()),
-        "{system}"
+        sent.starts_with("add buy milk")
+            && sent.contains(&chrono::Utc::now().format("%Y-%m-%d").to_string()),
+        "{sent}"
     );
     // Every tool: the five task tools and undo_last_change.
     assert_eq!(last["tools"].as_array().unwrap().len(), 6);
@@ -444,14 +445,21 @@ async fn tomorrow_is_the_users_tomorrow_in_their_time_zone() {
     let (status, turn) = app.chat(&user, "what is open?", None, Some(30)).await;
     assert_eq!(status, StatusCode::OK, "{turn}");
     let last = mock.stats().await["last_request"].clone();
-    let system = last["messages"][0]["content"].as_str().unwrap().to_string();
+    let sent = last_user_message(&last);
     for part in [
         today.format("%Y-%m-%d").to_string(),
         today.format("%A").to_string(),
         zone.to_string(),
     ] {
-        assert!(system.contains(&part), "{part} missing from: {system}");
+        assert!(sent.contains(&part), "{part} missing from: {sent}");
     }
+}
+
+/// The newest user message of a request to the model, as sent.
+fn last_user_message(request: &Value) -> String {
+    let messages = request["messages"].as_array().unwrap();
+    let user = messages.iter().rev().find(|m| m["role"] == "user").unwrap();
+    user["content"].as_str().unwrap().to_string()
 }
 
 /// Issue 21: tried as a new user would, on a database where someone else

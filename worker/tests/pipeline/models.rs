@@ -397,7 +397,7 @@ async fn the_workers_own_notices_are_not_fed_back_to_the_model_verbatim() {
     let next = answered_in(&app, &user, "what's still open?", Some(&conversation)).await;
     assert_eq!(next["metadata"]["truncated"], Value::Null, "{next}");
     let request = &mock.stats().await["last_request"];
-    let history: Vec<(String, String)> = request["messages"]
+    let mut history: Vec<(String, String)> = request["messages"]
         .as_array()
         .unwrap()
         .iter()
@@ -409,6 +409,16 @@ async fn the_workers_own_notices_are_not_fed_back_to_the_model_verbatim() {
             )
         })
         .collect();
+    // Only the current message carries the user's clock; the system prompt
+    // stays the same at every minute (a prefix a local server caches).
+    let system = request["messages"][0]["content"].as_str().unwrap();
+    assert!(
+        !system.contains(&chrono::Utc::now().format("%Y-%m-").to_string()),
+        "{system}"
+    );
+    let (words, _) = todo_common::llm::read_stamp(&history[6].1).expect("the clock");
+    history[6].1 = words.to_string();
+    assert!(history[..6].iter().all(|(_, c)| !c.contains("(Sent ")));
     let expected = [
         ("user", "show my tasks"),
         (
