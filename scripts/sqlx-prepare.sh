@@ -22,7 +22,8 @@ psql -q -X -v ON_ERROR_STOP=1 "$admin" -c "CREATE DATABASE \"$db\""
 trap 'psql -q -X "$admin" -c "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)"' EXIT
 
 # Migrated as sqlx migrates (todo-api cannot do it: it is built with these
-# macros): each *.up.sql in version order in a transaction, recorded in
+# macros): each *.up.sql in version order in a transaction (unless it says
+# otherwise), recorded in
 # sqlx's own table, whose columns some queries (migrate status, preflight) read.
 psql -q -X -v ON_ERROR_STOP=1 "$url" <<'SQL'
 CREATE TABLE _sqlx_migrations (
@@ -39,7 +40,11 @@ for up in migrations/*.up.sql; do
   version=${name%%_*}
   description=${name#*_}
   checksum=$(sha384sum "$up" | cut -d' ' -f1)
-  psql -q -X -v ON_ERROR_STOP=1 --single-transaction "$url" -f "$up" \
+  # A migration starting "-- no-transaction" (CREATE INDEX CONCURRENTLY)
+  # runs outside one, as sqlx runs it.
+  tx=--single-transaction
+  [[ $(head -n1 "$up") == "-- no-transaction"* ]] && tx=
+  psql -q -X -v ON_ERROR_STOP=1 $tx "$url" -f "$up" \
     -c "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time)
         VALUES ($version, '${description//_/ }', true, decode('$checksum', 'hex'), 0)"
 done

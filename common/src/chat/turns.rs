@@ -97,9 +97,13 @@ const IDLE_HEAD: &str = "(m.lease_until IS NULL OR m.lease_until < now())
 /// operator, or the chaos bench, can tell which process holds a turn.
 ///
 /// One statement: the claim, its `message.processing` event, and what the
-/// turn needs to start (the newest `history` turns of the conversation and
-/// this turn's stored steps), so a claim costs one round trip and no
-/// transaction of its own (issue 20).
+/// turn needs to start (the newest `history` messages of the conversation
+/// and this turn's stored steps), so a claim costs one round trip and no
+/// transaction of its own (issue 20). Both reads are bounded by index: the
+/// history walks back over the last `history` user messages and their
+/// answers, whatever the conversation's length, and the steps come by
+/// `reply_to` (issue 23: they were a scan of the whole table, and the
+/// history a sort of the whole conversation, at every turn).
 pub async fn claim(
     pool: &PgPool,
     live: &Arc<Broker>,
@@ -149,11 +153,18 @@ pub async fn claim(
             s.created_at AS "event_created_at!", b.time_zone AS "time_zone!: TimeZone",
             (SELECT COALESCE(jsonb_agg(jsonb_build_array(h.role, h.content, h.metadata)
                     ORDER BY h.turn_seq, h.is_final), '[]')
-             FROM (SELECT m.role, m.content, m.metadata, COALESCE(u.seq, m.seq) AS turn_seq, m.is_final
-                   FROM messages m LEFT JOIN messages u ON u.id = m.reply_to
-                   WHERE m.conversation_id = c.conversation_id
-                     AND ((m.role = 'user' AND m.seq < c.seq) OR (m.is_final AND u.seq < c.seq))
-                   ORDER BY turn_seq DESC, m.is_final DESC LIMIT $7) h)
+             FROM (SELECT x.role, x.content, x.metadata, t.seq AS turn_seq, x.is_final
+                   FROM (SELECT p.id, p.seq FROM messages p
+                         WHERE p.conversation_id = c.conversation_id AND p.role = 'user'
+                           AND p.seq < c.seq
+                         ORDER BY p.seq DESC LIMIT $7) t
+                   CROSS JOIN LATERAL (
+                       SELECT q.role, q.content, q.metadata, false AS is_final
+                       FROM messages q WHERE q.id = t.id
+                       UNION ALL
+                       SELECT a.role, a.content, a.metadata, true
+                       FROM messages a WHERE a.reply_to = t.id AND a.is_final) x
+                   ORDER BY turn_seq DESC, x.is_final DESC LIMIT $7) h)
                 AS "history!: Json<Vec<(MessageRole, String, Value)>>",
             (SELECT COALESCE(jsonb_agg(jsonb_build_array(t.role, t.content, t.tool_calls, t.tool_call_id)
                     ORDER BY t.seq), '[]')
