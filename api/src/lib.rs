@@ -13,6 +13,7 @@ pub mod ops;
 pub mod probe;
 pub mod relay;
 pub mod routes;
+pub mod serve;
 pub mod startup;
 pub mod state;
 

@@ -12,6 +12,14 @@ use todo_common::{db, shutdown};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+/// jemalloc, not glibc's malloc (issue 23). glibc served each 19 MiB argon2
+/// buffer from its heap once its dynamic mmap threshold had risen past 19
+/// MiB, and kept most of it there after the hash: 400 sign-ups left the API
+/// at 300-600 MiB. jemalloc gives such blocks back when they are freed,
+/// with no environment variable to forget (docs/benchmarks.md, "Memory").
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 /// Todo Chat's HTTP API (and web app): accounts, tasks, chat, live events.
 #[derive(Parser)]
 #[command(name = "todo-api", version, after_help = "Run with --help for the environment variables.", after_long_help = config::docs::help::<ApiConfig>())]

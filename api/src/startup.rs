@@ -1,14 +1,12 @@
 //! Building and running the API: `run(config, pool, listener, shutdown)` is
 //! what `main` calls and what tests call with a port-0 listener.
 
-use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 use todo_common::error::ErrorChain;
 
 use crate::auth::{AuthThrottle, Passwords, Revocations, TokenService};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::serve::ListenerExt;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use sqlx::PgPool;
 use todo_common::ApiConfig;
@@ -242,16 +240,6 @@ pub async fn run_with(
     let listener = listeners.api;
     let app = build_router(state.clone());
     tracing::info!(address = %listener.local_addr()?, "API listening");
-    // Without TCP_NODELAY, a small write behind another (an SSE event after
-    // the previous one) waits for the client's delayed ACK, up to 40 ms.
-    let listener = listener.tap_io(|tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown.cancelled_owned())
-    .await?;
+    crate::serve::http1(listener, app, shutdown).await?;
     failed(&state)
 }

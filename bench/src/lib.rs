@@ -25,7 +25,10 @@ pub const STACK_ENV_HELP: &str = "Environment:
   BENCH_KEEP_DB [unset]
       Set to keep the run's database for inspection
   BENCH_RABBITMQ_URL [the machine's RabbitMQ]
-      RABBITMQ_URL for the services: one URL, or a cluster's nodes separated by commas";
+      RABBITMQ_URL for the services: one URL, or a cluster's nodes separated by commas
+  BENCH_SERVICE_ENV [unset]
+      More variables for the API and the workers, as space-separated KEY=VALUE
+      (e.g. \"MALLOC_ARENA_MAX=2\" or \"LD_PRELOAD=...\" to compare allocator settings)";
 
 /// mock-openai, one API and N workers, killed when dropped; the database is dropped too.
 pub struct Stack {
@@ -160,6 +163,7 @@ impl Stack {
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string())),
         );
+        service_env.extend(bench_service_env()?);
         stack.service_env = service_env;
         let mut api = stack.command("todo-api");
         api.env("API_PORT", port.to_string())
@@ -358,6 +362,21 @@ fn rabbitmq_url() -> String {
         .unwrap_or_else(|_| todo_common::config::DEFAULT_RABBITMQ_URL.into())
 }
 
+/// BENCH_SERVICE_ENV's `KEY=VALUE` pairs (last, so they win).
+fn bench_service_env() -> Result<Vec<(String, String)>> {
+    let Ok(text) = std::env::var("BENCH_SERVICE_ENV") else {
+        return Ok(Vec::new());
+    };
+    text.split_whitespace()
+        .map(|pair| {
+            let (k, v) = pair
+                .split_once('=')
+                .with_context(|| format!("BENCH_SERVICE_ENV: {pair:?} is not KEY=VALUE"))?;
+            Ok((k.to_string(), v.to_string()))
+        })
+        .collect()
+}
+
 /// Whether the services are given a cluster (several RabbitMQ addresses).
 pub fn broker_is_cluster() -> bool {
     todo_common::config::broker_addresses(&rabbitmq_url()).count() > 1
@@ -368,6 +387,31 @@ fn free_port() -> Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port())
+}
+
+/// Raises this process's open-file limit to `want` (or as far as the hard
+/// limit allows; root may raise that too), before the services are started:
+/// they inherit it. Returns the soft limit now in force.
+pub fn raise_open_file_limit(want: u64) -> Result<u64> {
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    let now = getrlimit(Resource::Nofile);
+    let current = now.current.unwrap_or(u64::MAX);
+    if current >= want {
+        return Ok(current);
+    }
+    let raised = Rlimit {
+        current: Some(want),
+        maximum: Some(now.maximum.map_or(want, |max| max.max(want))),
+    };
+    if setrlimit(Resource::Nofile, raised).is_err() {
+        // Not root: up to the hard limit only.
+        let capped = Rlimit {
+            current: now.maximum.map(|max| max.min(want)),
+            maximum: now.maximum,
+        };
+        setrlimit(Resource::Nofile, capped).context("raise the open-file limit")?;
+    }
+    Ok(getrlimit(Resource::Nofile).current.unwrap_or(u64::MAX))
 }
 
 /// Resident set size of a process in MiB: current (VmRSS) or peak (VmHWM).

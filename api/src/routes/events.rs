@@ -361,7 +361,9 @@ fn events_of(conn: Connection) -> impl Stream<Item = Result<SseEvent, Infallible
                 conn.catch_up = true;
             }
             if conn.catch_up {
-                if let Err(e) = conn.read().await {
+                // Boxed: a query's state inline would make every idle
+                // stream as large as the query it runs now and then.
+                if let Err(e) = Box::pin(conn.read()).await {
                     // Database trouble: end the stream; the client resumes later.
                     tracing::warn!(error = %e.chain(), "event stream read failed; closing it");
                     return None;

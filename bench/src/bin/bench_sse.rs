@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use clap::Parser;
 use serde_json::{Value, json};
-use todo_bench::{SECRET, Stack, pct, rss_mib};
+use todo_bench::{SECRET, Stack, pct, raise_open_file_limit, rss_mib};
 use tokio::sync::mpsc;
 
 fn token(user: &str) -> Result<String> {
@@ -81,6 +81,13 @@ async fn main() -> Result<()> {
         turns,
         bin_dir,
     } = Args::parse();
+    // A socket per stream here and in the API (which inherits the limit),
+    // and a few hundred files besides.
+    let want = connections as u64 + 1024;
+    let limit = raise_open_file_limit(want)?;
+    if limit < want {
+        bail!("{connections} streams need {want} open files; the limit is {limit}");
+    }
     let stack = Stack::start(&bin_dir, 1, 0).await?;
     let api_pid = stack.pid("todo-api").context("api pid")?;
     let idle_rss = rss_mib(api_pid, false).unwrap_or(f64::NAN);
