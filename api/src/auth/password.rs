@@ -11,9 +11,11 @@
 //! The hashes run on PASSWORD_HASH_CONCURRENCY threads started for them, not
 //! on tokio's blocking pool (issue 23): that pool starts a new thread
 //! whenever none is idle, so a storm of sign-ups passed the 19 MiB buffers
-//! through a dozen threads, and glibc's malloc kept one in each thread's
-//! arena (297 MiB after 400 sign-ups). A fixed set of threads bounds which
-//! threads ever hold a buffer, whatever the allocator does with it.
+//! through a dozen threads. A fixed set bounds which threads ever hold one.
+//! That the memory comes back after a storm is the allocator's doing: glibc
+//! raised its mmap threshold after the first buffer was freed and kept the
+//! later ones in its heaps (593 MiB after 400 sign-ups), so the API
+//! allocates with jemalloc (docs/benchmarks.md, "Memory").
 
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, OnceLock};
