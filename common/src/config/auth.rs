@@ -131,11 +131,14 @@ impl Auth {
             )
             .positive(3600u64),
         );
-        let cores = std::thread::available_parallelism().map_or(4, |n| n.get());
+        // Half the cores: a sign-up storm leaves the other half to every
+        // other request, and bounds the hashes' memory (19 MiB each; issue 23).
+        let half_the_cores =
+            std::thread::available_parallelism().map_or(2, |n| n.get().div_ceil(2));
         let password_hash_concurrency = r.var(
             "PASSWORD_HASH_CONCURRENCY",
-            "argon2id hashes (sign-up, login) running at once in one API process; each holds 19 MiB and a core for tens of milliseconds.",
-        ).shown_default("the number of cores").positive(u32::try_from(cores).unwrap_or(u32::MAX));
+            "argon2id hashes (sign-up, login) running at once in one API process; each holds 19 MiB and a core for tens of milliseconds. The default leaves the other half of the cores to every other request during a sign-up storm.",
+        ).shown_default("half the cores, at least 1").positive(u32::try_from(half_the_cores).unwrap_or(u32::MAX));
         let password_hash_wait = Duration::from_millis(r.var(
             "PASSWORD_HASH_WAIT_MS",
             "How long a sign-up or login waits for a free hashing slot (0 to 30000). Then it gets `503` `overloaded` with `Retry-After: 1` instead of queueing without limit; `password_hashes_refused_total` counts them.",

@@ -29,7 +29,7 @@ impl Broker {
         let url = Secret::new(
             r.var(
                 "RABBITMQ_URL",
-                "The broker: one `amqp://` (or `amqps://`) URL, or the nodes of a RabbitMQ cluster as several URLs separated by commas. Processes connect to the first that answers and, when its connection is lost, to the next one, round the list (docs/deployment.md, \"RabbitMQ as a cluster\").",
+                "The broker: one `amqp://` (or `amqps://`) URL, or the nodes of a RabbitMQ cluster as several URLs separated by commas. Processes connect to the first that answers and, when its connection is lost, to the next one, round the list (docs/deployment.md, \"RabbitMQ as a cluster\"). Frames are at most 16 KiB unless a URL sets its own `?frame_max=`: the client keeps 32 frames of buffer each way, 8 MiB at RabbitMQ's default of 128 KiB.",
             )
             .string(DEFAULT_RABBITMQ_URL),
         );

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use lapin::options::{BasicPublishOptions, BasicQosOptions, ConfirmSelectOptions};
 use lapin::types::{AMQPValue, FieldTable, LongString};
-use lapin::{BasicProperties, Channel, Confirmation, Connection, ConnectionProperties};
+use lapin::{BasicProperties, Channel, Confirmation, Connection};
 use parking_lot::Mutex;
 use tokio::sync::{RwLock, watch};
 use tokio::task::JoinHandle;
@@ -230,7 +230,7 @@ impl Broker {
     }
 
     async fn try_connect(&self, url: &str) -> lapin::Result<()> {
-        let connection = Connection::connect(url, ConnectionProperties::default()).await?;
+        let connection = super::connect(url).await?;
         let publisher = connection.create_channel().await?;
         publisher
             .confirm_select(ConfirmSelectOptions::default())

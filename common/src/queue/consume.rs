@@ -305,9 +305,7 @@ pub struct Probe(lapin::Connection);
 
 impl Probe {
     pub async fn connect(url: &str) -> Result<Self> {
-        Ok(Self(
-            lapin::Connection::connect(url, lapin::ConnectionProperties::default()).await?,
-        ))
+        Ok(Self(super::connect(url).await?))
     }
 
     /// Declares `topology` as the services do at start.

@@ -234,8 +234,7 @@ impl Topology {
     pub async fn delete_at(&self, url: &str) -> lapin::Result<()> {
         let mut connected = None;
         for address in crate::config::broker_addresses(url) {
-            match lapin::Connection::connect(address, lapin::ConnectionProperties::default()).await
-            {
+            match super::connect(address).await {
                 Ok(conn) => {
                     connected = Some(Ok(conn));
                     break;
