@@ -6,9 +6,13 @@
 //! 8 KiB to 16 KiB for the rest of the head, and keeps that for the life of
 //! the connection: 8 KiB more for every open event stream (issue 23). The
 //! API speaks HTTP/1.1 only (a proxy in front speaks HTTP/2 to browsers),
-//! so connections go to hyper's HTTP/1 builder directly. Otherwise as
-//! `axum::serve`: `ConnectInfo<SocketAddr>`, upgrades, TCP_NODELAY, and on
-//! `shutdown` no new connections while open ones finish.
+//! so connections go to hyper's HTTP/1 builder directly; a connection that
+//! opens with an event-stream request is answered without hyper at all
+//! (`event_stream`). Otherwise as `axum::serve`: `ConnectInfo<SocketAddr>`,
+//! upgrades, TCP_NODELAY, and on `shutdown` no new connections while open
+//! ones finish.
+
+mod event_stream;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -25,6 +29,8 @@ use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tower::{Service, ServiceExt};
+
+use event_stream::{First, Rewind};
 
 /// Serves `app` on `listener` until `shutdown`; then stops accepting and
 /// returns once every open connection has ended.
@@ -56,27 +62,56 @@ pub async fn http1(
         // after the previous one) waits for the client's delayed ACK, up to 40 ms.
         let _ = tcp.set_nodelay(true);
         let Ok(router) = make_service.call(remote).await;
-        let service = TowerToHyperService::new(
-            router.map_request(|req: Request<Incoming>| req.map(Body::new)),
-        );
         let (open, shutdown) = (open.clone(), shutdown.clone());
         tokio::spawn(async move {
             let _open = open;
-            let mut conn = pin!(
-                hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(tcp), service)
-                    .with_upgrades()
-            );
-            tokio::select! {
-                // Errors are the client's (a reset, a bad request): nothing to do.
-                _ = conn.as_mut() => return,
-                _ = shutdown.cancelled() => conn.as_mut().graceful_shutdown(),
+            let mut tcp = tcp;
+            let first = tokio::select! {
+                first = event_stream::read(&mut tcp) => first,
+                _ = shutdown.cancelled() => return,
+            };
+            match first {
+                // Boxed, here and below: the task is as large as its largest
+                // state, and an idle stream should not carry hyper's.
+                Ok(First::EventStream(request)) => {
+                    let Ok(response) = Box::pin(router.oneshot(*request)).await;
+                    event_stream::respond(tcp, response).await;
+                }
+                Ok(First::Other(read)) => {
+                    Box::pin(hyper_connection(Rewind::new(read, tcp), router, shutdown)).await;
+                }
+                // Reset before it said anything.
+                Err(_) => {}
             }
-            let _ = conn.await;
         });
     }
     drop(listener);
     drop(open);
     let _ = all_closed.recv().await;
     Ok(())
+}
+
+/// One connection served by hyper until it closes, or until `shutdown` and
+/// the request in progress (if any) has been answered.
+async fn hyper_connection<S>(io: Rewind, router: S, shutdown: CancellationToken)
+where
+    S: Service<Request, Response = axum::response::Response, Error = Infallible>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send,
+{
+    let service =
+        TowerToHyperService::new(router.map_request(|req: Request<Incoming>| req.map(Body::new)));
+    let mut conn = pin!(
+        hyper::server::conn::http1::Builder::new()
+            .serve_connection(TokioIo::new(io), service)
+            .with_upgrades()
+    );
+    tokio::select! {
+        // Errors are the client's (a reset, a bad request): nothing to do.
+        _ = conn.as_mut() => return,
+        _ = shutdown.cancelled() => conn.as_mut().graceful_shutdown(),
+    }
+    let _ = conn.await;
 }
