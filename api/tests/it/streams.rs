@@ -279,3 +279,33 @@ async fn a_stream_asked_for_after_another_request_on_the_same_connection_is_serv
         .await;
     read_until(&mut tcp, &mut got, "on a reused connection").await;
 }
+
+#[tokio::test]
+async fn on_shutdown_a_stream_ends_cleanly_and_the_server_returns() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut app = TestApp::spawn().await;
+    let ada = app.signup("ada@example.com").await;
+    let mut tcp = raw(&app).await;
+    tcp.write_all(stream_request(&ada).as_bytes())
+        .await
+        .unwrap();
+    let mut got = String::new();
+    read_until(&mut tcp, &mut got, ": connected\n\n\r\n").await;
+
+    app.shutdown.cancel();
+    let mut rest = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), tcp.read_to_end(&mut rest))
+        .await
+        .expect("the stream ends within 10 s")
+        .unwrap();
+    got.push_str(&String::from_utf8_lossy(&rest));
+    // The last chunk is the empty one: the answer ended, it was not cut off.
+    assert!(got.ends_with("\r\n0\r\n\r\n"), "{got:?}");
+    let body = got.split_once("\r\n\r\n").unwrap().1;
+    dechunk(body.strip_suffix("0\r\n\r\n").unwrap());
+    let result = tokio::time::timeout(Duration::from_secs(10), &mut app.server)
+        .await
+        .expect("the server returns within 10 s")
+        .expect("no panic");
+    assert!(result.is_ok(), "{result:?}");
+}
