@@ -160,6 +160,19 @@ async fn read_until(tcp: &mut tokio::net::TcpStream, got: &mut String, want: &st
     }
 }
 
+/// A stream opened as its connection's first request, read up to the end
+/// of its first chunk (the "connected" comment); what was read so far.
+async fn open_raw(app: &TestApp, user: &TestUser) -> (tokio::net::TcpStream, String) {
+    use tokio::io::AsyncWriteExt;
+    let mut tcp = raw(app).await;
+    tcp.write_all(stream_request(user).as_bytes())
+        .await
+        .unwrap();
+    let mut got = String::new();
+    read_until(&mut tcp, &mut got, ": connected\n\n\r\n").await;
+    (tcp, got)
+}
+
 /// A chunked body's data, each chunk checked against its stated size.
 fn dechunk(mut raw: &str) -> String {
     let mut data = String::new();
@@ -183,15 +196,9 @@ fn stream_request(user: &TestUser) -> String {
 #[tokio::test]
 async fn a_stream_that_opens_its_connection_is_framed_delivers_and_frees_its_place_when_the_client_leaves()
  {
-    use tokio::io::AsyncWriteExt;
     let app = TestApp::spawn_with(&[("SSE_MAX_STREAMS_PER_USER", "1")]).await;
     let ada = app.signup("ada@example.com").await;
-    let mut tcp = raw(&app).await;
-    tcp.write_all(stream_request(&ada).as_bytes())
-        .await
-        .unwrap();
-    let mut got = String::new();
-    read_until(&mut tcp, &mut got, ": connected").await;
+    let (mut tcp, mut got) = open_raw(&app, &ada).await;
     let head = got.split("\r\n\r\n").next().unwrap().to_ascii_lowercase();
     assert!(head.starts_with("http/1.1 200 ok\r\n"), "{head}");
     for line in [
@@ -282,15 +289,10 @@ async fn a_stream_asked_for_after_another_request_on_the_same_connection_is_serv
 
 #[tokio::test]
 async fn on_shutdown_a_stream_ends_cleanly_and_the_server_returns() {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::io::AsyncReadExt;
     let mut app = TestApp::spawn().await;
     let ada = app.signup("ada@example.com").await;
-    let mut tcp = raw(&app).await;
-    tcp.write_all(stream_request(&ada).as_bytes())
-        .await
-        .unwrap();
-    let mut got = String::new();
-    read_until(&mut tcp, &mut got, ": connected\n\n\r\n").await;
+    let (mut tcp, mut got) = open_raw(&app, &ada).await;
 
     app.shutdown.cancel();
     let mut rest = Vec::new();
